@@ -1,0 +1,123 @@
+"""Runtime configuration, read once from the environment and `.env`.
+
+Why one pydantic-settings class: every front end (Slack, terminal, MCP, monitor) must
+agree on region, endpoint, approvers and limits. A missing or malformed value must stop
+the bot at start with one line naming the variable, not deep inside a Slack handler.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+AWS_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+SLACK_USER_ID_PATTERN = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one human line naming it."""
+
+
+class Settings(BaseSettings):
+    """All settings, with the ecosystem's own variable names where one exists."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    aws_region: str = Field("us-east-1", validation_alias="AWS_REGION")
+    aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
+    aws_profile: str | None = Field(None, validation_alias="AWS_PROFILE")
+
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_alert_channel: str | None = Field(None, validation_alias="SLACK_ALERT_CHANNEL")
+    approver_user_ids: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="APPROVER_USER_IDS"
+    )
+
+    ollama_host: str | None = Field(None, validation_alias="OLLAMA_HOST")
+    ollama_model: str = Field("llama3.1:8b", validation_alias="OLLAMA_MODEL")
+
+    monitor_interval_seconds: int = Field(30, ge=5, le=3600, validation_alias="MONITOR_INTERVAL_SECONDS")
+    data_dir: Path = Field(Path("data"), validation_alias="DATA_DIR")
+    database_url: str | None = Field(None, validation_alias="DATABASE_URL")
+
+    @field_validator("aws_region")
+    @classmethod
+    def _region_looks_like_aws(cls, value: str) -> str:
+        if not AWS_REGION_PATTERN.match(value):
+            raise ValueError("expected an AWS region such as us-east-1")
+        return value
+
+    @field_validator("aws_endpoint_url", "ollama_host")
+    @classmethod
+    def _url_has_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected a URL starting with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_prefix(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("a bot token starts with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_prefix(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("an app-level token starts with xapp-")
+        return value
+
+    @field_validator("approver_user_ids", mode="before")
+    @classmethod
+    def _split_user_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            bad = [item for item in value if not SLACK_USER_ID_PATTERN.match(str(item))]
+            if bad:
+                raise ValueError(f"not Slack user ids (like U0123ABCD): {', '.join(map(str, bad))}")
+        return value
+
+    @property
+    def slack_configured(self) -> bool:
+        return self.slack_bot_token is not None and self.slack_app_token is not None
+
+
+_FIELD_TO_ENV = {name: (field.validation_alias or name).upper() for name, field in Settings.model_fields.items()}
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """Turn pydantic's multi-line report into one line per setting, naming the variable."""
+    lines = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "?"
+        env_name = _FIELD_TO_ENV.get(field, field.upper())
+        message = item["msg"].removeprefix("Value error, ")
+        raw = item.get("input")
+        shown = "" if isinstance(raw, (dict, type(None))) or "TOKEN" in env_name else f" (got {raw!r})"
+        lines.append(f"Invalid setting {env_name}: {message}{shown}")
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; raise SettingsError with one clear line if any is wrong."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

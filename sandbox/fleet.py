@@ -1,0 +1,216 @@
+"""Seed the sandbox with the demo fleet, an hour of metrics, logs, an alarm and costs.
+
+The figures are deterministic so tests can assert exactly what a user would see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sandbox.server import MotoSandbox
+from tools.aws import AwsClients
+from tools.context import ToolContext
+from tools.cost import GetCostArgs, get_cost
+
+SANDBOX_AMI = "ami-12c6146b"  # one of moto's built-in images
+
+
+@dataclass(frozen=True)
+class DemoInstance:
+    name: str
+    env: str
+    role: str
+    instance_type: str
+    running: bool
+    cpu_percent: float  # steady CPU seeded for the last hour
+    extra_tags: tuple[tuple[str, str], ...] = ()
+
+
+DEMO_FLEET: tuple[DemoInstance, ...] = (
+    DemoInstance("web-server-1", "prod", "web", "t3.small", True, 42.0),
+    DemoInstance("web-server-2", "prod", "web", "t3.small", True, 37.0),
+    DemoInstance("api-server", "prod", "api", "t3.medium", True, 55.0),
+    DemoInstance("db-primary", "prod", "db", "r5.large", True, 63.0, (("Protected", "true"),)),
+    DemoInstance("batch-worker", "staging", "batch", "t3.micro", False, 0.0),
+    DemoInstance("staging-web", "staging", "web", "t3.micro", True, 12.0),
+    DemoInstance("bastion", "shared", "ssh", "t3.nano", True, 3.0),
+)
+
+DEMO_ALARM = "web-cpu-high"
+CPU_ALARM_THRESHOLD = 80.0
+
+# (seconds ago, group, stream, message)
+DEMO_LOG_LINES: tuple[tuple[int, str, str, str], ...] = (
+    (3300, "/app/web", "web-server-1", "INFO GET /health 200 2ms"),
+    (3000, "/app/web", "web-server-1", "INFO GET /api/orders 200 41ms"),
+    (2400, "/app/web", "web-server-2", "WARN upstream api-server slow: 1200ms"),
+    (1800, "/app/web", "web-server-1", "ERROR upstream api-server returned 502 for GET /api/orders"),
+    (1200, "/app/web", "web-server-2", "INFO GET /health 200 3ms"),
+    (600, "/app/web", "web-server-1", "ERROR worker timeout after 30s on POST /checkout"),
+    (3200, "/app/api", "api-server", "INFO request id=7f2a POST /orders 201 88ms"),
+    (2000, "/app/api", "api-server", "ERROR database connection pool exhausted (max=50)"),
+    (1500, "/app/api", "api-server", "WARN retrying query after deadlock"),
+    (900, "/app/api", "api-server", "ERROR database connection pool exhausted (max=50)"),
+    (300, "/app/api", "api-server", "INFO request id=9c1d GET /orders 200 35ms"),
+    (3500, "/app/batch", "batch-worker", "INFO nightly-report started"),
+    (3400, "/app/batch", "batch-worker", "ERROR nightly-report failed: S3 AccessDenied on s3://reports/out"),
+    (3390, "/app/batch", "batch-worker", "INFO nightly-report exited with code 1"),
+)
+
+MONTH_TO_DATE_COST = {
+    "Amazon Elastic Compute Cloud - Compute": 1234.56,
+    "Amazon Relational Database Service": 456.78,
+    "Amazon Simple Storage Service": 89.10,
+    "AmazonCloudWatch": 23.45,
+    "AWS Data Transfer": 12.34,
+}
+LAST_MONTH_COST = {
+    "Amazon Elastic Compute Cloud - Compute": 2901.22,
+    "Amazon Relational Database Service": 988.40,
+    "Amazon Simple Storage Service": 176.05,
+    "AmazonCloudWatch": 51.90,
+    "AWS Data Transfer": 30.11,
+}
+
+
+@dataclass
+class SeededFleet:
+    """Name tag → instance id of what was seeded."""
+
+    ids: dict[str, str] = field(default_factory=dict)
+
+
+def launch_instance(
+    clients: AwsClients, name: str, tags: dict[str, str], instance_type: str = "t3.micro", region: str | None = None
+) -> str:
+    """One RunInstances call = one reservation, as instances launched one by one are."""
+    ec2 = clients.client("ec2", region)
+    all_tags = {"Name": name, **tags}
+    response = ec2.run_instances(
+        ImageId=SANDBOX_AMI,
+        MinCount=1,
+        MaxCount=1,
+        InstanceType=instance_type,
+        TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in all_tags.items()]}
+        ],
+    )
+    return response["Instances"][0]["InstanceId"]
+
+
+def put_cpu_history(
+    clients: AwsClients, values_by_instance: dict[str, float], minutes: int = 60, region: str | None = None
+) -> None:
+    """One CPUUtilization datapoint every 5 minutes for the last `minutes`, per instance."""
+    cloudwatch = clients.client("cloudwatch", region)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    data = [
+        {
+            "MetricName": "CPUUtilization",
+            "Dimensions": [{"Name": "InstanceId", "Value": instance_id}],
+            "Timestamp": now - timedelta(minutes=ago),
+            "Value": value,
+            "Unit": "Percent",
+        }
+        for instance_id, value in values_by_instance.items()
+        for ago in range(minutes - 5, -1, -5)
+    ]
+    for offset in range(0, len(data), 1000):
+        cloudwatch.put_metric_data(Namespace="AWS/EC2", MetricData=data[offset : offset + 1000])
+
+
+def _cost_result(amounts: dict[str, float], start: str, end: str) -> dict:
+    return {
+        "ResultsByTime": [
+            {
+                "TimePeriod": {"Start": start, "End": end},
+                "Total": {},
+                "Groups": [
+                    {"Keys": [service], "Metrics": {"UnblendedCost": {"Amount": f"{amount:.2f}", "Unit": "USD"}}}
+                    for service, amount in amounts.items()
+                ],
+                "Estimated": True,
+            }
+        ],
+        "DimensionValueAttributes": [],
+        "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"}],
+    }
+
+
+def seed_costs(sandbox: MotoSandbox, clients: AwsClients) -> None:
+    """Queue both answers in moto, then bind each to its query by asking once through the real tool.
+
+    moto hands queued Cost Explorer results out in order to each *new* request body; asking
+    month-to-date first and last month second pins each figure to the right question.
+    """
+    from tools.cost import cost_window
+
+    today = datetime.now(UTC).date()
+    mtd = cost_window("month_to_date", today)
+    last = cost_window("last_month", today)
+    sandbox.moto_api(
+        "/moto-api/static/ce/cost-and-usage-results",
+        {
+            "results": [
+                _cost_result(MONTH_TO_DATE_COST, mtd[0].isoformat(), mtd[1].isoformat()),
+                _cost_result(LAST_MONTH_COST, last[0].isoformat(), last[1].isoformat()),
+            ]
+        },
+    )
+    ctx = ToolContext(clients)
+    get_cost(ctx, GetCostArgs(period="month_to_date"), [])
+    get_cost(ctx, GetCostArgs(period="last_month"), [])
+
+
+def seed_logs(clients: AwsClients) -> None:
+    logs = clients.client("logs")
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    groups = sorted({group for _, group, _, _ in DEMO_LOG_LINES})
+    for group in groups:
+        logs.create_log_group(logGroupName=group)
+        streams = sorted({stream for _, g, stream, _ in DEMO_LOG_LINES if g == group})
+        for stream in streams:
+            logs.create_log_stream(logGroupName=group, logStreamName=stream)
+            events = sorted(
+                (now_ms - ago * 1000, message)
+                for ago, g, s, message in DEMO_LOG_LINES
+                if g == group and s == stream
+            )
+            logs.put_log_events(
+                logGroupName=group,
+                logStreamName=stream,
+                logEvents=[{"timestamp": stamp, "message": message} for stamp, message in events],
+            )
+
+
+def seed_demo_fleet(sandbox: MotoSandbox, clients: AwsClients | None = None) -> SeededFleet:
+    """Create the demo fleet and its telemetry in the sandbox's region."""
+    clients = clients or sandbox.clients()
+    fleet = SeededFleet()
+    for demo in DEMO_FLEET:
+        tags = {"Env": demo.env, "Role": demo.role, **dict(demo.extra_tags)}
+        fleet.ids[demo.name] = launch_instance(clients, demo.name, tags, demo.instance_type)
+    ec2 = clients.client("ec2")
+    stopped = [fleet.ids[d.name] for d in DEMO_FLEET if not d.running]
+    if stopped:
+        ec2.stop_instances(InstanceIds=stopped)
+    put_cpu_history(clients, {fleet.ids[d.name]: d.cpu_percent for d in DEMO_FLEET if d.running})
+
+    cloudwatch = clients.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName=DEMO_ALARM,
+        AlarmDescription="web-server-1 CPU above 80% for 5 minutes",
+        Namespace="AWS/EC2",
+        MetricName="CPUUtilization",
+        Dimensions=[{"Name": "InstanceId", "Value": fleet.ids["web-server-1"]}],
+        Statistic="Average",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=CPU_ALARM_THRESHOLD,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName=DEMO_ALARM, StateValue="OK", StateReason="CPU within threshold")
+    seed_logs(clients)
+    seed_costs(sandbox, clients)
+    return fleet

@@ -1,0 +1,66 @@
+"""Shared fixtures: one moto server per test session, reset and re-seeded per test.
+
+Everything talks to the sandbox over real HTTP with real boto3 clients; nothing in boto3
+is patched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+# Tests must never reach a real AWS account or read a developer's profile.
+for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+    os.environ.pop(variable, None)
+
+from sandbox.faults import FaultInjector  # noqa: E402
+from sandbox.fleet import SeededFleet, seed_demo_fleet  # noqa: E402
+from sandbox.server import MotoSandbox  # noqa: E402
+from tools.aws import AwsClients  # noqa: E402
+from tools.context import ToolContext  # noqa: E402
+from tools.registry import ToolRunner  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def moto_sandbox() -> Iterator[MotoSandbox]:
+    with MotoSandbox(region="us-east-1") as sandbox:
+        yield sandbox
+
+
+@dataclass
+class DemoEnv:
+    """The seeded sandbox as a test sees it."""
+
+    sandbox: MotoSandbox
+    fleet: SeededFleet
+    clients: AwsClients
+    runner: ToolRunner
+    faults: FaultInjector
+
+    def state_of(self, name: str) -> str:
+        """The instance's state as moto holds it (the emulator is the judge, not the bot)."""
+        ec2 = self.faults.clients.client("ec2")
+        response = ec2.describe_instances(InstanceIds=[self.fleet.ids[name]])
+        return response["Reservations"][0]["Instances"][0]["State"]["Name"]
+
+
+@pytest.fixture
+def empty_sandbox(moto_sandbox: MotoSandbox) -> MotoSandbox:
+    moto_sandbox.reset()
+    return moto_sandbox
+
+
+@pytest.fixture
+def demo(empty_sandbox: MotoSandbox) -> DemoEnv:
+    fleet = seed_demo_fleet(empty_sandbox)
+    clients = empty_sandbox.clients()
+    return DemoEnv(
+        sandbox=empty_sandbox,
+        fleet=fleet,
+        clients=clients,
+        runner=ToolRunner(ToolContext(clients)),
+        faults=FaultInjector(empty_sandbox),
+    )

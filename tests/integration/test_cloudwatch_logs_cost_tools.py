@@ -1,0 +1,71 @@
+"""Metrics, alarms, log search and cost against the seeded sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.fleet import DEMO_ALARM, DEMO_FLEET, LAST_MONTH_COST, MONTH_TO_DATE_COST
+
+SEEDED_CPU = {d.name: d.cpu_percent for d in DEMO_FLEET if d.running}
+
+
+def test_metrics_return_the_seeded_cpu_per_instance(demo):
+    outcome = demo.runner.run("get_metrics", {"targets": ["web-server-1", "the db"]})
+    assert outcome.ok, outcome.message
+    by_name = {series.name: series for series in outcome.result.series}
+    assert set(by_name) == {"web-server-1", "db-primary"}
+    for name, series in by_name.items():
+        assert len(series.points) >= 11  # one per 5 minutes over the last hour
+        assert series.average == pytest.approx(SEEDED_CPU[name])
+
+
+def test_metrics_without_targets_cover_every_running_instance(demo):
+    outcome = demo.runner.run("get_metrics", {"minutes": 30})
+    assert {s.name for s in outcome.result.series} == set(SEEDED_CPU)
+
+
+def test_cpu_spike_shows_in_metrics(demo):
+    demo.faults.spike_cpu("api-server", percent=97.0, minutes=10)
+    series = demo.runner.run("get_metrics", {"targets": ["api"], "minutes": 10, "period_seconds": 60}).result.series
+    assert series[0].maximum == pytest.approx(97.0)
+
+
+def test_alarms_list_and_state_filter(demo):
+    alarms = demo.runner.run("list_alarms").result.alarms
+    assert [(a.name, a.state, a.instance_name, a.threshold) for a in alarms] == [
+        (DEMO_ALARM, "OK", "web-server-1", 80.0)
+    ]
+    assert demo.runner.run("list_alarms", {"state": "ALARM"}).result.alarms == []
+    demo.faults.set_alarm(DEMO_ALARM, "ALARM")
+    firing = demo.runner.run("list_alarms", {"state": "ALARM"}).result.alarms
+    assert [a.name for a in firing] == [DEMO_ALARM]
+
+
+def test_log_search_finds_the_error_lines(demo):
+    outcome = demo.runner.run("search_logs", {"log_group": "/app/api", "filter_pattern": "ERROR"})
+    assert outcome.ok, outcome.message
+    messages = [e.message for e in outcome.result.events]
+    assert messages == ["ERROR database connection pool exhausted (max=50)"] * 2
+    everything = demo.runner.run("search_logs", {"log_group": "/app/web"}).result.events
+    assert len(everything) == 6
+
+
+def test_log_search_respects_window_and_limit(demo):
+    recent = demo.runner.run("search_logs", {"log_group": "/app/web", "minutes": 15}).result
+    assert [e.message for e in recent.events] == ["ERROR worker timeout after 30s on POST /checkout"]
+    limited = demo.runner.run("search_logs", {"log_group": "/app/web", "limit": 2}).result
+    assert len(limited.events) == 2 and limited.truncated
+
+
+def test_month_to_date_cost_matches_the_seeded_figures(demo):
+    result = demo.runner.run("get_cost").result
+    assert result.total == pytest.approx(round(sum(MONTH_TO_DATE_COST.values()), 2))
+    assert result.by_service[0].service == "Amazon Elastic Compute Cloud - Compute"
+    assert {s.service: s.amount for s in result.by_service} == MONTH_TO_DATE_COST
+    assert result.start.day == 1
+
+
+def test_last_month_cost_matches_the_seeded_figures(demo):
+    result = demo.runner.run("get_cost", {"period": "last_month"}).result
+    assert result.total == pytest.approx(round(sum(LAST_MONTH_COST.values()), 2))
+    assert result.end.day == 1 and result.start.day == 1

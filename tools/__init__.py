@@ -1,0 +1,1 @@
+"""The AWS tool layer: registry, clients, resolver. Knows nothing of Slack or the LLM."""

@@ -1,0 +1,213 @@
+"""CloudWatch tools: instance metrics (batched GetMetricData) and alarms."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from tools.context import ToolContext
+from tools.inventory import fetch_instances
+from tools.models import Instance, ToolArgs
+
+# GetMetricData accepts at most 500 metric queries per request; batching at that size
+# is both the fastest and the cheapest way to read a fleet (billing is per metric).
+METRIC_QUERIES_PER_CALL = 500
+
+Ec2Metric = Literal[
+    "CPUUtilization",
+    "NetworkIn",
+    "NetworkOut",
+    "DiskReadOps",
+    "DiskWriteOps",
+    "StatusCheckFailed",
+    "StatusCheckFailed_Instance",
+    "StatusCheckFailed_System",
+    "CPUCreditBalance",
+]
+
+
+class GetMetricsArgs(ToolArgs):
+    targets: list[str] = Field(
+        default_factory=list,
+        max_length=2000,
+        description="Instances by Name tag or id; empty means every running instance in the region.",
+    )
+    metric: Ec2Metric = Field("CPUUtilization", description="The AWS/EC2 metric to read.")
+    statistic: Literal["Average", "Maximum", "Minimum", "Sum"] = Field("Average")
+    minutes: int = Field(60, description="How far back to look, in minutes (1 to 20160 = 14 days).")
+    period_seconds: int = Field(300, description="Datapoint granularity in seconds, a multiple of 60.")
+
+    @field_validator("minutes")
+    @classmethod
+    def _window(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError(f"the time window must be positive (got {value} minutes)")
+        if value > 20160:
+            raise ValueError("the time window can be at most 20160 minutes (14 days)")
+        return value
+
+    @field_validator("period_seconds")
+    @classmethod
+    def _period(cls, value: int) -> int:
+        if value < 60 or value % 60:
+            raise ValueError("the period must be a positive multiple of 60 seconds")
+        return value
+
+
+class MetricPoint(BaseModel):
+    timestamp: datetime
+    value: float
+
+
+class InstanceMetric(BaseModel):
+    instance_id: str
+    name: str | None
+    points: list[MetricPoint]
+
+    @property
+    def latest(self) -> float | None:
+        return self.points[-1].value if self.points else None
+
+    @property
+    def average(self) -> float | None:
+        return sum(p.value for p in self.points) / len(self.points) if self.points else None
+
+    @property
+    def maximum(self) -> float | None:
+        return max(p.value for p in self.points) if self.points else None
+
+
+class MetricsResult(BaseModel):
+    metric: str
+    statistic: str
+    minutes: int
+    period_seconds: int
+    series: list[InstanceMetric]
+
+
+def get_metrics(ctx: ToolContext, args: GetMetricsArgs, instances: list[Instance]) -> MetricsResult:
+    if not args.targets:
+        instances = fetch_instances(
+            ctx.clients, args.region, [{"Name": "instance-state-name", "Values": ["running"]}]
+        )
+    cloudwatch = ctx.clients.client("cloudwatch", args.region)
+    end = datetime.now(UTC)
+    start = end - timedelta(minutes=args.minutes)
+    points: dict[str, list[MetricPoint]] = {instance.id: [] for instance in instances}
+    query_owner: dict[str, str] = {}
+    queries = []
+    for index, instance in enumerate(instances):
+        query_id = f"m{index}"
+        query_owner[query_id] = instance.id
+        queries.append(
+            {
+                "Id": query_id,
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/EC2",
+                        "MetricName": args.metric,
+                        "Dimensions": [{"Name": "InstanceId", "Value": instance.id}],
+                    },
+                    "Period": args.period_seconds,
+                    "Stat": args.statistic,
+                },
+                "ReturnData": True,
+            }
+        )
+    paginator = cloudwatch.get_paginator("get_metric_data")
+    for offset in range(0, len(queries), METRIC_QUERIES_PER_CALL):
+        batch = queries[offset : offset + METRIC_QUERIES_PER_CALL]
+        for page in paginator.paginate(
+            MetricDataQueries=batch, StartTime=start, EndTime=end, ScanBy="TimestampAscending"
+        ):
+            for result in page.get("MetricDataResults", []):
+                owner = query_owner.get(result["Id"])
+                if owner is None:
+                    continue
+                points[owner].extend(
+                    MetricPoint(timestamp=stamp, value=value)
+                    for stamp, value in zip(result.get("Timestamps", []), result.get("Values", []))
+                )
+    series = []
+    for instance in instances:
+        ordered = sorted(points[instance.id], key=lambda point: point.timestamp)
+        series.append(InstanceMetric(instance_id=instance.id, name=instance.name, points=ordered))
+    return MetricsResult(
+        metric=args.metric,
+        statistic=args.statistic,
+        minutes=args.minutes,
+        period_seconds=args.period_seconds,
+        series=series,
+    )
+
+
+class ListAlarmsArgs(ToolArgs):
+    state: Literal["OK", "ALARM", "INSUFFICIENT_DATA"] | None = Field(
+        None, description="Only alarms in this state; ALARM lists what is firing now."
+    )
+    name_prefix: str | None = Field(None, description="Only alarms whose name starts with this.")
+
+
+class Alarm(BaseModel):
+    name: str
+    state: str
+    reason: str
+    metric: str | None
+    namespace: str | None
+    comparison: str | None
+    threshold: float | None
+    instance_id: str | None
+    instance_name: str | None
+    updated: datetime | None
+    description: str | None
+
+
+class AlarmsResult(BaseModel):
+    alarms: list[Alarm]
+
+
+def list_alarms(ctx: ToolContext, args: ListAlarmsArgs, _: list[Instance]) -> AlarmsResult:
+    cloudwatch = ctx.clients.client("cloudwatch", args.region)
+    kwargs: dict = {"AlarmTypes": ["MetricAlarm"]}
+    if args.state:
+        kwargs["StateValue"] = args.state
+    if args.name_prefix:
+        kwargs["AlarmNamePrefix"] = args.name_prefix
+    raw_alarms = [
+        alarm
+        for page in cloudwatch.get_paginator("describe_alarms").paginate(**kwargs)
+        for alarm in page.get("MetricAlarms", [])
+    ]
+    instance_ids = {
+        dimension["Value"]
+        for alarm in raw_alarms
+        for dimension in alarm.get("Dimensions", [])
+        if dimension["Name"] == "InstanceId"
+    }
+    names: dict[str, str | None] = {}
+    if instance_ids:
+        names = {instance.id: instance.name for instance in fetch_instances(ctx.clients, args.region)}
+    alarms = []
+    for alarm in raw_alarms:
+        instance_id = next(
+            (d["Value"] for d in alarm.get("Dimensions", []) if d["Name"] == "InstanceId"), None
+        )
+        alarms.append(
+            Alarm(
+                name=alarm["AlarmName"],
+                state=alarm.get("StateValue", "UNKNOWN"),
+                reason=alarm.get("StateReason", ""),
+                metric=alarm.get("MetricName"),
+                namespace=alarm.get("Namespace"),
+                comparison=alarm.get("ComparisonOperator"),
+                threshold=alarm.get("Threshold"),
+                instance_id=instance_id,
+                instance_name=names.get(instance_id) if instance_id else None,
+                updated=alarm.get("StateUpdatedTimestamp"),
+                description=alarm.get("AlarmDescription"),
+            )
+        )
+    alarms.sort(key=lambda alarm: (alarm.state != "ALARM", alarm.name))
+    return AlarmsResult(alarms=alarms)

@@ -1,0 +1,148 @@
+"""EC2 tools: list and describe the fleet; start, stop, reboot, terminate instances."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from tools.context import ToolContext
+from tools.errors import ToolError
+from tools.inventory import fetch_instances
+from tools.models import Instance, StateChange, StateChangeResult, TargetedArgs, ToolArgs
+from tools.resolver import normalise
+
+InstanceState = Literal["pending", "running", "stopping", "stopped", "shutting-down", "terminated"]
+
+
+class ListInstancesArgs(ToolArgs):
+    state: InstanceState | None = Field(None, description="Only instances in this state, e.g. running or stopped.")
+    name: str | None = Field(
+        None, description="Only instances whose Name tag contains this text (case, spaces, - and _ ignored)."
+    )
+    tags: dict[str, str] = Field(
+        default_factory=dict, description="Only instances carrying all these tag key/values, e.g. {\"Env\": \"prod\"}."
+    )
+
+
+class InstanceListResult(BaseModel):
+    region: str
+    instances: list[Instance]
+
+
+def list_instances(ctx: ToolContext, args: ListInstancesArgs, _: list[Instance]) -> InstanceListResult:
+    filters = [{"Name": f"tag:{key}", "Values": [value]} for key, value in args.tags.items()]
+    if args.state:
+        filters.append({"Name": "instance-state-name", "Values": [args.state]})
+    instances = fetch_instances(ctx.clients, args.region, filters)
+    if args.name:
+        wanted = normalise(args.name)
+        instances = [instance for instance in instances if wanted in normalise(instance.name or "")]
+    instances.sort(key=lambda instance: (instance.name or "~", instance.id))
+    return InstanceListResult(region=ctx.region(args.region), instances=instances)
+
+
+class DescribeInstanceArgs(TargetedArgs):
+    @field_validator("targets")
+    @classmethod
+    def _one_target(cls, value: list[str]) -> list[str]:
+        if len(value) != 1:
+            raise ValueError("describe one instance at a time")
+        return value
+
+
+class StatusCheck(BaseModel):
+    instance_status: str
+    system_status: str
+    failing: list[str] = Field(default_factory=list)
+
+
+class InstanceDetails(BaseModel):
+    instance: Instance
+    status_checks: StatusCheck | None = None
+
+
+def describe_instance(ctx: ToolContext, args: DescribeInstanceArgs, instances: list[Instance]) -> InstanceDetails:
+    instance = instances[0]
+    ec2 = ctx.clients.client("ec2", args.region)
+    statuses = ec2.describe_instance_status(InstanceIds=[instance.id], IncludeAllInstances=True).get(
+        "InstanceStatuses", []
+    )
+    checks = None
+    if statuses:
+        status = statuses[0]
+        failing = [
+            f"{scope}:{detail['Name']}={detail['Status']}"
+            for scope, key in (("instance", "InstanceStatus"), ("system", "SystemStatus"))
+            for detail in status.get(key, {}).get("Details", [])
+            if detail.get("Status") not in ("passed", None)
+        ]
+        checks = StatusCheck(
+            instance_status=status.get("InstanceStatus", {}).get("Status", "unknown"),
+            system_status=status.get("SystemStatus", {}).get("Status", "unknown"),
+            failing=failing,
+        )
+    return InstanceDetails(instance=instance, status_checks=checks)
+
+
+class StartInstancesArgs(TargetedArgs):
+    pass
+
+
+class StopInstancesArgs(TargetedArgs):
+    force: bool = Field(False, description="Force the stop without a graceful OS shutdown (last resort).")
+
+
+class RebootInstancesArgs(TargetedArgs):
+    pass
+
+
+class TerminateInstancesArgs(TargetedArgs):
+    pass
+
+
+def _changes(response_items: list[dict], instances: list[Instance]) -> list[StateChange]:
+    names = {instance.id: instance.name for instance in instances}
+    return [
+        StateChange(
+            instance_id=item["InstanceId"],
+            name=names.get(item["InstanceId"]),
+            previous_state=item["PreviousState"]["Name"],
+            current_state=item["CurrentState"]["Name"],
+        )
+        for item in response_items
+    ]
+
+
+def start_instances(ctx: ToolContext, args: StartInstancesArgs, instances: list[Instance]) -> StateChangeResult:
+    ec2 = ctx.clients.client("ec2", args.region)
+    response = ec2.start_instances(InstanceIds=[instance.id for instance in instances])
+    return StateChangeResult(action="start", changes=_changes(response["StartingInstances"], instances))
+
+
+def stop_instances(ctx: ToolContext, args: StopInstancesArgs, instances: list[Instance]) -> StateChangeResult:
+    ec2 = ctx.clients.client("ec2", args.region)
+    response = ec2.stop_instances(InstanceIds=[instance.id for instance in instances], Force=args.force)
+    return StateChangeResult(action="stop", changes=_changes(response["StoppingInstances"], instances))
+
+
+def terminate_instances(
+    ctx: ToolContext, args: TerminateInstancesArgs, instances: list[Instance]
+) -> StateChangeResult:
+    ec2 = ctx.clients.client("ec2", args.region)
+    response = ec2.terminate_instances(InstanceIds=[instance.id for instance in instances])
+    return StateChangeResult(action="terminate", changes=_changes(response["TerminatingInstances"], instances))
+
+
+def reboot_instances(ctx: ToolContext, args: RebootInstancesArgs, instances: list[Instance]) -> StateChangeResult:
+    """Reboot returns no state change from AWS; report the state the instances stay in."""
+    not_running = [instance.label for instance in instances if instance.state != "running"]
+    if not_running:
+        raise ToolError(f"cannot reboot {', '.join(not_running)}: only running instances can be rebooted")
+    ec2 = ctx.clients.client("ec2", args.region)
+    ec2.reboot_instances(InstanceIds=[instance.id for instance in instances])
+    changes = [
+        StateChange(instance_id=i.id, name=i.name, previous_state=i.state, current_state="rebooting")
+        for i in instances
+    ]
+    return StateChangeResult(action="reboot", changes=changes)

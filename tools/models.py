@@ -1,0 +1,104 @@
+"""Shared pydantic models of the tool layer: risk levels, instances, base argument models.
+
+Why pydantic everywhere: the same models validate what the LLM planned, what a Slack
+button approves and what an MCP client sends, and they serialise into the proposal store
+so an approval executes exactly what was shown.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.settings import AWS_REGION_PATTERN
+
+INSTANCE_ID_PATTERN = re.compile(r"^i-([0-9a-f]{8}|[0-9a-f]{17})$")
+
+
+class Risk(str, Enum):
+    """How much care a tool needs before it runs."""
+
+    READ = "read"  # runs at once
+    CHANGE = "change"  # start/reboot: runs at once on an unambiguous target
+    CRITICAL = "critical"  # stop/terminate: needs an engineer's approval
+
+
+class Instance(BaseModel):
+    """An EC2 instance as the bot shows and resolves it."""
+
+    id: str
+    name: str | None = None
+    state: str
+    type: str
+    env: str | None = None
+    role: str | None = None
+    az: str | None = None
+    private_ip: str | None = None
+    public_ip: str | None = None
+    launch_time: datetime | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def protected(self) -> bool:
+        return self.tags.get("Protected", "").strip().lower() in {"true", "yes", "1"}
+
+    @property
+    def label(self) -> str:
+        """`name (id)` — how a person recognises an instance in a message."""
+        return f"{self.name} ({self.id})" if self.name else self.id
+
+
+class ToolArgs(BaseModel):
+    """Base of every tool's arguments: unknown fields are errors, region is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: str | None = Field(
+        None, description="AWS region such as us-east-1; omit to use the bot's default region."
+    )
+
+    @field_validator("region")
+    @classmethod
+    def _region_format(cls, value: str | None) -> str | None:
+        if value is not None and not AWS_REGION_PATTERN.match(value):
+            raise ValueError(f"'{value}' is not an AWS region (expected something like us-east-1)")
+        return value
+
+
+class TargetedArgs(ToolArgs):
+    """Arguments of tools that act on named instances."""
+
+    targets: list[str] = Field(
+        ...,
+        min_length=1,
+        max_length=50,
+        description=(
+            "The instances as the user named them: Name tags ('web-server-1', 'the db') "
+            "or instance ids ('i-0abc...'). Never invent ids."
+        ),
+    )
+
+    @field_validator("targets")
+    @classmethod
+    def _non_blank(cls, value: list[str]) -> list[str]:
+        cleaned = [item.strip() for item in value if item and item.strip()]
+        if not cleaned:
+            raise ValueError("name at least one instance")
+        return cleaned
+
+
+class StateChange(BaseModel):
+    """One instance's state before and after a start/stop/terminate/reboot."""
+
+    instance_id: str
+    name: str | None = None
+    previous_state: str
+    current_state: str
+
+
+class StateChangeResult(BaseModel):
+    action: str
+    changes: list[StateChange]

@@ -1,0 +1,297 @@
+"""The tool registry: every tool declared once, and the one path that runs them.
+
+Why one declaration per tool (name, description, args model, risk, boto3 handler):
+the LLM prompt, the semantic fallback, Slack, the terminal, MCP and the monitor all read
+the same entry, so a tool cannot be "read-only" in one front end and destructive in
+another. Running is split in two steps on purpose:
+
+* `prepare` validates the arguments, resolves Name tags to instance ids and, for
+  mutating EC2 calls, asks AWS with `DryRun=True` whether the call would be allowed —
+  so a permission problem shows up before anyone is asked to approve;
+* `execute` runs exactly a prepared call (ids, not names), and refuses a critical tool
+  unless the caller says it was approved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, Field, SerializeAsAny, ValidationError
+
+from tools import cloudwatch, cost, ec2, logs
+from tools.context import ToolContext
+from tools.errors import ToolError, describe_aws_error
+from tools.inventory import fetch_instances
+from tools.models import Instance, Risk, ToolArgs
+from tools.resolver import resolve_all
+
+Handler = Callable[[ToolContext, Any, list[Instance]], BaseModel]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One tool, declared once."""
+
+    name: str
+    description: str
+    args_model: type[ToolArgs]
+    risk: Risk
+    handler: Handler
+    ec2_action: str | None = None  # boto3 method to pre-flight with DryRun=True
+
+    @property
+    def takes_targets(self) -> bool:
+        return "targets" in self.args_model.model_fields
+
+    def json_schema(self) -> dict[str, Any]:
+        return self.args_model.model_json_schema()
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        "list_instances",
+        "List EC2 instances with their Name, id, state, type and Env; optionally only one state, "
+        "a Name containing some text, or instances carrying given tags.",
+        ec2.ListInstancesArgs,
+        Risk.READ,
+        ec2.list_instances,
+    ),
+    ToolSpec(
+        "describe_instance",
+        "Show one instance in detail: state, type, addresses, tags, launch time and EC2 status checks.",
+        ec2.DescribeInstanceArgs,
+        Risk.READ,
+        ec2.describe_instance,
+    ),
+    ToolSpec(
+        "start_instances",
+        "Start stopped instances.",
+        ec2.StartInstancesArgs,
+        Risk.CHANGE,
+        ec2.start_instances,
+        ec2_action="start_instances",
+    ),
+    ToolSpec(
+        "reboot_instances",
+        "Reboot (restart) running instances; the instance keeps its id, disks and addresses.",
+        ec2.RebootInstancesArgs,
+        Risk.CHANGE,
+        ec2.reboot_instances,
+        ec2_action="reboot_instances",
+    ),
+    ToolSpec(
+        "stop_instances",
+        "Stop running instances (they can be started again). Needs an engineer's approval.",
+        ec2.StopInstancesArgs,
+        Risk.CRITICAL,
+        ec2.stop_instances,
+        ec2_action="stop_instances",
+    ),
+    ToolSpec(
+        "terminate_instances",
+        "Terminate (permanently delete) instances. Irreversible. Needs an engineer's approval.",
+        ec2.TerminateInstancesArgs,
+        Risk.CRITICAL,
+        ec2.terminate_instances,
+        ec2_action="terminate_instances",
+    ),
+    ToolSpec(
+        "get_metrics",
+        "Read a CloudWatch EC2 metric (default CPUUtilization, average) over a recent window for "
+        "named instances or, with no targets, every running instance.",
+        cloudwatch.GetMetricsArgs,
+        Risk.READ,
+        cloudwatch.get_metrics,
+    ),
+    ToolSpec(
+        "list_alarms",
+        "List CloudWatch alarms, optionally only those in a state (ALARM = firing now).",
+        cloudwatch.ListAlarmsArgs,
+        Risk.READ,
+        cloudwatch.list_alarms,
+    ),
+    ToolSpec(
+        "search_logs",
+        "Search a CloudWatch Logs group for lines matching a filter pattern (e.g. ERROR) in a recent window.",
+        logs.SearchLogsArgs,
+        Risk.READ,
+        logs.search_logs,
+    ),
+    ToolSpec(
+        "get_cost",
+        "AWS spend from Cost Explorer for this month so far or last month: total and by service.",
+        cost.GetCostArgs,
+        Risk.READ,
+        cost.get_cost,
+    ),
+)
+
+REGISTRY: dict[str, ToolSpec] = {spec.name: spec for spec in TOOLS}
+
+OutcomeStatus = Literal["ok", "invalid", "ambiguous", "not_found", "needs_approval", "error"]
+
+
+class PreparedCall(BaseModel):
+    """Exactly what will run: validated args with targets replaced by resolved instance ids."""
+
+    tool: str
+    risk: Risk
+    region: str
+    args: dict[str, Any]
+    instances: list[Instance] = Field(default_factory=list)
+
+    def describe(self) -> str:
+        """One line a person can approve: `stop_instances web-server-2 (i-…) in us-east-1`."""
+        shown = {k: v for k, v in self.args.items() if k not in ("targets", "region") and v not in (None, {}, [])}
+        target_text = ", ".join(instance.label for instance in self.instances)
+        parts = [self.tool]
+        if target_text:
+            parts.append(target_text)
+        if shown:
+            parts.append(" ".join(f"{k}={v}" for k, v in shown.items()))
+        return " ".join(parts) + f" in {self.region}"
+
+
+class ToolOutcome(BaseModel):
+    """What a front end renders: a status, a human message, and the typed result."""
+
+    tool: str
+    status: OutcomeStatus
+    message: str
+    result: SerializeAsAny[BaseModel] | None = None
+    candidates: list[Instance] = Field(default_factory=list)
+    call: PreparedCall | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def describe_validation(tool: str, error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "arguments"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "is not an argument of this tool"
+        problems.append(f"{where}: {message}")
+    return f"invalid arguments for {tool}: " + "; ".join(problems)
+
+
+class ToolRunner:
+    """Prepares and executes registry tools against AWS."""
+
+    def __init__(self, ctx: ToolContext) -> None:
+        self.ctx = ctx
+
+    def prepare(self, tool: str, raw_args: dict[str, Any] | None = None) -> PreparedCall | ToolOutcome:
+        """Validate, resolve and pre-flight; a ToolOutcome means it cannot run (and why)."""
+        spec = REGISTRY.get(tool)
+        if spec is None:
+            return ToolOutcome(
+                tool=tool, status="invalid", message=f"unknown tool '{tool}' (known: {', '.join(REGISTRY)})"
+            )
+        try:
+            args = spec.args_model.model_validate(raw_args or {})
+        except ValidationError as error:
+            return ToolOutcome(tool=tool, status="invalid", message=describe_validation(tool, error))
+        region = self.ctx.region(args.region)
+        instances: list[Instance] = []
+        try:
+            if spec.takes_targets and getattr(args, "targets"):
+                resolved = self._resolve(spec, args.targets, region)
+                if isinstance(resolved, ToolOutcome):
+                    return resolved
+                instances = resolved
+            if spec.ec2_action:
+                self._dry_run(spec, instances, region)
+        except ToolError as error:
+            return ToolOutcome(tool=tool, status="error", message=error.message)
+        except (ClientError, BotoCoreError) as error:
+            return ToolOutcome(tool=tool, status="error", message=describe_aws_error(error, tool))
+        stored = args.model_dump(mode="json")
+        stored["region"] = region
+        if instances:
+            stored["targets"] = [instance.id for instance in instances]
+        return PreparedCall(tool=tool, risk=spec.risk, region=region, args=stored, instances=instances)
+
+    def _resolve(self, spec: ToolSpec, phrases: list[str], region: str) -> list[Instance] | ToolOutcome:
+        inventory = fetch_instances(self.ctx.clients, region)
+        resolutions = resolve_all(phrases, inventory)
+        unresolved = [resolution for resolution in resolutions if not resolution.resolved]
+        if unresolved:
+            ambiguous = [r for r in unresolved if r.kind == "ambiguous"]
+            status: OutcomeStatus = "ambiguous" if ambiguous and len(ambiguous) == len(unresolved) else "not_found"
+            if any(r.kind == "malformed_id" for r in unresolved):
+                status = "invalid"
+            return ToolOutcome(
+                tool=spec.name,
+                status=status,
+                message="; ".join(resolution.explain() for resolution in unresolved),
+                candidates=[instance for resolution in ambiguous for instance in resolution.matches],
+            )
+        unique: dict[str, Instance] = {}
+        for resolution in resolutions:
+            for instance in resolution.matches:
+                unique.setdefault(instance.id, instance)
+        return list(unique.values())
+
+    def _dry_run(self, spec: ToolSpec, instances: list[Instance], region: str) -> None:
+        """Ask AWS whether the call would be permitted, without doing it."""
+        method = getattr(self.ctx.clients.client("ec2", region), spec.ec2_action or "")
+        try:
+            method(InstanceIds=[instance.id for instance in instances], DryRun=True)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "DryRunOperation":
+                return
+            raise ToolError(describe_aws_error(error, f"{spec.name} pre-flight (DryRun)")) from None
+        raise ToolError(f"{spec.name} pre-flight (DryRun) got no answer from AWS; nothing was done")
+
+    def execute(self, call: PreparedCall, *, approved: bool = False) -> ToolOutcome:
+        """Run exactly `call`. Critical tools need `approved=True` (set only by the approval flow)."""
+        spec = REGISTRY.get(call.tool)
+        if spec is None:
+            return ToolOutcome(tool=call.tool, status="invalid", message=f"unknown tool '{call.tool}'", call=call)
+        if spec.risk is Risk.CRITICAL and not approved:
+            return ToolOutcome(
+                tool=call.tool,
+                status="needs_approval",
+                message=f"{call.describe()} needs an engineer's approval; nothing was done",
+                call=call,
+            )
+        try:
+            args = spec.args_model.model_validate(call.args)
+            instances = self._current(call) if call.instances else []
+            result = spec.handler(self.ctx, args, instances)
+        except ValidationError as error:
+            return ToolOutcome(tool=call.tool, status="invalid", message=describe_validation(call.tool, error), call=call)
+        except ToolError as error:
+            return ToolOutcome(tool=call.tool, status="error", message=error.message, call=call)
+        except (ClientError, BotoCoreError) as error:
+            return ToolOutcome(tool=call.tool, status="error", message=describe_aws_error(error, call.tool), call=call)
+        return ToolOutcome(tool=call.tool, status="ok", message="ok", result=result, call=call)
+
+    def _current(self, call: PreparedCall) -> list[Instance]:
+        """Re-read the stored ids (never the names) so the call acts on exactly them."""
+        wanted = [instance.id for instance in call.instances]
+        try:
+            found = {i.id: i for i in fetch_instances(self.ctx.clients, call.region, instance_ids=wanted)}
+        except ClientError as error:
+            if "InvalidInstanceID" in error.response.get("Error", {}).get("Code", ""):
+                raise ToolError(f"{', '.join(wanted)} no longer exist; nothing was done") from None
+            raise
+        gone = [instance.label for instance in call.instances if found.get(instance.id) is None
+                or found[instance.id].state == "terminated"]
+        if gone and call.tool != "terminate_instances":
+            raise ToolError(f"{', '.join(gone)} no longer exists (terminated); nothing was done")
+        return [found[instance_id] for instance_id in wanted if instance_id in found]
+
+    def run(self, tool: str, raw_args: dict[str, Any] | None = None, *, approved: bool = False) -> ToolOutcome:
+        """prepare + execute, for read/change tools and tests."""
+        prepared = self.prepare(tool, raw_args)
+        if isinstance(prepared, ToolOutcome):
+            return prepared
+        return self.execute(prepared, approved=approved)

@@ -1,0 +1,127 @@
+"""Turn what a person typed ("web server 1", "the db", "i-0abc…") into instances.
+
+Why it is strict: an on-call engineer must never see the bot act on a guessed machine.
+Exact matches (after normalising case, spaces, `_` and `-`) win; otherwise every word of
+the phrase must match the start of a word of the Name tag. Several matches come back as
+candidates for the front end to ask about; none comes back with the closest names.
+This module is pure (no AWS calls) so it is fast and unit-testable.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from tools.models import INSTANCE_ID_PATTERN, Instance
+
+# Words people put around a name that never belong to one.
+FILLER_WORDS = frozenset(
+    {"the", "a", "an", "my", "our", "instance", "instances", "machine", "box", "host", "vm", "ec2", "please"}
+)
+# States in which an instance can no longer be acted on or shown as a target.
+GONE_STATES = frozenset({"terminated"})
+
+MatchKind = Literal["id", "exact", "partial", "ambiguous", "none", "malformed_id"]
+
+
+class Resolution(BaseModel):
+    """What one phrase resolved to."""
+
+    phrase: str
+    kind: MatchKind
+    matches: list[Instance] = Field(default_factory=list)
+    suggestions: list[str] = Field(default_factory=list)
+
+    @property
+    def resolved(self) -> bool:
+        return self.kind in ("id", "exact", "partial")
+
+    def explain(self) -> str:
+        """A human sentence for an unresolved phrase."""
+        if self.kind == "malformed_id":
+            return f"'{self.phrase}' is not a valid instance id (expected i- followed by 8 or 17 hex digits)"
+        if self.kind == "ambiguous":
+            names = ", ".join(instance.label for instance in self.matches)
+            return f"'{self.phrase}' matches {len(self.matches)} instances: {names} — which one?"
+        if self.kind == "none":
+            what = "no instance with id" if self.phrase.lower().startswith("i-") else "no instance named"
+            closest = f" (closest: {', '.join(self.suggestions)})" if self.suggestions else ""
+            return f"{what} '{self.phrase}'{closest}"
+        return f"'{self.phrase}' → {', '.join(instance.label for instance in self.matches)}"
+
+
+def normalise(text: str) -> str:
+    """Lower-case and drop spaces, `_` and `-`: 'Web Server_1' → 'webserver1'."""
+    return re.sub(r"[\s_\-.]+", "", text.lower())
+
+
+def words(text: str) -> list[str]:
+    """Split into words at separators and letter/digit borders: 'web-server1' → web, server, 1."""
+    spaced = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", " ", text.lower())
+    return [word for word in re.split(r"[^0-9a-z가-힣]+", spaced) if word]
+
+
+def _phrase_words(phrase: str) -> list[str]:
+    return [word for word in words(phrase) if word not in FILLER_WORDS]
+
+
+def _words_match(phrase_words: Sequence[str], name_words: Sequence[str]) -> bool:
+    """Every phrase word starts some name word; numbers must match whole."""
+    for word in phrase_words:
+        if word.isdigit():
+            if word not in name_words:
+                return False
+        elif not any(name_word.startswith(word) for name_word in name_words):
+            return False
+    return True
+
+
+def resolve(phrase: str, inventory: Iterable[Instance]) -> Resolution:
+    """Resolve one phrase against the instances of a region."""
+    phrase = phrase.strip()
+    live = [instance for instance in inventory if instance.state not in GONE_STATES]
+
+    lowered = phrase.lower()
+    if lowered.startswith("i-"):
+        if not INSTANCE_ID_PATTERN.match(lowered):
+            return Resolution(phrase=phrase, kind="malformed_id")
+        by_id = [instance for instance in inventory if instance.id == lowered]
+        if by_id and by_id[0].state not in GONE_STATES:
+            return Resolution(phrase=phrase, kind="id", matches=by_id)
+        return Resolution(phrase=phrase, kind="none")
+
+    named = [instance for instance in live if instance.name]
+    key = normalise(" ".join(_phrase_words(phrase)) or phrase)
+    exact = [instance for instance in named if normalise(instance.name or "") == key]
+    if len(exact) == 1:
+        return Resolution(phrase=phrase, kind="exact", matches=exact)
+    if len(exact) > 1:
+        return Resolution(phrase=phrase, kind="ambiguous", matches=exact)
+
+    phrase_words = _phrase_words(phrase)
+    partial: list[Instance] = []
+    if phrase_words:
+        partial = [instance for instance in named if _words_match(phrase_words, words(instance.name or ""))]
+    if not partial and len(key) >= 3:
+        partial = [instance for instance in named if key in normalise(instance.name or "")]
+    if len(partial) == 1:
+        return Resolution(phrase=phrase, kind="partial", matches=partial)
+    if len(partial) > 1:
+        return Resolution(phrase=phrase, kind="ambiguous", matches=sorted(partial, key=lambda i: i.name or ""))
+
+    return Resolution(phrase=phrase, kind="none", suggestions=closest_names(phrase, named))
+
+
+def closest_names(phrase: str, instances: Iterable[Instance], limit: int = 3) -> list[str]:
+    """The Name tags that look most like `phrase`, for 'did you mean' hints."""
+    by_key = {normalise(instance.name or ""): instance.name or "" for instance in instances if instance.name}
+    keys = difflib.get_close_matches(normalise(phrase), list(by_key), n=limit, cutoff=0.5)
+    return [by_key[key] for key in keys]
+
+
+def resolve_all(phrases: Sequence[str], inventory: Sequence[Instance]) -> list[Resolution]:
+    return [resolve(phrase, inventory) for phrase in phrases]
