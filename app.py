@@ -1,11 +1,14 @@
-"""Entry point: `python app.py --sandbox` (local AWS sandbox) or `python app.py` (real AWS)."""
+"""Entry point.
+
+    python app.py --sandbox   local AWS emulator + demo fleet + terminal chat (no account needed)
+    python app.py             Slack front end against real AWS (needs Slack tokens)
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-import threading
 
 from bot.settings import SettingsError, load_settings
 
@@ -20,9 +23,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def run_sandbox_terminal(settings) -> int:  # type: ignore[no-untyped-def]
+    from bot.render_text import instances_table
+    from bot.runtime import build_runtime
+    from bot.terminal import Terminal
+    from sandbox.fleet import seed_demo_fleet
+    from sandbox.server import MotoSandbox
+    from tools.inventory import fetch_instances
+
+    sandbox = MotoSandbox(region=settings.aws_region).start()
+    try:
+        clients = sandbox.clients()
+        seed_demo_fleet(sandbox, clients)
+        runtime = build_runtime(settings, clients, db_file="sandbox.sqlite3")
+        print(f"AWS sandbox running at {sandbox.endpoint_url} ({settings.aws_region}); demo fleet:")
+        print(instances_table(sorted(fetch_instances(clients), key=lambda i: i.name or "")))
+        terminal = Terminal(runtime, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+        return terminal.run()
+    except KeyboardInterrupt:
+        print("\nStopping the sandbox.")
+        return 0
+    finally:
+        sandbox.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -30,24 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     if args.sandbox:
-        from bot.render_text import instances_table
-        from sandbox.fleet import seed_demo_fleet
-        from sandbox.server import MotoSandbox
-        from tools.inventory import fetch_instances
-
-        sandbox = MotoSandbox(region=settings.aws_region).start()
-        try:
-            clients = sandbox.clients()
-            seed_demo_fleet(sandbox, clients)
-            print(f"AWS sandbox running at {sandbox.endpoint_url} ({settings.aws_region}); demo fleet:")
-            print(instances_table(sorted(fetch_instances(clients), key=lambda i: i.name or "")))
-            print("Press Ctrl-C to stop.")
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            print("\nStopping the sandbox.")
-        finally:
-            sandbox.stop()
-        return 0
+        return run_sandbox_terminal(settings)
 
     if not settings.slack_configured:
         print(

@@ -47,7 +47,7 @@ class LogSearchResult(BaseModel):
     truncated: bool
 
 
-def _log_group_names(ctx: ToolContext, region: str | None) -> list[str]:
+def log_group_names(ctx: ToolContext, region: str | None) -> list[str]:
     logs = ctx.clients.client("logs", region)
     return [
         group["logGroupName"]
@@ -87,7 +87,7 @@ def search_logs(ctx: ToolContext, args: SearchLogsArgs, _: list[Instance]) -> Lo
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
             raise
-        known = _log_group_names(ctx, args.region)
+        known = log_group_names(ctx, args.region)
         close = difflib.get_close_matches(args.log_group, known, n=3, cutoff=0.4)
         hint = f" (closest: {', '.join(close)})" if close else (f" (known: {', '.join(known[:5])})" if known else "")
         raise ToolError(f"no log group named '{args.log_group}'{hint}") from None

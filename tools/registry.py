@@ -145,7 +145,12 @@ class PreparedCall(BaseModel):
 
     def describe(self) -> str:
         """One line a person can approve: `stop_instances web-server-2 (i-…) in us-east-1`."""
-        shown = {k: v for k, v in self.args.items() if k not in ("targets", "region") and v not in (None, {}, [])}
+        fields = REGISTRY[self.tool].args_model.model_fields if self.tool in REGISTRY else {}
+        shown = {
+            key: value
+            for key, value in self.args.items()
+            if key not in ("targets", "region") and (key not in fields or fields[key].default != value)
+        }
         target_text = ", ".join(instance.label for instance in self.instances)
         parts = [self.tool]
         if target_text:

@@ -22,6 +22,8 @@ from tools.models import INSTANCE_ID_PATTERN, Instance
 FILLER_WORDS = frozenset(
     {"the", "a", "an", "my", "our", "instance", "instances", "machine", "box", "host", "vm", "ec2", "please"}
 )
+# What a plan puts in `targets` for "all instances"; only read tools accept it.
+WILDCARD = "*"
 # States in which an instance can no longer be acted on or shown as a target.
 GONE_STATES = frozenset({"terminated"})
 

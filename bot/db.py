@@ -1,0 +1,90 @@
+"""Persistent state through SQLAlchemy: proposals, audit, incidents, small key/value flags.
+
+Why SQLAlchemy Core tables and plain SQL-expressible updates: the same code must run on
+the default SQLite file and on a PostgreSQL server shared by several bot replicas, and the
+"approve once" guarantee rests on a conditional UPDATE that both databases make atomic.
+Timestamps are stored as naive UTC so both backends compare them the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import JSON, Column, DateTime, Engine, Integer, MetaData, String, Table, Text, create_engine, event
+
+metadata = MetaData()
+
+proposals = Table(
+    "proposals",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tool", String(64), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("args", JSON, nullable=False),
+    Column("instance_ids", JSON, nullable=False),
+    Column("instance_names", JSON, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("requested_by", String(128), nullable=False),
+    Column("origin", String(32), nullable=False),
+    Column("channel", String(64)),
+    Column("thread_ts", String(64)),
+    Column("message_ts", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("decided_by", String(128)),
+    Column("decided_at", DateTime),
+    Column("result", Text),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False, index=True),
+    Column("actor", String(128), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("tool", String(64)),
+    Column("proposal_id", String(40), index=True),
+    Column("status", String(32)),
+    Column("message", Text, nullable=False, default=""),
+    Column("detail", JSON),
+)
+
+flags = Table(
+    "flags",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+
+def utcnow() -> datetime:
+    """Naive UTC 'now' — the one clock every table uses."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def database_url(data_dir: Path, configured: str | None, file_name: str = "aiops.sqlite3") -> str:
+    if configured:
+        return configured
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(data_dir / file_name).resolve()}"
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine and the tables (idempotent)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers don't block the writer
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    metadata.create_all(engine)
+    return engine

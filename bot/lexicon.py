@@ -1,0 +1,219 @@
+"""Words the keyword fallback planner understands, in English and Korean, as data.
+
+Why data, not code: an SRE who finds a phrasing the bot misses adds one pattern here
+(and a case to tests/data/commands.jsonl) instead of touching the planner's logic.
+Korean follows the AWS console's terms: 중지 = stop, 종료 = terminate.
+Patterns are regular expressions matched against lower-cased text; Korean has no word
+boundaries (particles attach to nouns), so Korean patterns match inside words.
+"""
+
+from __future__ import annotations
+
+# Intent → patterns. Order matters: the first intent that matches wins, so the more
+# specific and the more dangerous come first (재시작 before 시작, terminate before stop).
+INTENT_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("help", (r"^\s*(help|도움말?|명령어|commands?)\s*[?!.]*\s*$", r"what can you do", r"뭘? 할 수 있", r"무엇을 할 수")),
+    (
+        "unsupported",
+        (
+            r"\bs3\b", r"\bbuckets?\b", r"버킷", r"\blambda\b", r"람다", r"security.?groups?", r"보안 ?그룹",
+            r"\biam\b", r"\bvpcs?\b", r"\bsnapshots?\b", r"스냅샷", r"\bamis?\b", r"\bautoscal", r"오토 ?스케일",
+            r"\brds\b", r"\bdynamodb\b", r"\beks\b", r"\bkubernetes\b", r"\bk8s\b", r"\bpods?\b",
+            r"\b(create|launch|provision|spin up a new|resize|modify|change the type)\b", r"(만들어|생성|새로 띄워|타입 변경|사이즈 변경)",
+            r"\b(ssh into|run (a )?command|execute (a )?command|shell)\b", r"(접속해|명령어? 실행)",
+            r"\b(drop|truncate)\b", r"\bdelete (the )?(users?|tables?|data(base)?|logs?)\b",
+        ),
+    ),
+    (
+        "terminate",
+        (
+            r"\bterminat", r"\bdelete\b", r"\bdestroy", r"\bdecommission", r"\bnuke\b", r"\bkill\b",
+            r"\bremove\b", r"\bget rid of\b", r"\bblow away\b", r"\bwipe\b",
+            r"종료", r"삭제", r"제거", r"폐기", r"없애", r"날려", r"터미네이트",
+        ),
+    ),
+    (
+        "reboot",
+        (
+            r"\breboot", r"\brestart", r"\bbounce\b", r"\bpower.?cycle", r"\brecycle\b", r"\bcycle\b",
+            r"재부팅", r"재시작", r"재기동", r"리부트", r"리붓", r"리스타트", r"다시 ?시작", r"껐다 ?켜", r"재실행",
+        ),
+    ),
+    (
+        "stop",
+        (
+            r"\bstop\b", r"\bshut ?down\b", r"\bshut (it |them )?(off|down)\b", r"\bhalt\b", r"\bpower (it |them )?off\b",
+            r"\bturn (it |them )?off\b", r"\bbring (it |them )?down\b", r"\btake (it |them )?down\b", r"\bpause\b",
+            r"중지", r"정지", r"멈춰", r"멈추", r"멈춤", r"꺼\s*(줘|주|봐|라|요|$|\.|!)", r"\b끄", r"^끄|\s끄", r"셧다운", r"내려 ?(줘|주|라|$)",
+            r"스톱",
+        ),
+    ),
+    (
+        "start",
+        (
+            r"\bstart", r"(?<!re)\bboot\b", r"\bpower (it |them )?on\b", r"\bturn (it |them )?on\b",
+            r"\bbring (it |them )?(up|back)\b", r"\bspin (it |them )?up\b", r"\bfire (it |them )?up\b", r"\bwake\b",
+            r"\bresume\b",
+            r"시작", r"켜", r"기동", r"(?<!재)부팅", r"올려 ?(줘|주|라|$)", r"스타트", r"가동해", r"살려",
+        ),
+    ),
+    (
+        "cost",
+        (
+            r"\bcosts?\b", r"\bspend", r"\bspent\b", r"\bbill", r"\binvoice", r"\bhow much\b", r"\bexpens", r"\bcharges?\b",
+            r"\bbudget", r"\bpricing\b", r"\bdollars?\b", r"\$",
+            r"비용", r"요금", r"청구", r"지출", r"과금", r"얼마", r"돈", r"빌링",
+        ),
+    ),
+    (
+        "logs",
+        (
+            r"\blogs?\b", r"\blogging\b", r"\bgrep\b", r"\btail\b", r"\berror lines?\b", r"\bstack ?traces?\b",
+            r"(?<!\w)/[a-z0-9_\-]+/[a-z0-9_\-./#]+", r"로그", r"에러 (줄|라인|메시지)", r"에러 찾", r"오류 찾",
+        ),
+    ),
+    (
+        "alarms",
+        (
+            r"\balarms?\b", r"\balerts?\b", r"\balerting\b", r"\bfiring\b", r"\bgoing off\b", r"\bpag(ed|ing)\b",
+            r"알람", r"경보", r"알림", r"얼럿", r"울리",
+        ),
+    ),
+    (
+        "metrics",
+        (
+            r"\bcpu\b", r"\bmetrics?\b", r"\butili[sz]ation\b", r"\busage\b", r"\bload\b", r"\bnetwork\b",
+            r"\btraffic\b", r"\bdisk (reads?|writes?|ops|io)\b", r"\bhow busy\b", r"\bperformance\b", r"\bgraph\b",
+            r"\biops\b", r"\bbusy\b", r"\bhot\b",
+            r"씨피유", r"사용률", r"사용량", r"메트릭", r"지표", r"부하", r"성능", r"트래픽", r"네트워크", r"그래프",
+        ),
+    ),
+    (
+        "describe",
+        (
+            r"\bdescribe\b", r"\bdetails?\b", r"\binfo(rmation)?\b", r"\bstatus\b", r"\bstate of\b", r"\btell me about\b",
+            r"\binspect\b", r"\bhealth\b", r"\bhealthy\b", r"\bstatus checks?\b", r"\bis .+ (up|down|running|stopped|ok)\b",
+            r"\bwhat('s| is) (up with|wrong with)\b", r"\bip address\b", r"\bwhen was .+ launched\b",
+            r"상세", r"정보", r"상태", r"자세히", r"헬스", r"아이피", r"괜찮", r"살아 ?있",
+        ),
+    ),
+    (
+        "list",
+        (
+            r"\blist\b", r"\bshow\b", r"\bdisplay\b", r"\binstances\b", r"\bservers\b", r"\bfleet\b", r"\binventory\b",
+            r"\bwhat('s| is) running\b", r"\bwhich (instances|servers|machines)\b", r"\bmachines\b", r"\bvms\b",
+            r"\bhow many\b", r"\benumerate\b",
+            r"목록", r"리스트", r"보여", r"조회", r"현황", r"인스턴스", r"서버들", r"알려", r"몇 ?대", r"뭐가 있",
+        ),
+    ),
+    (
+        "greeting",
+        (
+            r"^\s*(hi|hello|hey|yo|thanks|thank you|good (morning|evening|night)|sup)\b", r"안녕", r"고마워", r"감사",
+            r"수고", r"반가",
+        ),
+    ),
+)
+
+INTENT_TO_TOOL = {
+    "terminate": "terminate_instances",
+    "stop": "stop_instances",
+    "reboot": "reboot_instances",
+    "start": "start_instances",
+    "cost": "get_cost",
+    "logs": "search_logs",
+    "alarms": "list_alarms",
+    "metrics": "get_metrics",
+    "describe": "describe_instance",
+    "list": "list_instances",
+}
+MUTATING_INTENTS = frozenset({"terminate", "stop", "reboot", "start"})
+
+# A question about the past or a state ("did it stop?", "멈췄어?") is not a command.
+STATE_QUESTION_PATTERNS = (
+    r"\bwhy\b", r"\b(did|does|has|have|was|were)\b\s+\S+(\s+\S+)?\s+(stop|start|reboot|restart|terminate|crash|die|go down)",
+    r"\bwho (stopped|terminated|rebooted|restarted|started)\b", r"왜",
+    r"\b(why|did|has|have|was|were|is|are)\b.*\b(stopp?ed|terminated|rebooted|restarted|started|down|up|running)\b",
+    r"(중지|정지|종료|재부팅|재시작)(됐|되었|된 ?거|된 ?이유|된 ?것)", r"(꺼졌|멈췄|죽었|다운됐|죽은)",
+)
+
+# State adjectives used as list filters ("stopped instances", "실행 중인 서버").
+STATE_ADJECTIVES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("running", (r"\brunning\b", r"\bup\b(?! to)", r"\bonline\b", r"\bactive\b", r"\blive\b",
+                 r"실행 ?중", r"켜진", r"켜져 ?있", r"돌아가", r"가동 ?중", r"살아 ?있는", r"동작 ?중")),
+    ("stopped", (r"\bstopped\b", r"\bdown\b", r"\boffline\b", r"\bturned off\b", r"\bshut down instances\b",
+                 r"중지된", r"정지된", r"꺼진", r"꺼져 ?있", r"멈춘", r"멈춰 ?있", r"중지 ?상태", r"정지 ?상태",
+                 r"중지돼 ?있", r"내려가 ?있")),
+    ("terminated", (r"\bterminated\b", r"종료된")),
+)
+
+# Words meaning "every instance".
+WILDCARD_PATTERNS = (r"\ball\b", r"\bevery\b", r"\beverything\b", r"\bentire\b", r"\bwhole fleet\b",
+                     r"전체", r"모든", r"전부", r"(^|\s)다\s", r"싹\s?다", r"몽땅")
+
+# Plural markers that turn an ambiguous phrase into "each of them" ("web servers", "웹 서버들").
+PLURAL_PATTERNS = (r"\b(both|each)\b", r"들(을|를|이|가|의|도)?(\s|$)", r"둘 ?다", r"모두", r"각각")
+
+# Synonyms rewritten to the words Name tags use. Korean first (matched inside words).
+ENTITY_SYNONYMS: tuple[tuple[str, str], ...] = (
+    (r"데이터베이스", " db "), (r"디비", " db "), (r"\bdatabase\b", " db "), (r"\bpostgres(ql)?\b", " db "),
+    (r"\bmysql\b", " db "),
+    (r"웹", " web "), (r"\bfrontend\b", " web "), (r"\bfront-end\b", " web "),
+    (r"에이피아이", " api "), (r"\bbackend\b", " api "),
+    (r"배치", " batch "), (r"워커", " worker "), (r"\bworkers\b", " worker "),
+    (r"스테이징", " staging "), (r"\bstage\b", " staging "), (r"\bstg\b", " staging "),
+    (r"배스천", " bastion "), (r"베스천", " bastion "), (r"바스티온", " bastion "), (r"점프 ?(서버|호스트)", " bastion "),
+    (r"\bjump ?(box|host|server)\b", " bastion "),
+    (r"프라이머리", " primary "), (r"\bmaster\b", " primary "), (r"\bmain\b", " primary "),
+    (r"서버", " server "), (r"\bservers\b", " server "),
+    (r"첫 ?번째", " 1 "), (r"두 ?번째", " 2 "), (r"세 ?번째", " 3 "), (r"\bfirst\b", " 1 "), (r"\bsecond\b", " 2 "),
+    (r"\bthird\b", " 3 "), (r"(\d+)\s*번(?!째)", r" \1 "), (r"#(\d+)\b", r" \1 "), (r"\bno\.\s*(\d+)\b", r" \1 "),
+)
+
+# Environment words, used as tag filters when listing.
+ENV_WORDS: tuple[tuple[str, str], ...] = (
+    (r"\bprod(uction)?\b", "prod"), (r"운영", "prod"), (r"프로덕션", "prod"), (r"프로드", "prod"),
+    (r"\bstaging\b", "staging"), (r"스테이징", "staging"), (r"\bshared\b", "shared"), (r"공용", "shared"),
+)
+
+# Words that connect several targets.
+CONJUNCTIONS = r"\s*(?:,|&|\+|\band\b|\bplus\b|그리고|및|(?<=\S)(?:이랑|랑|하고|과|와)(?=\s))\s*"
+
+# Words that may appear among target words but never name an instance.
+NOISE_WORDS = frozenset(
+    """the a an my our your this that these those it them its of for on in at to from by with please pls plz now
+    right asap quickly again can could would you me i we us let lets let's show list get tell give what which
+    is are was were be do does did how much many instance instances machine machines box boxes host hosts vm vms
+    ec2 node nodes one ones currently current status state cpu metric metrics log logs error errors alarm alarms
+    start stop reboot restart terminate up down running stopped""".split()
+)
+
+METRIC_WORDS: tuple[tuple[str, str], ...] = (
+    (r"\bnetwork ?out\b|\boutbound\b|\begress\b|송신|아웃바운드", "NetworkOut"),
+    (r"\bnetwork\b|\bnetwork ?in\b|\binbound\b|\bingress\b|\btraffic\b|네트워크|트래픽|수신|인바운드", "NetworkIn"),
+    (r"\bdisk reads?\b|디스크 읽기", "DiskReadOps"),
+    (r"\bdisk writes?\b|디스크 쓰기", "DiskWriteOps"),
+    (r"\bstatus ?check|상태 ?검사", "StatusCheckFailed"),
+    (r"\bcredits?\b|크레딧", "CPUCreditBalance"),
+)
+STATISTIC_WORDS: tuple[tuple[str, str], ...] = (
+    (r"\b(max|maximum|peak|highest)\b|최대|최고|피크", "Maximum"),
+    (r"\b(min|minimum|lowest)\b|최소|최저", "Minimum"),
+)
+
+LOG_FILTER_WORDS: tuple[tuple[str, str], ...] = (
+    (r"\berrors?\b|에러|오류|실패|\bfail(ed|ures?)?\b", "ERROR"),
+    (r"\bwarn(ing)?s?\b|경고", "WARN"),
+    (r"\btime ?outs?\b|타임아웃|시간 ?초과", "timeout"),
+    (r"\bexceptions?\b|예외", "Exception"),
+    (r"\b5\d\d\b", "5xx"),
+)
+
+ALARM_STATE_WORDS: tuple[tuple[str, str], ...] = (
+    (r"\bfiring\b|\bin alarm\b|\btriggered\b|\bactive\b|\bgoing off\b|\bbreach|울리|발생|활성|트리거|떠 ?있", "ALARM"),
+    (r"\binsufficient\b|데이터 ?부족", "INSUFFICIENT_DATA"),
+    (r"\bok alarms?\b|\bin ok\b|정상 ?알람|정상인", "OK"),
+)
+
+LAST_MONTH_PATTERNS = (r"\blast month\b", r"\bprevious month\b", r"\bprior month\b", r"지난 ?달", r"저번 ?달",
+                       r"전월", r"지난 ?월")

@@ -1,0 +1,309 @@
+"""The semantic fallback planner: English and Korean keywords → a Plan, no LLM needed.
+
+Why it exists: the LLM can be down, slow or wrong, and a newcomer's sandbox has no
+Ollama at all. It knows the fleet's Name tags (not their ids), so "웹 서버 1 재부팅해줘" and
+"bounce web-server-1" both become reboot_instances(targets=["web server 1"]); the resolver
+and the policy decide the rest, exactly as for an LLM plan.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bot import lexicon
+from bot.plan import WILDCARD, Plan, PlannerContext, detect_language
+from tools.models import Instance
+from tools.resolver import FILLER_WORDS, resolve, words
+
+ENTITY_VOCABULARY = frozenset({"web", "db", "api", "batch", "worker", "staging", "bastion", "primary", "server"})
+TOKEN_PATTERN = re.compile(r"i-[0-9a-z]+|[a-z0-9]+(?:[-_.][a-z0-9]+)*|[가-힣]+")
+MENTION_PATTERN = re.compile(r"<[@#!][^>]*>")
+QUOTED_PATTERN = re.compile(r"[\"'“”‘’`]([^\"'“”‘’`]{2,80})[\"'“”‘’`]")
+LOG_PATH_PATTERN = re.compile(r"(?<![\w/])/[A-Za-z0-9_\-./#]+")
+INSTANCE_ID_IN_TEXT = re.compile(r"\bi-[0-9a-z]+\b")
+TIME_PATTERNS: tuple[tuple[str, int], ...] = (
+    (r"(\d+)\s*(?:minutes?|mins?|m\b|분)", 1),
+    (r"(\d+)\s*(?:hours?|hrs?|h\b|시간)", 60),
+    (r"(\d+)\s*(?:days?|d\b|일(?!본))", 1440),
+    (r"(\d+)\s*(?:weeks?|w\b|주(?!세요))", 10080),
+)
+UNIT_TIME_PATTERNS: tuple[tuple[str, int], ...] = (
+    (r"\b(last|past|previous) (hour)\b|한 ?시간", 60),
+    (r"\b(last|past|previous) (day|24 ?h(ours)?)\b|\btoday\b|오늘|하루", 1440),
+    (r"\b(last|past|previous) week\b|일주일|한 ?주", 10080),
+)
+NUMBER_NOISE = re.compile(r"\d+(\.\d+)?\s*(%|퍼센트|percent|ms|s\b|초)|\b(above|over|below|under|than|>|<)\s*\d+")
+
+
+def _compile(patterns: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
+
+
+INTENTS = tuple((name, _compile(patterns)) for name, patterns in lexicon.INTENT_PATTERNS)
+STATE_QUESTION = _compile(lexicon.STATE_QUESTION_PATTERNS)
+STATE_ADJECTIVES = tuple((state, _compile(patterns)) for state, patterns in lexicon.STATE_ADJECTIVES)
+WILDCARD_WORDS = _compile(lexicon.WILDCARD_PATTERNS)
+PLURAL_WORDS = _compile(lexicon.PLURAL_PATTERNS)
+LAST_MONTH = _compile(lexicon.LAST_MONTH_PATTERNS)
+ENGLISH_PLURAL = re.compile(r"\b(servers|workers|webs|dbs|databases|apis|bastions)\b")
+GENERIC_WORDS = frozenset({"server", "worker", "primary"})
+INTENT_KEYWORDS = frozenset(
+    "list show describe start stop reboot restart terminate delete cost costs logs alarms metrics status cpu "
+    "bounce boot halt shutdown".split()
+)
+
+
+@dataclass
+class Targets:
+    """Target phrases found in a message, and how they were found."""
+
+    phrases: list[str] = field(default_factory=list)
+    wildcard: bool = False
+    plural: bool = False
+    corrected: list[tuple[str, str]] = field(default_factory=list)
+
+
+def clean(text: str) -> str:
+    text = MENTION_PATTERN.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def extract_minutes(text: str) -> tuple[int | None, str]:
+    for pattern, factor in TIME_PATTERNS:
+        match = re.search(pattern, text)
+        if match:
+            return int(match.group(1)) * factor, text[: match.start()] + " " + text[match.end() :]
+    for pattern, minutes in UNIT_TIME_PATTERNS:
+        match = re.search(pattern, text)
+        if match:
+            return minutes, text[: match.start()] + " " + text[match.end() :]
+    return None, text
+
+
+def first_match(text: str, table: Iterable[tuple[str, str]]) -> str | None:
+    for pattern, value in table:
+        if re.search(pattern, text):
+            return value
+    return None
+
+
+class KeywordPlanner:
+    """Deterministic planner; fast (no I/O) and measured by `python -m bot.eval`."""
+
+    name = "fallback"
+
+    def plan(self, text: str, context: PlannerContext) -> Plan:
+        language = detect_language(text)
+        lowered = clean(text)
+        if not lowered:
+            return Plan(outcome="chat", message="help", language=language)
+        minutes, rest = extract_minutes(lowered)
+        state, rest_without_state = self._state_adjective(rest)
+        intent = self._intent(rest_without_state)
+        if intent is None and state is not None:
+            intent = "list"  # "stopped ones?", "실행 중인 거"
+        vocabulary = self._vocabulary(context.instance_names)
+
+        if intent in (None, "help", "greeting"):
+            return Plan(outcome="chat", message="help" if intent != "greeting" else "greeting", language=language)
+        if intent == "unsupported":
+            return Plan(outcome="refuse", message="unsupported", language=language)
+
+        if intent in lexicon.MUTATING_INTENTS and STATE_QUESTION.search(lowered):
+            intent = "describe"  # "why did web-server-2 stop?" asks, it does not order
+
+        if intent == "list":
+            return self._plan_list(rest_without_state, state, vocabulary, context, language)
+        if intent == "cost":
+            period = "last_month" if LAST_MONTH.search(lowered) else "month_to_date"
+            return Plan(outcome="run", tool="get_cost", arguments={"period": period}, language=language)
+        if intent == "alarms":
+            arguments = {}
+            alarm_state = first_match(lowered, lexicon.ALARM_STATE_WORDS)
+            if alarm_state:
+                arguments["state"] = alarm_state
+            return Plan(outcome="run", tool="list_alarms", arguments=arguments, language=language)
+        if intent == "logs":
+            return self._plan_logs(text, rest, minutes, vocabulary, context, language)
+
+        targets = self.extract_targets(rest, vocabulary, context)
+        tool = lexicon.INTENT_TO_TOOL[intent]
+        if intent == "metrics":
+            arguments: dict = {}
+            metric = first_match(lowered, lexicon.METRIC_WORDS)
+            if metric:
+                arguments["metric"] = metric
+            statistic = first_match(lowered, lexicon.STATISTIC_WORDS)
+            if statistic:
+                arguments["statistic"] = statistic
+            if minutes:
+                arguments["minutes"] = minutes
+            phrases = [] if targets.wildcard and not targets.phrases else targets.phrases
+            return Plan(outcome="run", tool=tool, arguments=arguments, targets=phrases, language=language)
+        if intent == "describe":
+            if not targets.phrases:
+                return Plan(outcome="run", tool="list_instances", language=language)
+            if len(targets.phrases) > 1:
+                return Plan(outcome="run", tool="list_instances", arguments={}, targets=[], language=language)
+            return Plan(outcome="run", tool=tool, targets=targets.phrases, language=language)
+
+        # start / reboot / stop / terminate
+        arguments = {}
+        if intent == "stop" and re.search(r"\bforce|강제", lowered):
+            arguments["force"] = True
+        if targets.corrected:
+            fixed = ", ".join(f"'{to}' for '{src}'" for src, to in targets.corrected)
+            return Plan(outcome="clarify", tool=tool, arguments=arguments, targets=targets.phrases,
+                        message=f"did you mean {fixed}?", language=language)
+        if targets.wildcard and not targets.phrases:
+            return Plan(outcome="run", tool=tool, arguments=arguments, targets=[WILDCARD], language=language)
+        if not targets.phrases:
+            return Plan(outcome="clarify", tool=tool, arguments=arguments, message="which instance?", language=language)
+        return Plan(outcome="run", tool=tool, arguments=arguments, targets=targets.phrases, language=language)
+
+    # -- pieces -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _intent(text: str) -> str | None:
+        for name, pattern in INTENTS:
+            if pattern.search(text):
+                return name
+        for token in re.findall(r"[a-z]{4,}", text):  # one typo'd English verb: "reboto", "lsit"
+            close = difflib.get_close_matches(token, INTENT_KEYWORDS, n=1, cutoff=0.75)
+            if close:
+                for name, pattern in INTENTS:
+                    if pattern.search(close[0]):
+                        return name
+        return None
+
+    @staticmethod
+    def _state_adjective(text: str) -> tuple[str | None, str]:
+        for state, pattern in STATE_ADJECTIVES:
+            match = pattern.search(text)
+            if match:
+                return state, pattern.sub(" ", text)
+        return None, text
+
+    @staticmethod
+    def _vocabulary(instance_names: Iterable[str]) -> frozenset[str]:
+        fleet_words = {word for name in instance_names for word in words(name) if not word.isdigit()}
+        return frozenset((fleet_words | ENTITY_VOCABULARY) - lexicon.NOISE_WORDS - FILLER_WORDS)
+
+    def extract_targets(self, text: str, vocabulary: frozenset[str], context: PlannerContext) -> Targets:
+        found = Targets()
+        text = LOG_PATH_PATTERN.sub(" ", QUOTED_PATTERN.sub(" ", text))
+        text = NUMBER_NOISE.sub(" ", text)
+        found.wildcard = bool(WILDCARD_WORDS.search(text))
+        found.plural = bool(PLURAL_WORDS.search(text) or ENGLISH_PLURAL.search(text))
+        for pattern, replacement in lexicon.ENTITY_SYNONYMS:
+            text = re.sub(pattern, replacement, text)
+        previous_words: list[str] = []
+        for segment in re.split(lexicon.CONJUNCTIONS, text):
+            phrase_words: list[str] = []
+            literals: list[str] = []
+            for token in TOKEN_PATTERN.findall(segment):
+                if token.startswith("i-"):
+                    literals.append(token)
+                elif re.search(r"[-_.]", token):
+                    if set(words(token)) & vocabulary:
+                        literals.append(token)
+                elif token in vocabulary:
+                    phrase_words.append(token)
+                elif token.isdigit() and len(token) <= 3:
+                    phrase_words.append(token)
+                elif re.fullmatch(r"[a-z]{4,}", token) and token not in lexicon.NOISE_WORDS:
+                    close = difflib.get_close_matches(token, vocabulary, n=1, cutoff=0.8)
+                    if close and close[0] != token.rstrip("s"):
+                        phrase_words.append(close[0])
+                        found.corrected.append((token, close[0]))
+                    elif close:
+                        phrase_words.append(close[0])  # a plain plural: "servers"
+            found.phrases.extend(literals)
+            if phrase_words and all(word.isdigit() for word in phrase_words) and previous_words:
+                phrase_words = [word for word in previous_words if not word.isdigit()] + phrase_words
+            if phrase_words and not all(word.isdigit() for word in phrase_words):
+                found.phrases.append(" ".join(phrase_words))
+                previous_words = phrase_words
+        found.phrases = list(dict.fromkeys(found.phrases))
+        if found.plural or found.wildcard:
+            found.phrases = self._expand_plural(found.phrases, context)
+        if found.corrected:
+            found.corrected = [
+                (src, name) for src, _ in found.corrected for name in self._names_for(found.phrases, context)
+            ][:3]
+        return found
+
+    @staticmethod
+    def _name_instances(context: PlannerContext) -> list[Instance]:
+        return [Instance(id=f"i-{index:017x}", name=name, state="running", type="?")
+                for index, name in enumerate(context.instance_names)]
+
+    def _expand_plural(self, phrases: list[str], context: PlannerContext) -> list[str]:
+        """'web servers' / '웹 서버들' / 'all web servers' mean each match, not 'which one?'."""
+        inventory = self._name_instances(context)
+        expanded: list[str] = []
+        for phrase in phrases:
+            resolution = resolve(phrase, inventory)
+            if resolution.kind == "ambiguous":
+                expanded.extend(instance.name or "" for instance in resolution.matches)
+            else:
+                expanded.append(phrase)
+        return list(dict.fromkeys(expanded))
+
+    def _names_for(self, phrases: list[str], context: PlannerContext) -> list[str]:
+        inventory = self._name_instances(context)
+        return [m.name or "" for phrase in phrases for m in resolve(phrase, inventory).matches]
+
+    def _plan_list(self, text: str, state: str | None, vocabulary: frozenset[str], context: PlannerContext,
+                   language: str) -> Plan:
+        arguments: dict = {}
+        if state:
+            arguments["state"] = state
+        env = None
+        for pattern, value in lexicon.ENV_WORDS:
+            if re.search(pattern, text):
+                env = value
+                text = re.sub(pattern, " ", text)
+                break
+        if env:
+            arguments["tags"] = {"Env": env}
+        targets = self.extract_targets(text, vocabulary, context)
+        if len(targets.phrases) == 1 and not targets.plural and not targets.wildcard:
+            resolution = resolve(targets.phrases[0], self._name_instances(context))
+            if resolution.kind in ("exact", "id") or targets.phrases[0].startswith("i-"):
+                return Plan(outcome="run", tool="describe_instance", targets=targets.phrases, language=language)
+        if targets.phrases and not targets.wildcard:
+            name_filter = " ".join(p for p in targets.phrases if not p.startswith("i-"))
+            if name_filter and len(targets.phrases) == 1 and name_filter not in GENERIC_WORDS:
+                arguments["name"] = name_filter.replace(" server", "").strip() if targets.plural else name_filter
+        return Plan(outcome="run", tool="list_instances", arguments=arguments, language=language)
+
+    def _plan_logs(self, original: str, text: str, minutes: int | None, vocabulary: frozenset[str],
+                   context: PlannerContext, language: str) -> Plan:
+        arguments: dict = {}
+        path = LOG_PATH_PATTERN.search(original)
+        if path:
+            arguments["log_group"] = path.group(0).rstrip(".,?!")
+        else:
+            target_words = {w for phrase in self.extract_targets(text, vocabulary, context).phrases for w in words(phrase)}
+            groups = [group for group in context.log_groups if set(words(group)) & target_words]
+            if len(groups) == 1:
+                arguments["log_group"] = groups[0]
+            elif not groups and len(context.log_groups) == 1:
+                arguments["log_group"] = context.log_groups[0]
+            else:
+                options = groups or list(context.log_groups)
+                return Plan(outcome="clarify", tool="search_logs",
+                            message="which log group? " + ", ".join(options[:10]), language=language)
+        quoted = QUOTED_PATTERN.search(original)
+        filter_pattern = f'"{quoted.group(1)}"' if quoted else first_match(text, lexicon.LOG_FILTER_WORDS)
+        if filter_pattern == "5xx":
+            filter_pattern = '?"500" ?"502" ?"503" ?"504"'
+        if filter_pattern:
+            arguments["filter_pattern"] = filter_pattern
+        if minutes:
+            arguments["minutes"] = minutes
+        return Plan(outcome="run", tool="search_logs", arguments=arguments, language=language)

@@ -1,0 +1,67 @@
+"""Assemble the bot from settings: one set of clients, store, planner and conversation.
+
+Why one factory: the terminal, Slack, MCP, the monitor, the eval and the tests must all
+get the same wiring (same policy, same approvals), differing only in settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine, select
+
+from bot.approvals import Approvals
+from bot.audit import AuditLog
+from bot.conversation import Conversation
+from bot.db import database_url, flags, make_engine, utcnow
+from bot.planner import PlannerChain
+from bot.planner_fallback import KeywordPlanner
+from bot.planner_llm import LlmPlanner
+from bot.settings import Settings
+from tools.aws import AwsClients
+from tools.context import ToolContext
+from tools.registry import ToolRunner
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clients: AwsClients
+    runner: ToolRunner
+    engine: Engine
+    audit: AuditLog
+    approvals: Approvals
+    planner: PlannerChain
+    conversation: Conversation
+
+    def get_flag(self, key: str, default: str = "") -> str:
+        with self.engine.connect() as connection:
+            value = connection.execute(select(flags.c.value).where(flags.c.key == key)).scalar_one_or_none()
+        return default if value is None else value
+
+    def set_flag(self, key: str, value: str) -> None:
+        with self.engine.begin() as connection:
+            updated = connection.execute(
+                flags.update().where(flags.c.key == key).values(value=value, updated_at=utcnow())
+            ).rowcount
+            if not updated:
+                connection.execute(flags.insert().values(key=key, value=value, updated_at=utcnow()))
+
+
+def build_runtime(settings: Settings, clients: AwsClients, db_file: str = "aiops.sqlite3",
+                  planner: PlannerChain | None = None) -> Runtime:
+    runner = ToolRunner(ToolContext(clients))
+    engine = make_engine(database_url(settings.data_dir, settings.database_url, db_file))
+    audit = AuditLog(engine)
+    approvals = Approvals(engine, audit, runner, ttl=timedelta(minutes=settings.proposal_ttl_minutes))
+    if planner is None:
+        llm = LlmPlanner(settings.ollama_host, settings.ollama_model) if settings.ollama_host else None
+        planner = PlannerChain(llm=llm, fallback=KeywordPlanner())
+    conversation = Conversation(runner, planner, approvals, audit, settings.max_critical_targets)
+    return Runtime(settings, clients, runner, engine, audit, approvals, planner, conversation)
+
+
+def real_aws_clients(settings: Settings) -> AwsClients:
+    return AwsClients(default_region=settings.aws_region, endpoint_url=settings.aws_endpoint_url,
+                      profile=settings.aws_profile)

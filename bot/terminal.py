@@ -1,0 +1,111 @@
+"""The terminal chat: the local front end, interactive or fed through stdin.
+
+Why it exists beside Slack: a newcomer tries the bot in one command with no Slack app,
+and an engineer can script it (`printf 'list instances\n' | python app.py --sandbox`).
+It uses the same Conversation, policy and approvals as Slack; stop/terminate ask
+`Approve? [y/N]` and anything but yes rejects.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+from typing import TextIO
+
+from bot.i18n import say
+from bot.plan import detect_language
+from bot.render_text import render_outcome
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MONITOR_FLAG = "monitor_enabled"
+EXIT_WORDS = {"exit", "quit", "bye", ":q", "q"}
+YES_WORDS = {"y", "yes", "예", "네", "응", "ㅇ", "ㅇㅇ", "승인"}
+
+
+class Terminal:
+    def __init__(self, runtime: Runtime, stdin: TextIO, stdout: TextIO, user: str | None = None,
+                 interactive: bool = False) -> None:
+        self.runtime = runtime
+        self.stdin = stdin
+        self.stdout = stdout
+        self.user = user or f"terminal:{getpass.getuser()}"
+        self.interactive = interactive
+
+    def say(self, text: str) -> None:
+        self.stdout.write(text.rstrip("\n") + "\n")
+        self.stdout.flush()
+
+    def read_line(self, prompt: str) -> str | None:
+        if self.interactive:
+            self.stdout.write(prompt)
+            self.stdout.flush()
+        line = self.stdin.readline()
+        if not line:
+            return None
+        if not self.interactive:
+            self.say(f"{prompt}{line.rstrip()}")  # echo piped input so the transcript reads naturally
+        return line.strip()
+
+    def run(self) -> int:
+        self.say("Type a request (e.g. 'list instances', '웹 서버 1 재부팅해줘'), 'help', 'status' or 'exit'.")
+        while True:
+            line = self.read_line("aiops> ")
+            if line is None or line.lower() in EXIT_WORDS:
+                self.say("Bye.")
+                return 0
+            if line:
+                self.handle(line)
+
+    def handle(self, line: str) -> None:
+        command = line.lower().strip()
+        if command in ("help", "?", "도움말"):
+            self.say(say("help", detect_language(line)))
+            return
+        if command == "status":
+            self.say(self.status())
+            return
+        if command in ("auto on", "auto off"):
+            enabled = command.endswith("on")
+            self.runtime.set_flag(MONITOR_FLAG, "on" if enabled else "off")
+            self.runtime.audit.record("monitor", self.user, status="on" if enabled else "off",
+                                      message=f"monitor {'enabled' if enabled else 'disabled'} from the terminal")
+            self.say(f"Monitor {'on' if enabled else 'off'} (saved; it survives a restart).")
+            return
+        try:
+            reply = self.runtime.conversation.handle(line, user=self.user, origin="terminal")
+        except Exception as error:  # never a traceback in front of the user
+            self.say(f"Something went wrong ({type(error).__name__}); nothing was changed. Details are in the log.")
+            log.exception("terminal request failed")
+            return
+        self.say(reply.text)
+        if reply.kind == "proposal" and reply.proposal is not None:
+            self.ask_approval(reply.proposal.id)
+
+    def ask_approval(self, proposal_id: str) -> None:
+        answer = self.read_line("Approve? [y/N] ")
+        approvals = self.runtime.approvals
+        if answer is not None and answer.lower() in YES_WORDS:
+            decision = approvals.approve(proposal_id, approver=self.user)
+            self.say(decision.message)
+            if decision.outcome is not None and decision.outcome.ok:
+                self.say(render_outcome(decision.outcome))
+        else:
+            decision = approvals.reject(proposal_id, approver=self.user)
+            self.say(decision.message)
+
+    def status(self) -> str:
+        settings = self.runtime.settings
+        monitor = self.runtime.get_flag(MONITOR_FLAG, "off")
+        planner = "LLM " + settings.ollama_model + " with keyword fallback" if self.runtime.planner.llm else \
+            "keyword planner (no OLLAMA_HOST)"
+        return "\n".join(
+            [
+                f"region: {self.runtime.clients.default_region}"
+                + (f" (endpoint {self.runtime.clients.endpoint_url})" if self.runtime.clients.endpoint_url else ""),
+                f"planner: {planner}",
+                f"monitor: {monitor} (the monitoring loop is not part of this build yet)",
+                f"pending approvals: {self.runtime.approvals.pending_count()}",
+            ]
+        )
