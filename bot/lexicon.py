@@ -18,7 +18,7 @@ INTENT_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             r"\bs3\b", r"\bbuckets?\b", r"버킷", r"\blambda\b", r"람다", r"security.?groups?", r"보안 ?그룹",
             r"\biam\b", r"\bvpcs?\b", r"\bsnapshots?\b", r"스냅샷", r"\bamis?\b", r"\bautoscal", r"오토 ?스케일",
-            r"\brds\b", r"\bdynamodb\b", r"\beks\b", r"\bkubernetes\b", r"\bk8s\b", r"\bpods?\b",
+            r"\bscal(e|ing)\b", r"스케일", r"\brds\b", r"\bdynamodb\b", r"\beks\b", r"\bkubernetes\b", r"\bk8s\b", r"\bpods?\b",
             r"\b(create|launch|provision|spin up a new|resize|modify|change the type)\b", r"(만들어|생성|새로 띄워|타입 변경|사이즈 변경)",
             r"\b(ssh into|run (a )?command|execute (a )?command|shell)\b", r"(접속해|명령어? 실행)",
             r"\b(drop|truncate)\b", r"\bdelete (the )?(users?|tables?|data(base)?|logs?)\b",
@@ -36,14 +36,14 @@ INTENT_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "reboot",
         (
             r"\breboot", r"\brestart", r"\bbounce\b", r"\bpower.?cycle", r"\brecycle\b", r"\bcycle\b",
-            r"재부팅", r"재시작", r"재기동", r"리부트", r"리붓", r"리스타트", r"다시 ?시작", r"껐다 ?켜", r"재실행",
+            r"재부팅", r"재시작", r"제부팅", r"제시작", r"재부딩", r"리부팅", r"재기동", r"리부트", r"리붓", r"리스타트", r"다시 ?시작", r"껐다 ?켜", r"재실행",
         ),
     ),
     (
         "stop",
         (
-            r"\bstop\b", r"\bshut ?down\b", r"\bshut (it |them )?(off|down)\b", r"\bhalt\b", r"\bpower (it |them )?off\b",
-            r"\bturn (it |them )?off\b", r"\bbring (it |them )?down\b", r"\btake (it |them )?down\b", r"\bpause\b",
+            r"\bstop\b", r"\bshut ?down\b", r"\bshut\b.{0,40}\b(off|down)\b", r"\bhalt\b", r"\bpower\b.{0,40}\boff\b",
+            r"\bturn\b.{0,40}\boff\b", r"\bbring\b.{0,40}\bdown\b", r"\btake\b.{0,40}\b(down|offline)\b", r"\bpause\b",
             r"중지", r"정지", r"멈춰", r"멈추", r"멈춤", r"꺼\s*(줘|주|봐|라|요|$|\.|!)", r"\b끄", r"^끄|\s끄", r"셧다운", r"내려 ?(줘|주|라|$)",
             r"스톱",
         ),
@@ -51,8 +51,8 @@ INTENT_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "start",
         (
-            r"\bstart", r"(?<!re)\bboot\b", r"\bpower (it |them )?on\b", r"\bturn (it |them )?on\b",
-            r"\bbring (it |them )?(up|back)\b", r"\bspin (it |them )?up\b", r"\bfire (it |them )?up\b", r"\bwake\b",
+            r"\bstart", r"(?<!re)\bboot\b", r"\bpower\b.{0,40}\bon\b", r"\bturn\b.{0,40}\bon\b",
+            r"\bbring\b.{0,40}\b(up|back)\b", r"\bspin (it |them )?up\b", r"\bfire (it |them )?up\b", r"\bwake\b",
             r"\bresume\b",
             r"시작", r"켜", r"기동", r"(?<!재)부팅", r"올려 ?(줘|주|라|$)", r"스타트", r"가동해", r"살려",
         ),
@@ -60,9 +60,11 @@ INTENT_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "cost",
         (
-            r"\bcosts?\b", r"\bspend", r"\bspent\b", r"\bbill", r"\binvoice", r"\bhow much\b", r"\bexpens", r"\bcharges?\b",
+            r"\bcosts?\b", r"\bspend", r"\bspent\b", r"\bbill", r"\binvoice", r"\bexpens", r"\bcharges?\b",
+            r"\bhow much\b(?!.{0,30}\b(cpu|memory|disk|network|traffic|load)\b)", r"\bpa(y|id)\b",
             r"\bbudget", r"\bpricing\b", r"\bdollars?\b", r"\$",
-            r"비용", r"요금", r"청구", r"지출", r"과금", r"얼마", r"돈", r"빌링",
+            r"비용", r"요금", r"청구", r"지출", r"과금", r"돈", r"빌링",
+            r"얼마(나)? ?(나왔|들었|썼|냈|청구|나가)", r"^(이번 ?달|지난 ?달|저번 ?달).{0,6}얼마",
         ),
     ),
     (
@@ -103,7 +105,7 @@ INTENT_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"\blist\b", r"\bshow\b", r"\bdisplay\b", r"\binstances\b", r"\bservers\b", r"\bfleet\b", r"\binventory\b",
             r"\bwhat('s| is) running\b", r"\bwhich (instances|servers|machines)\b", r"\bmachines\b", r"\bvms\b",
             r"\bhow many\b", r"\benumerate\b",
-            r"목록", r"리스트", r"보여", r"조회", r"현황", r"인스턴스", r"서버들", r"알려", r"몇 ?대", r"뭐가 있",
+            r"목록", r"리스트", r"보여", r"조회", r"현황", r"인스턴스", r"서버들", r"알려", r"몇 ?대", r"뭐가? ?있", r"어떤 (서버|인스턴스)",
         ),
     ),
     (
@@ -139,9 +141,9 @@ STATE_QUESTION_PATTERNS = (
 
 # State adjectives used as list filters ("stopped instances", "실행 중인 서버").
 STATE_ADJECTIVES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("running", (r"\brunning\b", r"\bup\b(?! to)", r"\bonline\b", r"\bactive\b", r"\blive\b",
+    ("running", (r"\brunning\b", r"\b(are|is) up\b", r"\bonline\b", r"\bactive\b", r"\blive\b",
                  r"실행 ?중", r"켜진", r"켜져 ?있", r"돌아가", r"가동 ?중", r"살아 ?있는", r"동작 ?중")),
-    ("stopped", (r"\bstopped\b", r"\bdown\b", r"\boffline\b", r"\bturned off\b", r"\bshut down instances\b",
+    ("stopped", (r"\bstopped\b", r"\b(are|is) down\b", r"\boffline\b", r"\bturned off\b", r"\bshut down instances\b",
                  r"중지된", r"정지된", r"꺼진", r"꺼져 ?있", r"멈춘", r"멈춰 ?있", r"중지 ?상태", r"정지 ?상태",
                  r"중지돼 ?있", r"내려가 ?있")),
     ("terminated", (r"\bterminated\b", r"종료된")),
@@ -177,7 +179,7 @@ ENV_WORDS: tuple[tuple[str, str], ...] = (
 )
 
 # Words that connect several targets.
-CONJUNCTIONS = r"\s*(?:,|&|\+|\band\b|\bplus\b|그리고|및|(?<=\S)(?:이랑|랑|하고|과|와)(?=\s))\s*"
+CONJUNCTIONS = r"\s*(?:,|&|\+|\band\b|\bplus\b|그리고|및|(?:(?<=\S)|(?<=\s))(?:이랑|랑|하고|과|와)(?=\s|$))\s*"
 
 # Words that may appear among target words but never name an instance.
 NOISE_WORDS = frozenset(

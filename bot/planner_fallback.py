@@ -107,13 +107,12 @@ class KeywordPlanner:
             intent = "list"  # "stopped ones?", "실행 중인 거"
         vocabulary = self._vocabulary(context.instance_names)
 
+        if (intent is None or intent in lexicon.MUTATING_INTENTS) and STATE_QUESTION.search(lowered):
+            intent = "describe"  # "why did web-server-2 stop?" asks, it does not order
         if intent in (None, "help", "greeting"):
             return Plan(outcome="chat", message="help" if intent != "greeting" else "greeting", language=language)
         if intent == "unsupported":
             return Plan(outcome="refuse", message="unsupported", language=language)
-
-        if intent in lexicon.MUTATING_INTENTS and STATE_QUESTION.search(lowered):
-            intent = "describe"  # "why did web-server-2 stop?" asks, it does not order
 
         if intent == "list":
             return self._plan_list(rest_without_state, state, vocabulary, context, language)
@@ -171,12 +170,18 @@ class KeywordPlanner:
         for name, pattern in INTENTS:
             if pattern.search(text):
                 return name
-        for token in re.findall(r"[a-z]{4,}", text):  # one typo'd English verb: "reboto", "lsit"
-            close = difflib.get_close_matches(token, INTENT_KEYWORDS, n=1, cutoff=0.75)
-            if close:
-                for name, pattern in INTENTS:
-                    if pattern.search(close[0]):
-                        return name
+        for token in re.findall(r"[a-z]{4,}", text):  # one typo'd English verb: "reboto", "lsit", "strat"
+            if token in lexicon.NOISE_WORDS:
+                continue
+            for keyword in INTENT_KEYWORDS:
+                if len(token) == 4 or len(keyword) == 4:
+                    typo = sorted(token) == sorted(keyword) and token != keyword  # a swapped pair only
+                else:
+                    typo = difflib.SequenceMatcher(None, token, keyword).ratio() >= 0.8
+                if typo:
+                    for name, pattern in INTENTS:
+                        if pattern.search(keyword):
+                            return name
         return None
 
     @staticmethod
@@ -214,6 +219,8 @@ class KeywordPlanner:
                     phrase_words.append(token)
                 elif token.isdigit() and len(token) <= 3:
                     phrase_words.append(token)
+                elif split := self._split_compound(token, vocabulary):
+                    phrase_words.extend(split)  # "webserver" → web server
                 elif re.fullmatch(r"[a-z]{4,}", token) and token not in lexicon.NOISE_WORDS:
                     close = difflib.get_close_matches(token, vocabulary, n=1, cutoff=0.8)
                     if close and close[0] != token.rstrip("s"):
@@ -228,6 +235,8 @@ class KeywordPlanner:
                 found.phrases.append(" ".join(phrase_words))
                 previous_words = phrase_words
         found.phrases = list(dict.fromkeys(found.phrases))
+        if found.wildcard and all(set(phrase.split()) <= {"server"} for phrase in found.phrases):
+            found.phrases = []  # "모든 서버", "all servers": every instance, not the ones named *server*
         if found.plural or found.wildcard:
             found.phrases = self._expand_plural(found.phrases, context)
         if found.corrected:
@@ -235,6 +244,15 @@ class KeywordPlanner:
                 (src, name) for src, _ in found.corrected for name in self._names_for(found.phrases, context)
             ][:3]
         return found
+
+    @staticmethod
+    def _split_compound(token: str, vocabulary: frozenset[str]) -> list[str]:
+        for cut in range(2, len(token) - 1):
+            head, tail = token[:cut], token[cut:]
+            tail_word = tail.rstrip("s") if tail.rstrip("s") in vocabulary else tail
+            if head in vocabulary and tail_word in vocabulary:
+                return [head, tail_word]
+        return []
 
     @staticmethod
     def _name_instances(context: PlannerContext) -> list[Instance]:

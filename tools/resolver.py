@@ -22,6 +22,8 @@ from tools.models import INSTANCE_ID_PATTERN, Instance
 FILLER_WORDS = frozenset(
     {"the", "a", "an", "my", "our", "instance", "instances", "machine", "box", "host", "vm", "ec2", "please"}
 )
+# Generic words tried without when the whole phrase matches nothing.
+SOFT_WORDS = frozenset({"server", "servers", "node", "nodes"})
 # What a plan puts in `targets` for "all instances"; only read tools accept it.
 WILDCARD = "*"
 # States in which an instance can no longer be acted on or shown as a target.
@@ -108,6 +110,10 @@ def resolve(phrase: str, inventory: Iterable[Instance]) -> Resolution:
     partial: list[Instance] = []
     if phrase_words:
         partial = [instance for instance in named if _words_match(phrase_words, words(instance.name or ""))]
+    if not partial and set(phrase_words) & SOFT_WORDS and set(phrase_words) - SOFT_WORDS:
+        # "batch server" for batch-worker: 'server' is how people say 'machine', not part of the name
+        core = [word for word in phrase_words if word not in SOFT_WORDS]
+        partial = [instance for instance in named if _words_match(core, words(instance.name or ""))]
     if not partial and len(key) >= 3:
         partial = [instance for instance in named if key in normalise(instance.name or "")]
     if len(partial) == 1:

@@ -1,0 +1,119 @@
+"""Planner accuracy: `python -m bot.eval --dataset FILE [--planner fallback|llm]`.
+
+Each JSON line is {"text": ..., "tool": "<tool>|clarify|refuse|chat", "targets": [Name tags]}.
+Every text is planned, resolved and judged by the policy against a fresh sandbox with the
+demo fleet — nothing is executed. A case passes when the outcome/tool matches and the set
+of resolved Name tags equals `targets`. The last line is exactly `accuracy: P% (k/n)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from bot.conversation import Conversation, Decision
+from bot.planner import PlannerChain
+from bot.planner_fallback import KeywordPlanner
+from bot.plan import Plan, PlannerContext
+from bot.planner_llm import LlmPlanner, PlanInvalid, PlannerUnavailable
+from bot.runtime import build_runtime
+from bot.settings import SettingsError, load_settings
+from sandbox.fleet import seed_demo_fleet
+from sandbox.server import MotoSandbox
+
+
+class Case(BaseModel):
+    text: str
+    tool: str
+    targets: list[str] = Field(default_factory=list)
+
+
+class StrictLlm:
+    """The LLM alone: a failed or invalid answer counts as a miss, with no silent fallback."""
+
+    name = "llm"
+
+    def __init__(self, llm: LlmPlanner) -> None:
+        self.llm = llm
+
+    def plan(self, text: str, context: PlannerContext) -> Plan:
+        try:
+            return self.llm.plan(text, context)
+        except (PlannerUnavailable, PlanInvalid) as error:
+            return Plan(outcome="chat", message=f"LLM failed: {error}")
+
+
+def load_cases(path: Path) -> list[Case]:
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                cases.append(Case.model_validate_json(line))
+            except ValueError as error:
+                raise SystemExit(f"{path}:{number}: not a valid case: {str(error).splitlines()[0]}") from None
+    return cases
+
+
+def observed(decision: Decision) -> str:
+    if decision.kind in ("run", "propose", "noop"):
+        return decision.call.tool if decision.call else (decision.tool or "?")
+    return decision.kind
+
+
+def passes(case: Case, decision: Decision) -> bool:
+    return observed(decision) == case.tool and decision.instance_names == set(case.targets)
+
+
+def evaluate(conversation: Conversation, cases: list[Case], out=sys.stdout) -> tuple[int, int]:
+    hits = 0
+    for case in cases:
+        decision = conversation.decide(case.text)
+        if passes(case, decision):
+            hits += 1
+            continue
+        print(
+            f"MISS {case.text!r}: expected {case.tool} {sorted(case.targets)}, got {observed(decision)} "
+            f"{sorted(decision.instance_names)} — {decision.message[:120]}",
+            file=out,
+        )
+    return hits, len(cases)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", required=True, type=Path)
+    parser.add_argument("--planner", choices=("fallback", "llm"), default="fallback")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if args.planner == "llm" and not settings.ollama_host:
+        print("--planner llm needs OLLAMA_HOST (e.g. http://localhost:11434)", file=sys.stderr)
+        return 2
+    cases = load_cases(args.dataset)
+    if not cases:
+        print(f"{args.dataset} has no cases", file=sys.stderr)
+        return 2
+    planner = StrictLlm(LlmPlanner(settings.ollama_host, settings.ollama_model)) if args.planner == "llm" \
+        else KeywordPlanner()
+    chain = PlannerChain(llm=None, fallback=planner)  # type: ignore[arg-type]
+    with MotoSandbox(region=settings.aws_region) as sandbox, tempfile.TemporaryDirectory() as data_dir:
+        clients = sandbox.clients()
+        seed_demo_fleet(sandbox, clients)
+        runtime = build_runtime(settings.model_copy(update={"data_dir": Path(data_dir), "database_url": None}),
+                                clients, planner=chain)
+        hits, total = evaluate(runtime.conversation, cases)
+        runtime.engine.dispose()
+    print(f"accuracy: {100.0 * hits / total:.1f}% ({hits}/{total})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
