@@ -18,6 +18,7 @@ from bot.audit import AuditLog
 from bot.i18n import say, verb
 from bot.plan import WILDCARD, Language, Plan, PlannerContext
 from bot.planner import PlannerChain
+from bot.planner_fallback import english_target_words
 from bot.render_text import instances_table, render_outcome
 from tools.inventory import fetch_instances
 from tools.logs import log_group_names
@@ -118,7 +119,7 @@ class Conversation:
             return Decision(kind="refuse", message=verdict.reason, **base)
         spec = REGISTRY[plan.tool or ""]
         arguments = {key: value for key, value in plan.arguments.items() if key != "targets"}
-        targets = [target for target in plan.targets if target != WILDCARD]
+        targets = [english_target_words(target) for target in plan.targets if target != WILDCARD]
         if spec.takes_targets and targets:
             arguments["targets"] = targets
         prepared = self.runner.prepare(spec.name, arguments)

@@ -71,6 +71,16 @@ def clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
+def english_target_words(phrase: str) -> str:
+    """'웹 서버 2' → 'web server 2': Name tags are English, people (and models) may not be."""
+    if not re.search(r"[가-힣]", phrase):
+        return phrase
+    text = phrase.lower()
+    for pattern, replacement in lexicon.ENTITY_SYNONYMS:
+        text = re.sub(pattern, replacement, text)
+    return " ".join(re.findall(r"[a-z0-9][a-z0-9\-_.]*", text)) or phrase
+
+
 def extract_minutes(text: str) -> tuple[int | None, str]:
     for pattern, factor in TIME_PATTERNS:
         match = re.search(pattern, text)

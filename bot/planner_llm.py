@@ -134,25 +134,24 @@ class LlmPlanner:
             raise PlannerUnavailable(f"{type(error).__name__}: {str(error)[:200]}") from None
 
     def plan(self, text: str, context: PlannerContext) -> Plan:
+        """Ask, validate; on a bad plan ask once more with the error; then give up (PlanInvalid)."""
         messages: list[BaseMessage] = [SystemMessage(system_prompt(context)), HumanMessage(text)]
-        raw = self._ask(messages)
-        try:
-            plan = parse_plan(raw)
-            validate_plan(plan, text)
-            return self._with_language(plan, text)
-        except (ValidationError, ValueError) as error:
-            problem = str(error).splitlines()[0] if isinstance(error, ValueError) else str(error)[:500]
-        messages += [
-            AIMessage(raw),
-            HumanMessage(f"That plan is invalid: {problem}. Reply again with only the corrected JSON plan."),
-        ]
-        raw = self._ask(messages)
-        try:
-            plan = parse_plan(raw)
-            validate_plan(plan, text)
-            return self._with_language(plan, text)
-        except (ValidationError, ValueError) as error:
-            raise PlanInvalid(str(error).splitlines()[0][:300]) from None
+        problem = ""
+        for attempt in range(2):
+            raw = self._ask(messages)
+            try:
+                plan = parse_plan(raw)
+                validate_plan(plan, text)
+                return self._with_language(plan, text)
+            except ValidationError as error:
+                problem = str(error)[:500]
+            except ValueError as error:
+                problem = str(error).splitlines()[0]
+            messages += [
+                AIMessage(raw),
+                HumanMessage(f"That plan is invalid: {problem}. Reply again with only the corrected JSON plan."),
+            ]
+        raise PlanInvalid(problem.splitlines()[0][:300])
 
     @staticmethod
     def _with_language(plan: Plan, text: str) -> Plan:

@@ -14,6 +14,7 @@ from typing import Any
 
 from moto.ec2.models import ec2_backends
 
+from sandbox.fleet import cpu_datum
 from sandbox.server import SANDBOX_ACCOUNT_ID, MotoSandbox
 from tools.inventory import fetch_instances
 
@@ -56,16 +57,7 @@ class FaultInjector:
         now = datetime.now(UTC).replace(microsecond=0)
         self.clients.client("cloudwatch").put_metric_data(
             Namespace="AWS/EC2",
-            MetricData=[
-                {
-                    "MetricName": "CPUUtilization",
-                    "Dimensions": [{"Name": "InstanceId", "Value": instance_id}],
-                    "Timestamp": now - timedelta(minutes=ago),
-                    "Value": percent,
-                    "Unit": "Percent",
-                }
-                for ago in range(minutes)
-            ],
+            MetricData=[cpu_datum(instance_id, now - timedelta(minutes=ago), percent) for ago in range(minutes)],
         )
         return instance_id
 

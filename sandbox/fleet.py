@@ -99,6 +99,17 @@ def launch_instance(
     return response["Instances"][0]["InstanceId"]
 
 
+def cpu_datum(instance_id: str, timestamp: datetime, value: float) -> dict:
+    """One AWS/EC2 CPUUtilization datapoint as PutMetricData takes it."""
+    return {
+        "MetricName": "CPUUtilization",
+        "Dimensions": [{"Name": "InstanceId", "Value": instance_id}],
+        "Timestamp": timestamp,
+        "Value": value,
+        "Unit": "Percent",
+    }
+
+
 def put_cpu_history(
     clients: AwsClients, values_by_instance: dict[str, float], minutes: int = 60, region: str | None = None
 ) -> None:
@@ -106,13 +117,7 @@ def put_cpu_history(
     cloudwatch = clients.client("cloudwatch", region)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     data = [
-        {
-            "MetricName": "CPUUtilization",
-            "Dimensions": [{"Name": "InstanceId", "Value": instance_id}],
-            "Timestamp": now - timedelta(minutes=ago),
-            "Value": value,
-            "Unit": "Percent",
-        }
+        cpu_datum(instance_id, now - timedelta(minutes=ago), value)
         for instance_id, value in values_by_instance.items()
         for ago in range(minutes - 5, -1, -5)
     ]

@@ -64,3 +64,63 @@ def demo(empty_sandbox: MotoSandbox) -> DemoEnv:
         runner=ToolRunner(ToolContext(clients)),
         faults=FaultInjector(empty_sandbox),
     )
+
+
+@pytest.fixture
+def make_runtime(demo, tmp_path):
+    """Build the bot's Runtime against the seeded sandbox; pass settings overrides or a planner."""
+    from bot.runtime import build_runtime
+    from bot.settings import load_settings
+
+    built = []
+
+    def factory(planner=None, **overrides):
+        settings = load_settings(data_dir=tmp_path / "data", **overrides)
+        runtime = build_runtime(settings, demo.clients, planner=planner)
+        built.append(runtime)
+        return runtime
+
+    yield factory
+    for runtime in built:
+        runtime.engine.dispose()
+
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/aiops_test")
+
+
+def _postgres_engine():
+    """An engine on a dedicated test database, created if missing; None if no server answers."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(POSTGRES_URL)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                        {"n": url.database}).first()
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+    except Exception as error:  # no server, or no driver
+        if os.environ.get("REQUIRE_POSTGRES"):
+            raise
+        return None, str(error).splitlines()[0]
+    finally:
+        admin.dispose()
+    return create_engine(url), None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """Run a test on the default SQLite file and on PostgreSQL (shared by replicas in production)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'aiops.sqlite3'}"
+        return
+    engine, problem = _postgres_engine()
+    if engine is None:
+        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    from bot.db import metadata
+
+    metadata.drop_all(engine)
+    engine.dispose()
+    yield POSTGRES_URL

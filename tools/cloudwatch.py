@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from tools.context import ToolContext
 from tools.inventory import fetch_instances
-from tools.models import Instance, ToolArgs
+from tools.models import Instance, ToolArgs, check_window
 
 # GetMetricData accepts at most 500 metric queries per request; batching at that size
 # is both the fastest and the cheapest way to read a fleet (billing is per metric).
@@ -42,11 +42,7 @@ class GetMetricsArgs(ToolArgs):
     @field_validator("minutes")
     @classmethod
     def _window(cls, value: int) -> int:
-        if value <= 0:
-            raise ValueError(f"the time window must be positive (got {value} minutes)")
-        if value > 20160:
-            raise ValueError("the time window can be at most 20160 minutes (14 days)")
-        return value
+        return check_window(value, 20160)
 
     @field_validator("period_seconds")
     @classmethod

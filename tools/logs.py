@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from tools.context import ToolContext
 from tools.errors import ToolError
-from tools.models import Instance, ToolArgs
+from tools.models import Instance, ToolArgs, check_window
 
 LOG_GROUP_PATTERN = r"^[\.\-_/#A-Za-z0-9]{1,512}$"
 
@@ -26,11 +26,7 @@ class SearchLogsArgs(ToolArgs):
     @field_validator("minutes")
     @classmethod
     def _window(cls, value: int) -> int:
-        if value <= 0:
-            raise ValueError(f"the time window must be positive (got {value} minutes)")
-        if value > 10080:
-            raise ValueError("the time window can be at most 10080 minutes (7 days)")
-        return value
+        return check_window(value, 10080)
 
 
 class LogEvent(BaseModel):

@@ -102,3 +102,12 @@ class StateChange(BaseModel):
 class StateChangeResult(BaseModel):
     action: str
     changes: list[StateChange]
+
+
+def check_window(minutes: int, maximum: int) -> int:
+    """A look-back window in minutes: positive and at most `maximum` (AWS retention or API limits)."""
+    if minutes <= 0:
+        raise ValueError(f"the time window must be positive (got {minutes} minutes)")
+    if minutes > maximum:
+        raise ValueError(f"the time window can be at most {maximum} minutes ({maximum // 1440} days)")
+    return minutes

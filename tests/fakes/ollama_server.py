@@ -1,0 +1,104 @@
+"""A local HTTP server that speaks enough of Ollama's API for the real langchain-ollama client.
+
+Scripted: each POST /api/chat takes the next reply from a queue (a string of model output,
+or a `Delay`/`HttpError`), streams it back as Ollama's NDJSON chunks, and records the
+request body so tests can check what the planner sent (system prompt, forced schema).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Delay:
+    seconds: float
+    content: str = "{}"
+
+
+@dataclass
+class HttpError:
+    status: int = 500
+    message: str = "model runner crashed"
+
+
+class FakeOllama:
+    def __init__(self, model: str = "llama3.1:8b") -> None:
+        self.model = model
+        self.replies: list[Any] = []
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                if self.path != "/api/chat":
+                    self._json(404, {"error": f"unknown path {self.path}"})
+                    return
+                with outer._lock:
+                    outer.requests.append(body)
+                    reply = outer.replies.pop(0) if outer.replies else '{"outcome": "chat", "message": "no script"}'
+                if isinstance(reply, HttpError):
+                    self._json(reply.status, {"error": reply.message})
+                    return
+                if isinstance(reply, Delay):
+                    time.sleep(reply.seconds)
+                    reply = reply.content
+                self._stream(str(reply), stream=body.get("stream", True))
+
+            def _json(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _stream(self, content: str, stream: bool) -> None:
+                created = "2026-11-25T00:00:00Z"
+                final = {"model": outer.model, "created_at": created, "done": True, "done_reason": "stop",
+                         "message": {"role": "assistant", "content": "" if stream else content},
+                         "total_duration": 1000, "prompt_eval_count": 10, "eval_count": 10}
+                if not stream:
+                    self._json(200, final)
+                    return
+                half = max(1, len(content) // 2)
+                chunks = [content[:half], content[half:]]
+                lines = [json.dumps({"model": outer.model, "created_at": created, "done": False,
+                                     "message": {"role": "assistant", "content": piece}}) for piece in chunks]
+                lines.append(json.dumps(final))
+                data = ("\n".join(lines) + "\n").encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-ndjson")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def script(self, *replies: Any) -> None:
+        with self._lock:
+            self.replies.extend(replies)
+
+    def start(self) -> FakeOllama:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,49 @@
+"""`python -m bot.eval` end to end: the shipped datasets and the exact last line."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAST_LINE = re.compile(r"^accuracy: (\d+\.\d)% \((\d+)/(\d+)\)$")
+
+
+@pytest.mark.parametrize("dataset", ["tests/data/commands.jsonl", "tests/data/commands_heldout.jsonl"])
+def test_fallback_planner_accuracy_is_at_least_95_percent(dataset, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "bot.eval", "--dataset", str(ROOT / dataset)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin",
+                                                                            "DATA_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    match = LAST_LINE.match(last)
+    assert match, last
+    hits, total = int(match.group(2)), int(match.group(3))
+    assert hits / total >= 0.95, done.stdout
+
+
+def test_dataset_shape():
+    import json
+
+    cases = [json.loads(line) for line in (ROOT / "tests/data/commands.jsonl").read_text().splitlines() if line]
+    assert len(cases) >= 80
+    korean = [c for c in cases if re.search(r"[가-힣]", c["text"])]
+    assert len(korean) * 2 >= len(cases) - 1  # about half
+    tools = {c["tool"] for c in cases}
+    from tools.registry import REGISTRY
+
+    assert set(REGISTRY) | {"clarify", "refuse", "chat"} <= tools
+
+
+def test_a_miss_is_printed(tmp_path):
+    dataset = tmp_path / "one.jsonl"
+    dataset.write_text('{"text": "list instances", "tool": "get_cost", "targets": []}\n')
+    done = subprocess.run([sys.executable, "-m", "bot.eval", "--dataset", str(dataset)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path)})
+    assert "MISS 'list instances': expected get_cost [], got list_instances []" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "accuracy: 0.0% (0/1)"

@@ -1,0 +1,70 @@
+"""The terminal chat driven through stdin: in-process (emulator state checked) and as `python app.py --sandbox`."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.terminal import Terminal
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_terminal(runtime, lines: list[str]) -> str:
+    out = io.StringIO()
+    Terminal(runtime, io.StringIO("\n".join(lines) + "\n"), out, user="terminal:test").run()
+    return out.getvalue()
+
+
+def test_list_start_and_an_approved_stop(make_runtime, demo):
+    runtime = make_runtime()
+    output = run_terminal(runtime, ["list instances", "start batch-worker", "stop web-server-2", "y", "exit"])
+    assert "7 instance(s)" in output and "db-primary" in output
+    assert "batch-worker" in output and "pending" in output
+    assert "Approve? [y/N] y" in output
+    assert "Approved by terminal:test" in output
+    assert demo.state_of("batch-worker") in ("pending", "running")
+    assert demo.state_of("web-server-2") in ("stopping", "stopped")
+
+
+def test_anything_but_yes_rejects(make_runtime, demo):
+    runtime = make_runtime()
+    output = run_terminal(runtime, ["웹 서버 2 중지해줘", "n"])
+    assert "승인이 필요합니다" in output
+    assert "Rejected by terminal:test" in output
+    assert demo.state_of("web-server-2") == "running"
+    assert run_terminal(runtime, ["stop web-server-2"]).count("Rejected") == 1  # EOF at the prompt = no
+
+
+def test_status_and_auto_flag_persist(make_runtime):
+    runtime = make_runtime()
+    output = run_terminal(runtime, ["auto on", "status"])
+    assert "Monitor on" in output and "monitor: on" in output
+    restarted = make_runtime()
+    assert "monitor: on" in run_terminal(restarted, ["status"])
+    assert "monitor: off" in run_terminal(restarted, ["auto off", "status"])
+
+
+def test_help_in_both_languages(make_runtime):
+    runtime = make_runtime()
+    assert "Stop and terminate always wait" in run_terminal(runtime, ["help"])
+    assert "승인을 기다립니다" in run_terminal(runtime, ["도움말"])
+
+
+def test_app_sandbox_with_piped_stdin(tmp_path):
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
+    env.pop("OLLAMA_HOST", None)
+    script = "List all instances\n웹 서버 1 재부팅해줘\nshow me the monthly cost\nstop web-server-2\ny\nexit\n"
+    done = subprocess.run([sys.executable, str(ROOT / "app.py"), "--sandbox"], input=script, cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    output = done.stdout
+    assert "7 instance(s) in us-east-1" in output
+    assert "web-server-1" in output and "rebooting" in output
+    assert "Month to date" in output and "1,816.23 USD" in output
+    assert "Approval needed: stop_instances web-server-2" in output
+    assert "Approved by" in output and "stopping" in output
+    assert "Traceback" not in output + done.stderr

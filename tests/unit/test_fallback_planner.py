@@ -1,0 +1,109 @@
+"""The keyword fallback planner on its own (no AWS): what a message turns into."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.plan import WILDCARD, PlannerContext
+from bot.planner_fallback import KeywordPlanner, english_target_words
+
+CONTEXT = PlannerContext(
+    instance_names=("web-server-1", "web-server-2", "api-server", "db-primary", "batch-worker", "staging-web",
+                    "bastion"),
+    log_groups=("/app/web", "/app/api", "/app/batch"),
+)
+planner = KeywordPlanner()
+
+
+def plan(text):
+    return planner.plan(text, CONTEXT)
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("start batch-worker", "start_instances"), ("배치 워커 시작", "start_instances"), ("배치 워커 켜줘", "start_instances"),
+        ("reboot api-server", "reboot_instances"), ("api 서버 재시작", "reboot_instances"),
+        ("api 서버 재부팅", "reboot_instances"), ("restart api-server", "reboot_instances"),
+        ("stop api-server", "stop_instances"), ("api 서버 중지", "stop_instances"), ("api 서버 정지", "stop_instances"),
+        ("api 서버 멈춰", "stop_instances"),
+        ("terminate api-server", "terminate_instances"), ("api 서버 종료", "terminate_instances"),
+        ("api 서버 삭제", "terminate_instances"), ("delete api-server", "terminate_instances"),
+    ],
+)
+def test_verbs_in_both_languages_follow_the_aws_console(text, tool):
+    result = plan(text)
+    assert (result.outcome, result.tool) == ("run", tool)
+
+
+def test_korean_entity_words_become_name_words():
+    assert plan("웹 서버 1 재부팅해줘").targets == ["web server 1"]
+    assert plan("디비 CPU 보여줘").targets == ["db"]
+    assert english_target_words("웹 서버 2") == "web server 2"
+    assert english_target_words("web-server-2") == "web-server-2"
+
+
+def test_stopped_as_an_adjective_is_a_filter_not_an_order():
+    for text in ("list stopped instances", "중지된 인스턴스 보여줘", "꺼져 있는 서버 목록"):
+        result = plan(text)
+        assert result.tool == "list_instances" and result.arguments == {"state": "stopped"}, text
+
+
+def test_questions_about_the_past_are_not_commands():
+    for text in ("why did web-server-2 stop?", "who stopped web-server-2?", "왜 웹 서버 2가 멈췄어?"):
+        assert plan(text).tool == "describe_instance", text
+
+
+def test_several_targets_and_plurals():
+    assert plan("stop web-server-1 and api-server").targets == ["web-server-1", "api-server"]
+    assert plan("reboot web servers 1 and 2").targets == ["web server 1", "web server 2"]
+    assert plan("restart the web servers").targets == ["web-server-1", "web-server-2"]
+    assert plan("웹 서버들 재부팅").targets == ["web-server-1", "web-server-2"]
+    assert plan("restart the web server").targets == ["web server"]  # singular: resolver will ask which
+
+
+def test_all_is_a_wildcard_for_mutations():
+    assert plan("terminate all instances").targets == [WILDCARD]
+    assert plan("서버 전부 중지해줘").targets == [WILDCARD]
+    assert plan("show cpu of all instances").targets == []  # read: every running instance
+
+
+def test_metric_log_cost_and_alarm_arguments():
+    assert plan("max cpu of the db over the last 3 hours").arguments == {"statistic": "Maximum", "minutes": 180}
+    assert plan("network out on api-server").arguments == {"metric": "NetworkOut"}
+    assert plan("errors in /app/web last 30 minutes").arguments == {
+        "log_group": "/app/web", "filter_pattern": "ERROR", "minutes": 30}
+    assert plan("api 로그에서 \"pool exhausted\" 찾아줘").arguments == {
+        "log_group": "/app/api", "filter_pattern": '"pool exhausted"'}
+    assert plan("지난달 비용").arguments == {"period": "last_month"}
+    assert plan("울리고 있는 알람").arguments == {"state": "ALARM"}
+
+
+def test_unclear_log_group_asks_which():
+    result = plan("show me the logs")
+    assert result.outcome == "clarify" and "/app/web" in result.message
+
+
+def test_mutation_without_a_target_asks_which():
+    result = plan("please reboot")
+    assert (result.outcome, result.tool) == ("clarify", "reboot_instances")
+
+
+def test_typos():
+    assert plan("lsit instances").tool == "list_instances"
+    assert plan("strat batch-worker").tool == "start_instances"
+    corrected = plan("reboot web sever 1")
+    assert corrected.outcome == "clarify" and "web-server-1" in corrected.message
+
+
+def test_chat_and_unsupported():
+    assert plan("안녕").outcome == "chat"
+    assert plan("what can you do?").message == "help"
+    assert plan("S3 버킷 만들어줘").outcome == "refuse"
+    assert plan("open port 22 in the security group").outcome == "refuse"
+
+
+def test_names_outside_the_entity_words_come_from_the_fleet():
+    context = PlannerContext(instance_names=("kafka-broker-3", "zookeeper"))
+    assert planner.plan("reboot kafka broker 3", context).targets == ["kafka broker 3"]
+    assert planner.plan("stop zookeeper", context).targets == ["zookeeper"]
