@@ -60,6 +60,14 @@ flags = Table(
     Column("updated_at", DateTime, nullable=False),
 )
 
+# Slack event ids already taken by some replica: a retried delivery is not executed twice.
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("seen_at", DateTime, nullable=False, index=True),
+)
+
 
 def utcnow() -> datetime:
     """Naive UTC 'now' — the one clock every table uses."""

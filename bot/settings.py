@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), validation_alias="DATA_DIR")
     database_url: str | None = Field(None, validation_alias="DATABASE_URL")
 
+    four_eyes: bool = Field(False, validation_alias="FOUR_EYES")
     max_critical_targets: int = Field(5, ge=1, le=50, validation_alias="MAX_CRITICAL_TARGETS")
     proposal_ttl_minutes: int = Field(15, ge=1, le=1440, validation_alias="PROPOSAL_TTL_MINUTES")
 

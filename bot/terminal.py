@@ -16,10 +16,10 @@ from bot.i18n import say
 from bot.plan import detect_language
 from bot.render_text import render_outcome
 from bot.runtime import Runtime
+from bot.status import set_monitor, status_lines
 
 log = logging.getLogger(__name__)
 
-MONITOR_FLAG = "monitor_enabled"
 EXIT_WORDS = {"exit", "quit", "bye", ":q", "q"}
 YES_WORDS = {"y", "yes", "예", "네", "응", "ㅇ", "ㅇㅇ", "승인"}
 
@@ -64,14 +64,10 @@ class Terminal:
             self.say(say("help", detect_language(line)))
             return
         if command == "status":
-            self.say(self.status())
+            self.say("\n".join(status_lines(self.runtime)))
             return
         if command in ("auto on", "auto off"):
-            enabled = command.endswith("on")
-            self.runtime.set_flag(MONITOR_FLAG, "on" if enabled else "off")
-            self.runtime.audit.record("monitor", self.user, status="on" if enabled else "off",
-                                      message=f"monitor {'enabled' if enabled else 'disabled'} from the terminal")
-            self.say(f"Monitor {'on' if enabled else 'off'} (saved; it survives a restart).")
+            self.say(set_monitor(self.runtime, command.endswith("on"), self.user))
             return
         try:
             reply = self.runtime.conversation.handle(line, user=self.user, origin="terminal")
@@ -94,18 +90,3 @@ class Terminal:
         else:
             decision = approvals.reject(proposal_id, approver=self.user)
             self.say(decision.message)
-
-    def status(self) -> str:
-        settings = self.runtime.settings
-        monitor = self.runtime.get_flag(MONITOR_FLAG, "off")
-        planner = "LLM " + settings.ollama_model + " with keyword fallback" if self.runtime.planner.llm else \
-            "keyword planner (no OLLAMA_HOST)"
-        return "\n".join(
-            [
-                f"region: {self.runtime.clients.default_region}"
-                + (f" (endpoint {self.runtime.clients.endpoint_url})" if self.runtime.clients.endpoint_url else ""),
-                f"planner: {planner}",
-                f"monitor: {monitor} (the monitoring loop is not part of this build yet)",
-                f"pending approvals: {self.runtime.approvals.pending_count()}",
-            ]
-        )

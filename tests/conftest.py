@@ -124,3 +124,30 @@ def db_url(request, tmp_path):
     metadata.drop_all(engine)
     engine.dispose()
     yield POSTGRES_URL
+
+
+APPROVER = "UAPPROVER1"
+REQUESTER = "UREQUEST01"
+CHANNEL = "COPS000001"
+
+
+@pytest.fixture
+def slack_api():
+    from tests.fakes.slack_server import FakeSlackWebApi
+
+    server = FakeSlackWebApi().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_slack(make_runtime, slack_api):
+    """The real Bolt App (our listeners) talking to the fake Slack Web API, over the sandbox."""
+    from bot.slack.app import SlackFrontEnd, make_web_client
+
+    def factory(planner=None, **overrides):
+        overrides.setdefault("approver_user_ids", [APPROVER])
+        runtime = make_runtime(planner=planner, **overrides)
+        return SlackFrontEnd(runtime, make_web_client("xoxb-test-token", base_url=slack_api.url))
+
+    return factory

@@ -1,0 +1,187 @@
+"""Local stand-ins for Slack: a Web API server (HTTP) and a Socket Mode server (websocket).
+
+The pattern is bolt-python's own tests/mock_web_api_server: a real HTTP server on a free
+127.0.0.1 port that the real WebClient talks to, recording every request body so tests
+assert what users would see (which messages, in which thread, with which buttons).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+BOT_USER_ID = "UBOT0001"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    response: dict[str, Any] | None = None
+
+
+class FakeSlackWebApi:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.socket_url = ""
+        self.failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        self._ts = itertools.count(1)
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0)).decode()
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    params = json.loads(raw or "{}")
+                else:
+                    params = {key: values[0] for key, values in parse_qs(raw).items()}
+                for key in ("blocks", "attachments"):
+                    if isinstance(params.get(key), str):
+                        params[key] = json.loads(params[key])
+                method = self.path.removeprefix("/api/").strip("/")
+                status, payload, headers = outer._answer(method, params)
+                with outer._lock:
+                    outer.calls[-1].response = payload
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/api/"
+
+    @property
+    def response_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/response_url/{uuid.uuid4().hex}"
+
+    def fail_next(self, method: str, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None):
+        with self._lock:
+            self.failures.setdefault(method, []).append((status, payload, headers or {}))
+
+    def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self._lock:
+            queued = self.failures.get(method)
+            if queued:
+                status, payload, headers = queued.pop(0)
+                self.calls.append(Call(f"{method}!{status}", params))
+                return status, payload, headers
+            self.calls.append(Call(method, params))
+            ts = f"1700000000.{next(self._ts):06d}"
+        if method == "auth.test":
+            return 200, {"ok": True, "url": "https://example.slack.com/", "team": "T", "user": "aiops",
+                         "team_id": "T0001", "user_id": BOT_USER_ID, "bot_id": "B0001"}, {}
+        if method == "chat.postMessage":
+            return 200, {"ok": True, "channel": params.get("channel"), "ts": ts,
+                         "message": {"text": params.get("text"), "ts": ts}}, {}
+        if method == "chat.update":
+            return 200, {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}, {}
+        if method == "chat.postEphemeral":
+            return 200, {"ok": True, "message_ts": ts}, {}
+        if method == "apps.connections.open":
+            return 200, {"ok": True, "url": self.socket_url}, {}
+        return 200, {"ok": True}, {}
+
+    # -- what tests look at ---------------------------------------------------------------
+
+    def responses_of(self, method: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [call.response or {} for call in self.calls if call.method == method]
+
+    def of(self, method: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [call.params for call in self.calls if call.method == method]
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError(f"timed out; calls so far: {[c.method for c in self.calls]}")
+
+    def start(self) -> FakeSlackWebApi:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class FakeSocketModeServer:
+    """A websocket endpoint that says hello and replays Slack envelopes; records the acks."""
+
+    def __init__(self) -> None:
+        from websockets.sync.server import serve
+
+        self.acks: list[dict[str, Any]] = []
+        self.connected = threading.Event()
+        self._outbox: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._server = serve(self._handle, "127.0.0.1", 0)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.socket.getsockname()[:2]
+        return f"ws://{host}:{port}/link"
+
+    def send(self, envelope_type: str, payload: dict[str, Any], retry_attempt: int = 0) -> str:
+        envelope_id = uuid.uuid4().hex
+        with self._lock:
+            self._outbox.append({"envelope_id": envelope_id, "type": envelope_type, "payload": payload,
+                                 "accepts_response_payload": envelope_type != "events_api",
+                                 "retry_attempt": retry_attempt, "retry_reason": "timeout" if retry_attempt else ""})
+        return envelope_id
+
+    def _handle(self, websocket: Any) -> None:
+        websocket.send(json.dumps({"type": "hello", "num_connections": 1,
+                                   "debug_info": {"host": "fake", "approximate_connection_time": 3600}}))
+        self.connected.set()
+        while True:
+            with self._lock:
+                outgoing, self._outbox = self._outbox, []
+            for envelope in outgoing:
+                websocket.send(json.dumps(envelope))
+            try:
+                message = websocket.recv(timeout=0.05)
+            except TimeoutError:
+                continue
+            except Exception:
+                return
+            try:
+                data = json.loads(message)
+            except ValueError:
+                continue
+            with self._lock:
+                self.acks.append(data)
+
+    def start(self) -> FakeSocketModeServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()

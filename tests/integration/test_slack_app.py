@@ -1,0 +1,279 @@
+"""The Slack front end: real Bolt App, fake Slack Web API over HTTP, real moto sandbox."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+from slack_bolt.request import BoltRequest
+
+from sandbox.fleet import launch_instance
+from tests.conftest import APPROVER, CHANNEL, REQUESTER
+from tests.fakes.slack_server import BOT_USER_ID
+
+_ids = itertools.count(1)
+
+
+def mention(front, text, user=REQUESTER, channel=CHANNEL, event_id=None, retry_num=None, thread_ts=None):
+    ts = f"1711111111.{next(_ids):06d}"
+    event = {"type": "app_mention", "user": user, "text": f"<@{BOT_USER_ID}> {text}", "ts": ts,
+             "channel": channel, "event_ts": ts}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    body = {"type": "event_callback", "team_id": "T0001", "api_app_id": "A0001",
+            "event_id": event_id or f"Ev{next(_ids):08d}", "event_time": 1711111111, "event": event,
+            "authorizations": [{"team_id": "T0001", "user_id": BOT_USER_ID, "is_bot": True}]}
+    headers = {"x-slack-retry-num": [str(retry_num)]} if retry_num else {}
+    response = front.app.dispatch(BoltRequest(body=body, mode="socket_mode", headers=headers))
+    assert response.status == 200
+    return ts
+
+
+def click(front, action_id, value, user=APPROVER, channel=CHANNEL, message_ts=None):
+    body = {"type": "block_actions", "team": {"id": "T0001"}, "api_app_id": "A0001",
+            "user": {"id": user}, "channel": {"id": channel},
+            "container": {"type": "message", "channel_id": channel, "message_ts": message_ts},
+            "message": {"ts": message_ts, "text": "…"}, "trigger_id": "1.2.3",
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "proposal_actions",
+                         "value": value, "action_ts": "1711111111.1"}]}
+    response = front.app.dispatch(BoltRequest(body=body, mode="socket_mode"))
+    assert response.status == 200
+
+
+def blocks_text(params) -> str:
+    return json.dumps(params.get("blocks") or [], ensure_ascii=False) + (params.get("text") or "")
+
+
+def proposal_posted(slack_api):
+    posts = slack_api.wait_for(lambda: [p for p in slack_api.of("chat.postMessage")
+                                        if any(b.get("type") == "actions" for b in p.get("blocks") or [])])
+    post = posts[-1]
+    buttons = next(b for b in post["blocks"] if b["type"] == "actions")["elements"]
+    return post, buttons
+
+
+def real_stops(demo) -> int:
+    return demo.clients.call_counts()["ec2.StopInstances"]
+
+
+def test_mention_list_instances_answers_once_in_the_thread(make_slack, slack_api):
+    front = make_slack()
+    ts = mention(front, "list instances")
+    posts = slack_api.wait_for(lambda: slack_api.of("chat.postMessage"))
+    assert len(posts) == 1
+    assert posts[0]["channel"] == CHANNEL and posts[0]["thread_ts"] == ts
+    shown = blocks_text(posts[0])
+    for name in ("web-server-1", "web-server-2", "api-server", "db-primary", "batch-worker", "staging-web", "bastion"):
+        assert name in shown
+    assert "7 instance(s)" in shown
+
+
+def test_stop_is_posted_with_approve_and_reject_buttons_carrying_only_an_id(make_slack, slack_api, demo):
+    front = make_slack()
+    mention(front, "stop web-server-2")
+    post, buttons = proposal_posted(slack_api)
+    assert [b["action_id"] for b in buttons] == ["proposal_approve", "proposal_reject"]
+    proposal_id = buttons[0]["value"]
+    assert buttons[1]["value"] == proposal_id
+    assert "stop" not in proposal_id and "web" not in proposal_id and len(proposal_id) >= 20
+    assert "web-server-2" in blocks_text(post)
+    assert demo.state_of("web-server-2") == "running"
+
+
+def test_approve_by_an_approver_stops_the_instance_and_updates_the_message(make_slack, slack_api, demo):
+    front = make_slack()
+    mention(front, "stop web-server-2")
+    post, buttons = proposal_posted(slack_api)
+    posted_ts = slack_api.responses_of("chat.postMessage")[-1]["ts"]
+    click(front, "proposal_approve", buttons[0]["value"], message_ts=posted_ts)
+    update = slack_api.wait_for(lambda: slack_api.of("chat.update"))[0]
+    assert demo.state_of("web-server-2") in ("stopping", "stopped")
+    assert update["channel"] == CHANNEL
+    assert f"Approved* by <@{APPROVER}>" in blocks_text(update)
+    assert not any(block["type"] == "actions" for block in update["blocks"])  # buttons gone
+
+
+def test_click_by_a_non_approver_is_refused_ephemerally(make_slack, slack_api, demo):
+    front = make_slack()
+    mention(front, "stop web-server-2")
+    _, buttons = proposal_posted(slack_api)
+    click(front, "proposal_approve", buttons[0]["value"], user="UINTRUDER1")
+    ephemeral = slack_api.wait_for(lambda: slack_api.of("chat.postEphemeral"))[0]
+    assert ephemeral["user"] == "UINTRUDER1" and "not an approver" in ephemeral["text"]
+    assert demo.state_of("web-server-2") == "running"
+    assert slack_api.of("chat.update") == []
+    assert front.runtime.audit.rows(kind="decision")[-1].status == "unauthorized"
+
+
+def test_double_click_stops_once(make_slack, slack_api, demo):
+    front = make_slack()
+    mention(front, "stop web-server-2")
+    _, buttons = proposal_posted(slack_api)
+    before = real_stops(demo)
+    click(front, "proposal_approve", buttons[0]["value"])
+    click(front, "proposal_approve", buttons[0]["value"])
+    slack_api.wait_for(lambda: slack_api.of("chat.update") and slack_api.of("chat.postEphemeral"))
+    assert real_stops(demo) - before == 1
+    assert "Already executing" in slack_api.of("chat.postEphemeral")[0]["text"] or \
+        "Already executed" in slack_api.of("chat.postEphemeral")[0]["text"]
+
+
+def test_forged_proposal_id_is_refused(make_slack, slack_api, demo):
+    front = make_slack()
+    click(front, "proposal_approve", "stop_instances:web-server-2")
+    ephemeral = slack_api.wait_for(lambda: slack_api.of("chat.postEphemeral"))[0]
+    assert "No such proposal" in ephemeral["text"]
+    assert demo.state_of("web-server-2") == "running"
+
+
+def test_reject_updates_the_message_and_changes_nothing(make_slack, slack_api, demo):
+    front = make_slack()
+    mention(front, "웹 서버 2 중지해줘")
+    _, buttons = proposal_posted(slack_api)
+    click(front, "proposal_reject", buttons[1]["value"])
+    update = slack_api.wait_for(lambda: slack_api.of("chat.update"))[0]
+    assert "Rejected* by" in blocks_text(update)
+    assert demo.state_of("web-server-2") == "running"
+
+
+def test_no_approvers_configured_fails_closed(make_slack, slack_api, demo):
+    front = make_slack(approver_user_ids=[])
+    mention(front, "stop web-server-2")
+    _, buttons = proposal_posted(slack_api)
+    click(front, "proposal_approve", buttons[0]["value"])
+    assert "Nobody can approve" in slack_api.wait_for(lambda: slack_api.of("chat.postEphemeral"))[0]["text"]
+    assert demo.state_of("web-server-2") == "running"
+
+
+def test_four_eyes_stops_self_approval(make_slack, slack_api, demo):
+    front = make_slack(four_eyes=True, approver_user_ids=[APPROVER, REQUESTER])
+    mention(front, "stop web-server-2", user=REQUESTER)
+    _, buttons = proposal_posted(slack_api)
+    click(front, "proposal_approve", buttons[0]["value"], user=REQUESTER)
+    assert "Four-eyes" in slack_api.wait_for(lambda: slack_api.of("chat.postEphemeral"))[0]["text"]
+    assert demo.state_of("web-server-2") == "running"
+    click(front, "proposal_approve", buttons[0]["value"], user=APPROVER)
+    slack_api.wait_for(lambda: slack_api.of("chat.update"))
+    assert demo.state_of("web-server-2") in ("stopping", "stopped")
+
+
+def test_a_button_from_another_message_is_refused(make_slack, slack_api, demo):
+    front = make_slack()
+    mention(front, "stop web-server-2")
+    _, buttons = proposal_posted(slack_api)
+    click(front, "proposal_approve", buttons[0]["value"], message_ts="1600000000.000001")
+    assert "does not belong" in slack_api.wait_for(lambda: slack_api.of("chat.postEphemeral"))[0]["text"]
+    assert demo.state_of("web-server-2") == "running"
+
+
+def test_click_from_another_channel_is_refused(make_slack, slack_api, demo):
+    front = make_slack()
+    mention(front, "stop web-server-2")
+    _, buttons = proposal_posted(slack_api)
+    click(front, "proposal_approve", buttons[0]["value"], channel="COTHER0001")
+    assert "another channel" in slack_api.wait_for(lambda: slack_api.of("chat.postEphemeral"))[0]["text"]
+    assert demo.state_of("web-server-2") == "running"
+
+
+def test_a_retried_event_is_not_executed_twice(make_slack, slack_api, demo):
+    front = make_slack()
+    mention(front, "start batch-worker", event_id="EvRETRY0001")
+    slack_api.wait_for(lambda: slack_api.of("chat.postMessage"))
+    mention(front, "start batch-worker", event_id="EvRETRY0001", retry_num=1)
+    mention(front, "start batch-worker", event_id="EvRETRY0001", retry_num=2)
+    front.app.listener_runner.listener_executor.submit(lambda: None).result()
+    import time
+
+    time.sleep(0.5)
+    assert len(slack_api.of("chat.postMessage")) == 1
+    assert demo.clients.call_counts()["ec2.StartInstances"] == 2  # one DryRun + one start
+
+
+def test_reply_goes_into_an_existing_thread(make_slack, slack_api):
+    front = make_slack()
+    mention(front, "show me the monthly cost", thread_ts="1711111111.999999")
+    post = slack_api.wait_for(lambda: slack_api.of("chat.postMessage"))[0]
+    assert post["thread_ts"] == "1711111111.999999"
+    assert "1,816.23" in blocks_text(post)
+
+
+def test_direct_message_is_answered_in_its_thread(make_slack, slack_api):
+    front = make_slack()
+    body = {"type": "event_callback", "team_id": "T0001", "api_app_id": "A0001", "event_id": "EvDM00001",
+            "event": {"type": "message", "channel_type": "im", "user": REQUESTER, "text": "알람 목록",
+                      "ts": "1711111112.000100", "channel": "DDIRECT001"},
+            "authorizations": [{"team_id": "T0001", "user_id": BOT_USER_ID, "is_bot": True}]}
+    front.app.dispatch(BoltRequest(body=body, mode="socket_mode"))
+    post = slack_api.wait_for(lambda: slack_api.of("chat.postMessage"))[0]
+    assert post["channel"] == "DDIRECT001" and post["thread_ts"] == "1711111112.000100"
+    assert "web-cpu-high" in blocks_text(post)
+
+
+def test_refusal_and_errors_are_short_and_human(make_slack, slack_api):
+    front = make_slack()
+    mention(front, "terminate db-primary")
+    mention(front, "search logs in /app/nope")
+    posts = slack_api.wait_for(lambda: len(slack_api.of("chat.postMessage")) == 2 and slack_api.of("chat.postMessage"))
+    texts = sorted(p["text"] for p in posts)
+    assert any("Protected=true" in t for t in texts)
+    assert any("no log group named '/app/nope'" in t for t in texts)
+    assert all("Traceback" not in t for t in texts)
+
+
+def test_long_lists_are_truncated_with_a_count(make_slack, slack_api, demo):
+    for number in range(60):
+        launch_instance(demo.clients, f"worker-{number:02d}", {"Env": "load"})
+    front = make_slack()
+    mention(front, "list instances")
+    post = slack_api.wait_for(lambda: slack_api.of("chat.postMessage"))[0]
+    assert len(post["blocks"]) <= 50
+    assert "27 more not shown" in blocks_text(post)  # 67 instances, 40 shown
+
+
+def test_slack_rate_limit_is_waited_out(make_slack, slack_api):
+    slack_api.fail_next("chat.postMessage", 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+    front = make_slack()
+    mention(front, "list alarms")
+    post = slack_api.wait_for(lambda: slack_api.of("chat.postMessage"))[0]
+    assert "web-cpu-high" in blocks_text(post)
+    assert [c.method for c in slack_api.calls if c.method.startswith("chat.postMessage")] == [
+        "chat.postMessage!429", "chat.postMessage"]
+
+
+def command(front, slack_api, text, user=REQUESTER):
+    body = {"command": "/aiops", "text": text, "user_id": user, "channel_id": CHANNEL, "team_id": "T0001",
+            "api_app_id": "A0001", "response_url": slack_api.response_url, "trigger_id": "1.2.3"}
+    response = front.app.dispatch(BoltRequest(body=body, mode="socket_mode"))
+    assert response.status == 200
+
+
+def responses(slack_api):
+    return [c.params for c in slack_api.calls if c.method.startswith("response_url")]
+
+
+def test_slash_command_status_help_and_auto(make_slack, slack_api):
+    front = make_slack()
+    command(front, slack_api, "status")
+    status = slack_api.wait_for(lambda: responses(slack_api))[0]
+    assert "monitor: off" in status["text"] and "pending approvals: 0" in status["text"]
+    assert status["response_type"] == "ephemeral"
+    command(front, slack_api, "auto on")
+    slack_api.wait_for(lambda: len(responses(slack_api)) == 2)
+    assert front.runtime.get_flag("monitor_enabled") == "on"
+    command(front, slack_api, "help")
+    assert "needs approval" in slack_api.wait_for(lambda: len(responses(slack_api)) == 3 and responses(slack_api))[2][
+        "text"]
+
+
+@pytest.mark.parametrize("text", ["stop web-server-2", "웹 서버 2 중지해줘"])
+def test_slash_command_free_text_is_a_mention(make_slack, slack_api, demo, text):
+    front = make_slack()
+    command(front, slack_api, text)
+    post, buttons = proposal_posted(slack_api)
+    first = slack_api.of("chat.postMessage")[0]
+    assert first["text"] == f"<@{REQUESTER}> asked: {text}"
+    assert post["thread_ts"] == slack_api.responses_of("chat.postMessage")[0]["ts"]
+    click(front, "proposal_approve", buttons[0]["value"])
+    slack_api.wait_for(lambda: slack_api.of("chat.update"))
+    assert demo.state_of("web-server-2") in ("stopping", "stopped")
