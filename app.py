@@ -1,7 +1,7 @@
 """Entry point.
 
-    python app.py --sandbox   local AWS emulator + demo fleet + terminal chat (no account needed)
-    python app.py             Slack front end against real AWS (needs Slack tokens)
+    python app.py --sandbox   local AWS emulator + demo fleet; terminal chat, or Slack if its tokens are set
+    python app.py             Slack front end (Socket Mode) against real AWS (needs the Slack tokens)
 """
 
 from __future__ import annotations
@@ -23,28 +23,38 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run_sandbox_terminal(settings) -> int:  # type: ignore[no-untyped-def]
+def start_sandbox(settings):  # type: ignore[no-untyped-def]
+    """Start moto on 127.0.0.1, seed the demo fleet, print it; returns (sandbox, clients)."""
     from bot.render_text import instances_table
-    from bot.runtime import build_runtime
-    from bot.terminal import Terminal
     from sandbox.fleet import seed_demo_fleet
     from sandbox.server import MotoSandbox
     from tools.inventory import fetch_instances
 
     sandbox = MotoSandbox(region=settings.aws_region).start()
-    try:
-        clients = sandbox.clients()
-        seed_demo_fleet(sandbox, clients)
-        runtime = build_runtime(settings, clients, db_file="sandbox.sqlite3")
-        print(f"AWS sandbox running at {sandbox.endpoint_url} ({settings.aws_region}); demo fleet:")
-        print(instances_table(sorted(fetch_instances(clients), key=lambda i: i.name or "")))
-        terminal = Terminal(runtime, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
-        return terminal.run()
-    except KeyboardInterrupt:
-        print("\nStopping the sandbox.")
-        return 0
-    finally:
-        sandbox.stop()
+    clients = sandbox.clients()
+    seed_demo_fleet(sandbox, clients)
+    print(f"AWS sandbox running at {sandbox.endpoint_url} ({settings.aws_region}); demo fleet:")
+    print(instances_table(sorted(fetch_instances(clients), key=lambda i: i.name or "")))
+    return sandbox, clients
+
+
+def run_terminal(runtime) -> int:  # type: ignore[no-untyped-def]
+    from bot.terminal import Terminal
+
+    return Terminal(runtime, sys.stdin, sys.stdout, interactive=sys.stdin.isatty()).run()
+
+
+def run_slack(runtime) -> int:  # type: ignore[no-untyped-def]
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.slack.app import SlackFrontEnd, make_web_client
+
+    settings = runtime.settings
+    front = SlackFrontEnd(runtime, make_web_client(settings.slack_bot_token.get_secret_value(),
+                                                     base_url=settings.slack_api_url))
+    print("Connecting to Slack (Socket Mode)… Ctrl-C to stop.", flush=True)
+    SocketModeHandler(front.app, settings.slack_app_token.get_secret_value()).start()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,18 +66,31 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
 
-    if args.sandbox:
-        return run_sandbox_terminal(settings)
-
-    if not settings.slack_configured:
+    if not args.sandbox and not settings.slack_configured:
         print(
             "Slack is not configured: set SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…) in the "
-            "environment or .env.\nTo try the bot locally without Slack or AWS, run: python app.py --sandbox",
+            "environment or .env (see manifest.yaml and the README).\n"
+            "To try the bot locally without Slack or AWS, run: python app.py --sandbox",
             file=sys.stderr,
         )
         return 2
-    print("The Slack front end is not built yet; run: python app.py --sandbox", file=sys.stderr)
-    return 2
+
+    from bot.runtime import build_runtime, real_aws_clients
+
+    sandbox = None
+    try:
+        if args.sandbox:
+            sandbox, clients = start_sandbox(settings)
+            runtime = build_runtime(settings, clients, db_file="sandbox.sqlite3")
+        else:
+            runtime = build_runtime(settings, real_aws_clients(settings))
+        return run_slack(runtime) if settings.slack_configured else run_terminal(runtime)
+    except KeyboardInterrupt:
+        print("\nStopped.")
+        return 0
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
 
 
 if __name__ == "__main__":

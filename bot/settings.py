@@ -36,6 +36,7 @@ class Settings(BaseSettings):
 
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
     slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str | None = Field(None, validation_alias="SLACK_API_URL")  # only for proxies and tests
     slack_alert_channel: str | None = Field(None, validation_alias="SLACK_ALERT_CHANNEL")
     approver_user_ids: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="APPROVER_USER_IDS"
@@ -59,14 +60,14 @@ class Settings(BaseSettings):
             raise ValueError("expected an AWS region such as us-east-1")
         return value
 
-    @field_validator("aws_endpoint_url", "ollama_host")
+    @field_validator("aws_endpoint_url", "ollama_host", "slack_api_url")
     @classmethod
     def _url_has_scheme(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected a URL starting with http:// or https://")
-        return value.rstrip("/")
+        return value if value.endswith("/api/") else value.rstrip("/")
 
     @field_validator("slack_bot_token")
     @classmethod

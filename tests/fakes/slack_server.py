@@ -138,6 +138,8 @@ class FakeSocketModeServer:
         from websockets.sync.server import serve
 
         self.acks: list[dict[str, Any]] = []
+        self.sent_at: dict[str, float] = {}
+        self.acked_at: dict[str, float] = {}
         self.connected = threading.Event()
         self._outbox: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -165,6 +167,7 @@ class FakeSocketModeServer:
             with self._lock:
                 outgoing, self._outbox = self._outbox, []
             for envelope in outgoing:
+                self.sent_at[envelope["envelope_id"]] = time.perf_counter()
                 websocket.send(json.dumps(envelope))
             try:
                 message = websocket.recv(timeout=0.05)
@@ -178,6 +181,8 @@ class FakeSocketModeServer:
                 continue
             with self._lock:
                 self.acks.append(data)
+                if "envelope_id" in data:
+                    self.acked_at.setdefault(data["envelope_id"], time.perf_counter())
 
     def start(self) -> FakeSocketModeServer:
         self._thread.start()

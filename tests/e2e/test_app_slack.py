@@ -1,0 +1,54 @@
+"""`python app.py --sandbox` with Slack tokens: the real entry point joins Slack over Socket Mode."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.fakes.slack_server import BOT_USER_ID, FakeSocketModeServer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_app_joins_slack_and_answers_a_mention(slack_api, tmp_path):
+    socket_server = FakeSocketModeServer().start()
+    slack_api.socket_url = socket_server.url
+    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-e2e-secret", "SLACK_APP_TOKEN": "xapp-e2e-secret",
+           "SLACK_API_URL": slack_api.url, "DATA_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    env.pop("OLLAMA_HOST", None)
+    process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--sandbox"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert socket_server.connected.wait(60), "the app never opened the Socket Mode connection"
+        socket_server.send("events_api", {
+            "type": "event_callback", "team_id": "T0001", "api_app_id": "A0001", "event_id": "EvAPP00001",
+            "event": {"type": "app_mention", "user": "U0000USER", "text": f"<@{BOT_USER_ID}> list instances",
+                      "ts": "1713333333.000100", "channel": "C0000OPS", "event_ts": "1713333333.000100"},
+            "authorizations": [{"team_id": "T0001", "user_id": BOT_USER_ID, "is_bot": True}]})
+        post = slack_api.wait_for(lambda: slack_api.of("chat.postMessage"), timeout=60)[0]
+        assert post["thread_ts"] == "1713333333.000100"
+        assert "web-server-1" in str(post["blocks"])
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+        socket_server.stop()
+    assert "xoxb-e2e-secret" not in output and "xapp-e2e-secret" not in output  # tokens never logged
+    assert "Traceback" not in output
+
+
+def test_manifest_asks_for_exactly_what_the_app_uses():
+    manifest = yaml.safe_load((ROOT / "manifest.yaml").read_text())
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/aiops"]
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"app_mentions:read", "chat:write", "commands",
+                                                               "im:history"}
+    source = (ROOT / "bot/slack/app.py").read_text()
+    for used in ('app.event("app_mention")', 'app.event("message")', 'app.command("/aiops")', "chat_postMessage",
+                 "chat_update", "chat_postEphemeral"):
+        assert used in source
