@@ -40,7 +40,9 @@ def start_sandbox(settings):  # type: ignore[no-untyped-def]
 
 def run_terminal(runtime) -> int:  # type: ignore[no-untyped-def]
     from bot.terminal import Terminal
+    from monitoring.notifier import TerminalNotifier
 
+    runtime.attach_monitor(TerminalNotifier(sys.stdout))
     return Terminal(runtime, sys.stdin, sys.stdout, interactive=sys.stdin.isatty()).run()
 
 
@@ -49,9 +51,17 @@ def run_slack(runtime) -> int:  # type: ignore[no-untyped-def]
 
     from bot.slack.app import SlackFrontEnd, make_web_client
 
+    from bot.slack.notifier import SlackNotifier
+    from monitoring.notifier import TerminalNotifier
+
     settings = runtime.settings
-    front = SlackFrontEnd(runtime, make_web_client(settings.slack_bot_token.get_secret_value(),
-                                                     base_url=settings.slack_api_url))
+    client = make_web_client(settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
+    if settings.slack_alert_channel:
+        runtime.attach_monitor(SlackNotifier(client, settings.slack_alert_channel))
+    else:
+        print("SLACK_ALERT_CHANNEL is not set: monitor incidents are printed here, not posted.", flush=True)
+        runtime.attach_monitor(TerminalNotifier(sys.stdout))
+    front = SlackFrontEnd(runtime, client)
     print("Connecting to Slack (Socket Mode)… Ctrl-C to stop.", flush=True)
     SocketModeHandler(front.app, settings.slack_app_token.get_secret_value()).start()
     return 0
@@ -78,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.runtime import build_runtime, real_aws_clients
 
     sandbox = None
+    runtime = None
     try:
         if args.sandbox:
             sandbox, clients = start_sandbox(settings)
@@ -89,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\nStopped.")
         return 0
     finally:
+        if runtime is not None and runtime.monitor is not None:
+            runtime.monitor.stop()
         if sandbox is not None:
             sandbox.stop()
 

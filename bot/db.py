@@ -11,7 +11,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import JSON, Column, DateTime, Engine, Integer, MetaData, String, Table, Text, create_engine, event
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
 
 metadata = MetaData()
 
@@ -66,6 +79,53 @@ processed_events = Table(
     metadata,
     Column("event_id", String(64), primary_key=True),
     Column("seen_at", DateTime, nullable=False, index=True),
+)
+
+# One row per incident (fingerprint = resource + check); at most one open per fingerprint.
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(300), nullable=False, index=True),
+    Column("check_name", String(48), nullable=False),
+    Column("tier", Integer, nullable=False),
+    Column("rule", String(200), nullable=False, default=""),
+    Column("resource_id", String(256), nullable=False),
+    Column("resource_name", String(256)),
+    Column("instance_id", String(32)),
+    Column("region", String(32), nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # open | resolved
+    Column("suppressed", Boolean, nullable=False, default=False),
+    Column("summary", Text, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("signature", String(300), nullable=False),
+    Column("notified_signature", String(300)),
+    Column("channel", String(64)),
+    Column("thread_ts", String(64)),
+    Column("proposal_id", String(40)),
+    Column("opened_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("resolved_at", DateTime),
+    Column("resolved_notified", Boolean, nullable=False, default=False),
+)
+
+# The last state the monitor saw per instance: "running → stopped" needs memory across restarts.
+instance_observations = Table(
+    "instance_observations",
+    metadata,
+    Column("instance_id", String(32), primary_key=True),
+    Column("region", String(32), nullable=False),
+    Column("state", String(24), nullable=False),
+    Column("seen_at", DateTime, nullable=False),
+)
+
+# Leases: only one replica runs the monitor at a time (APScheduler 3 cannot share a job store).
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_at", DateTime, nullable=False),
 )
 
 

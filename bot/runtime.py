@@ -21,7 +21,13 @@ from bot.planner_llm import LlmPlanner
 from bot.settings import Settings
 from tools.aws import AwsClients
 from tools.context import ToolContext
+from monitoring.config import load_rules
+from monitoring.incidents import OpenHook
+from monitoring.notifier import Notifier
+from monitoring.service import MonitorService
 from tools.registry import ToolRunner
+
+MONITOR_FLAG = "monitor_enabled"
 
 
 @dataclass
@@ -34,6 +40,19 @@ class Runtime:
     approvals: Approvals
     planner: PlannerChain
     conversation: Conversation
+    monitor: MonitorService | None = None
+
+    def attach_monitor(self, notifier: Notifier, on_open: OpenHook | None = None) -> MonitorService:
+        """Create the monitor; it runs now if `auto on` was saved before the restart."""
+        rules = load_rules(self.settings.monitor_rules_file)
+        self.monitor = MonitorService(
+            self.engine, self.clients, notifier, rules, self.audit,
+            interval_seconds=self.settings.monitor_interval_seconds, watch_tag=self.settings.watch_tag,
+            on_open=on_open, set_flag=self.set_flag,
+        )
+        if self.get_flag(MONITOR_FLAG, "off") == "on":
+            self.monitor.start()
+        return self.monitor
 
     def get_flag(self, key: str, default: str = "") -> str:
         with self.engine.connect() as connection:

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     ollama_host: str | None = Field(None, validation_alias="OLLAMA_HOST")
     ollama_model: str = Field("llama3.1:8b", validation_alias="OLLAMA_MODEL")
 
+    monitor_watch_tag: str | None = Field(None, validation_alias="MONITOR_WATCH_TAG")
+    monitor_rules_file: Path | None = Field(None, validation_alias="MONITOR_RULES_FILE")
     monitor_interval_seconds: int = Field(30, ge=5, le=3600, validation_alias="MONITOR_INTERVAL_SECONDS")
     data_dir: Path = Field(Path("data"), validation_alias="DATA_DIR")
     database_url: str | None = Field(None, validation_alias="DATABASE_URL")
@@ -68,6 +70,22 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected a URL starting with http:// or https://")
         return value if value.endswith("/api/") else value.rstrip("/")
+
+    @field_validator("monitor_watch_tag")
+    @classmethod
+    def _tag_pair(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if "=" not in value or not value.split("=", 1)[0].strip():
+            raise ValueError("expected Key=Value, e.g. Monitor=true")
+        return value
+
+    @property
+    def watch_tag(self) -> tuple[str, str] | None:
+        if not self.monitor_watch_tag:
+            return None
+        key, value = self.monitor_watch_tag.split("=", 1)
+        return key.strip(), value.strip()
 
     @field_validator("slack_bot_token")
     @classmethod

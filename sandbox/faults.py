@@ -74,7 +74,8 @@ class FaultInjector:
             overrides["instance_status"] = property(lambda self: _impaired())
         if scope in ("system", "both"):
             overrides["system_status"] = property(lambda self: _impaired())
-        instance.__class__ = type(f"Impaired{base.__name__}", (base,), overrides)
+        # same class name: moto's serializer finds attribute aliases (InstanceId …) by class name
+        instance.__class__ = type(base.__name__, (base,), overrides)
         return instance_id
 
     def restore_status_check(self, name: str) -> str:

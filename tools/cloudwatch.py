@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from tools.aws import AwsClients
 from tools.context import ToolContext
 from tools.inventory import fetch_instances
 from tools.models import Instance, ToolArgs, check_window
@@ -83,14 +84,22 @@ class MetricsResult(BaseModel):
     series: list[InstanceMetric]
 
 
-def get_metrics(ctx: ToolContext, args: GetMetricsArgs, instances: list[Instance]) -> MetricsResult:
-    if not args.targets:
-        instances = fetch_instances(
-            ctx.clients, args.region, [{"Name": "instance-state-name", "Values": ["running"]}]
-        )
-    cloudwatch = ctx.clients.client("cloudwatch", args.region)
+def fetch_metric_series(
+    clients: AwsClients,
+    region: str | None,
+    instances: list[Instance],
+    metric: str = "CPUUtilization",
+    statistic: str = "Average",
+    minutes: int = 60,
+    period_seconds: int = 300,
+) -> list[InstanceMetric]:
+    """One AWS/EC2 metric per instance, 500 queries per GetMetricData call (the API's maximum).
+
+    Shared by the get_metrics tool and the monitor, so both pay the batched price.
+    """
+    cloudwatch = clients.client("cloudwatch", region)
     end = datetime.now(UTC)
-    start = end - timedelta(minutes=args.minutes)
+    start = end - timedelta(minutes=minutes)
     points: dict[str, list[MetricPoint]] = {instance.id: [] for instance in instances}
     query_owner: dict[str, str] = {}
     queries = []
@@ -103,11 +112,11 @@ def get_metrics(ctx: ToolContext, args: GetMetricsArgs, instances: list[Instance
                 "MetricStat": {
                     "Metric": {
                         "Namespace": "AWS/EC2",
-                        "MetricName": args.metric,
+                        "MetricName": metric,
                         "Dimensions": [{"Name": "InstanceId", "Value": instance.id}],
                     },
-                    "Period": args.period_seconds,
-                    "Stat": args.statistic,
+                    "Period": period_seconds,
+                    "Stat": statistic,
                 },
                 "ReturnData": True,
             }
@@ -126,10 +135,24 @@ def get_metrics(ctx: ToolContext, args: GetMetricsArgs, instances: list[Instance
                     MetricPoint(timestamp=stamp, value=value)
                     for stamp, value in zip(result.get("Timestamps", []), result.get("Values", []))
                 )
-    series = []
-    for instance in instances:
-        ordered = sorted(points[instance.id], key=lambda point: point.timestamp)
-        series.append(InstanceMetric(instance_id=instance.id, name=instance.name, points=ordered))
+    return [
+        InstanceMetric(
+            instance_id=instance.id,
+            name=instance.name,
+            points=sorted(points[instance.id], key=lambda point: point.timestamp),
+        )
+        for instance in instances
+    ]
+
+
+def get_metrics(ctx: ToolContext, args: GetMetricsArgs, instances: list[Instance]) -> MetricsResult:
+    if not args.targets:
+        instances = fetch_instances(
+            ctx.clients, args.region, [{"Name": "instance-state-name", "Values": ["running"]}]
+        )
+    series = fetch_metric_series(
+        ctx.clients, args.region, instances, args.metric, args.statistic, args.minutes, args.period_seconds
+    )
     return MetricsResult(
         metric=args.metric,
         statistic=args.statistic,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 import os
 import subprocess
 import sys
@@ -68,3 +69,22 @@ def test_app_sandbox_with_piped_stdin(tmp_path):
     assert "Approval needed: stop_instances web-server-2" in output
     assert "Approved by" in output and "stopping" in output
     assert "Traceback" not in output + done.stderr
+
+
+def test_auto_on_runs_the_monitor_and_prints_incidents(make_runtime, demo):
+    from monitoring.notifier import TerminalNotifier
+
+    runtime = make_runtime()
+    out = io.StringIO()
+    runtime.attach_monitor(TerminalNotifier(out))
+    runtime.monitor.run_cycle()  # baseline: the monitor has seen web-server-2 running
+    demo.faults.stop_behind_back("web-server-2")
+    try:
+        Terminal(runtime, io.StringIO("auto on\n"), out, user="terminal:test").run()
+        deadline = time.monotonic() + 30
+        while "INCIDENT OPEN" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        runtime.monitor.stop()
+    assert "INCIDENT OPEN [Tier 0 Emergency]" in out.getvalue() and "web-server-2" in out.getvalue()
+    assert "open incidents: 1 × Tier 0" in run_terminal(runtime, ["status"])

@@ -1,0 +1,55 @@
+"""Incident threads in the Slack alert channel (the monitor's Notifier, Slack flavour).
+
+The first detection posts the incident as a new message in the alert channel; updates,
+the recovery proposal and the resolution go into its thread, and the root message is
+edited to show RESOLVED — so the channel reads as one line per incident.
+"""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+
+from bot.slack.blocks import code_block, context, section
+from monitoring.notifier import TIER_NAMES, Incident, Thread
+
+TIER_EMOJI = {0: ":rotating_light:", 1: ":large_orange_diamond:"}
+
+
+class SlackNotifier:
+    def __init__(self, client: WebClient, channel: str) -> None:
+        self.client = client
+        self.channel = channel
+
+    def _root(self, incident: Incident, resolved: bool = False) -> tuple[str, list[dict]]:
+        emoji = ":white_check_mark:" if resolved else TIER_EMOJI.get(incident.tier, ":warning:")
+        state = "RESOLVED — " if resolved else ""
+        head = f"{emoji} *{state}{TIER_NAMES.get(incident.tier, incident.tier)}* · incident #{incident.id}"
+        body, _ = code_block(incident.evidence or ["(no evidence)"], limit=1500)
+        blocks = [section(f"{head}\n{incident.summary}"), section(body),
+                  context(f"check `{incident.check_name}` · rule “{incident.rule}” · `{incident.resource_id}` · "
+                          f"{incident.region} · opened {incident.opened_at:%H:%M:%S} UTC")]
+        if incident.suppressed:
+            blocks.append(context(":zzz: flapping: further opens and closes of this resource are suppressed "
+                                  "for a while"))
+        return f"{state}{incident.title}", blocks
+
+    def opened(self, incident: Incident) -> Thread:
+        text, blocks = self._root(incident)
+        posted = self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks)
+        return Thread(channel=posted["channel"], thread_ts=posted["ts"])
+
+    def updated(self, incident: Incident, change: str) -> None:
+        self.client.chat_postMessage(channel=incident.channel or self.channel, thread_ts=incident.thread_ts,
+                                     text=f":arrows_counterclockwise: Update: {change}")
+
+    def resolved(self, incident: Incident) -> None:
+        minutes = ((incident.resolved_at or incident.updated_at) - incident.opened_at).total_seconds() / 60
+        channel = incident.channel or self.channel
+        self.client.chat_postMessage(channel=channel, thread_ts=incident.thread_ts,
+                                     text=f":white_check_mark: Resolved after {minutes:.0f} min: "
+                                          f"{incident.summary} is no longer failing.")
+        text, blocks = self._root(incident, resolved=True)
+        self.client.chat_update(channel=channel, ts=incident.thread_ts, text=text, blocks=blocks)
+
+    def problem(self, message: str) -> None:
+        self.client.chat_postMessage(channel=self.channel, text=f":warning: Monitor: {message}")

@@ -1,0 +1,1 @@
+"""The monitor: batched fleet snapshots, checks, tier rules, incidents, notifications."""

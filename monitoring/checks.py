@@ -1,0 +1,84 @@
+"""Checks: a snapshot (plus what the monitor saw last time) → findings. Pure functions.
+
+A finding is a fact about one resource and one check; its fingerprint (resource + check)
+is what incidents are keyed on, and its signature is what counts as "something changed"
+(a CPU figure moving from 96 % to 97 % is not news; instance → system impairment is).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from pydantic import BaseModel, Field
+
+from monitoring.config import CheckName
+from monitoring.snapshot import FleetSnapshot
+
+DOWN_STATES = frozenset({"stopping", "stopped", "shutting-down", "terminated"})
+UP_STATES = frozenset({"pending", "running"})
+
+
+class Finding(BaseModel):
+    check: CheckName
+    resource_id: str
+    resource_name: str | None = None
+    instance_id: str | None = None
+    env: str | None = None
+    role: str | None = None
+    protected: bool = False
+    summary: str
+    evidence: list[str] = Field(default_factory=list)
+    signature: str
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.resource_id}:{self.check}"
+
+
+def evaluate(
+    snapshot: FleetSnapshot,
+    previous_states: Mapping[str, str],
+    open_fingerprints: Collection[str],
+    stopped_by_bot: Collection[str],
+    cpu_threshold: float,
+) -> list[Finding]:
+    findings: list[Finding] = []
+    by_id = {health.instance.id: health for health in snapshot.instances}
+    for health in snapshot.instances:
+        instance = health.instance
+        facts = {"resource_id": instance.id, "resource_name": instance.name, "instance_id": instance.id,
+                 "env": instance.env, "role": instance.role, "protected": instance.protected}
+        label = instance.label
+        if instance.state in DOWN_STATES:
+            fingerprint = f"{instance.id}:instance_down"
+            was_up = previous_states.get(instance.id) in UP_STATES
+            if fingerprint in open_fingerprints or (was_up and instance.id not in stopped_by_bot):
+                findings.append(Finding(
+                    check="instance_down", summary=f"{label} is {instance.state} (not stopped by the bot)",
+                    evidence=[f"state: {previous_states.get(instance.id, '?')} → {instance.state}"],
+                    signature=f"state={'gone' if instance.state in ('shutting-down', 'terminated') else 'stopped'}",
+                    **facts))
+        if instance.state == "running" and "impaired" in (health.instance_status, health.system_status):
+            scopes = [scope for scope, status in (("instance", health.instance_status),
+                                                  ("system", health.system_status)) if status == "impaired"]
+            findings.append(Finding(
+                check="status_check_failed", summary=f"{label} fails its EC2 {' and '.join(scopes)} status check",
+                evidence=[f"instance status {health.instance_status}, system status {health.system_status}",
+                          *health.failing],
+                signature="impaired=" + ",".join(scopes), **facts))
+        if instance.state == "running" and health.cpu is not None and health.cpu >= cpu_threshold:
+            findings.append(Finding(
+                check="cpu_high", summary=f"{label} CPU at {health.cpu:.0f}% (threshold {cpu_threshold:.0f}%)",
+                evidence=[f"CPUUtilization latest {health.cpu:.1f}%"], signature="cpu_high", **facts))
+    for alarm in snapshot.alarms:
+        owner = by_id.get(alarm.instance_id or "")
+        instance = owner.instance if owner else None
+        target = f" on {instance.label}" if instance else ""
+        findings.append(Finding(
+            check="alarm", resource_id=f"alarm/{alarm.name}", resource_name=alarm.name,
+            instance_id=alarm.instance_id, env=instance.env if instance else None,
+            role=instance.role if instance else None, protected=instance.protected if instance else False,
+            summary=f"alarm {alarm.name} is in ALARM{target}",
+            evidence=[line for line in (alarm.reason, alarm.description) if line],
+            signature="ALARM"))
+    return findings

@@ -1,0 +1,186 @@
+"""Incident lifecycle: one incident per fingerprint, opened once, updated on change, resolved once.
+
+Why every step is persisted before and after notifying: a restart (or a Slack outage)
+must neither repost an open incident nor lose one. An incident whose announcement failed
+keeps `thread_ts` empty and is announced on the next cycle; a resolution that failed to
+post keeps `resolved_notified` false and is retried the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, and_, func, insert, or_, select, update
+
+from bot.audit import AuditLog
+from bot.db import incidents, utcnow
+from monitoring.checks import Finding
+from monitoring.config import MonitorRules, TierRule
+from monitoring.notifier import Incident, Notifier
+
+log = logging.getLogger(__name__)
+
+OpenHook = Callable[[Incident], str | None]  # may create a recovery proposal; returns its id
+
+
+class ReconcileReport(BaseModel):
+    opened: list[int] = Field(default_factory=list)
+    updated: list[int] = Field(default_factory=list)
+    resolved: list[int] = Field(default_factory=list)
+    notify_failures: int = 0
+
+
+def match_rule(finding: Finding, rules: list[TierRule]) -> TierRule | None:
+    for rule in rules:
+        when = rule.when
+        if when.check is not None and finding.check not in when.check:
+            continue
+        if when.env is not None and (finding.env or "").lower() not in {env.lower() for env in when.env}:
+            continue
+        if when.role is not None and (finding.role or "").lower() not in {role.lower() for role in when.role}:
+            continue
+        if when.protected is not None and finding.protected != when.protected:
+            continue
+        return rule
+    return None
+
+
+class IncidentManager:
+    def __init__(self, engine: Engine, notifier: Notifier, rules: MonitorRules, audit: AuditLog,
+                 on_open: OpenHook | None = None) -> None:
+        self.engine = engine
+        self.notifier = notifier
+        self.rules = rules
+        self.audit = audit
+        self.on_open = on_open
+
+    def open_incidents(self, region: str | None = None) -> list[Incident]:
+        query = select(incidents).where(incidents.c.status == "open").order_by(incidents.c.id)
+        if region:
+            query = query.where(incidents.c.region == region)
+        with self.engine.connect() as connection:
+            return [Incident.model_validate(dict(row._mapping)) for row in connection.execute(query)]
+
+    def get(self, incident_id: int) -> Incident | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(incidents).where(incidents.c.id == incident_id)).first()
+        return Incident.model_validate(dict(row._mapping)) if row else None
+
+    def reconcile(self, findings: list[Finding], region: str) -> ReconcileReport:
+        report = ReconcileReport()
+        open_by_fingerprint = {incident.fingerprint: incident for incident in self.open_incidents(region)}
+        seen: set[str] = set()
+        for finding in findings:
+            rule = match_rule(finding, self.rules.rules)
+            if rule is None or finding.fingerprint in seen:
+                continue
+            seen.add(finding.fingerprint)
+            existing = open_by_fingerprint.get(finding.fingerprint)
+            if existing is None:
+                report.opened.append(self._open(finding, rule, region))
+            elif existing.signature != finding.signature or existing.tier != rule.tier:
+                self._change(existing, finding, rule)
+                report.updated.append(existing.id)
+        for fingerprint, incident in open_by_fingerprint.items():
+            if fingerprint not in seen:
+                self._resolve(incident)
+                report.resolved.append(incident.id)
+        report.notify_failures = self._announce_pending(region)
+        return report
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _open(self, finding: Finding, rule: TierRule, region: str) -> int:
+        now = utcnow()
+        window = now - timedelta(minutes=self.rules.flapping.window_minutes)
+        with self.engine.begin() as connection:
+            recent = connection.execute(
+                select(func.count()).select_from(incidents).where(
+                    incidents.c.fingerprint == finding.fingerprint, incidents.c.opened_at >= window)
+            ).scalar_one()
+            incident_id = connection.execute(insert(incidents).values(
+                fingerprint=finding.fingerprint, check_name=finding.check, tier=rule.tier, rule=rule.name,
+                resource_id=finding.resource_id, resource_name=finding.resource_name,
+                instance_id=finding.instance_id, region=region, status="open",
+                suppressed=recent >= self.rules.flapping.max_openings, summary=finding.summary,
+                evidence=finding.evidence, signature=finding.signature, opened_at=now, updated_at=now,
+                resolved_notified=False,
+            )).inserted_primary_key[0]
+        self.audit.record("incident", "monitor", status="open", message=finding.summary,
+                          detail={"incident": incident_id, "tier": rule.tier, "fingerprint": finding.fingerprint})
+        incident = self.get(incident_id)
+        if self.on_open is not None and incident is not None and not incident.suppressed:
+            try:
+                proposal_id = self.on_open(incident)
+            except Exception:
+                log.exception("recovery proposal for incident %s failed", incident_id)
+                proposal_id = None
+            if proposal_id:
+                self._set(incident_id, proposal_id=proposal_id)
+        return incident_id
+
+    def _change(self, incident: Incident, finding: Finding, rule: TierRule) -> None:
+        changes = []
+        if incident.tier != rule.tier:
+            changes.append(f"tier {incident.tier} → {rule.tier}")
+        if incident.signature != finding.signature:
+            changes.append(finding.summary)
+        self._set(incident.id, tier=rule.tier, rule=rule.name, summary=finding.summary, evidence=finding.evidence,
+                  signature=finding.signature, updated_at=utcnow())
+        if incident.thread_ts and not incident.suppressed:
+            try:
+                self.notifier.updated(self.get(incident.id), "; ".join(changes))  # type: ignore[arg-type]
+                self._set(incident.id, notified_signature=finding.signature)
+            except Exception:
+                log.exception("could not post the update of incident %s", incident.id)
+
+    def _resolve(self, incident: Incident) -> None:
+        now = utcnow()
+        self._set(incident.id, status="resolved", resolved_at=now, updated_at=now,
+                  resolved_notified=incident.suppressed or not incident.thread_ts)
+        self.audit.record("incident", "monitor", status="resolved", message=incident.summary,
+                          detail={"incident": incident.id})
+
+    def _announce_pending(self, region: str) -> int:
+        """Announce what is not announced yet: new incidents and resolutions (and retries of both)."""
+        failures = 0
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(incidents).where(
+                incidents.c.region == region,
+                or_(and_(incidents.c.status == "open", incidents.c.thread_ts.is_(None)),
+                    and_(incidents.c.status == "resolved", incidents.c.resolved_notified.is_(False))),
+            ).order_by(incidents.c.tier, incidents.c.id)).all()
+        for row in rows:
+            incident = Incident.model_validate(dict(row._mapping))
+            try:
+                if incident.status == "open":
+                    if incident.suppressed and self._flap_notice_sent(incident):
+                        self._set(incident.id, thread_ts="suppressed")
+                        continue
+                    thread = self.notifier.opened(incident)
+                    self._set(incident.id, channel=thread.channel, thread_ts=thread.thread_ts or "posted",
+                              notified_signature=incident.signature)
+                else:
+                    self.notifier.resolved(incident)
+                    self._set(incident.id, resolved_notified=True)
+            except Exception as error:
+                failures += 1
+                log.warning("could not announce incident %s (%s); will retry next cycle", incident.id,
+                            type(error).__name__)
+        return failures
+
+    def _flap_notice_sent(self, incident: Incident) -> bool:
+        window = utcnow() - timedelta(minutes=self.rules.flapping.window_minutes)
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(incidents).where(
+                incidents.c.fingerprint == incident.fingerprint, incidents.c.suppressed.is_(True),
+                incidents.c.id != incident.id, incidents.c.opened_at >= window,
+                incidents.c.thread_ts.is_not(None), incidents.c.thread_ts != "suppressed",
+            )).scalar_one() > 0
+
+    def _set(self, incident_id: int, **values: object) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))

@@ -1,0 +1,90 @@
+"""Where incidents are announced. The monitor calls this interface; front ends implement it.
+
+Why an interface: monitoring/ must not format Slack blocks (bot/slack/notifier.py does),
+and the terminal prints the same events as lines.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Protocol, TextIO
+
+from pydantic import BaseModel
+
+TIER_NAMES = {0: "Tier 0 Emergency", 1: "Tier 1 Critical"}
+
+
+class Incident(BaseModel):
+    id: int
+    fingerprint: str
+    check_name: str
+    tier: int
+    rule: str
+    resource_id: str
+    resource_name: str | None
+    instance_id: str | None
+    region: str
+    status: str
+    suppressed: bool
+    summary: str
+    evidence: list[str]
+    signature: str
+    notified_signature: str | None
+    channel: str | None
+    thread_ts: str | None
+    proposal_id: str | None
+    opened_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    resolved_notified: bool
+
+    @property
+    def title(self) -> str:
+        return f"[{TIER_NAMES.get(self.tier, f'Tier {self.tier}')}] #{self.id} {self.summary}"
+
+
+class Thread(BaseModel):
+    """Where an incident's messages go (a Slack channel + thread ts, or nothing for the terminal)."""
+
+    channel: str | None = None
+    thread_ts: str | None = None
+
+
+class Notifier(Protocol):
+    def opened(self, incident: Incident) -> Thread: ...
+
+    def updated(self, incident: Incident, change: str) -> None: ...
+
+    def resolved(self, incident: Incident) -> None: ...
+
+    def problem(self, message: str) -> None: ...
+
+
+class TerminalNotifier:
+    """Prints incident events as lines (the terminal chat's monitor output)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self._lock = threading.Lock()
+
+    def _say(self, text: str) -> None:
+        with self._lock:
+            self.out.write(text + "\n")
+            self.out.flush()
+
+    def opened(self, incident: Incident) -> Thread:
+        lines = [f"INCIDENT OPEN {incident.title}", *[f"    {line}" for line in incident.evidence]]
+        if incident.suppressed:
+            lines.append("    (flapping: further opens and closes of this resource are suppressed for a while)")
+        self._say("\n".join(lines))
+        return Thread(channel="terminal", thread_ts=f"incident-{incident.id}")
+
+    def updated(self, incident: Incident, change: str) -> None:
+        self._say(f"INCIDENT UPDATE #{incident.id}: {change}")
+
+    def resolved(self, incident: Incident) -> None:
+        self._say(f"INCIDENT RESOLVED #{incident.id} {incident.summary}")
+
+    def problem(self, message: str) -> None:
+        self._say(f"MONITOR: {message}")

@@ -1,0 +1,94 @@
+"""An HTTP proxy in front of the moto server that can answer like a throttled AWS.
+
+Real AWS throttles with `RequestLimitExceeded` (EC2) under load; moto never does. The
+proxy forwards everything to moto except the next N EC2 requests, which get EC2's own
+throttling error, so botocore's retry logic and the monitor's resilience are exercised
+against the same wire format AWS uses. `down()` makes it refuse like a dead endpoint.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlparse
+
+EC2_THROTTLE = (b'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>RequestLimitExceeded</Code>'
+                b"<Message>Request limit exceeded.</Message></Error></Errors><RequestID>throttled</RequestID></Response>")
+
+
+class ThrottlingProxy:
+    def __init__(self, upstream: str) -> None:
+        target = urlparse(upstream)
+        self.throttled = 0
+        self.forwarded = 0
+        self._pending = 0
+        self._down = False
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def _relay(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
+                is_ec2 = b"Version=2016-11-15" in body
+                with outer._lock:
+                    if outer._down:
+                        self.close_connection = True
+                        self.connection.close()
+                        return
+                    throttle = is_ec2 and outer._pending > 0
+                    if throttle:
+                        outer._pending -= 1
+                        outer.throttled += 1
+                    else:
+                        outer.forwarded += 1
+                if throttle:
+                    self.send_response(503)
+                    self.send_header("Content-Type", "text/xml")
+                    self.send_header("Content-Length", str(len(EC2_THROTTLE)))
+                    self.end_headers()
+                    self.wfile.write(EC2_THROTTLE)
+                    return
+                connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                connection.request(self.command, self.path, body=body, headers=headers)
+                response = connection.getresponse()
+                data = response.read()
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                connection.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = _relay  # noqa: N815
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def throttle_next(self, count: int) -> None:
+        with self._lock:
+            self._pending = count
+
+    def down(self, is_down: bool = True) -> None:
+        with self._lock:
+            self._down = is_down
+
+    def start(self) -> ThrottlingProxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,233 @@
+"""The monitor against the sandbox: faults → incidents of the right tier, once; recovery; resilience."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from bot.slack.app import make_web_client
+from bot.slack.notifier import SlackNotifier
+from monitoring.config import load_rules
+from monitoring.service import MonitorService
+from sandbox.fleet import DEMO_ALARM
+from tests.fakes.throttle_proxy import ThrottlingProxy
+from tools.aws import AwsClients
+
+ALERTS = "CALERTS001"
+
+
+@dataclass
+class MonitorEnv:
+    service: MonitorService
+    runtime: object
+    slack: object
+
+    def cycle(self, times: int = 1):
+        report = None
+        for _ in range(times):
+            report = self.service.run_cycle()
+        return report
+
+    def open_incidents(self):
+        return self.service.incidents.open_incidents()
+
+    def roots(self):
+        """Messages that started a thread in the alert channel (one per announced incident)."""
+        return [p for p in self.slack.of("chat.postMessage") if p["channel"] == ALERTS and not p.get("thread_ts")
+                and "Monitor:" not in p["text"]]
+
+    def replies(self):
+        return [p for p in self.slack.of("chat.postMessage") if p.get("thread_ts")]
+
+    def problems(self):
+        return [p for p in self.slack.of("chat.postMessage") if "Monitor:" in p["text"]]
+
+
+@pytest.fixture
+def make_monitor(make_runtime, slack_api, demo):
+    def factory(clients: AwsClients | None = None, runtime=None, **rule_overrides):
+        runtime = runtime or make_runtime()
+        rules = load_rules()
+        rules.thresholds.cpu_period_seconds = rule_overrides.get("cpu_period_seconds", 60)
+        notifier = SlackNotifier(make_web_client("xoxb-test", base_url=slack_api.url), ALERTS)
+        service = MonitorService(runtime.engine, clients or demo.clients, notifier, rules, runtime.audit,
+                                 interval_seconds=1, set_flag=runtime.set_flag)
+        return MonitorEnv(service, runtime, slack_api)
+
+    return factory
+
+
+def test_a_healthy_fleet_opens_nothing(make_monitor):
+    env = make_monitor()
+    assert env.cycle(2).ok
+    assert env.open_incidents() == [] and env.roots() == []  # batch-worker was always stopped: not an incident
+
+
+def test_stop_behind_the_bots_back_is_one_tier0_incident_until_recovery(make_monitor, demo):
+    env = make_monitor()
+    env.cycle()
+    demo.faults.stop_behind_back("web-server-2")
+    report = env.cycle()
+    assert len(report.opened) == 1
+    [incident] = env.open_incidents()
+    assert (incident.tier, incident.check_name, incident.resource_name) == (0, "instance_down", "web-server-2")
+    assert len(env.roots()) == 1 and "Tier 0 Emergency" in env.roots()[0]["text"]
+    env.cycle(5)
+    assert len(env.roots()) == 1 and env.replies() == []  # unchanged fault: no repost
+    demo.clients.client("ec2").start_instances(InstanceIds=[demo.fleet.ids["web-server-2"]])
+    assert env.cycle().resolved == [incident.id]
+    env.cycle(2)
+    resolved = [r for r in env.replies() if "Resolved" in r["text"]]
+    assert len(resolved) == 1 and resolved[0]["thread_ts"] == incident.thread_ts
+    assert "RESOLVED" in env.slack.of("chat.update")[-1]["text"]
+    assert env.open_incidents() == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "tier", "check", "resource"),
+    [
+        ("impair", 0, "status_check_failed", "api-server"),
+        ("alarm", 1, "alarm", DEMO_ALARM),
+        ("cpu", 1, "cpu_high", "staging-web"),
+        ("stop-staging", 1, "instance_down", "staging-web"),
+        ("cpu-protected", 0, "cpu_high", "db-primary"),
+    ],
+)
+def test_each_fault_opens_exactly_one_incident_of_the_right_tier(make_monitor, demo, fault, tier, check, resource):
+    env = make_monitor()
+    env.cycle()
+    if fault == "impair":
+        demo.faults.impair_status_check("api-server")
+    elif fault == "alarm":
+        demo.faults.set_alarm(DEMO_ALARM)
+    elif fault == "cpu":
+        demo.faults.spike_cpu("staging-web")
+    elif fault == "stop-staging":
+        demo.faults.stop_behind_back("staging-web")
+    else:
+        demo.faults.spike_cpu("db-primary")
+    if fault.startswith("cpu"):
+        env.service.reader.force_cpu_refresh()  # as if the metric period had passed
+    env.cycle()
+    env.cycle(4)
+    incidents = env.open_incidents()
+    assert [(i.tier, i.check_name, i.resource_name) for i in incidents] == [(tier, check, resource)]
+    assert len(env.roots()) == 1
+
+
+def test_the_bots_own_approved_stop_is_not_an_incident(make_monitor, demo):
+    env = make_monitor()
+    env.cycle()
+    reply = env.runtime.conversation.handle("stop web-server-2", user="alice")
+    assert env.runtime.approvals.approve(reply.proposal.id, approver="bob").ok
+    env.cycle(2)
+    assert env.open_incidents() == []
+
+
+def test_a_restart_mid_incident_does_not_repost(make_monitor, make_runtime, demo):
+    env = make_monitor()
+    env.cycle()
+    demo.faults.impair_status_check("api-server")
+    env.cycle()
+    assert len(env.roots()) == 1
+    restarted = make_monitor(runtime=make_runtime())  # new process: same database, fresh memory
+    restarted.cycle(3)
+    assert len(env.roots()) == 1
+    assert len(restarted.open_incidents()) == 1
+
+
+def test_throttling_is_retried_and_loses_no_incident(make_monitor, moto_sandbox, demo):
+    proxy = ThrottlingProxy(moto_sandbox.endpoint_url).start()
+    try:
+        clients = AwsClients("us-east-1", endpoint_url=proxy.url, max_attempts=3,
+                             credentials={"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"})
+        env = make_monitor(clients=clients)
+        env.cycle()
+        demo.faults.stop_behind_back("web-server-1")
+        proxy.throttle_next(2)  # within botocore's retries
+        report = env.cycle()
+        assert report.ok and proxy.throttled == 2
+        assert len(report.opened) == 1
+        demo.faults.impair_status_check("api-server")
+        proxy.throttle_next(50)  # more than the retries: this cycle fails …
+        failed = env.cycle()
+        assert not failed.ok and "throttling" in failed.error
+        proxy.throttle_next(0)
+        recovered = env.cycle()  # … and the next one catches up
+        assert recovered.ok and len(recovered.opened) == 1
+        assert len(env.open_incidents()) == 2
+        assert [p["text"] for p in env.problems()][-1].endswith("monitor cycles work again.")
+    finally:
+        proxy.stop()
+
+
+def test_aws_down_is_reported_once_and_keeps_incidents_open(make_monitor, moto_sandbox, demo):
+    proxy = ThrottlingProxy(moto_sandbox.endpoint_url).start()
+    try:
+        clients = AwsClients("us-east-1", endpoint_url=proxy.url, max_attempts=1,
+                             credentials={"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"})
+        env = make_monitor(clients=clients)
+        env.cycle()
+        demo.faults.stop_behind_back("web-server-1")
+        env.cycle()
+        proxy.down()
+        reports = [env.cycle() for _ in range(4)]
+        assert not any(r.ok for r in reports)
+        assert len(env.problems()) == 1  # said once, not every cycle
+        assert len(env.open_incidents()) == 1  # not "resolved" by a failed read
+        proxy.down(False)
+        assert env.cycle().ok
+        assert len(env.problems()) == 2 and len(env.roots()) == 1
+    finally:
+        proxy.stop()
+
+
+def test_slack_rate_limits_lose_no_incident(make_monitor, slack_api, demo):
+    env = make_monitor()
+    env.cycle()
+    for _ in range(10):  # Slack refuses every attempt of this cycle (the client retries too)
+        slack_api.fail_next("chat.postMessage", 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"})
+    demo.faults.stop_behind_back("web-server-2")
+    report = env.cycle()
+    assert report.ok and len(report.opened) == 1
+    assert env.roots() == [] and env.open_incidents()[0].thread_ts is None
+    env.cycle()  # Slack answers again
+    env.cycle()
+    assert len(env.roots()) == 1 and env.open_incidents()[0].thread_ts is not None
+
+
+def test_a_flapping_resource_is_suppressed(make_monitor, demo):
+    env = make_monitor()
+    env.cycle()
+    ec2 = demo.clients.client("ec2")
+    for _ in range(6):
+        demo.faults.stop_behind_back("web-server-2")
+        env.cycle()
+        ec2.start_instances(InstanceIds=[demo.fleet.ids["web-server-2"]])
+        env.cycle()
+    roots = env.roots()
+    assert len(roots) == 4  # three normal openings, then one "flapping" notice, then silence
+    assert "flapping" in str(roots[-1]["blocks"])
+
+
+def test_the_scheduler_runs_cycles_and_survives_a_failing_one(make_monitor, moto_sandbox, demo):
+    proxy = ThrottlingProxy(moto_sandbox.endpoint_url).start()
+    clients = AwsClients("us-east-1", endpoint_url=proxy.url, max_attempts=1,
+                         credentials={"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"})
+    env = make_monitor(clients=clients)
+    try:
+        env.service.start()
+        env.slack.wait_for(lambda: env.service.last_report and env.service.last_report.ok)
+        proxy.down()
+        env.slack.wait_for(lambda: env.service.last_report and not env.service.last_report.ok)
+        proxy.down(False)
+        demo.faults.stop_behind_back("web-server-1")
+        env.slack.wait_for(lambda: env.roots())
+        assert env.service.running
+    finally:
+        env.service.stop()
+        proxy.stop()
+    assert not env.service.running
+    time.sleep(0.1)
