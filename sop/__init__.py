@@ -1,0 +1,1 @@
+"""SOP runbooks: parsing, offline embeddings, a ChromaDB index, retrieval and its evaluation."""

@@ -1,0 +1,94 @@
+"""Runbooks are Markdown files with a small YAML front matter; this turns them into chunks.
+
+Why chunks per section: an alert text matches the *symptoms*, a question like "how do I
+free disk space" matches the *Recover* steps; indexing both lets either find the runbook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from tools.registry import REGISTRY
+
+FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.S)
+SECTION = re.compile(r"^##\s+(.+?)\s*$", re.M)
+
+
+class RunbookError(Exception):
+    pass
+
+
+class Recovery(BaseModel):
+    tool: str = "none"
+    why: str = ""
+
+    @field_validator("tool")
+    @classmethod
+    def _registry_tool(cls, value: str) -> str:
+        if value != "none" and value not in REGISTRY:
+            raise ValueError(f"recovery tool '{value}' is not a registry tool")
+        return value
+
+
+class Runbook(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]+$")
+    title: str
+    tier: int = Field(ge=0, le=2)
+    symptoms: list[str]
+    recovery: Recovery = Field(default_factory=Recovery)
+    sections: dict[str, str] = Field(default_factory=dict)
+    path: str = ""
+    content_hash: str = ""
+
+    def key_steps(self, limit: int = 3) -> list[str]:
+        """The first numbered steps of Recover — what an on-call engineer does first."""
+        steps = re.findall(r"^\s*\d+\.\s+(.+?)(?=\n\s*\d+\.|\n\n|\Z)", self.sections.get("Recover", ""), re.S | re.M)
+        return [re.sub(r"\s+", " ", step).strip() for step in steps[:limit]]
+
+    def chunks(self) -> list[tuple[str, str]]:
+        """(section, text) pairs to embed: the summary first, then each section."""
+        summary = f"{self.title}. Symptoms: " + "; ".join(self.symptoms)
+        return [("summary", summary)] + [(name, f"{self.title} — {name}: {body}") for name, body in
+                                         self.sections.items()]
+
+
+def parse_runbook(path: Path) -> Runbook:
+    raw = path.read_text(encoding="utf-8")
+    match = FRONT_MATTER.match(raw)
+    if not match:
+        raise RunbookError(f"{path.name}: no front matter (--- id, title, tier, symptoms, recovery ---)")
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as error:
+        raise RunbookError(f"{path.name}: front matter is not YAML: {error}") from None
+    body = match.group(2)
+    parts = SECTION.split(body)
+    sections = {parts[i].strip(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+    try:
+        return Runbook(**meta, sections=sections, path=str(path),
+                       content_hash=hashlib.sha256(raw.encode()).hexdigest()[:16])
+    except (ValidationError, TypeError) as error:
+        first = str(error).splitlines()
+        raise RunbookError(f"{path.name}: {' '.join(first[:3])}") from None
+
+
+def load_runbooks(folder: Path) -> tuple[list[Runbook], list[str]]:
+    """All parsable runbooks in `folder`, and one line per file that could not be parsed."""
+    runbooks, problems, seen = [], [], set()
+    for path in sorted(folder.glob("*.md")):
+        try:
+            runbook = parse_runbook(path)
+        except RunbookError as error:
+            problems.append(str(error))
+            continue
+        if runbook.id in seen:
+            problems.append(f"{path.name}: duplicate id {runbook.id}")
+            continue
+        seen.add(runbook.id)
+        runbooks.append(runbook)
+    return runbooks, problems
