@@ -42,8 +42,26 @@ def run_terminal(runtime) -> int:  # type: ignore[no-untyped-def]
     from bot.terminal import Terminal
     from monitoring.notifier import TerminalNotifier
 
-    runtime.attach_monitor(TerminalNotifier(sys.stdout))
+    runtime.attach_monitor(TerminalNotifier(sys.stdout, recovery_lines=lambda incident: terminal_recovery(
+        runtime, incident)))
     return Terminal(runtime, sys.stdin, sys.stdout, interactive=sys.stdin.isatty()).run()
+
+
+def terminal_recovery(runtime, incident) -> list[str]:  # type: ignore[no-untyped-def]
+    """Runbook and proposal lines under an incident printed in the terminal."""
+    from bot.recovery import runbook_lines
+
+    if runtime.recovery is None:
+        return []
+    lines = []
+    runbook = runtime.recovery.runbook(incident.sop_id)
+    if runbook is not None:
+        lines += runbook_lines(runbook)
+    proposal = runtime.recovery.proposal(incident.proposal_id)
+    if proposal is not None:
+        lines.append(f"Proposal {proposal.id}: {proposal.summary} — type 'approve {proposal.id}' or "
+                     f"'reject {proposal.id}'")
+    return lines
 
 
 def run_slack(runtime) -> int:  # type: ignore[no-untyped-def]
@@ -57,7 +75,7 @@ def run_slack(runtime) -> int:  # type: ignore[no-untyped-def]
     settings = runtime.settings
     client = make_web_client(settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
     if settings.slack_alert_channel:
-        runtime.attach_monitor(SlackNotifier(client, settings.slack_alert_channel))
+        runtime.attach_monitor(SlackNotifier(client, settings.slack_alert_channel, runtime.recovery))
     else:
         print("SLACK_ALERT_CHANNEL is not set: monitor incidents are printed here, not posted.", flush=True)
         runtime.attach_monitor(TerminalNotifier(sys.stdout))
@@ -95,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             runtime = build_runtime(settings, clients, db_file="sandbox.sqlite3")
         else:
             runtime = build_runtime(settings, real_aws_clients(settings))
+        report = runtime.attach_sop()
+        for problem in report.problems:
+            print(f"runbook skipped: {problem}", file=sys.stderr)
         return run_slack(runtime) if settings.slack_configured else run_terminal(runtime)
     except KeyboardInterrupt:
         print("\nStopped.")

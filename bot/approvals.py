@@ -116,6 +116,12 @@ class Approvals:
                 update(proposals).where(proposals.c.id == proposal_id).values(channel=channel, message_ts=message_ts)
             )
 
+    def pending(self) -> list[Proposal]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(proposals).where(
+                proposals.c.status == "pending", proposals.c.expires_at > utcnow()).order_by(proposals.c.created_at))
+            return [Proposal.model_validate(dict(row._mapping)) for row in rows]
+
     def pending_count(self) -> int:
         with self.engine.connect() as connection:
             return connection.execute(

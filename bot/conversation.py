@@ -7,16 +7,17 @@ and render the `Reply`; none of them can skip the policy or the approval step.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
 from bot.approvals import Approvals, Proposal
 from bot.audit import AuditLog
 from bot.i18n import say, verb
-from bot.plan import WILDCARD, Language, Plan, PlannerContext
+from bot.plan import WILDCARD, Language, Plan, PlannerContext, detect_language
 from bot.planner import PlannerChain
 from bot.planner_fallback import english_target_words
 from bot.render_text import instances_table, render_outcome
@@ -27,7 +28,15 @@ from tools.policy import DEFAULT_MAX_CRITICAL_TARGETS, check_request, decide
 from tools.registry import REGISTRY, PreparedCall, ToolOutcome, ToolRunner
 from tools.resolver import resolve
 
+if TYPE_CHECKING:
+    from sop.store import SopStore
+
 ReplyKind = Literal["result", "proposal", "clarify", "refuse", "chat", "noop", "error"]
+HOWTO = re.compile(
+    r"^\s*(sop|runbook)\b|\bhow (do|can|should|would) (i|we|you)\b|\bhow to\b|\bwhat (do|should) (i|we) do\b"
+    r"|\bwhat'?s the (fix|procedure|runbook)\b|\brunbook for\b|어떻게|방법|런북|대처",
+    re.I,
+)
 CONTEXT_TTL_SECONDS = 60.0
 
 
@@ -72,6 +81,7 @@ class Conversation:
         self.approvals = approvals
         self.audit = audit
         self.max_critical_targets = max_critical_targets
+        self.sop: SopStore | None = None  # set when the runbook index is attached
         self._context: PlannerContext | None = None
         self._context_at = 0.0
         self._context_lock = threading.Lock()
@@ -169,8 +179,32 @@ class Conversation:
 
     # -- acting --------------------------------------------------------------------------------
 
+    def answer_from_runbooks(self, question: str) -> Reply:
+        """'how do I fix a full disk?' → the best runbook, cited, with its first steps."""
+        from bot.recovery import runbook_lines
+
+        language = detect_language(question)
+        question = re.sub(r"^\s*(sop|runbook)\b[:\s]*", "", question, flags=re.I)
+        if self.sop is None:
+            return Reply(kind="chat", text="The runbook index is not loaded.", language=language)
+        try:
+            names = self.planner_context().instance_names
+        except Exception:
+            names = ()
+        hits = self.sop.search(question, limit=3, names=names)
+        if not hits:
+            return Reply(kind="chat", text="No runbooks are indexed (check SOP_DIR).", language=language)
+        best = hits[0]
+        lines = runbook_lines(best.runbook, steps=4)
+        others = ", ".join(hit.runbook.title for hit in hits[1:])
+        if others:
+            lines.append(f"See also: {others}")
+        return Reply(kind="chat", text="\n".join(lines), language=language)
+
     def handle(self, text: str, user: str, origin: str = "terminal", channel: str | None = None,
                thread_ts: str | None = None) -> Reply:
+        if self.sop is not None and HOWTO.search(text):
+            return self.answer_from_runbooks(text)
         decision = self.decide(text)
         language = decision.plan.language
         note = ("\n" + say("llm_unavailable", language, why=decision.note)) if decision.note else ""

@@ -103,6 +103,7 @@ incidents = Table(
     Column("channel", String(64)),
     Column("thread_ts", String(64)),
     Column("proposal_id", String(40)),
+    Column("sop_id", String(100)),
     Column("opened_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("resolved_at", DateTime),

@@ -7,6 +7,7 @@ get the same wiring (same policy, same approvals), differing only in settings.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from datetime import timedelta
 
 from sqlalchemy import Engine, select
@@ -21,11 +22,15 @@ from bot.planner_llm import LlmPlanner
 from bot.settings import Settings
 from tools.aws import AwsClients
 from tools.context import ToolContext
+from bot.recovery import RecoveryAdvisor
 from monitoring.config import load_rules
 from monitoring.incidents import OpenHook
 from monitoring.notifier import Notifier
 from monitoring.service import MonitorService
 from tools.registry import ToolRunner
+
+if TYPE_CHECKING:
+    from sop.store import SopStore, SyncReport
 
 MONITOR_FLAG = "monitor_enabled"
 
@@ -41,6 +46,22 @@ class Runtime:
     planner: PlannerChain
     conversation: Conversation
     monitor: MonitorService | None = None
+    sop: SopStore | None = None
+    recovery: RecoveryAdvisor | None = None
+
+    def attach_sop(self) -> SyncReport:
+        """Open the runbook index and bring it in line with `sops/` (only changed files re-embed)."""
+        from sop.embeddings import make_embedder
+        from sop.store import SopStore
+
+        settings = self.settings
+        embedder = make_embedder(settings.sop_embeddings, settings.ollama_host, settings.ollama_embed_model)
+        self.sop = SopStore(settings.data_dir, settings.sop_dir, embedder)
+        report = self.sop.sync()
+        self.recovery = RecoveryAdvisor(self.sop, self.runner, self.approvals, settings.slack_alert_channel,
+                                        settings.max_critical_targets)
+        self.conversation.sop = self.sop
+        return report
 
     def attach_monitor(self, notifier: Notifier, on_open: OpenHook | None = None) -> MonitorService:
         """Create the monitor; it runs now if `auto on` was saved before the restart."""
@@ -48,7 +69,7 @@ class Runtime:
         self.monitor = MonitorService(
             self.engine, self.clients, notifier, rules, self.audit,
             interval_seconds=self.settings.monitor_interval_seconds, watch_tag=self.settings.watch_tag,
-            on_open=on_open, set_flag=self.set_flag,
+            on_open=on_open or (self.recovery.on_open if self.recovery else None), set_flag=self.set_flag,
         )
         if self.get_flag(MONITOR_FLAG, "off") == "on":
             self.monitor.start()

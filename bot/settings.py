@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     ollama_host: str | None = Field(None, validation_alias="OLLAMA_HOST")
     ollama_model: str = Field("llama3.1:8b", validation_alias="OLLAMA_MODEL")
 
+    sop_dir: Path = Field(Path(__file__).resolve().parents[1] / "sops", validation_alias="SOP_DIR")
+    sop_embeddings: Literal["local", "ollama"] = Field("local", validation_alias="SOP_EMBEDDINGS")
+    ollama_embed_model: str = Field("nomic-embed-text", validation_alias="OLLAMA_EMBED_MODEL")
     monitor_watch_tag: str | None = Field(None, validation_alias="MONITOR_WATCH_TAG")
     monitor_rules_file: Path | None = Field(None, validation_alias="MONITOR_RULES_FILE")
     monitor_interval_seconds: int = Field(30, ge=5, le=3600, validation_alias="MONITOR_INTERVAL_SECONDS")

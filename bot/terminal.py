@@ -69,6 +69,13 @@ class Terminal:
         if command in ("auto on", "auto off"):
             self.say(set_monitor(self.runtime, command.endswith("on"), self.user))
             return
+        if command == "pending":
+            self.say(self.pending())
+            return
+        verb, _, proposal_id = line.strip().partition(" ")
+        if verb.lower() in ("approve", "reject") and proposal_id.strip():
+            self.decide(verb.lower(), proposal_id.strip())
+            return
         try:
             reply = self.runtime.conversation.handle(line, user=self.user, origin="terminal")
         except Exception as error:  # never a traceback in front of the user
@@ -78,6 +85,21 @@ class Terminal:
         self.say(reply.text)
         if reply.kind == "proposal" and reply.proposal is not None:
             self.ask_approval(reply.proposal.id)
+
+    def pending(self) -> str:
+        proposals = self.runtime.approvals.pending()
+        if not proposals:
+            return "No proposals wait for approval."
+        return "\n".join(f"{p.id}  {p.summary}  (by {p.requested_by}, expires {p.expires_at:%H:%M} UTC)"
+                         for p in proposals)
+
+    def decide(self, verb: str, proposal_id: str) -> None:
+        approvals = self.runtime.approvals
+        decision = approvals.approve(proposal_id, self.user) if verb == "approve" else \
+            approvals.reject(proposal_id, self.user)
+        self.say(decision.message)
+        if decision.outcome is not None and decision.outcome.ok:
+            self.say(render_outcome(decision.outcome))
 
     def ask_approval(self, proposal_id: str) -> None:
         answer = self.read_line("Approve? [y/N] ")

@@ -23,7 +23,14 @@ from monitoring.notifier import Incident, Notifier
 
 log = logging.getLogger(__name__)
 
-OpenHook = Callable[[Incident], str | None]  # may create a recovery proposal; returns its id
+class RecoveryPlan(BaseModel):
+    """What the on-open hook found: the runbook, and the recovery proposal if one was made."""
+
+    sop_id: str | None = None
+    proposal_id: str | None = None
+
+
+OpenHook = Callable[[Incident], RecoveryPlan | None]
 
 
 class ReconcileReport(BaseModel):
@@ -114,12 +121,12 @@ class IncidentManager:
         incident = self.get(incident_id)
         if self.on_open is not None and incident is not None and not incident.suppressed:
             try:
-                proposal_id = self.on_open(incident)
+                plan = self.on_open(incident)
             except Exception:
                 log.exception("recovery proposal for incident %s failed", incident_id)
-                proposal_id = None
-            if proposal_id:
-                self._set(incident_id, proposal_id=proposal_id)
+                plan = None
+            if plan is not None:
+                self._set(incident_id, proposal_id=plan.proposal_id, sop_id=plan.sop_id)
         return incident_id
 
     def _change(self, incident: Incident, finding: Finding, rule: TierRule) -> None:

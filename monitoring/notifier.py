@@ -7,6 +7,7 @@ and the terminal prints the same events as lines.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol, TextIO
 
@@ -34,6 +35,7 @@ class Incident(BaseModel):
     channel: str | None
     thread_ts: str | None
     proposal_id: str | None
+    sop_id: str | None = None
     opened_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
@@ -64,8 +66,9 @@ class Notifier(Protocol):
 class TerminalNotifier:
     """Prints incident events as lines (the terminal chat's monitor output)."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, recovery_lines: Callable[[Incident], list[str]] | None = None) -> None:
         self.out = out
+        self.recovery_lines = recovery_lines
         self._lock = threading.Lock()
 
     def _say(self, text: str) -> None:
@@ -77,6 +80,8 @@ class TerminalNotifier:
         lines = [f"INCIDENT OPEN {incident.title}", *[f"    {line}" for line in incident.evidence]]
         if incident.suppressed:
             lines.append("    (flapping: further opens and closes of this resource are suppressed for a while)")
+        if self.recovery_lines is not None:
+            lines += [f"    {line}" for line in self.recovery_lines(incident)]
         self._say("\n".join(lines))
         return Thread(channel="terminal", thread_ts=f"incident-{incident.id}")
 

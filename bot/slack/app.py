@@ -157,6 +157,10 @@ class SlackFrontEnd:
         if lowered in ("", "help"):
             respond(text=say("help", detect_language(text)), response_type="ephemeral")
             return
+        if lowered.startswith("sop ") or lowered == "sop":
+            reply = self.runtime.conversation.answer_from_runbooks(text[3:].strip() or "help")
+            respond(text=reply.text, response_type="ephemeral")
+            return
         if lowered in ("status", "auto on", "auto off"):
             respond(text=self.command_text(lowered, user),
                     response_type="ephemeral" if lowered == "status" else "in_channel")

@@ -7,18 +7,23 @@ edited to show RESOLVED — so the channel reads as one line per incident.
 
 from __future__ import annotations
 
+import logging
+
 from slack_sdk import WebClient
 
-from bot.slack.blocks import code_block, context, section
+from bot.recovery import RecoveryAdvisor, runbook_lines
+from bot.slack.blocks import code_block, context, proposal_message, section
 from monitoring.notifier import TIER_NAMES, Incident, Thread
 
+log = logging.getLogger(__name__)
 TIER_EMOJI = {0: ":rotating_light:", 1: ":large_orange_diamond:"}
 
 
 class SlackNotifier:
-    def __init__(self, client: WebClient, channel: str) -> None:
+    def __init__(self, client: WebClient, channel: str, recovery: RecoveryAdvisor | None = None) -> None:
         self.client = client
         self.channel = channel
+        self.recovery = recovery
 
     def _root(self, incident: Incident, resolved: bool = False) -> tuple[str, list[dict]]:
         emoji = ":white_check_mark:" if resolved else TIER_EMOJI.get(incident.tier, ":warning:")
@@ -36,7 +41,28 @@ class SlackNotifier:
     def opened(self, incident: Incident) -> Thread:
         text, blocks = self._root(incident)
         posted = self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks)
-        return Thread(channel=posted["channel"], thread_ts=posted["ts"])
+        thread = Thread(channel=posted["channel"], thread_ts=posted["ts"])
+        try:
+            self._post_recovery(incident, thread)
+        except Exception:  # the incident itself is announced; never repost it for a failed extra
+            log.exception("could not post the recovery of incident %s", incident.id)
+        return thread
+
+    def _post_recovery(self, incident: Incident, thread: Thread) -> None:
+        """The runbook and, if any, the recovery proposal with Approve/Reject, in the incident's thread."""
+        if self.recovery is None:
+            return
+        runbook = self.recovery.runbook(incident.sop_id)
+        if runbook is not None:
+            lines = runbook_lines(runbook)
+            self.client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts, text=lines[0],
+                                         blocks=[section(":books: " + "\n".join(lines))])
+        proposal = self.recovery.proposal(incident.proposal_id)
+        if proposal is not None and proposal.status == "pending":
+            text, blocks = proposal_message(proposal)
+            posted = self.client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts, text=text,
+                                                  blocks=blocks)
+            self.recovery.approvals.set_message(proposal.id, posted["channel"], posted["ts"])
 
     def updated(self, incident: Incident, change: str) -> None:
         self.client.chat_postMessage(channel=incident.channel or self.channel, thread_ts=incident.thread_ts,

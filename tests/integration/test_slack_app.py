@@ -45,11 +45,13 @@ def blocks_text(params) -> str:
     return json.dumps(params.get("blocks") or [], ensure_ascii=False) + (params.get("text") or "")
 
 
-def proposal_posted(slack_api):
+def proposal_posted(slack_api, front):
     posts = slack_api.wait_for(lambda: [p for p in slack_api.of("chat.postMessage")
                                         if any(b.get("type") == "actions" for b in p.get("blocks") or [])])
     post = posts[-1]
     buttons = next(b for b in post["blocks"] if b["type"] == "actions")["elements"]
+    # the listener records the message's ts right after posting; a person cannot click before that
+    slack_api.wait_for(lambda: front.runtime.approvals.get(buttons[0]["value"]).message_ts)
     return post, buttons
 
 
@@ -72,7 +74,7 @@ def test_mention_list_instances_answers_once_in_the_thread(make_slack, slack_api
 def test_stop_is_posted_with_approve_and_reject_buttons_carrying_only_an_id(make_slack, slack_api, demo):
     front = make_slack()
     mention(front, "stop web-server-2")
-    post, buttons = proposal_posted(slack_api)
+    post, buttons = proposal_posted(slack_api, front)
     assert [b["action_id"] for b in buttons] == ["proposal_approve", "proposal_reject"]
     proposal_id = buttons[0]["value"]
     assert buttons[1]["value"] == proposal_id
@@ -84,7 +86,7 @@ def test_stop_is_posted_with_approve_and_reject_buttons_carrying_only_an_id(make
 def test_approve_by_an_approver_stops_the_instance_and_updates_the_message(make_slack, slack_api, demo):
     front = make_slack()
     mention(front, "stop web-server-2")
-    post, buttons = proposal_posted(slack_api)
+    post, buttons = proposal_posted(slack_api, front)
     posted_ts = slack_api.responses_of("chat.postMessage")[-1]["ts"]
     click(front, "proposal_approve", buttons[0]["value"], message_ts=posted_ts)
     update = slack_api.wait_for(lambda: slack_api.of("chat.update"))[0]
@@ -97,7 +99,7 @@ def test_approve_by_an_approver_stops_the_instance_and_updates_the_message(make_
 def test_click_by_a_non_approver_is_refused_ephemerally(make_slack, slack_api, demo):
     front = make_slack()
     mention(front, "stop web-server-2")
-    _, buttons = proposal_posted(slack_api)
+    _, buttons = proposal_posted(slack_api, front)
     click(front, "proposal_approve", buttons[0]["value"], user="UINTRUDER1")
     ephemeral = slack_api.wait_for(lambda: slack_api.of("chat.postEphemeral"))[0]
     assert ephemeral["user"] == "UINTRUDER1" and "not an approver" in ephemeral["text"]
@@ -109,7 +111,7 @@ def test_click_by_a_non_approver_is_refused_ephemerally(make_slack, slack_api, d
 def test_double_click_stops_once(make_slack, slack_api, demo):
     front = make_slack()
     mention(front, "stop web-server-2")
-    _, buttons = proposal_posted(slack_api)
+    _, buttons = proposal_posted(slack_api, front)
     before = real_stops(demo)
     click(front, "proposal_approve", buttons[0]["value"])
     click(front, "proposal_approve", buttons[0]["value"])
@@ -130,7 +132,7 @@ def test_forged_proposal_id_is_refused(make_slack, slack_api, demo):
 def test_reject_updates_the_message_and_changes_nothing(make_slack, slack_api, demo):
     front = make_slack()
     mention(front, "웹 서버 2 중지해줘")
-    _, buttons = proposal_posted(slack_api)
+    _, buttons = proposal_posted(slack_api, front)
     click(front, "proposal_reject", buttons[1]["value"])
     update = slack_api.wait_for(lambda: slack_api.of("chat.update"))[0]
     assert "Rejected* by" in blocks_text(update)
@@ -140,7 +142,7 @@ def test_reject_updates_the_message_and_changes_nothing(make_slack, slack_api, d
 def test_no_approvers_configured_fails_closed(make_slack, slack_api, demo):
     front = make_slack(approver_user_ids=[])
     mention(front, "stop web-server-2")
-    _, buttons = proposal_posted(slack_api)
+    _, buttons = proposal_posted(slack_api, front)
     click(front, "proposal_approve", buttons[0]["value"])
     assert "Nobody can approve" in slack_api.wait_for(lambda: slack_api.of("chat.postEphemeral"))[0]["text"]
     assert demo.state_of("web-server-2") == "running"
@@ -149,7 +151,7 @@ def test_no_approvers_configured_fails_closed(make_slack, slack_api, demo):
 def test_four_eyes_stops_self_approval(make_slack, slack_api, demo):
     front = make_slack(four_eyes=True, approver_user_ids=[APPROVER, REQUESTER])
     mention(front, "stop web-server-2", user=REQUESTER)
-    _, buttons = proposal_posted(slack_api)
+    _, buttons = proposal_posted(slack_api, front)
     click(front, "proposal_approve", buttons[0]["value"], user=REQUESTER)
     assert "Four-eyes" in slack_api.wait_for(lambda: slack_api.of("chat.postEphemeral"))[0]["text"]
     assert demo.state_of("web-server-2") == "running"
@@ -161,7 +163,7 @@ def test_four_eyes_stops_self_approval(make_slack, slack_api, demo):
 def test_a_button_from_another_message_is_refused(make_slack, slack_api, demo):
     front = make_slack()
     mention(front, "stop web-server-2")
-    _, buttons = proposal_posted(slack_api)
+    _, buttons = proposal_posted(slack_api, front)
     click(front, "proposal_approve", buttons[0]["value"], message_ts="1600000000.000001")
     assert "does not belong" in slack_api.wait_for(lambda: slack_api.of("chat.postEphemeral"))[0]["text"]
     assert demo.state_of("web-server-2") == "running"
@@ -170,7 +172,7 @@ def test_a_button_from_another_message_is_refused(make_slack, slack_api, demo):
 def test_click_from_another_channel_is_refused(make_slack, slack_api, demo):
     front = make_slack()
     mention(front, "stop web-server-2")
-    _, buttons = proposal_posted(slack_api)
+    _, buttons = proposal_posted(slack_api, front)
     click(front, "proposal_approve", buttons[0]["value"], channel="COTHER0001")
     assert "another channel" in slack_api.wait_for(lambda: slack_api.of("chat.postEphemeral"))[0]["text"]
     assert demo.state_of("web-server-2") == "running"
@@ -270,7 +272,7 @@ def test_slash_command_status_help_and_auto(make_slack, slack_api):
 def test_slash_command_free_text_is_a_mention(make_slack, slack_api, demo, text):
     front = make_slack()
     command(front, slack_api, text)
-    post, buttons = proposal_posted(slack_api)
+    post, buttons = proposal_posted(slack_api, front)
     first = slack_api.of("chat.postMessage")[0]
     assert first["text"] == f"<@{REQUESTER}> asked: {text}"
     assert post["thread_ts"] == slack_api.responses_of("chat.postMessage")[0]["ts"]
