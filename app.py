@@ -2,6 +2,7 @@
 
     python app.py --sandbox   local AWS emulator + demo fleet; terminal chat, or Slack if its tokens are set
     python app.py             Slack front end (Socket Mode) against real AWS (needs the Slack tokens)
+    python app.py mcp         the same tools over MCP (stdio; --http PORT, --read-only, --sandbox)
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ from bot.settings import SettingsError, load_settings
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="AIOps ChatOps agent for AWS")
+    parser.add_argument("mode", nargs="?", choices=("mcp",),
+                        help="mcp: serve the tools to MCP clients (stdio) instead of Slack/terminal")
+    parser.add_argument("--read-only", action="store_true", help="mcp: expose read tools only")
+    parser.add_argument("--http", type=int, metavar="PORT",
+                        help="mcp: streamable HTTP on 127.0.0.1:PORT instead of stdio")
     parser.add_argument(
         "--sandbox",
         action="store_true",
@@ -23,8 +29,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def start_sandbox(settings):  # type: ignore[no-untyped-def]
+def start_sandbox(settings, out=None):  # type: ignore[no-untyped-def]
     """Start moto on 127.0.0.1, seed the demo fleet, print it; returns (sandbox, clients)."""
+    out = out or sys.stdout
     from bot.render_text import instances_table
     from sandbox.fleet import seed_demo_fleet
     from sandbox.server import MotoSandbox
@@ -33,8 +40,8 @@ def start_sandbox(settings):  # type: ignore[no-untyped-def]
     sandbox = MotoSandbox(region=settings.aws_region).start()
     clients = sandbox.clients()
     seed_demo_fleet(sandbox, clients)
-    print(f"AWS sandbox running at {sandbox.endpoint_url} ({settings.aws_region}); demo fleet:")
-    print(instances_table(sorted(fetch_instances(clients), key=lambda i: i.name or "")))
+    print(f"AWS sandbox running at {sandbox.endpoint_url} ({settings.aws_region}); demo fleet:", file=out)
+    print(instances_table(sorted(fetch_instances(clients), key=lambda i: i.name or "")), file=out, flush=True)
     return sandbox, clients
 
 
@@ -62,6 +69,20 @@ def terminal_recovery(runtime, incident) -> list[str]:  # type: ignore[no-untype
         lines.append(f"Proposal {proposal.id}: {proposal.summary} — type 'approve {proposal.id}' or "
                      f"'reject {proposal.id}'")
     return lines
+
+
+def run_mcp(runtime, read_only: bool, http_port: int | None) -> int:  # type: ignore[no-untyped-def]
+    import anyio
+
+    from bot.mcp_server import McpFrontEnd
+
+    front = McpFrontEnd(runtime, read_only=read_only)
+    if http_port:
+        print(f"MCP (streamable HTTP) on http://127.0.0.1:{http_port}/mcp", file=sys.stderr, flush=True)
+        front.run_http(http_port)
+    else:
+        anyio.run(front.run_stdio)
+    return 0
 
 
 def run_slack(runtime) -> int:  # type: ignore[no-untyped-def]
@@ -94,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
 
-    if not args.sandbox and not settings.slack_configured:
+    if not args.sandbox and not settings.slack_configured and args.mode != "mcp":
         print(
             "Slack is not configured: set SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…) in the "
             "environment or .env (see manifest.yaml and the README).\n"
@@ -109,10 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     runtime = None
     try:
         if args.sandbox:
-            sandbox, clients = start_sandbox(settings)
+            # in MCP stdio mode stdout is the protocol: everything human goes to stderr
+            sandbox, clients = start_sandbox(settings, out=sys.stderr if args.mode == "mcp" else sys.stdout)
             runtime = build_runtime(settings, clients, db_file="sandbox.sqlite3")
         else:
             runtime = build_runtime(settings, real_aws_clients(settings))
+        if args.mode == "mcp":
+            return run_mcp(runtime, args.read_only, args.http)
         report = runtime.attach_sop()
         for problem in report.problems:
             print(f"runbook skipped: {problem}", file=sys.stderr)
