@@ -71,7 +71,7 @@ class McpFrontEnd:
                                 if isinstance(arguments.get("targets"), list) else [])
         if verdict is not None:
             audit.record("refusal", MCP_ACTOR, tool=name, status="refused", message=verdict.reason)
-            return _text(f"Refused: {verdict.reason}", error=True)
+            return _text(f"Refused: {verdict.reason}", {"status": "refused", "reason": verdict.reason}, error=True)
         runner = self.runtime.runner
         prepared = runner.prepare(name, arguments)
         if isinstance(prepared, ToolOutcome):

@@ -11,6 +11,7 @@ botocore's event hooks so tests and benchmarks can prove batching without patchi
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from collections import Counter
 from typing import Any
 
@@ -24,8 +25,20 @@ from botocore.config import Config
 # when several AwsClients exist (sandbox, fault injector, tests, benchmarks).
 _SHARED_LOADER = botocore.loaders.create_loader()
 
+# EC2 calls that change instances; every one is written to the mutation ledger.
+MUTATING_EC2_OPERATIONS = ("StartInstances", "StopInstances", "RebootInstances", "TerminateInstances")
+
 # Cost Explorer is a global service answered from us-east-1 only.
 GLOBAL_SERVICE_REGIONS = {"ce": "us-east-1"}
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One state-changing EC2 call as the bot sent it."""
+
+    operation: str
+    instance_ids: tuple[str, ...]
+    dry_run: bool
 
 
 class AwsClients:
@@ -53,6 +66,7 @@ class AwsClients:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._calls: Counter[str] = Counter()
+        self.mutations: list[Mutation] = []
         self._calls_lock = threading.Lock()
 
     def client(self, service: str, region: str | None = None) -> Any:
@@ -69,6 +83,10 @@ class AwsClients:
                     service, region_name=region, endpoint_url=self.endpoint_url, config=self._config
                 )
                 client.meta.events.register("before-call.*.*", self._count_call)
+                if service == "ec2":
+                    for operation in MUTATING_EC2_OPERATIONS:
+                        client.meta.events.register(f"provide-client-params.ec2.{operation}",
+                                                    self._record_mutation)
                 self._clients[key] = client
         return client
 
@@ -76,6 +94,16 @@ class AwsClients:
         name = f"{model.service_model.service_name}.{model.name}"
         with self._calls_lock:
             self._calls[name] += 1
+
+    def _record_mutation(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        with self._calls_lock:
+            self.mutations.append(Mutation(operation=model.name, instance_ids=tuple(params.get("InstanceIds", [])),
+                                           dry_run=bool(params.get("DryRun", False))))
+
+    def real_mutations(self) -> list[Mutation]:
+        """State-changing EC2 calls sent (DryRun pre-flights excluded) — what an auditor counts."""
+        with self._calls_lock:
+            return [mutation for mutation in self.mutations if not mutation.dry_run]
 
     def call_counts(self) -> Counter[str]:
         """API calls made so far, by `service.Operation` (one per HTTP request attempt batch)."""

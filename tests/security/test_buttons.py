@@ -1,0 +1,159 @@
+"""Forged, replayed, expired, unauthorised and concurrent clicks on Approve/Reject."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from slack_bolt.request import BoltRequest
+from sqlalchemy import update
+
+from bot.db import proposals, utcnow
+from bot.slack.app import SlackFrontEnd, make_web_client
+from tests.conftest import APPROVER, CHANNEL, REQUESTER
+
+
+@pytest.fixture
+def slack(attack, slack_api):
+    def factory(**overrides):
+        runtime = attack(**overrides)
+        return SlackFrontEnd(runtime, make_web_client("xoxb-test", base_url=slack_api.url))
+
+    return factory
+
+
+def propose(front, text="stop web-server-2"):
+    reply = front.runtime.conversation.handle(text, user=REQUESTER, origin="slack", channel=CHANNEL)
+    assert reply.kind == "proposal"
+    front.runtime.approvals.set_message(reply.proposal.id, CHANNEL, "1700000000.000900")
+    return reply.proposal
+
+
+def click(front, value, user=APPROVER, channel=CHANNEL, ts="1700000000.000900", action="proposal_approve"):
+    body = {"type": "block_actions", "team": {"id": "T0001"}, "api_app_id": "A0001", "user": {"id": user},
+            "channel": {"id": channel}, "message": {"ts": ts},
+            "container": {"type": "message", "channel_id": channel, "message_ts": ts}, "trigger_id": "t",
+            "actions": [{"type": "button", "action_id": action, "block_id": "proposal_actions", "value": value,
+                         "action_ts": "1"}]}
+    front.app.dispatch(BoltRequest(body=body, mode="socket_mode"))
+
+
+def settle(slack_api, count=1, method="chat.postEphemeral"):
+    slack_api.wait_for(lambda: len(slack_api.of(method)) >= count)
+
+
+@pytest.mark.parametrize("value", ["forged-proposal-id", "stop_instances web-server-2", "' OR 1=1 --",
+                                   "x" * 5000, ""])
+def test_forged_values(slack, slack_api, demo, value):
+    front = slack()
+    propose(front)
+    click(front, value)
+    settle(slack_api)
+    assert demo.state_of("web-server-2") == "running"
+
+
+def test_unauthorised_user(slack, slack_api, demo):
+    front = slack()
+    proposal = propose(front)
+    click(front, proposal.id, user="UMALLORY01")
+    settle(slack_api)
+    assert front.runtime.approvals.get(proposal.id).status == "pending"
+
+
+def test_nobody_configured_fails_closed(slack, slack_api, demo):
+    front = slack(approver_user_ids=[])
+    proposal = propose(front)
+    click(front, proposal.id)
+    settle(slack_api)
+    assert front.runtime.approvals.get(proposal.id).status == "pending"
+
+
+def test_requester_self_approval_with_four_eyes(slack, slack_api, demo):
+    front = slack(four_eyes=True, approver_user_ids=[APPROVER, REQUESTER])
+    proposal = propose(front)
+    click(front, proposal.id, user=REQUESTER)
+    settle(slack_api)
+    assert demo.state_of("web-server-2") == "running"
+
+
+def test_click_from_another_channel(slack, slack_api, demo):
+    front = slack()
+    proposal = propose(front)
+    click(front, proposal.id, channel="CEVIL00001")
+    settle(slack_api)
+    assert demo.state_of("web-server-2") == "running"
+
+
+def test_click_on_another_message(slack, slack_api, demo):
+    front = slack()
+    proposal = propose(front)
+    click(front, proposal.id, ts="1600000000.000001")
+    settle(slack_api)
+    assert demo.state_of("web-server-2") == "running"
+
+
+def test_expired(slack, slack_api, demo):
+    front = slack()
+    proposal = propose(front)
+    with front.runtime.engine.begin() as connection:
+        connection.execute(update(proposals).where(proposals.c.id == proposal.id)
+                           .values(expires_at=utcnow() - timedelta(minutes=1)))
+    click(front, proposal.id)
+    settle(slack_api)
+    assert demo.state_of("web-server-2") == "running"
+
+
+def test_replayed_click_after_execution(slack, slack_api, demo):
+    front = slack()
+    proposal = propose(front)
+    click(front, proposal.id)
+    slack_api.wait_for(lambda: slack_api.of("chat.update"))
+    demo.clients.client("ec2").start_instances(InstanceIds=[demo.fleet.ids["web-server-2"]])
+    click(front, proposal.id)  # the replay
+    settle(slack_api)
+    stops = [m for m in demo.clients.real_mutations() if m.operation == "StopInstances"]
+    assert len(stops) == 1
+
+
+def test_reject_then_approve(slack, slack_api, demo):
+    front = slack()
+    proposal = propose(front)
+    click(front, proposal.id, action="proposal_reject")
+    slack_api.wait_for(lambda: slack_api.of("chat.update"))
+    click(front, proposal.id)
+    settle(slack_api)
+    assert demo.state_of("web-server-2") == "running"
+
+
+def test_concurrent_approve_and_reject(slack, slack_api, demo):
+    front = slack()
+    proposal = propose(front)
+    barrier = threading.Barrier(6)
+    results = []
+
+    def decide(verb):
+        barrier.wait()
+        approvals = front.runtime.approvals
+        results.append((approvals.approve if verb == "approve" else approvals.reject)(proposal.id, APPROVER))
+
+    threads = [threading.Thread(target=decide, args=(verb,)) for verb in ["approve", "reject"] * 3]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    winners = [r for r in results if r.status in ("executed", "rejected", "failed")]
+    assert len(winners) == 1
+    stops = [m for m in demo.clients.real_mutations() if m.operation == "StopInstances"]
+    assert len(stops) == (1 if winners[0].status == "executed" else 0)
+
+
+def test_approving_a_proposal_never_runs_anything_but_what_was_stored(slack, slack_api, demo):
+    front = slack()
+    proposal = propose(front)
+    ec2 = demo.faults.clients.client("ec2")  # the victim renames machines after the proposal
+    ec2.create_tags(Resources=[demo.fleet.ids["db-primary"]], Tags=[{"Key": "Name", "Value": "web-server-2"}])
+    click(front, proposal.id)
+    slack_api.wait_for(lambda: slack_api.of("chat.update"))
+    assert demo.state_of("db-primary") == "running"
+    assert demo.state_of("web-server-2") in ("stopping", "stopped")
