@@ -89,7 +89,6 @@ def run_slack(runtime) -> int:  # type: ignore[no-untyped-def]
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.slack.app import SlackFrontEnd, make_web_client
-
     from bot.slack.notifier import SlackNotifier
     from monitoring.notifier import TerminalNotifier
 

@@ -9,7 +9,6 @@ of resolved Name tags equals `targets`. The last line is exactly `accuracy: P% (
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -17,9 +16,9 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from bot.conversation import Conversation, Decision
+from bot.plan import Plan, PlannerContext
 from bot.planner import PlannerChain
 from bot.planner_fallback import KeywordPlanner
-from bot.plan import Plan, PlannerContext
 from bot.planner_llm import LlmPlanner, PlanInvalid, PlannerUnavailable
 from bot.runtime import build_runtime
 from bot.settings import SettingsError, load_settings

@@ -7,8 +7,8 @@ get the same wiring (same policy, same approvals), differing only in settings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 
@@ -19,14 +19,14 @@ from bot.db import database_url, flags, make_engine, utcnow
 from bot.planner import PlannerChain
 from bot.planner_fallback import KeywordPlanner
 from bot.planner_llm import LlmPlanner
-from bot.settings import Settings
-from tools.aws import AwsClients
-from tools.context import ToolContext
 from bot.recovery import RecoveryAdvisor
+from bot.settings import Settings
 from monitoring.config import load_rules
 from monitoring.incidents import OpenHook
 from monitoring.notifier import Notifier
 from monitoring.service import MonitorService
+from tools.aws import AwsClients
+from tools.context import ToolContext
 from tools.registry import ToolRunner
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ botocore's event hooks so tests and benchmarks can prove batching without patchi
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import boto3

@@ -206,7 +206,7 @@ class ToolRunner:
         region = self.ctx.region(args.region)
         instances: list[Instance] = []
         try:
-            if spec.takes_targets and getattr(args, "targets"):
+            if spec.takes_targets and args.targets:
                 resolved = self._resolve(spec, args.targets, region)
                 if isinstance(resolved, ToolOutcome):
                     return resolved

@@ -11,8 +11,10 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.local_http import LocalHttpServer, send_bytes
 
 
 @dataclass
@@ -27,7 +29,7 @@ class HttpError:
     message: str = "model runner crashed"
 
 
-class FakeOllama:
+class FakeOllama(LocalHttpServer):
     def __init__(self, model: str = "llama3.1:8b") -> None:
         self.model = model
         self.replies: list[Any] = []
@@ -56,12 +58,7 @@ class FakeOllama:
                 self._stream(str(reply), stream=body.get("stream", True))
 
             def _json(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_bytes(self, status, json.dumps(payload).encode(), "application/json")
 
             def _stream(self, content: str, stream: bool) -> None:
                 created = "2026-11-25T00:00:00Z"
@@ -76,29 +73,15 @@ class FakeOllama:
                 lines = [json.dumps({"model": outer.model, "created_at": created, "done": False,
                                      "message": {"role": "assistant", "content": piece}}) for piece in chunks]
                 lines.append(json.dumps(final))
-                data = ("\n".join(lines) + "\n").encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-ndjson")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_bytes(self, 200, ("\n".join(lines) + "\n").encode(), "application/x-ndjson")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.base_url
 
     def script(self, *replies: Any) -> None:
         with self._lock:
             self.replies.extend(replies)
 
-    def start(self) -> FakeOllama:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()

@@ -14,9 +14,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.fakes.local_http import LocalHttpServer, send_bytes
 
 BOT_USER_ID = "UBOT0001"
 
@@ -28,7 +30,7 @@ class Call:
     response: dict[str, Any] | None = None
 
 
-class FakeSlackWebApi:
+class FakeSlackWebApi(LocalHttpServer):
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.socket_url = ""
@@ -54,27 +56,17 @@ class FakeSlackWebApi:
                 status, payload, headers = outer._answer(method, params)
                 with outer._lock:
                     outer.calls[-1].response = payload
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
+                send_bytes(self, status, json.dumps(payload).encode(), "application/json", headers)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/api/"
+        return f"{self.base_url}/api/"
 
     @property
     def response_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/response_url/{uuid.uuid4().hex}"
+        return f"{self.base_url}/response_url/{uuid.uuid4().hex}"
 
     def fail_next(self, method: str, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None):
         with self._lock:
@@ -122,13 +114,6 @@ class FakeSlackWebApi:
             time.sleep(0.05)
         raise AssertionError(f"timed out; calls so far: {[c.method for c in self.calls]}")
 
-    def start(self) -> FakeSlackWebApi:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 class FakeSocketModeServer:

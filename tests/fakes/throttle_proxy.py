@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import http.client
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlparse
+
+from tests.fakes.local_http import LocalHttpServer, send_bytes
 
 EC2_THROTTLE = (b'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>RequestLimitExceeded</Code>'
                 b"<Message>Request limit exceeded.</Message></Error></Errors><RequestID>throttled</RequestID></Response>")
 
 
-class ThrottlingProxy:
+class ThrottlingProxy(LocalHttpServer):
     def __init__(self, upstream: str) -> None:
         target = urlparse(upstream)
         self.throttled = 0
@@ -47,11 +49,7 @@ class ThrottlingProxy:
                     else:
                         outer.forwarded += 1
                 if throttle:
-                    self.send_response(503)
-                    self.send_header("Content-Type", "text/xml")
-                    self.send_header("Content-Length", str(len(EC2_THROTTLE)))
-                    self.end_headers()
-                    self.wfile.write(EC2_THROTTLE)
+                    send_bytes(self, 503, EC2_THROTTLE, "text/xml")
                     return
                 connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
@@ -69,13 +67,11 @@ class ThrottlingProxy:
 
             do_GET = do_POST = do_PUT = do_DELETE = _relay  # noqa: N815
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.base_url
 
     def throttle_next(self, count: int) -> None:
         with self._lock:
@@ -85,10 +81,3 @@ class ThrottlingProxy:
         with self._lock:
             self._down = is_down
 
-    def start(self) -> ThrottlingProxy:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
