@@ -231,3 +231,23 @@ def test_the_scheduler_runs_cycles_and_survives_a_failing_one(make_monitor, moto
         proxy.stop()
     assert not env.service.running
     time.sleep(0.1)
+
+
+def test_auto_on_survives_a_restart(make_runtime):
+    from bot.status import set_monitor
+    from monitoring.notifier import TerminalNotifier
+
+    first = make_runtime()
+    first.attach_monitor(TerminalNotifier(open("/dev/null", "w")))  # noqa: SIM115
+    set_monitor(first, True, "alice")
+    assert first.monitor.running
+    first.monitor.stop()
+    restarted = make_runtime()  # a new process reading the same database
+    monitor = restarted.attach_monitor(TerminalNotifier(open("/dev/null", "w")))  # noqa: SIM115
+    try:
+        assert monitor.running
+    finally:
+        monitor.stop()
+    set_monitor(restarted, False, "alice")
+    again = make_runtime()
+    assert not again.attach_monitor(TerminalNotifier(open("/dev/null", "w"))).running  # noqa: SIM115
