@@ -270,6 +270,9 @@ class ToolRunner:
         try:
             args = spec.args_model.model_validate(call.args)
             instances = self._current(call) if call.instances else []
+            protected = [instance.label for instance in instances if instance.protected]
+            if call.tool == "terminate_instances" and protected:  # tagged after the proposal was made
+                raise ToolError(f"{', '.join(protected)} is now tagged Protected=true; nothing was done")
             result = spec.handler(self.ctx, args, instances)
         except ValidationError as error:
             return ToolOutcome(tool=call.tool, status="invalid", message=describe_validation(call.tool, error), call=call)

@@ -157,3 +157,15 @@ def test_approving_a_proposal_never_runs_anything_but_what_was_stored(slack, sla
     slack_api.wait_for(lambda: slack_api.of("chat.update"))
     assert demo.state_of("db-primary") == "running"
     assert demo.state_of("web-server-2") in ("stopping", "stopped")
+
+
+def test_protection_added_after_the_proposal_still_blocks_terminate(slack, slack_api, demo):
+    front = slack()
+    proposal = propose(front, "terminate staging-web")
+    demo.faults.clients.client("ec2").create_tags(Resources=[demo.fleet.ids["staging-web"]],
+                                                  Tags=[{"Key": "Protected", "Value": "true"}])
+    click(front, proposal.id)
+    update = slack_api.wait_for(lambda: slack_api.of("chat.update"))[0]
+    assert "Protected=true" in str(update["blocks"])
+    assert demo.state_of("staging-web") == "running"
+    assert front.runtime.approvals.get(proposal.id).status == "failed"
