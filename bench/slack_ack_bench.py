@@ -30,7 +30,8 @@ from bot.slack.app import SlackFrontEnd, make_web_client  # noqa: E402
 from sandbox.fleet import seed_demo_fleet  # noqa: E402
 from sandbox.server import MotoSandbox  # noqa: E402
 from tests.fakes.ollama_server import Delay, FakeOllama  # noqa: E402
-from tests.fakes.slack_server import BOT_USER_ID, FakeSlackWebApi, FakeSocketModeServer  # noqa: E402
+from tests.fakes.slack_payloads import button_click, mention_event, slash_command
+from tests.fakes.slack_server import FakeSlackWebApi, FakeSocketModeServer  # noqa: E402
 
 PLAN = '{"outcome":"run","tool":"list_instances","arguments":{},"targets":[],"message":"","language":"en"}'
 
@@ -62,11 +63,8 @@ def main() -> int:
 
         mention_ids = []
         for index in range(args.n):
-            mention_ids.append(sock.send("events_api", {
-                "type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": f"EvB{index:06d}",
-                "event": {"type": "app_mention", "user": "U1", "text": f"<@{BOT_USER_ID}> list instances",
-                          "ts": f"1714444444.{index:06d}", "channel": "C1", "event_ts": f"1714444444.{index:06d}"},
-                "authorizations": [{"team_id": "T1", "user_id": BOT_USER_ID, "is_bot": True}]}))
+            mention_ids.append(sock.send("events_api", mention_event(
+                "list instances", "U1", "C1", f"1714444444.{index:06d}", f"EvB{index:06d}")))
             time.sleep(0.02)
         started = time.perf_counter()
         slack.wait_for(lambda: len(slack.of("chat.postMessage")) >= args.n, timeout=args.n * args.llm_delay + 120)
@@ -74,14 +72,8 @@ def main() -> int:
 
         click_ids, command_ids = [], []
         for index in range(args.n):
-            click_ids.append(sock.send("interactive", {
-                "type": "block_actions", "team": {"id": "T1"}, "api_app_id": "A1", "user": {"id": "UAPPROVER1"},
-                "channel": {"id": "C1"}, "message": {"ts": "1.1"}, "trigger_id": "t",
-                "actions": [{"type": "button", "action_id": "proposal_approve", "block_id": "b",
-                             "value": f"unknown-{index}", "action_ts": "1"}]}))
-            command_ids.append(sock.send("slash_commands", {
-                "command": "/aiops", "text": "status", "user_id": "U1", "channel_id": "C1", "team_id": "T1",
-                "api_app_id": "A1", "response_url": slack.response_url, "trigger_id": "t"}))
+            click_ids.append(sock.send("interactive", button_click(f"unknown-{index}", "UAPPROVER1", "C1", "1.1")))
+            command_ids.append(sock.send("slash_commands", slash_command("status", "U1", "C1", slack.response_url)))
             time.sleep(0.02)
         deadline = time.time() + 60
         wanted = set(mention_ids + click_ids + command_ids)

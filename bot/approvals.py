@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from bot.audit import AuditLog
 from bot.db import proposals, utcnow
 from tools.models import Instance
+from tools.policy import DEFAULT_MAX_CRITICAL_TARGETS, decide
 from tools.registry import REGISTRY, PreparedCall, ToolOutcome, ToolRunner
 
 DEFAULT_TTL = timedelta(minutes=15)
@@ -72,11 +73,18 @@ Authorizer = Callable[[str, Proposal], str | None]  # returns a refusal reason, 
 
 
 class Approvals:
-    def __init__(self, engine: Engine, audit: AuditLog, runner: ToolRunner, ttl: timedelta = DEFAULT_TTL) -> None:
+    def __init__(self, engine: Engine, audit: AuditLog, runner: ToolRunner, ttl: timedelta = DEFAULT_TTL,
+                 max_critical_targets: int = DEFAULT_MAX_CRITICAL_TARGETS) -> None:
         self.engine = engine
         self.audit = audit
         self.runner = runner
         self.ttl = ttl
+        self.max_critical_targets = max_critical_targets
+
+    def _still_allowed(self, current: PreparedCall) -> str | None:
+        """The policy once more, on the instances as they are at approval time."""
+        verdict = decide(current, self.max_critical_targets)
+        return f"the policy now refuses it: {verdict.reason}" if verdict.action == "refuse" else None
 
     def propose(
         self, call: PreparedCall, requested_by: str, origin: str, channel: str | None = None,
@@ -163,7 +171,7 @@ class Approvals:
         if verb == "reject":
             return Decision(ok=True, status="rejected", message=f"Rejected by {actor}; nothing was done.",
                             proposal=self.get(proposal_id))
-        outcome = self.runner.execute(proposal.call(), approved=True)
+        outcome = self.runner.execute(proposal.call(), approved=True, guard=self._still_allowed)
         final = "executed" if outcome.ok else "failed"
         with self.engine.begin() as connection:
             connection.execute(

@@ -99,6 +99,12 @@ class Conversation:
                 self._context_at = time.monotonic()
             return self._context
 
+    def fleet_names(self) -> tuple[str, ...]:
+        try:
+            return self.planner_context().instance_names
+        except Exception:  # names only sharpen a runbook search; never fail it
+            return ()
+
     def forget_context(self) -> None:
         with self._context_lock:
             self._context = None
@@ -106,15 +112,15 @@ class Conversation:
     # -- deciding ------------------------------------------------------------------------------
 
     def decide(self, text: str) -> Decision:
+        fleet_error = None
         try:
             context = self.planner_context()
-        except Exception as error:  # AWS down: still plan, with no names
-            context = PlannerContext()
-            planned = self.planner.plan(text, context)
-            return Decision(kind="error", plan=planned.plan, planner=planned.planner,
-                            message=f"cannot read the fleet: {type(error).__name__}")
+        except Exception as error:  # AWS down: still plan, with no names, to answer in the right words
+            context, fleet_error = PlannerContext(), f"cannot read the fleet: {type(error).__name__}"
         planned = self.planner.plan(text, context)
         plan = planned.plan
+        if fleet_error:
+            return Decision(kind="error", plan=plan, planner=planned.planner, message=fleet_error)
         base = {"plan": plan, "planner": planned.planner, "note": planned.note, "tool": plan.tool}
         if plan.outcome == "chat":
             return Decision(kind="chat", message=plan.message, **base)
@@ -132,11 +138,8 @@ class Conversation:
         targets = [english_target_words(target) for target in plan.targets if target != WILDCARD]
         if spec.takes_targets and targets:
             arguments["targets"] = targets
-        prepared = self.runner.prepare(spec.name, arguments)
-        if isinstance(prepared, ToolOutcome) and prepared.status == "ambiguous" and spec.risk is Risk.READ:
-            # reading several matches is harmless: "cpu of the web servers" shows each
-            arguments["targets"] = self._expand_ambiguous(targets)
-            prepared = self.runner.prepare(spec.name, arguments)
+        # reading several matches is harmless: "cpu of the web servers" shows each
+        prepared = self.runner.prepare(spec.name, arguments, all_matches=spec.risk is Risk.READ)
         if isinstance(prepared, ToolOutcome):
             if prepared.status in ("ambiguous", "not_found"):
                 candidates = prepared.candidates or self._candidates(targets)
@@ -149,15 +152,6 @@ class Conversation:
             return Decision(kind="noop", call=prepared, message=verdict.reason, **base)
         kind = "propose" if verdict.action == "propose" else "run"
         return Decision(kind=kind, call=prepared, message=verdict.reason, **base)
-
-    def _expand_ambiguous(self, phrases: list[str]) -> list[str]:
-        inventory = fetch_instances(self.runner.ctx.clients)
-        expanded: list[str] = []
-        for phrase in phrases:
-            resolution = resolve(phrase, inventory)
-            expanded.extend(instance.id for instance in resolution.matches) if resolution.matches else \
-                expanded.append(phrase)
-        return list(dict.fromkeys(expanded))
 
     def _candidates(self, phrases: list[str]) -> list[Instance]:
         """Instances a clarifying question can offer: matches, else closest names."""
@@ -187,11 +181,7 @@ class Conversation:
         question = re.sub(r"^\s*(sop|runbook)\b[:\s]*", "", question, flags=re.I)
         if self.sop is None:
             return Reply(kind="chat", text="The runbook index is not loaded.", language=language)
-        try:
-            names = self.planner_context().instance_names
-        except Exception:
-            names = ()
-        hits = self.sop.search(question, limit=3, names=names)
+        hits = self.sop.search(question, limit=3, names=self.fleet_names())
         if not hits:
             return Reply(kind="chat", text="No runbooks are indexed (check SOP_DIR).", language=language)
         best = hits[0]

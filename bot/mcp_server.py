@@ -67,8 +67,8 @@ class McpFrontEnd:
             audit.record("refusal", MCP_ACTOR, tool=name[:64], status="refused", message="not exposed over MCP")
             return _text(f"Tool '{name}' is not available here"
                          + (" (read-only mode)" if self.read_only and name in REGISTRY else ""), error=True)
-        verdict = check_request(name, [str(t) for t in arguments.get("targets", []) or []]
-                                if isinstance(arguments.get("targets"), list) else [])
+        targets = arguments.get("targets")
+        verdict = check_request(name, [str(t) for t in targets] if isinstance(targets, list) else [])
         if verdict is not None:
             audit.record("refusal", MCP_ACTOR, tool=name, status="refused", message=verdict.reason)
             return _text(f"Refused: {verdict.reason}", {"status": "refused", "reason": verdict.reason}, error=True)

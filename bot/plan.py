@@ -6,7 +6,7 @@ model, so a hallucinated or injected id cannot become a target.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,7 +47,6 @@ class PlannerContext:
 
     instance_names: tuple[str, ...] = ()
     log_groups: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def detect_language(text: str) -> Language:

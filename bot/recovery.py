@@ -11,6 +11,7 @@ names a *tool*, never a target.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from bot.approvals import Approvals, Proposal
 from monitoring.incidents import RecoveryPlan
@@ -30,20 +31,14 @@ def incident_query(incident: Incident) -> str:
 
 class RecoveryAdvisor:
     def __init__(self, sop: SopStore, runner: ToolRunner, approvals: Approvals, channel: str | None,
-                 max_critical_targets: int = 5) -> None:
+                 max_critical_targets: int = 5,
+                 fleet_names: Callable[[], tuple[str, ...]] = lambda: ()) -> None:
         self.sop = sop
+        self.fleet_names = fleet_names  # the conversation's cached names: no extra AWS read per incident
         self.runner = runner
         self.approvals = approvals
         self.channel = channel
         self.max_critical_targets = max_critical_targets
-
-    def fleet_names(self) -> tuple[str, ...]:
-        from tools.inventory import fetch_instances
-
-        try:
-            return tuple(i.name for i in fetch_instances(self.runner.ctx.clients) if i.name)
-        except Exception:
-            return ()
 
     def on_open(self, incident: Incident) -> RecoveryPlan | None:
         hits = self.sop.search(incident_query(incident), limit=1, names=self.fleet_names())

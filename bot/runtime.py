@@ -59,7 +59,7 @@ class Runtime:
         self.sop = SopStore(settings.data_dir, settings.sop_dir, embedder)
         report = self.sop.sync()
         self.recovery = RecoveryAdvisor(self.sop, self.runner, self.approvals, settings.slack_alert_channel,
-                                        settings.max_critical_targets)
+                                        settings.max_critical_targets, fleet_names=self.conversation.fleet_names)
         self.conversation.sop = self.sop
         return report
 
@@ -94,7 +94,8 @@ def build_runtime(settings: Settings, clients: AwsClients, db_file: str = "aiops
     runner = ToolRunner(ToolContext(clients))
     engine = make_engine(database_url(settings.data_dir, settings.database_url, db_file))
     audit = AuditLog(engine)
-    approvals = Approvals(engine, audit, runner, ttl=timedelta(minutes=settings.proposal_ttl_minutes))
+    approvals = Approvals(engine, audit, runner, ttl=timedelta(minutes=settings.proposal_ttl_minutes),
+                          max_critical_targets=settings.max_critical_targets)
     if planner is None:
         llm = LlmPlanner(settings.ollama_host, settings.ollama_model) if settings.ollama_host else None
         planner = PlannerChain(llm=llm, fallback=KeywordPlanner())

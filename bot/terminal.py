@@ -103,12 +103,5 @@ class Terminal:
 
     def ask_approval(self, proposal_id: str) -> None:
         answer = self.read_line("Approve? [y/N] ")
-        approvals = self.runtime.approvals
-        if answer is not None and answer.lower() in YES_WORDS:
-            decision = approvals.approve(proposal_id, approver=self.user)
-            self.say(decision.message)
-            if decision.outcome is not None and decision.outcome.ok:
-                self.say(render_outcome(decision.outcome))
-        else:
-            decision = approvals.reject(proposal_id, approver=self.user)
-            self.say(decision.message)
+        approve = answer is not None and answer.lower() in YES_WORDS
+        self.decide("approve" if approve else "reject", proposal_id)

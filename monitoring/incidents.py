@@ -76,9 +76,13 @@ class IncidentManager:
             row = connection.execute(select(incidents).where(incidents.c.id == incident_id)).first()
         return Incident.model_validate(dict(row._mapping)) if row else None
 
-    def reconcile(self, findings: list[Finding], region: str) -> ReconcileReport:
+    def reconcile(self, findings: list[Finding], region: str,
+                  open_incidents: list[Incident] | None = None) -> ReconcileReport:
+        """`open_incidents`: the region's open incidents if the caller already read them this cycle."""
         report = ReconcileReport()
-        open_by_fingerprint = {incident.fingerprint: incident for incident in self.open_incidents(region)}
+        if open_incidents is None:
+            open_incidents = self.open_incidents(region)
+        open_by_fingerprint = {incident.fingerprint: incident for incident in open_incidents}
         seen: set[str] = set()
         for finding in findings:
             rule = match_rule(finding, self.rules.rules)

@@ -18,7 +18,8 @@ import socket
 import threading
 import time
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from pydantic import BaseModel
@@ -31,7 +32,7 @@ from monitoring import checks
 from monitoring.config import MonitorRules
 from monitoring.incidents import IncidentManager, OpenHook
 from monitoring.notifier import Notifier
-from monitoring.snapshot import SnapshotReader
+from monitoring.snapshot import FleetSnapshot, SnapshotReader
 from tools.aws import AwsClients
 from tools.errors import describe_aws_error
 
@@ -56,7 +57,7 @@ class MonitorService:
     def __init__(self, engine: Engine, clients: AwsClients, notifier: Notifier, rules: MonitorRules,
                  audit: AuditLog, interval_seconds: int = 30, region: str | None = None,
                  watch_tag: tuple[str, str] | None = None, on_open: OpenHook | None = None,
-                 set_flag=None) -> None:  # type: ignore[no-untyped-def]
+                 set_flag: Callable[[str, str], None] | None = None) -> None:
         self.engine = engine
         self.region = region or clients.default_region
         self.interval_seconds = interval_seconds
@@ -87,7 +88,7 @@ class MonitorService:
                               max_instances=1, coalesce=True, misfire_grace_time=self.interval_seconds,
                               next_run_time=None)
             scheduler.start()
-            scheduler.modify_job("monitor-cycle", next_run_time=_now_local())  # first cycle right away
+            scheduler.modify_job("monitor-cycle", next_run_time=datetime.now(UTC))  # first cycle right away
             self._scheduler = scheduler
 
     def stop(self) -> None:
@@ -119,10 +120,10 @@ class MonitorService:
             return report
         try:
             previous = self._previous_states()
-            open_fingerprints = {incident.fingerprint for incident in self.incidents.open_incidents(self.region)}
-            findings = checks.evaluate(snapshot, previous, open_fingerprints, self._stopped_by_bot(),
-                                       self.rules.thresholds.cpu_percent)
-            outcome = self.incidents.reconcile(findings, self.region)
+            still_open = self.incidents.open_incidents(self.region)
+            findings = checks.evaluate(snapshot, previous, {incident.fingerprint for incident in still_open},
+                                       self._stopped_by_bot(), self.rules.thresholds.cpu_percent)
+            outcome = self.incidents.reconcile(findings, self.region, still_open)
             self._save_states(snapshot, previous)
         except Exception as error:
             log.exception("monitor cycle failed after reading the fleet")
@@ -161,7 +162,7 @@ class MonitorService:
                                       .where(instance_observations.c.region == self.region))
             return {row.instance_id: row.state for row in rows}
 
-    def _save_states(self, snapshot, previous: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    def _save_states(self, snapshot: FleetSnapshot, previous: dict[str, str]) -> None:
         now = utcnow()
         changed = [(h.instance.id, h.instance.state) for h in snapshot.instances
                    if previous.get(h.instance.id) != h.instance.state]
@@ -209,8 +210,3 @@ class MonitorService:
             connection.execute(update(leases).where(leases.c.name == LEASE_NAME, leases.c.holder == self.holder)
                                .values(expires_at=utcnow() - timedelta(seconds=1)))
 
-
-def _now_local():  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)

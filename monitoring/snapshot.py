@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field
 
 from tools.aws import AwsClients
-from tools.cloudwatch import fetch_metric_series
+from tools.cloudwatch import alarm_instance_id, fetch_metric_series
+from tools.ec2 import StatusCheck
 from tools.inventory import fetch_instances
 from tools.models import Instance
 
@@ -72,18 +73,12 @@ class SnapshotReader:
             self._cpu_read_at = time.monotonic()
         health = []
         for instance in instances:
-            status = statuses.get(instance.id, {})
-            failing = [
-                f"{scope}:{detail.get('Name')}={detail.get('Status')}"
-                for scope, key in (("instance", "InstanceStatus"), ("system", "SystemStatus"))
-                for detail in status.get(key, {}).get("Details", [])
-                if detail.get("Status") not in ("passed", None)
-            ]
+            checks = StatusCheck.from_aws(statuses[instance.id]) if instance.id in statuses else None
             health.append(InstanceHealth(
                 instance=instance,
-                instance_status=status.get("InstanceStatus", {}).get("Status"),
-                system_status=status.get("SystemStatus", {}).get("Status"),
-                failing=failing,
+                instance_status=checks.instance_status if checks else None,
+                system_status=checks.system_status if checks else None,
+                failing=checks.failing if checks else [],
                 cpu=self._cpu.get(instance.id) if instance.state == "running" else None,
             ))
         return FleetSnapshot(region=self.region, taken_at=datetime.now(UTC), instances=health, alarms=alarms,
@@ -112,9 +107,8 @@ class SnapshotReader:
         for page in cloudwatch.get_paginator("describe_alarms").paginate(StateValue="ALARM",
                                                                            AlarmTypes=["MetricAlarm"]):
             for alarm in page.get("MetricAlarms", []):
-                instance_id = next((d["Value"] for d in alarm.get("Dimensions", []) if d["Name"] == "InstanceId"),
-                                   None)
                 firing.append(FiringAlarm(name=alarm["AlarmName"], reason=alarm.get("StateReason", ""),
                                           metric=alarm.get("MetricName"), threshold=alarm.get("Threshold"),
-                                          instance_id=instance_id, description=alarm.get("AlarmDescription")))
+                                          instance_id=alarm_instance_id(alarm),
+                                          description=alarm.get("AlarmDescription")))
         return firing

@@ -187,6 +187,11 @@ class AlarmsResult(BaseModel):
     alarms: list[Alarm]
 
 
+def alarm_instance_id(alarm: dict) -> str | None:
+    """The instance a metric alarm watches (its InstanceId dimension), if any."""
+    return next((d["Value"] for d in alarm.get("Dimensions", []) if d["Name"] == "InstanceId"), None)
+
+
 def list_alarms(ctx: ToolContext, args: ListAlarmsArgs, _: list[Instance]) -> AlarmsResult:
     cloudwatch = ctx.clients.client("cloudwatch", args.region)
     kwargs: dict = {"AlarmTypes": ["MetricAlarm"]}
@@ -199,20 +204,13 @@ def list_alarms(ctx: ToolContext, args: ListAlarmsArgs, _: list[Instance]) -> Al
         for page in cloudwatch.get_paginator("describe_alarms").paginate(**kwargs)
         for alarm in page.get("MetricAlarms", [])
     ]
-    instance_ids = {
-        dimension["Value"]
-        for alarm in raw_alarms
-        for dimension in alarm.get("Dimensions", [])
-        if dimension["Name"] == "InstanceId"
-    }
+    instance_ids = {alarm_instance_id(alarm) for alarm in raw_alarms} - {None}
     names: dict[str, str | None] = {}
     if instance_ids:
         names = {instance.id: instance.name for instance in fetch_instances(ctx.clients, args.region)}
     alarms = []
     for alarm in raw_alarms:
-        instance_id = next(
-            (d["Value"] for d in alarm.get("Dimensions", []) if d["Name"] == "InstanceId"), None
-        )
+        instance_id = alarm_instance_id(alarm)
         alarms.append(
             Alarm(
                 name=alarm["AlarmName"],

@@ -56,6 +56,21 @@ class StatusCheck(BaseModel):
     system_status: str
     failing: list[str] = Field(default_factory=list)
 
+    @classmethod
+    def from_aws(cls, status: dict) -> StatusCheck:
+        """One DescribeInstanceStatus entry; `failing` names each check that did not pass."""
+        failing = [
+            f"{scope}:{detail.get('Name')}={detail.get('Status')}"
+            for scope, key in (("instance", "InstanceStatus"), ("system", "SystemStatus"))
+            for detail in status.get(key, {}).get("Details", [])
+            if detail.get("Status") not in ("passed", None)
+        ]
+        return cls(
+            instance_status=status.get("InstanceStatus", {}).get("Status", "unknown"),
+            system_status=status.get("SystemStatus", {}).get("Status", "unknown"),
+            failing=failing,
+        )
+
 
 class InstanceDetails(BaseModel):
     instance: Instance
@@ -68,20 +83,7 @@ def describe_instance(ctx: ToolContext, args: DescribeInstanceArgs, instances: l
     statuses = ec2.describe_instance_status(InstanceIds=[instance.id], IncludeAllInstances=True).get(
         "InstanceStatuses", []
     )
-    checks = None
-    if statuses:
-        status = statuses[0]
-        failing = [
-            f"{scope}:{detail['Name']}={detail['Status']}"
-            for scope, key in (("instance", "InstanceStatus"), ("system", "SystemStatus"))
-            for detail in status.get(key, {}).get("Details", [])
-            if detail.get("Status") not in ("passed", None)
-        ]
-        checks = StatusCheck(
-            instance_status=status.get("InstanceStatus", {}).get("Status", "unknown"),
-            system_status=status.get("SystemStatus", {}).get("Status", "unknown"),
-            failing=failing,
-        )
+    checks = StatusCheck.from_aws(statuses[0]) if statuses else None
     return InstanceDetails(instance=instance, status_checks=checks)
 
 

@@ -41,6 +41,7 @@ class ToolSpec:
     risk: Risk
     handler: Handler
     ec2_action: str | None = None  # boto3 method to pre-flight with DryRun=True
+    many_targets: bool = True  # False: the tool acts on exactly one instance
 
     @property
     def takes_targets(self) -> bool:
@@ -65,6 +66,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ec2.DescribeInstanceArgs,
         Risk.READ,
         ec2.describe_instance,
+        many_targets=False,
     ),
     ToolSpec(
         "start_instances",
@@ -192,8 +194,13 @@ class ToolRunner:
     def __init__(self, ctx: ToolContext) -> None:
         self.ctx = ctx
 
-    def prepare(self, tool: str, raw_args: dict[str, Any] | None = None) -> PreparedCall | ToolOutcome:
-        """Validate, resolve and pre-flight; a ToolOutcome means it cannot run (and why)."""
+    def prepare(self, tool: str, raw_args: dict[str, Any] | None = None, *,
+                all_matches: bool = False) -> PreparedCall | ToolOutcome:
+        """Validate, resolve and pre-flight; a ToolOutcome means it cannot run (and why).
+
+        `all_matches`: an ambiguous phrase stands for every instance it matches ("cpu of the web
+        servers") — only ever asked for read tools that take several targets.
+        """
         spec = REGISTRY.get(tool)
         if spec is None:
             return ToolOutcome(
@@ -207,7 +214,7 @@ class ToolRunner:
         instances: list[Instance] = []
         try:
             if spec.takes_targets and args.targets:
-                resolved = self._resolve(spec, args.targets, region)
+                resolved = self._resolve(spec, args.targets, region, all_matches and spec.many_targets)
                 if isinstance(resolved, ToolOutcome):
                     return resolved
                 instances = resolved
@@ -223,10 +230,11 @@ class ToolRunner:
             stored["targets"] = [instance.id for instance in instances]
         return PreparedCall(tool=tool, risk=spec.risk, region=region, args=stored, instances=instances)
 
-    def _resolve(self, spec: ToolSpec, phrases: list[str], region: str) -> list[Instance] | ToolOutcome:
+    def _resolve(self, spec: ToolSpec, phrases: list[str], region: str,
+                 all_matches: bool) -> list[Instance] | ToolOutcome:
         inventory = fetch_instances(self.ctx.clients, region)
         resolutions = resolve_all(phrases, inventory)
-        unresolved = [resolution for resolution in resolutions if not resolution.resolved]
+        unresolved = [r for r in resolutions if not (r.resolved or (all_matches and r.kind == "ambiguous"))]
         if unresolved:
             ambiguous = [r for r in unresolved if r.kind == "ambiguous"]
             status: OutcomeStatus = "ambiguous" if ambiguous and len(ambiguous) == len(unresolved) else "not_found"
@@ -255,8 +263,13 @@ class ToolRunner:
             raise ToolError(describe_aws_error(error, f"{spec.name} pre-flight (DryRun)")) from None
         raise ToolError(f"{spec.name} pre-flight (DryRun) got no answer from AWS; nothing was done")
 
-    def execute(self, call: PreparedCall, *, approved: bool = False) -> ToolOutcome:
-        """Run exactly `call`. Critical tools need `approved=True` (set only by the approval flow)."""
+    def execute(self, call: PreparedCall, *, approved: bool = False,
+                guard: Callable[[PreparedCall], str | None] | None = None) -> ToolOutcome:
+        """Run exactly `call`. Critical tools need `approved=True` (set only by the approval flow).
+
+        `guard` sees the call with the instances as they are *now* and may refuse it (the approval
+        flow re-applies the policy: a Protected tag added after the proposal still blocks it).
+        """
         spec = REGISTRY.get(call.tool)
         if spec is None:
             return ToolOutcome(tool=call.tool, status="invalid", message=f"unknown tool '{call.tool}'", call=call)
@@ -270,9 +283,9 @@ class ToolRunner:
         try:
             args = spec.args_model.model_validate(call.args)
             instances = self._current(call) if call.instances else []
-            protected = [instance.label for instance in instances if instance.protected]
-            if call.tool == "terminate_instances" and protected:  # tagged after the proposal was made
-                raise ToolError(f"{', '.join(protected)} is now tagged Protected=true; nothing was done")
+            refusal = guard(call.model_copy(update={"instances": instances})) if guard else None
+            if refusal:
+                raise ToolError(f"{refusal}; nothing was done")
             result = spec.handler(self.ctx, args, instances)
         except ValidationError as error:
             return ToolOutcome(tool=call.tool, status="invalid", message=describe_validation(call.tool, error), call=call)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.fakes.slack_server import BOT_USER_ID, FakeSocketModeServer
+from tests.fakes.slack_payloads import mention_event
+from tests.fakes.slack_server import FakeSocketModeServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,11 +25,8 @@ def test_app_joins_slack_and_answers_a_mention(slack_api, tmp_path):
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert socket_server.connected.wait(60), "the app never opened the Socket Mode connection"
-        socket_server.send("events_api", {
-            "type": "event_callback", "team_id": "T0001", "api_app_id": "A0001", "event_id": "EvAPP00001",
-            "event": {"type": "app_mention", "user": "U0000USER", "text": f"<@{BOT_USER_ID}> list instances",
-                      "ts": "1713333333.000100", "channel": "C0000OPS", "event_ts": "1713333333.000100"},
-            "authorizations": [{"team_id": "T0001", "user_id": BOT_USER_ID, "is_bot": True}]})
+        socket_server.send("events_api", mention_event("list instances", "U0000USER", "C0000OPS",
+                                                       "1713333333.000100", "EvAPP00001"))
         post = slack_api.wait_for(lambda: slack_api.of("chat.postMessage"), timeout=60)[0]
         assert post["thread_ts"] == "1713333333.000100"
         assert "web-server-1" in str(post["blocks"])

@@ -12,10 +12,17 @@ from bot.slack.notifier import SlackNotifier
 from monitoring.config import load_rules
 from monitoring.service import MonitorService
 from sandbox.fleet import DEMO_ALARM
+from sandbox.server import SANDBOX_CREDENTIALS
 from tests.fakes.throttle_proxy import ThrottlingProxy
 from tools.aws import AwsClients
 
 ALERTS = "CALERTS001"
+
+
+def through(proxy: ThrottlingProxy, max_attempts: int) -> AwsClients:
+    """The bot's AWS clients, pointed at the sandbox through the throttling proxy."""
+    return AwsClients("us-east-1", endpoint_url=proxy.url, max_attempts=max_attempts,
+                      credentials=SANDBOX_CREDENTIALS)
 
 
 @dataclass
@@ -141,8 +148,7 @@ def test_a_restart_mid_incident_does_not_repost(make_monitor, make_runtime, demo
 def test_throttling_is_retried_and_loses_no_incident(make_monitor, moto_sandbox, demo):
     proxy = ThrottlingProxy(moto_sandbox.endpoint_url).start()
     try:
-        clients = AwsClients("us-east-1", endpoint_url=proxy.url, max_attempts=3,
-                             credentials={"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"})
+        clients = through(proxy, max_attempts=3)
         env = make_monitor(clients=clients)
         env.cycle()
         demo.faults.stop_behind_back("web-server-1")
@@ -166,8 +172,7 @@ def test_throttling_is_retried_and_loses_no_incident(make_monitor, moto_sandbox,
 def test_aws_down_is_reported_once_and_keeps_incidents_open(make_monitor, moto_sandbox, demo):
     proxy = ThrottlingProxy(moto_sandbox.endpoint_url).start()
     try:
-        clients = AwsClients("us-east-1", endpoint_url=proxy.url, max_attempts=1,
-                             credentials={"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"})
+        clients = through(proxy, max_attempts=1)
         env = make_monitor(clients=clients)
         env.cycle()
         demo.faults.stop_behind_back("web-server-1")
@@ -214,8 +219,7 @@ def test_a_flapping_resource_is_suppressed(make_monitor, demo):
 
 def test_the_scheduler_runs_cycles_and_survives_a_failing_one(make_monitor, moto_sandbox, demo):
     proxy = ThrottlingProxy(moto_sandbox.endpoint_url).start()
-    clients = AwsClients("us-east-1", endpoint_url=proxy.url, max_attempts=1,
-                         credentials={"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"})
+    clients = through(proxy, max_attempts=1)
     env = make_monitor(clients=clients)
     try:
         env.service.start()

@@ -10,20 +10,14 @@ from slack_bolt.request import BoltRequest
 
 from sandbox.fleet import launch_instance
 from tests.conftest import APPROVER, CHANNEL, REQUESTER
-from tests.fakes.slack_server import BOT_USER_ID
+from tests.fakes.slack_payloads import button_click, direct_message_event, mention_event, slash_command
 
 _ids = itertools.count(1)
 
 
 def mention(front, text, user=REQUESTER, channel=CHANNEL, event_id=None, retry_num=None, thread_ts=None):
     ts = f"1711111111.{next(_ids):06d}"
-    event = {"type": "app_mention", "user": user, "text": f"<@{BOT_USER_ID}> {text}", "ts": ts,
-             "channel": channel, "event_ts": ts}
-    if thread_ts:
-        event["thread_ts"] = thread_ts
-    body = {"type": "event_callback", "team_id": "T0001", "api_app_id": "A0001",
-            "event_id": event_id or f"Ev{next(_ids):08d}", "event_time": 1711111111, "event": event,
-            "authorizations": [{"team_id": "T0001", "user_id": BOT_USER_ID, "is_bot": True}]}
+    body = mention_event(text, user, channel, ts, event_id or f"Ev{next(_ids):08d}", thread_ts)
     headers = {"x-slack-retry-num": [str(retry_num)]} if retry_num else {}
     response = front.app.dispatch(BoltRequest(body=body, mode="socket_mode", headers=headers))
     assert response.status == 200
@@ -31,12 +25,7 @@ def mention(front, text, user=REQUESTER, channel=CHANNEL, event_id=None, retry_n
 
 
 def click(front, action_id, value, user=APPROVER, channel=CHANNEL, message_ts=None):
-    body = {"type": "block_actions", "team": {"id": "T0001"}, "api_app_id": "A0001",
-            "user": {"id": user}, "channel": {"id": channel},
-            "container": {"type": "message", "channel_id": channel, "message_ts": message_ts},
-            "message": {"ts": message_ts, "text": "…"}, "trigger_id": "1.2.3",
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "proposal_actions",
-                         "value": value, "action_ts": "1711111111.1"}]}
+    body = button_click(value, user, channel, message_ts, action_id)
     response = front.app.dispatch(BoltRequest(body=body, mode="socket_mode"))
     assert response.status == 200
 
@@ -202,10 +191,7 @@ def test_reply_goes_into_an_existing_thread(make_slack, slack_api):
 
 def test_direct_message_is_answered_in_its_thread(make_slack, slack_api):
     front = make_slack()
-    body = {"type": "event_callback", "team_id": "T0001", "api_app_id": "A0001", "event_id": "EvDM00001",
-            "event": {"type": "message", "channel_type": "im", "user": REQUESTER, "text": "알람 목록",
-                      "ts": "1711111112.000100", "channel": "DDIRECT001"},
-            "authorizations": [{"team_id": "T0001", "user_id": BOT_USER_ID, "is_bot": True}]}
+    body = direct_message_event("알람 목록", REQUESTER, "DDIRECT001", "1711111112.000100", "EvDM00001")
     front.app.dispatch(BoltRequest(body=body, mode="socket_mode"))
     post = slack_api.wait_for(lambda: slack_api.of("chat.postMessage"))[0]
     assert post["channel"] == "DDIRECT001" and post["thread_ts"] == "1711111112.000100"
@@ -244,8 +230,7 @@ def test_slack_rate_limit_is_waited_out(make_slack, slack_api):
 
 
 def command(front, slack_api, text, user=REQUESTER):
-    body = {"command": "/aiops", "text": text, "user_id": user, "channel_id": CHANNEL, "team_id": "T0001",
-            "api_app_id": "A0001", "response_url": slack_api.response_url, "trigger_id": "1.2.3"}
+    body = slash_command(text, user, CHANNEL, slack_api.response_url)
     response = front.app.dispatch(BoltRequest(body=body, mode="socket_mode"))
     assert response.status == 200
 

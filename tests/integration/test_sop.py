@@ -17,6 +17,7 @@ from bot.slack.app import make_web_client
 from bot.slack.notifier import SlackNotifier
 from sop.embeddings import LocalMiniLM
 from sop.store import SopStore
+from tests.fakes.slack_payloads import button_click, slash_command
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERTS = "CALERTS001"
@@ -105,12 +106,7 @@ def test_chat_questions_are_answered_from_the_runbooks(make_runtime):
 
 
 def click(front, proposal_id, message_ts, user="UAPPROVER1"):
-    body = {"type": "block_actions", "team": {"id": "T0001"}, "api_app_id": "A0001", "user": {"id": user},
-            "channel": {"id": ALERTS}, "message": {"ts": message_ts},
-            "container": {"type": "message", "channel_id": ALERTS, "message_ts": message_ts}, "trigger_id": "t",
-            "actions": [{"type": "button", "action_id": "proposal_approve", "block_id": "proposal_actions",
-                         "value": proposal_id, "action_ts": "1"}]}
-    front.app.dispatch(BoltRequest(body=body, mode="socket_mode"))
+    front.app.dispatch(BoltRequest(body=button_click(proposal_id, user, ALERTS, message_ts), mode="socket_mode"))
 
 
 def setup_monitor(make_slack, slack_api):
@@ -164,8 +160,7 @@ def test_poisoned_alarm_text_only_leads_to_a_proposal_on_its_own_instance(make_s
 def test_slash_sop_question(make_slack, slack_api):
     front = make_slack()
     front.runtime.attach_sop()
-    body = {"command": "/aiops", "text": "sop users get 502 bad gateway", "user_id": "U1", "channel_id": "C1",
-            "team_id": "T0001", "api_app_id": "A0001", "response_url": slack_api.response_url, "trigger_id": "t"}
+    body = slash_command("sop users get 502 bad gateway", "U1", "C1", slack_api.response_url)
     front.app.dispatch(BoltRequest(body=body, mode="socket_mode"))
     answer = slack_api.wait_for(lambda: [c.params for c in slack_api.calls if c.method.startswith("response_url")])
     assert "sops/web-http-5xx-spike.md" in json.dumps(answer[0])

@@ -12,6 +12,7 @@ from sqlalchemy import update
 from bot.db import proposals, utcnow
 from bot.slack.app import SlackFrontEnd, make_web_client
 from tests.conftest import APPROVER, CHANNEL, REQUESTER
+from tests.fakes.slack_payloads import button_click
 
 
 @pytest.fixture
@@ -31,12 +32,7 @@ def propose(front, text="stop web-server-2"):
 
 
 def click(front, value, user=APPROVER, channel=CHANNEL, ts="1700000000.000900", action="proposal_approve"):
-    body = {"type": "block_actions", "team": {"id": "T0001"}, "api_app_id": "A0001", "user": {"id": user},
-            "channel": {"id": channel}, "message": {"ts": ts},
-            "container": {"type": "message", "channel_id": channel, "message_ts": ts}, "trigger_id": "t",
-            "actions": [{"type": "button", "action_id": action, "block_id": "proposal_actions", "value": value,
-                         "action_ts": "1"}]}
-    front.app.dispatch(BoltRequest(body=body, mode="socket_mode"))
+    front.app.dispatch(BoltRequest(body=button_click(value, user, channel, ts, action), mode="socket_mode"))
 
 
 def settle(slack_api, count=1, method="chat.postEphemeral"):
