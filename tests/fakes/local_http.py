@@ -6,6 +6,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that keeps the test output free of access-log lines."""
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
 def send_bytes(handler: BaseHTTPRequestHandler, status: int, data: bytes, content_type: str,
                headers: dict[str, str] | None = None) -> None:
     handler.send_response(status)

@@ -11,10 +11,9 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes.local_http import LocalHttpServer, send_bytes
+from tests.fakes.local_http import LocalHttpServer, QuietHandler, send_bytes
 
 
 @dataclass
@@ -37,10 +36,7 @@ class FakeOllama(LocalHttpServer):
         self._lock = threading.Lock()
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 if self.path != "/api/chat":

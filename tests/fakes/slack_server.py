@@ -14,11 +14,10 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.fakes.local_http import LocalHttpServer, send_bytes
+from tests.fakes.local_http import LocalHttpServer, QuietHandler, send_bytes
 
 BOT_USER_ID = "UBOT0001"
 
@@ -39,10 +38,7 @@ class FakeSlackWebApi(LocalHttpServer):
         self._lock = threading.Lock()
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0)).decode()
                 if "json" in (self.headers.get("Content-Type") or ""):

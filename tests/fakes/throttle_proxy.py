@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import http.client
 import threading
-from http.server import BaseHTTPRequestHandler
-from typing import Any
 from urllib.parse import urlparse
 
-from tests.fakes.local_http import LocalHttpServer, send_bytes
+from tests.fakes.local_http import LocalHttpServer, QuietHandler, send_bytes
 
 EC2_THROTTLE = (b'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>RequestLimitExceeded</Code>'
                 b"<Message>Request limit exceeded.</Message></Error></Errors><RequestID>throttled</RequestID></Response>")
@@ -30,10 +28,7 @@ class ThrottlingProxy(LocalHttpServer):
         self._lock = threading.Lock()
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def _relay(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
                 is_ec2 = b"Version=2016-11-15" in body
