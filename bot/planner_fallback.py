@@ -24,18 +24,21 @@ MENTION_PATTERN = re.compile(r"<[@#!][^>]*>")
 QUOTED_PATTERN = re.compile(r"[\"'“”‘’`]([^\"'“”‘’`]{2,80})[\"'“”‘’`]")
 LOG_PATH_PATTERN = re.compile(r"(?<![\w/])/[A-Za-z0-9_\-./#]+")
 INSTANCE_ID_IN_TEXT = re.compile(r"\bi-[0-9a-z]+\b")
+# A number only counts when it starts a word: the "502d" at the end of i-2246470384f3c502d is
+# part of an instance id, not "502 days" (hex ids end in a digit run + a-f one time in 25).
+NUMBER_START = r"(?<![0-9a-z\-])"
 TIME_PATTERNS: tuple[tuple[str, int], ...] = (
-    (r"(\d+)\s*(?:minutes?|mins?|m\b|분)", 1),
-    (r"(\d+)\s*(?:hours?|hrs?|h\b|시간)", 60),
-    (r"(\d+)\s*(?:days?|d\b|일(?!본))", 1440),
-    (r"(\d+)\s*(?:weeks?|w\b|주(?!세요))", 10080),
+    (NUMBER_START + r"(\d+)\s*(?:minutes?|mins?|m\b|분)", 1),
+    (NUMBER_START + r"(\d+)\s*(?:hours?|hrs?|h\b|시간)", 60),
+    (NUMBER_START + r"(\d+)\s*(?:days?|d\b|일(?!본))", 1440),
+    (NUMBER_START + r"(\d+)\s*(?:weeks?|w\b|주(?!세요))", 10080),
 )
 UNIT_TIME_PATTERNS: tuple[tuple[str, int], ...] = (
     (r"\b(last|past|previous) (hour)\b|한 ?시간", 60),
     (r"\b(last|past|previous) (day|24 ?h(ours)?)\b|\btoday\b|오늘|하루", 1440),
     (r"\b(last|past|previous) week\b|일주일|한 ?주", 10080),
 )
-NUMBER_NOISE = re.compile(r"\d+(\.\d+)?\s*(%|퍼센트|percent|ms|s\b|초)|\b(above|over|below|under|than|>|<)\s*\d+")
+NUMBER_NOISE = re.compile(NUMBER_START + r"\d+(\.\d+)?\s*(%|퍼센트|percent|ms|s\b|초)|\b(above|over|below|under|than|>|<)\s*\d+")
 
 
 def _compile(patterns: Iterable[str]) -> re.Pattern[str]:

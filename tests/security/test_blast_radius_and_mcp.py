@@ -22,7 +22,7 @@ def test_wildcards_and_over_limit(attack, demo, text):
 def test_protected_terminate_by_id(attack, demo):
     runtime = attack()
     reply = runtime.conversation.handle(f"terminate {demo.fleet.ids['db-primary']}", user="UREQUEST01")
-    assert reply.kind == "refuse" and "Protected=true" in reply.text
+    assert reply.kind == "refuse" and "Protected=true" in reply.text, reply.text
 
 
 def test_protected_terminate_mixed_with_others(attack, demo):

@@ -107,3 +107,24 @@ def test_names_outside_the_entity_words_come_from_the_fleet():
     context = PlannerContext(instance_names=("kafka-broker-3", "zookeeper"))
     assert planner.plan("reboot kafka broker 3", context).targets == ["kafka broker 3"]
     assert planner.plan("stop zookeeper", context).targets == ["zookeeper"]
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["terminate {id}", "{id} 종료해줘", "stop {id} please", "cpu of {id} last 2h", "describe {id}"],
+)
+def test_instance_ids_are_never_cut_by_time_words(template):
+    """An id ending in digits + d/w/h/m ("…f3c502d") once became "502 days" and a cut-off id."""
+    import random
+
+    rng = random.Random(7)
+    ids = ["i-2246470384f3c502d", "i-48c2fdc979413576d", "i-0123456789abcdef0", "i-12345678"]
+    ids += ["i-" + "".join(rng.choice("0123456789abcdef") for _ in range(17)) for _ in range(300)]
+    for instance_id in ids:
+        assert plan(template.format(id=instance_id)).targets == [instance_id], instance_id
+
+
+def test_time_windows_still_parse_next_to_ids_and_in_korean():
+    assert plan("cpu of i-2246470384f3c502d last 2h").arguments.get("minutes") == 120
+    assert plan("web-server-1 최근 30분 cpu").arguments.get("minutes") == 30
+    assert plan("web-server-1 cpu 3d").arguments.get("minutes") == 3 * 1440
