@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Index,
     Integer,
     MetaData,
     String,
@@ -109,6 +110,10 @@ incidents = Table(
     Column("resolved_at", DateTime),
     Column("resolved_notified", Boolean, nullable=False, default=False),
 )
+# At most one open incident per fingerprint, enforced by the database itself: two replicas that
+# both see a fault in the same moment (a lease hand-over, a split brain) cannot open it twice.
+Index("one_open_incident_per_fingerprint", incidents.c.fingerprint, unique=True,
+      sqlite_where=incidents.c.status == "open", postgresql_where=incidents.c.status == "open")
 
 # The last state the monitor saw per instance: "running → stopped" needs memory across restarts.
 instance_observations = Table(

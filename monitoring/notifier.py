@@ -42,8 +42,16 @@ class Incident(BaseModel):
     resolved_notified: bool
 
     @property
+    def announced(self) -> bool:
+        """Its thread exists: not still waiting, not being posted by a replica right now."""
+        return bool(self.thread_ts) and not (self.thread_ts or "").startswith(ANNOUNCE_CLAIM_PREFIX)
+
+    @property
     def title(self) -> str:
         return f"[{TIER_NAMES.get(self.tier, f'Tier {self.tier}')}] #{self.id} {self.summary}"
+
+
+ANNOUNCE_CLAIM_PREFIX = "posting:"  # thread_ts while one replica posts the opening message
 
 
 class Thread(BaseModel):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -139,10 +141,54 @@ def test_a_restart_mid_incident_does_not_repost(make_monitor, make_runtime, demo
     demo.faults.impair_status_check("api-server")
     env.cycle()
     assert len(env.roots()) == 1
+    env.service.stop()  # a graceful restart hands the lease over at once
     restarted = make_monitor(runtime=make_runtime())  # new process: same database, fresh memory
-    restarted.cycle(3)
+    reports = [restarted.cycle() for _ in range(3)]
+    assert not any(report.skipped for report in reports)  # it really watched, and still did not repost
     assert len(env.roots()) == 1
     assert len(restarted.open_incidents()) == 1
+
+
+def test_a_second_replica_waits_for_the_lease(make_monitor, make_runtime, demo):
+    first = make_monitor()
+    assert not first.cycle().skipped
+    second = make_monitor(runtime=make_runtime())  # another replica on the same database
+    assert second.cycle().skipped
+    demo.faults.impair_status_check("api-server")
+    first.cycle()
+    assert len(first.roots()) == 1
+
+
+def test_split_brain_replicas_announce_each_event_once(make_monitor, make_runtime, demo, db_url):
+    """Both replicas believe they hold the lease and run every cycle at the same moment: the
+    database still lets exactly one of them open, update and resolve each incident."""
+    replicas = [make_monitor(runtime=make_runtime(database_url=db_url)) for _ in range(2)]
+    replicas[1].service.holder = replicas[0].service.holder
+
+    def both_cycle():
+        barrier = threading.Barrier(2)
+
+        def run(replica):
+            barrier.wait()
+            return replica.service.run_cycle()
+
+        with ThreadPoolExecutor(2) as pool:
+            return list(pool.map(run, replicas))
+
+    both_cycle()
+    demo.faults.impair_status_check("api-server")
+    demo.faults.stop_behind_back("web-server-2")
+    for _ in range(3):
+        both_cycle()
+    roots = replicas[0].roots()
+    assert len(roots) == 2, [root["text"] for root in roots]
+    assert len(replicas[0].open_incidents()) == 2
+    demo.faults.restore_status_check("api-server")
+    for _ in range(2):
+        both_cycle()
+    resolved = [p for p in replicas[0].replies() if "Resolved after" in p["text"]]
+    assert len(resolved) == 1
+    assert len(replicas[1].open_incidents()) == 1
 
 
 def test_throttling_is_retried_and_loses_no_incident(make_monitor, moto_sandbox, demo):
