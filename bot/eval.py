@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from typing import Any
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -30,6 +31,8 @@ class Case(BaseModel):
     text: str
     tool: str
     targets: list[str] = Field(default_factory=list)
+    # optional: arguments the call must carry ("last 7 days" is not "this month" even if the tool is right)
+    arguments: dict[str, Any] = Field(default_factory=dict)
 
 
 class StrictLlm:
@@ -65,7 +68,9 @@ def observed(decision: Decision) -> str:
 
 
 def passes(case: Case, decision: Decision) -> bool:
-    return observed(decision) == case.tool and decision.instance_names == set(case.targets)
+    arguments = decision.call.args if decision.call else {}
+    return (observed(decision) == case.tool and decision.instance_names == set(case.targets)
+            and all(arguments.get(key) == value for key, value in case.arguments.items()))
 
 
 def evaluate(conversation: Conversation, cases: list[Case], out=sys.stdout) -> tuple[int, int]:
@@ -75,9 +80,11 @@ def evaluate(conversation: Conversation, cases: list[Case], out=sys.stdout) -> t
         if passes(case, decision):
             hits += 1
             continue
+        expected_arguments = f" {case.arguments}" if case.arguments else ""
+        got_arguments = f" {decision.call.args}" if case.arguments and decision.call else ""
         print(
-            f"MISS {case.text!r}: expected {case.tool} {sorted(case.targets)}, got {observed(decision)} "
-            f"{sorted(decision.instance_names)} — {decision.message[:120]}",
+            f"MISS {case.text!r}: expected {case.tool} {sorted(case.targets)}{expected_arguments}, got "
+            f"{observed(decision)} {sorted(decision.instance_names)}{got_arguments} — {decision.message[:120]}",
             file=out,
         )
     return hits, len(cases)

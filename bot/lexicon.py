@@ -217,5 +217,9 @@ ALARM_STATE_WORDS: tuple[tuple[str, str], ...] = (
     (r"\bok alarms?\b|\bin ok\b|정상 ?알람|정상인", "OK"),
 )
 
+# "this week's cost" / "cost by day": a day window with its per-day series (get_cost last_7_days / last_30_days)
+THIS_WEEK_PATTERNS = (r"\bthis week\b", r"\bweekly\b", r"\bweek so far\b", r"이번 ?주", r"금주", r"주간")
+DAILY_SERIES_PATTERNS = (r"\bdaily\b", r"\bby day\b", r"\bper day\b", r"\beach day\b", r"\bday by day\b", r"일별",
+                         r"일자별", r"날짜별", r"하루 ?단위")
 LAST_MONTH_PATTERNS = (r"\blast month\b", r"\bprevious month\b", r"\bprior month\b", r"지난 ?달", r"저번 ?달",
                        r"전월", r"지난 ?월")

@@ -51,6 +51,9 @@ STATE_ADJECTIVES = tuple((state, _compile(patterns)) for state, patterns in lexi
 WILDCARD_WORDS = _compile(lexicon.WILDCARD_PATTERNS)
 PLURAL_WORDS = _compile(lexicon.PLURAL_PATTERNS)
 LAST_MONTH = _compile(lexicon.LAST_MONTH_PATTERNS)
+THIS_WEEK = _compile(lexicon.THIS_WEEK_PATTERNS)
+DAILY_SERIES = _compile(lexicon.DAILY_SERIES_PATTERNS)
+WEEK_MINUTES = 7 * 1440
 ENGLISH_PLURAL = re.compile(r"\b(servers|workers|webs|dbs|databases|apis|bastions)\b")
 GENERIC_WORDS = frozenset({"server", "worker", "primary"})
 INTENT_KEYWORDS = frozenset(
@@ -96,6 +99,19 @@ def extract_minutes(text: str) -> tuple[int | None, str]:
     return None, text
 
 
+def cost_period(text: str, minutes: int | None) -> str:
+    """Which get_cost window a question means; a calendar month unless days were asked for."""
+    if LAST_MONTH.search(text):
+        return "last_month"
+    if minutes is not None:  # "last 7 days", "today", "최근 30일", "past 2 weeks"
+        return "last_7_days" if minutes <= WEEK_MINUTES else "last_30_days"
+    if THIS_WEEK.search(text):
+        return "last_7_days"
+    if DAILY_SERIES.search(text):
+        return "last_30_days"
+    return "month_to_date"
+
+
 def first_match(text: str, table: Iterable[tuple[str, str]]) -> str | None:
     for pattern, value in table:
         if re.search(pattern, text):
@@ -130,8 +146,8 @@ class KeywordPlanner:
         if intent == "list":
             return self._plan_list(rest_without_state, state, vocabulary, context, language)
         if intent == "cost":
-            period = "last_month" if LAST_MONTH.search(lowered) else "month_to_date"
-            return Plan(outcome="run", tool="get_cost", arguments={"period": period}, language=language)
+            return Plan(outcome="run", tool="get_cost", arguments={"period": cost_period(lowered, minutes)},
+                        language=language)
         if intent == "alarms":
             arguments = {}
             alarm_state = first_match(lowered, lexicon.ALARM_STATE_WORDS)

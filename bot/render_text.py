@@ -82,12 +82,16 @@ def render_result(result: BaseModel) -> str:
         body = [f"{e.timestamp:%H:%M:%S} [{e.stream}] {e.message}" for e in result.events]
         return "\n".join([head, *body])
     if isinstance(result, CostResult):
-        label = "Month to date" if result.period == "month_to_date" else "Last month"
         rows = [(s.service, f"{s.amount:,.2f}") for s in result.by_service]
-        return (
-            f"{label} ({result.start} to {result.end}, end exclusive): {result.total:,.2f} {result.currency}\n"
-            + table(["SERVICE", result.currency], rows)
-        )
+        text = (f"{result.label} ({result.start} to {result.end}, end exclusive): "
+                f"{result.total:,.2f} {result.currency}\n" + table(["SERVICE", result.currency], rows))
+        if result.by_day:
+            days = [(f"{d.day:%a %b %d}" + (" (today, so far)" if d is result.by_day[-1] else ""),
+                     f"{d.amount:,.2f}") for d in result.by_day]
+            text += "\n\n" + table(["DAY", result.currency], days)
+            if result.peak_note:
+                text += "\n" + result.peak_note
+        return text
     return result.model_dump_json(indent=2)
 
 

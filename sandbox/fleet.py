@@ -6,7 +6,7 @@ The figures are deterministic so tests can assert exactly what a user would see.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sandbox.server import MotoSandbox
 from tools.aws import AwsClients
@@ -65,6 +65,26 @@ MONTH_TO_DATE_COST = {
     "AmazonCloudWatch": 23.45,
     "AWS Data Transfer": 12.34,
 }
+# The day windows ("cost over the last 7 days") see a steady daily spend and one EC2 spike three
+# days ago — what the cost-anomaly runbook is about.
+DAILY_COST = {
+    "Amazon Elastic Compute Cloud - Compute": 96.40,
+    "Amazon Relational Database Service": 32.70,
+    "Amazon Simple Storage Service": 5.85,
+    "AmazonCloudWatch": 1.73,
+}
+COST_SPIKE_DAYS_AGO = 3
+COST_SPIKE_FACTOR = 4.0
+
+
+def daily_cost(day: date, today: date) -> dict[str, float]:
+    """The sandbox's spend on one day, by service."""
+    amounts = dict(DAILY_COST)
+    if (today - day).days == COST_SPIKE_DAYS_AGO:
+        amounts["Amazon Elastic Compute Cloud - Compute"] *= COST_SPIKE_FACTOR
+    return amounts
+
+
 LAST_MONTH_COST = {
     "Amazon Elastic Compute Cloud - Compute": 2901.22,
     "Amazon Relational Database Service": 988.40,
@@ -125,47 +145,50 @@ def put_cpu_history(
         cloudwatch.put_metric_data(Namespace="AWS/EC2", MetricData=data[offset : offset + 1000])
 
 
-def _cost_result(amounts: dict[str, float], start: str, end: str) -> dict:
+def _cost_period(amounts: dict[str, float], start: str, end: str) -> dict:
     return {
-        "ResultsByTime": [
-            {
-                "TimePeriod": {"Start": start, "End": end},
-                "Total": {},
-                "Groups": [
-                    {"Keys": [service], "Metrics": {"UnblendedCost": {"Amount": f"{amount:.2f}", "Unit": "USD"}}}
-                    for service, amount in amounts.items()
-                ],
-                "Estimated": True,
-            }
+        "TimePeriod": {"Start": start, "End": end},
+        "Total": {},
+        "Groups": [
+            {"Keys": [service], "Metrics": {"UnblendedCost": {"Amount": f"{amount:.2f}", "Unit": "USD"}}}
+            for service, amount in amounts.items()
         ],
-        "DimensionValueAttributes": [],
-        "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"}],
+        "Estimated": True,
     }
+
+
+def _cost_result(periods: list[dict]) -> dict:
+    return {"ResultsByTime": periods, "DimensionValueAttributes": [],
+            "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"}]}
+
+
+def _daily_cost_result(start: date, end: date, today: date) -> dict:
+    days = [start + timedelta(days=n) for n in range((end - start).days)]
+    return _cost_result([_cost_period(daily_cost(day, today), day.isoformat(), (day + timedelta(days=1)).isoformat())
+                         for day in days])
 
 
 def seed_costs(sandbox: MotoSandbox, clients: AwsClients) -> None:
     """Queue both answers in moto, then bind each to its query by asking once through the real tool.
 
     moto hands queued Cost Explorer results out in order to each *new* request body; asking
-    month-to-date first and last month second pins each figure to the right question.
+    for the periods in the order they were queued pins each figure to the right question.
     """
     from tools.cost import cost_window
 
     today = datetime.now(UTC).date()
     mtd = cost_window("month_to_date", today)
     last = cost_window("last_month", today)
-    sandbox.moto_api(
-        "/moto-api/static/ce/cost-and-usage-results",
-        {
-            "results": [
-                _cost_result(MONTH_TO_DATE_COST, mtd[0].isoformat(), mtd[1].isoformat()),
-                _cost_result(LAST_MONTH_COST, last[0].isoformat(), last[1].isoformat()),
-            ]
-        },
-    )
+    results = [
+        _cost_result([_cost_period(MONTH_TO_DATE_COST, mtd[0].isoformat(), mtd[1].isoformat())]),
+        _cost_result([_cost_period(LAST_MONTH_COST, last[0].isoformat(), last[1].isoformat())]),
+        _daily_cost_result(*cost_window("last_7_days", today), today),
+        _daily_cost_result(*cost_window("last_30_days", today), today),
+    ]
+    sandbox.moto_api("/moto-api/static/ce/cost-and-usage-results", {"results": results})
     ctx = ToolContext(clients)
-    get_cost(ctx, GetCostArgs(period="month_to_date"), [])
-    get_cost(ctx, GetCostArgs(period="last_month"), [])
+    for period in ("month_to_date", "last_month", "last_7_days", "last_30_days"):
+        get_cost(ctx, GetCostArgs(period=period), [])
 
 
 def seed_logs(clients: AwsClients) -> None:

@@ -1,8 +1,14 @@
-"""Cost Explorer tool: month-to-date or last month's spend, total and by service."""
+"""Cost Explorer tool: spend over a calendar month or the last N days, total, by service, by day.
+
+Why the day windows come with a per-day series: "what did we spend this week?" is usually asked
+because something looks off, and the day it jumped is the first thing an on-call engineer
+looks for (the cost-anomaly runbook starts there).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from statistics import median
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -13,14 +19,27 @@ from tools.models import Instance, ToolArgs
 COST_METRIC = "UnblendedCost"
 
 
+CostPeriod = Literal["month_to_date", "last_month", "last_7_days", "last_30_days"]
+DAY_WINDOWS: dict[str, int] = {"last_7_days": 7, "last_30_days": 30}
+PERIOD_LABELS: dict[str, str] = {"month_to_date": "Month to date", "last_month": "Last month",
+                                 "last_7_days": "Last 7 days", "last_30_days": "Last 30 days"}
+
+
 class GetCostArgs(ToolArgs):
-    period: Literal["month_to_date", "last_month"] = Field(
-        "month_to_date", description="month_to_date (this month so far) or last_month (the whole previous month)."
+    period: CostPeriod = Field(
+        "month_to_date",
+        description="month_to_date (this month so far), last_month (the whole previous month), "
+        "last_7_days or last_30_days (ending today, with a per-day series).",
     )
 
 
 class ServiceCost(BaseModel):
     service: str
+    amount: float
+
+
+class DayCost(BaseModel):
+    day: date
     amount: float
 
 
@@ -31,11 +50,41 @@ class CostResult(BaseModel):
     total: float
     currency: str
     by_service: list[ServiceCost]
+    by_day: list[DayCost] = []  # the day windows only; the last day is today, still filling up
+
+    @property
+    def label(self) -> str:
+        return PERIOD_LABELS.get(self.period, self.period)
+
+    @property
+    def peak_day(self) -> DayCost | None:
+        """The most expensive complete day (today is partial, so it never counts)."""
+        complete = [day for day in self.by_day if day.day < self.end - timedelta(days=1)]
+        return max(complete, key=lambda day: day.amount) if complete else None
+
+    @property
+    def typical_day(self) -> float | None:
+        """The median of the other complete days: what the peak is compared with (a mean would
+        include the spike itself)."""
+        peak = self.peak_day
+        others = sorted(day.amount for day in self.by_day if day.day < self.end - timedelta(days=1) and day != peak)
+        return median(others) if others else None
+
+    @property
+    def peak_note(self) -> str | None:
+        """One line both front ends print under the series: where the money went up."""
+        peak, typical = self.peak_day, self.typical_day
+        if peak is None or not typical:
+            return None
+        return (f"highest day {peak.day:%a %b %d}: {peak.amount:,.2f} {self.currency}, "
+                f"{peak.amount / typical:.1f}× a typical day ({typical:,.2f})")
 
 
 def cost_window(period: str, today: date) -> tuple[date, date]:
     """[start, end) for Cost Explorer. Month-to-date includes today, so it is never empty."""
     first_of_month = today.replace(day=1)
+    if period in DAY_WINDOWS:  # like the console's "last 7 days": today included
+        return today - timedelta(days=DAY_WINDOWS[period] - 1), today + timedelta(days=1)
     if period == "last_month":
         last_month_end = first_of_month
         return (last_month_end - timedelta(days=1)).replace(day=1), last_month_end
@@ -46,20 +95,26 @@ def get_cost(ctx: ToolContext, args: GetCostArgs, _: list[Instance]) -> CostResu
     ce = ctx.clients.client("ce")
     start, end = cost_window(args.period, datetime.now(UTC).date())
     totals: dict[str, float] = {}
+    # every day of the window is listed, a day with no spend as 0.00
+    daily = {start + timedelta(days=n): 0.0 for n in range((end - start).days)} if args.period in DAY_WINDOWS else {}
     currency = "USD"
     kwargs = {
         "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
-        "Granularity": "MONTHLY",
+        "Granularity": "DAILY" if args.period in DAY_WINDOWS else "MONTHLY",
         "Metrics": [COST_METRIC],
         "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"}],
     }
     while True:
         response = ce.get_cost_and_usage(**kwargs)
         for period in response.get("ResultsByTime", []):
+            day = date.fromisoformat(period["TimePeriod"]["Start"])
             for group in period.get("Groups", []):
                 metric = group["Metrics"][COST_METRIC]
                 service = group["Keys"][0]
-                totals[service] = totals.get(service, 0.0) + float(metric["Amount"])
+                amount = float(metric["Amount"])
+                totals[service] = totals.get(service, 0.0) + amount
+                if args.period in DAY_WINDOWS:
+                    daily[day] = daily.get(day, 0.0) + amount
                 currency = metric.get("Unit", currency)
         token = response.get("NextPageToken")
         if not token:
@@ -76,4 +131,5 @@ def get_cost(ctx: ToolContext, args: GetCostArgs, _: list[Instance]) -> CostResu
         total=round(sum(totals.values()), 2),
         currency=currency,
         by_service=by_service,
+        by_day=[DayCost(day=day, amount=round(amount, 2)) for day, amount in sorted(daily.items())],
     )

@@ -127,10 +127,15 @@ def result_blocks(result: BaseModel) -> list[Block]:
             blocks.append(context(f"… {more}; narrow the pattern or the window"))
         return blocks
     if isinstance(result, CostResult):
-        label = "Month to date" if result.period == "month_to_date" else "Last month"
         lines = [f"{s.service}: *{s.amount:,.2f}* {result.currency}" for s in result.by_service]
-        return lines_blocks(f"*{label}* ({result.start} – {result.end}): *{result.total:,.2f} {result.currency}*",
-                            lines, max_lines=15)
+        blocks = lines_blocks(f"*{result.label}* ({result.start} – {result.end}): "
+                              f"*{result.total:,.2f} {result.currency}*", lines, max_lines=15)
+        if result.by_day:
+            days, _ = code_block([f"{d.day:%a %b %d}  {d.amount:>12,.2f}" for d in result.by_day])
+            blocks.append(section(days))
+            notes = [result.peak_note or "", "last day is today, still filling up"]
+            blocks.append(context(" · ".join(note for note in notes if note)))
+        return blocks
     return [section(f"```{result.model_dump_json(indent=1)[:2500]}```")]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.fleet import DEMO_ALARM, DEMO_FLEET, LAST_MONTH_COST, MONTH_TO_DATE_COST
+from sandbox.fleet import COST_SPIKE_DAYS_AGO, DEMO_ALARM, DEMO_FLEET, LAST_MONTH_COST, MONTH_TO_DATE_COST, daily_cost
 
 SEEDED_CPU = {d.name: d.cpu_percent for d in DEMO_FLEET if d.running}
 
@@ -69,3 +69,27 @@ def test_last_month_cost_matches_the_seeded_figures(demo):
     result = demo.runner.run("get_cost", {"period": "last_month"}).result
     assert result.total == pytest.approx(round(sum(LAST_MONTH_COST.values()), 2))
     assert result.end.day == 1 and result.start.day == 1
+
+
+@pytest.mark.parametrize("period, days", [("last_7_days", 7), ("last_30_days", 30)])
+def test_day_window_cost_lists_every_day_and_points_at_the_spike(demo, period, days):
+    from datetime import UTC, datetime, timedelta
+
+    today = datetime.now(UTC).date()
+    result = demo.runner.run("get_cost", {"period": period}).result
+    assert [d.day for d in result.by_day] == [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
+    expected = sum(sum(daily_cost(d.day, today).values()) for d in result.by_day)
+    assert result.total == pytest.approx(expected, abs=0.05)
+    assert result.peak_day.day == today - timedelta(days=COST_SPIKE_DAYS_AGO)
+    spike_day = today - timedelta(days=COST_SPIKE_DAYS_AGO)
+    factor = sum(daily_cost(spike_day, today).values()) / sum(daily_cost(today, today).values())
+    assert f"{factor:.1f}× a typical day" in result.peak_note
+
+
+def test_calendar_month_cost_has_no_day_series(demo):
+    assert demo.runner.run("get_cost", {"period": "last_month"}).result.by_day == []
+
+
+def test_an_unknown_cost_period_is_a_clear_error(demo):
+    outcome = demo.runner.run("get_cost", {"period": "last_year"})
+    assert outcome.status == "invalid" and "period" in outcome.message

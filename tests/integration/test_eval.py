@@ -47,3 +47,14 @@ def test_a_miss_is_printed(tmp_path):
                           env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path)})
     assert "MISS 'list instances': expected get_cost [], got list_instances []" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "accuracy: 0.0% (0/1)"
+
+
+def test_a_right_tool_with_the_wrong_arguments_is_a_miss(tmp_path):
+    dataset = tmp_path / "one.jsonl"
+    dataset.write_text('{"text": "cost over the last 7 days", "tool": "get_cost", "arguments": {"period": "last_month"}}\n'
+                       '{"text": "cost over the last 7 days", "tool": "get_cost", "arguments": {"period": "last_7_days"}}\n')
+    done = subprocess.run([sys.executable, "-m", "bot.eval", "--dataset", str(dataset)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path)})
+    assert "MISS 'cost over the last 7 days'" in done.stdout and "'period': 'last_7_days'" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "accuracy: 50.0% (1/2)"

@@ -189,6 +189,15 @@ def test_reply_goes_into_an_existing_thread(make_slack, slack_api):
     assert "1,816.23" in blocks_text(post)
 
 
+def test_this_weeks_cost_shows_each_day_and_the_spike(make_slack, slack_api):
+    front = make_slack()
+    mention(front, "이번 주 비용 보여줘")
+    post = slack_api.wait_for(lambda: slack_api.of("chat.postMessage"))[0]
+    text = blocks_text(post)
+    assert "Last 7 days" in text and text.count("136.68") >= 5
+    assert "highest day" in text and "425.88" in text
+
+
 def test_direct_message_is_answered_in_its_thread(make_slack, slack_api):
     front = make_slack()
     body = direct_message_event("알람 목록", REQUESTER, "DDIRECT001", "1711111112.000100", "EvDM00001")

@@ -128,3 +128,19 @@ def test_time_windows_still_parse_next_to_ids_and_in_korean():
     assert plan("cpu of i-2246470384f3c502d last 2h").arguments.get("minutes") == 120
     assert plan("web-server-1 최근 30분 cpu").arguments.get("minutes") == 30
     assert plan("web-server-1 cpu 3d").arguments.get("minutes") == 3 * 1440
+
+
+@pytest.mark.parametrize(
+    ("text", "period"),
+    [
+        ("show me this month's cost", "month_to_date"), ("이번 달 비용", "month_to_date"),
+        ("what was last month's bill", "last_month"), ("지난달 비용", "last_month"),
+        ("spend over the last 7 days", "last_7_days"), ("이번 주 비용", "last_7_days"),
+        ("how much did we spend today", "last_7_days"),
+        ("cost for the past 30 days", "last_30_days"), ("최근 30일 비용", "last_30_days"),
+        ("daily cost", "last_30_days"), ("비용 일별로 보여줘", "last_30_days"),
+    ],
+)
+def test_cost_questions_pick_the_window_asked_for(text, period):
+    result = plan(text)
+    assert (result.tool, result.arguments) == ("get_cost", {"period": period})
