@@ -7,16 +7,22 @@ on any replica.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, and_, insert, not_, or_, select
 
 from bot.db import audit_events, utcnow
+from tools.models import Risk
+from tools.registry import REGISTRY
+
+READ_TOOLS = tuple(name for name, spec in REGISTRY.items() if spec.risk is Risk.READ)
 
 
 class AuditRow(BaseModel):
     id: int
+    at: datetime
     actor: str
     kind: str
     tool: str | None
@@ -55,5 +61,20 @@ class AuditLog:
             query = query.where(audit_events.c.proposal_id == proposal_id)
         if kind:
             query = query.where(audit_events.c.kind == kind)
+        with self.engine.connect() as connection:
+            return [AuditRow.model_validate(dict(row._mapping)) for row in connection.execute(query)]
+
+    def recent(self, limit: int = 15, contains: str | None = None) -> list[AuditRow]:
+        """What changed lately, newest first: proposals, decisions, changing calls, refusals, the
+        monitor switch and incidents. Reads are left out — "who rebooted web-server-1?" must not
+        drown in list_instances. `contains` narrows to rows whose text, actor or tool mention it."""
+        query = (select(audit_events)
+                 .where(not_(and_(audit_events.c.kind == "call", audit_events.c.tool.in_(READ_TOOLS))))
+                 .order_by(audit_events.c.id.desc()).limit(max(1, min(limit, 100))))
+        if contains:
+            escaped = contains.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped}%"
+            query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in (
+                audit_events.c.message, audit_events.c.actor, audit_events.c.tool, audit_events.c.proposal_id))))
         with self.engine.connect() as connection:
             return [AuditRow.model_validate(dict(row._mapping)) for row in connection.execute(query)]

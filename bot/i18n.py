@@ -12,6 +12,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
             "  start batch-worker · reboot web server 1 · stop web-server-2 (needs approval)\n"
             "  cpu of the db over the last 2 hours · alarms firing · errors in /app/api\n"
             "  cost this month · cost last month · cost by day this week\n"
+            "Commands: status · auto on|off · pending · audit [name or id] (who changed what)\n"
             "Stop and terminate always wait for an engineer's approval."
         ),
         "ko": (
@@ -20,6 +21,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
             "  배치 워커 시작해줘 · 웹 서버 1 재부팅해줘 · 웹 서버 2 중지해줘 (승인 필요)\n"
             "  디비 CPU 지난 2시간 · 울리고 있는 알람 · api 로그 에러 찾아줘\n"
             "  이번 달 비용 · 지난달 비용 · 이번 주 일별 비용\n"
+            "명령: status · auto on|off · pending · audit [이름 또는 id] (누가 무엇을 바꿨는지)\n"
             "중지(stop)와 종료(terminate)는 항상 엔지니어의 승인을 기다립니다."
         ),
     },

@@ -1,9 +1,10 @@
-"""The `status` answer shared by the terminal and `/aiops status`."""
+"""The operator commands shared by the terminal and `/aiops`: `status`, `auto on|off`, `audit`."""
 
 from __future__ import annotations
 
 import json
 
+from bot.render_text import table
 from bot.runtime import MONITOR_FLAG, Runtime
 from monitoring.service import LAST_CYCLE_FLAG
 
@@ -55,3 +56,46 @@ def set_monitor(runtime: Runtime, enabled: bool, actor: str) -> str:
         runtime.monitor.start() if enabled else runtime.monitor.stop()
     runtime.audit.record("monitor", actor, status=value, message=f"monitor {'enabled' if enabled else 'disabled'}")
     return f"Monitor {value} (saved; it survives a restart)."
+
+
+AUDIT_COMMAND = "audit"
+
+
+def is_audit_command(text: str) -> bool:
+    """Only exact command words: "history of the db cpu" or "감사합니다" must stay requests."""
+    word = text.strip().lower().split(" ", 1)[0]
+    return word in (AUDIT_COMMAND, "감사로그")
+
+
+def audit_text(runtime: Runtime, text: str, limit: int = 15) -> str:
+    """`audit [word]`: the latest changes (newest first), optionally only those mentioning a word
+    — a name, an instance id, a user id, a proposal id. Answers "who stopped web-server-2?"."""
+    _, _, contains = text.strip().partition(" ")
+    contains = contains.strip()
+    rows = runtime.audit.recent(limit=limit, contains=contains or None)
+    if not rows:
+        return f"No recorded changes mention '{contains}'." if contains else "Nothing recorded yet."
+    head = f"Latest {len(rows)} change(s)" + (f" mentioning '{contains}'" if contains else "") + ", newest first (UTC):"
+    body = table(["WHEN", "WHO", "WHAT", "DETAIL"],
+                 [(f"{row.at:%m-%d %H:%M:%S}", row.actor, _what(row.kind, row.status),
+                   _shorten(row.message, 100)) for row in rows])
+    return head + "\n" + body
+
+
+def _what(kind: str, status: str | None) -> str:
+    """An audit row's kind and status as the verb an on-call engineer reads."""
+    status = status or ""
+    verbs = {("proposal", "pending"): "proposed", ("decision", "approved"): "approved",
+             ("decision", "rejected"): "rejected", ("call", "ok"): "ran", ("refusal", "refused"): "refused"}
+    if (kind, status) in verbs:
+        return verbs[(kind, status)]
+    if kind == "decision":
+        return f"click denied ({status})"
+    if kind == "call":
+        return f"failed ({status})"
+    return f"{kind} {status}".strip()
+
+
+def _shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -16,7 +16,7 @@ from bot.i18n import say
 from bot.plan import detect_language
 from bot.render_text import render_outcome
 from bot.runtime import Runtime
-from bot.status import set_monitor, status_lines
+from bot.status import audit_text, is_audit_command, set_monitor, status_lines
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,9 @@ class Terminal:
             return
         if command == "pending":
             self.say(self.pending())
+            return
+        if is_audit_command(command):
+            self.say(audit_text(self.runtime, line))
             return
         verb, _, proposal_id = line.strip().partition(" ")
         if verb.lower() in ("approve", "reject") and proposal_id.strip():

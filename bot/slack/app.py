@@ -24,7 +24,7 @@ from bot.plan import detect_language
 from bot.runtime import Runtime
 from bot.slack.blocks import APPROVE_ACTION, REJECT_ACTION, decided_message, proposal_message, reply_message
 from bot.slack.events import claim_event
-from bot.status import set_monitor, status_lines
+from bot.status import audit_text, is_audit_command, set_monitor, status_lines
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+>")
@@ -79,8 +79,8 @@ class SlackFrontEnd:
             text = "help"
         lowered = text.lower()
         try:
-            if lowered in ("status", "auto on", "auto off"):
-                answer = self.command_text(lowered, user)
+            if lowered in ("status", "auto on", "auto off") or is_audit_command(lowered):
+                answer = self.command_text(text, user)
                 client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=answer)
                 return
             reply = self.runtime.conversation.handle(text, user=user, origin="slack", channel=channel,
@@ -161,9 +161,9 @@ class SlackFrontEnd:
             reply = self.runtime.conversation.answer_from_runbooks(text[3:].strip() or "help")
             respond(text=reply.text, response_type="ephemeral")
             return
-        if lowered in ("status", "auto on", "auto off"):
-            respond(text=self.command_text(lowered, user),
-                    response_type="ephemeral" if lowered == "status" else "in_channel")
+        if lowered in ("status", "auto on", "auto off") or is_audit_command(lowered):
+            respond(text=self.command_text(text, user),
+                    response_type="in_channel" if lowered.startswith("auto") else "ephemeral")
             return
         channel = command.get("channel_id", "")
         try:
@@ -176,9 +176,13 @@ class SlackFrontEnd:
         self.serve(client, channel, posted["ts"], user, text)
 
     def command_text(self, command: str, user: str) -> str:
-        if command == "status":
+        """status / auto on|off / audit [word]: answered without the planner."""
+        lowered = command.strip().lower()
+        if lowered == "status":
             return "\n".join(status_lines(self.runtime))
-        return set_monitor(self.runtime, command.endswith("on"), user)
+        if is_audit_command(lowered):
+            return "```" + audit_text(self.runtime, command).replace("```", "'''") + "```"
+        return set_monitor(self.runtime, lowered.endswith("on"), user)
 
     def on_error(self, error: Exception, body: dict) -> None:
         log.error("unhandled Slack error %s for %s", type(error).__name__, (body or {}).get("type"))

@@ -122,3 +122,18 @@ def test_authorizer_refusal_changes_nothing(make_runtime, demo, db_url):
     assert decision.status == "unauthorized"
     assert runtime.approvals.get(proposal.id).status == "pending"
     assert demo.state_of("web-server-2") == "running"
+
+
+def test_audit_view_leaves_reads_out_and_filters_literally(make_runtime, db_url):
+    """On SQLite and PostgreSQL alike: newest first, no read calls, `%`/`_` are plain characters."""
+    audit = make_runtime(database_url=db_url).audit
+    audit.record("call", "U1", tool="list_instances", status="ok", message="list_instances: ok")
+    audit.record("call", "U1", tool="reboot_instances", status="ok", message="reboot_instances web-server-1: ok")
+    audit.record("refusal", "U2", tool="stop_instances", status="refused", message="stop 100% of web_servers")
+    audit.record("call", "U3", tool="stop_instances", status="error", message="stop_instances web-server-2: denied")
+    assert [row.actor for row in audit.recent()] == ["U3", "U2", "U1"]
+    assert [row.tool for row in audit.recent(limit=1)] == ["stop_instances"]
+    assert [row.actor for row in audit.recent(contains="WEB-SERVER")] == ["U3", "U1"]
+    assert [row.actor for row in audit.recent(contains="100%")] == ["U2"]
+    assert audit.recent(contains="web_") == [audit.recent(contains="web_servers")[0]]
+    assert audit.recent(contains="1%") == []

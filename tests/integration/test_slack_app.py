@@ -273,3 +273,22 @@ def test_slash_command_free_text_is_a_mention(make_slack, slack_api, demo, text)
     click(front, "proposal_approve", buttons[0]["value"])
     slack_api.wait_for(lambda: slack_api.of("chat.update"))
     assert demo.state_of("web-server-2") in ("stopping", "stopped")
+
+
+def test_slash_audit_answers_who_stopped_what(make_slack, slack_api, demo):
+    front = make_slack()
+    mention(front, "stop web-server-2")
+    _, buttons = proposal_posted(slack_api, front)
+    click(front, "proposal_approve", buttons[0]["value"])
+    slack_api.wait_for(lambda: slack_api.of("chat.update"))
+    mention(front, "list instances")  # a read: not a change, not in the audit view
+    slack_api.wait_for(lambda: len(slack_api.of("chat.postMessage")) == 2)
+    command(front, slack_api, "audit web-server-2")
+    answer = slack_api.wait_for(lambda: responses(slack_api))[0]
+    assert answer["response_type"] == "ephemeral"
+    lines = [line for line in answer["text"].splitlines() if line[:2].isdigit()]
+    assert [line.split()[3] for line in lines] == ["ran", "approved", "proposed"]  # newest first
+    assert APPROVER in lines[1] and REQUESTER in lines[2]
+    command(front, slack_api, "audit")
+    everything = slack_api.wait_for(lambda: len(responses(slack_api)) == 2 and responses(slack_api))[1]["text"]
+    assert "list_instances" not in everything and "stop_instances" in everything

@@ -88,3 +88,16 @@ def test_auto_on_runs_the_monitor_and_prints_incidents(make_runtime, demo):
         runtime.monitor.stop()
     assert "INCIDENT OPEN [Tier 0 Emergency]" in out.getvalue() and "web-server-2" in out.getvalue()
     assert "open incidents: 1 × Tier 0" in run_terminal(runtime, ["status"])
+
+
+def test_audit_shows_changes_newest_first_and_filters(make_runtime, demo):
+    runtime = make_runtime()
+    run_terminal(runtime, ["list instances", "reboot web-server-1", "stop web-server-2", "y", "terminate db-primary"])
+    output = run_terminal(runtime, ["audit"])
+    rows = [line for line in output.splitlines() if line[:2].isdigit()]
+    assert [row.split()[3] for row in rows] == ["refused", "ran", "approved", "proposed", "ran"]
+    assert "Protected=true" in rows[0] and "reboot_instances web-server-1" in rows[-1]
+    assert "list_instances" not in output
+    only_db = run_terminal(runtime, ["audit db-primary"])
+    assert "Protected=true" in only_db and "web-server-2" not in only_db
+    assert "No recorded changes mention '100%_sure'" in run_terminal(runtime, ["audit 100%_sure"])
