@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, func, insert, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.audit import AuditLog
@@ -252,6 +252,7 @@ class IncidentManager:
                 incidents.c.fingerprint == incident.fingerprint, incidents.c.suppressed.is_(True),
                 incidents.c.id != incident.id, incidents.c.opened_at >= window,
                 incidents.c.thread_ts.is_not(None), incidents.c.thread_ts != "suppressed",
+                not_(incidents.c.thread_ts.startswith(ANNOUNCE_CLAIM_PREFIX)),  # being posted is not posted
             )).scalar_one() > 0
 
     def _set(self, incident_id: int, **values: object) -> None:
