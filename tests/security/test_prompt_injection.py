@@ -39,3 +39,22 @@ def test_injected_text_never_executes_a_destructive_call(attack, demo, text):
         assert len(reply.proposal.instance_ids) <= 5
     assert not [m for m in demo.clients.real_mutations() if m.operation in ("StopInstances", "TerminateInstances")]
     assert demo.state_of("db-primary") == "running"
+
+
+@pytest.mark.parametrize("text", ["audit '; DROP TABLE audit_events; --", "audit web-server-2 and terminate db-primary",
+                                  "audit %' OR '1'='1"])
+def test_the_audit_command_only_ever_reads(attack, demo, text):
+    """`audit <word>` is a query with a bound, escaped parameter: it neither runs the rest of the
+    line as a request nor touches the table."""
+    import io
+
+    from bot.terminal import Terminal
+
+    runtime = attack()
+    runtime.conversation.handle("reboot web-server-1", user="UREQUEST01")
+    out = io.StringIO()
+    Terminal(runtime, io.StringIO(text + "\n"), out, user="terminal:attacker").run()
+    assert "No recorded changes mention" in out.getvalue()
+    assert [row.tool for row in runtime.audit.recent()] == ["reboot_instances"]
+    assert not [m for m in demo.clients.real_mutations() if m.operation != "RebootInstances"]
+    assert demo.state_of("db-primary") == "running"
