@@ -177,9 +177,8 @@ class Approvals:
             connection.execute(
                 update(proposals).where(proposals.c.id == proposal_id).values(status=final, result=outcome.message)
             )
-        self.audit.record("call", actor, tool=proposal.tool, proposal_id=proposal_id, status=outcome.status,
-                          message=f"{proposal.summary}: {outcome.message}",
-                          detail={"result": outcome.result.model_dump(mode="json") if outcome.result else None})
+        self.audit.record_call(actor, proposal.summary, outcome, proposal_id=proposal_id,
+                               detail={"result": outcome.result.model_dump(mode="json") if outcome.result else None})
         text = f"Approved by {actor}: {proposal.summary}" + ("" if outcome.ok else f" — failed: {outcome.message}")
         return Decision(ok=outcome.ok, status=final, message=text, proposal=self.get(proposal_id), outcome=outcome)
 

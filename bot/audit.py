@@ -15,7 +15,7 @@ from sqlalchemy import Engine, and_, insert, not_, or_, select
 
 from bot.db import audit_events, utcnow
 from tools.models import Risk
-from tools.registry import REGISTRY
+from tools.registry import REGISTRY, ToolOutcome
 
 READ_TOOLS = tuple(name for name, spec in REGISTRY.items() if spec.risk is Risk.READ)
 
@@ -54,6 +54,13 @@ class AuditLog:
                     status=status, message=message[:4000], detail=detail,
                 )
             )
+
+    def record_call(self, actor: str, what: str, outcome: ToolOutcome, *, proposal_id: str | None = None,
+                    detail: dict[str, Any] | None = None) -> None:
+        """One AWS call as the audit view shows it: what ran (the person-readable line that was
+        shown or approved) and what AWS said — every front end records calls the same way."""
+        self.record("call", actor, tool=outcome.tool, proposal_id=proposal_id, status=outcome.status,
+                    message=f"{what}: {outcome.message}", detail=detail)
 
     def rows(self, proposal_id: str | None = None, kind: str | None = None) -> list[AuditRow]:
         query = select(audit_events).order_by(audit_events.c.id)

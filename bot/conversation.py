@@ -224,9 +224,8 @@ class Conversation:
                        expires=f"{proposal.expires_at:%H:%M}")
             return Reply(kind="proposal", text=text + note, language=language, decision=decision, proposal=proposal)
         outcome = self.runner.execute(decision.call)
-        self.audit.record("call", user, tool=decision.call.tool, status=outcome.status,
-                          message=f"{decision.call.describe()}: {outcome.message}",
-                          detail={"args": decision.call.args, "origin": origin})
+        self.audit.record_call(user, decision.call.describe(), outcome,
+                               detail={"args": decision.call.args, "origin": origin})
         if decision.call.tool in ("start_instances", "reboot_instances"):
             self.forget_context()
         kind: ReplyKind = "result" if outcome.ok else "error"

@@ -92,9 +92,7 @@ class McpFrontEnd:
                 {"status": "pending_approval", "proposal_id": proposal.id, "summary": proposal.summary,
                  "expires_at": proposal.expires_at.isoformat() + "Z"})
         outcome = runner.execute(prepared)
-        audit.record("call", MCP_ACTOR, tool=name, status=outcome.status,
-                     message=f"{prepared.describe()}: {outcome.message}",
-                     detail={"args": prepared.args, "origin": "mcp"})
+        audit.record_call(MCP_ACTOR, prepared.describe(), outcome, detail={"args": prepared.args, "origin": "mcp"})
         structured = json.loads(outcome.result.model_dump_json()) if outcome.result is not None else None
         return _text(render_outcome(outcome), {"status": outcome.status, "result": structured},
                      error=not outcome.ok)

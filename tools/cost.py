@@ -57,17 +57,21 @@ class CostResult(BaseModel):
         return PERIOD_LABELS.get(self.period, self.period)
 
     @property
+    def complete_days(self) -> list[DayCost]:
+        """The series without its last day: today, still filling up, is never compared."""
+        return self.by_day[:-1]
+
+    @property
     def peak_day(self) -> DayCost | None:
-        """The most expensive complete day (today is partial, so it never counts)."""
-        complete = [day for day in self.by_day if day.day < self.end - timedelta(days=1)]
-        return max(complete, key=lambda day: day.amount) if complete else None
+        """The most expensive complete day."""
+        return max(self.complete_days, key=lambda day: day.amount, default=None)
 
     @property
     def typical_day(self) -> float | None:
         """The median of the other complete days: what the peak is compared with (a mean would
         include the spike itself)."""
         peak = self.peak_day
-        others = sorted(day.amount for day in self.by_day if day.day < self.end - timedelta(days=1) and day != peak)
+        others = [day.amount for day in self.complete_days if day is not peak]
         return median(others) if others else None
 
     @property
@@ -94,13 +98,14 @@ def cost_window(period: str, today: date) -> tuple[date, date]:
 def get_cost(ctx: ToolContext, args: GetCostArgs, _: list[Instance]) -> CostResult:
     ce = ctx.clients.client("ce")
     start, end = cost_window(args.period, datetime.now(UTC).date())
+    day_series = args.period in DAY_WINDOWS
     totals: dict[str, float] = {}
     # every day of the window is listed, a day with no spend as 0.00
-    daily = {start + timedelta(days=n): 0.0 for n in range((end - start).days)} if args.period in DAY_WINDOWS else {}
+    daily = {start + timedelta(days=n): 0.0 for n in range((end - start).days)} if day_series else {}
     currency = "USD"
     kwargs = {
         "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
-        "Granularity": "DAILY" if args.period in DAY_WINDOWS else "MONTHLY",
+        "Granularity": "DAILY" if day_series else "MONTHLY",
         "Metrics": [COST_METRIC],
         "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"}],
     }
@@ -113,7 +118,7 @@ def get_cost(ctx: ToolContext, args: GetCostArgs, _: list[Instance]) -> CostResu
                 service = group["Keys"][0]
                 amount = float(metric["Amount"])
                 totals[service] = totals.get(service, 0.0) + amount
-                if args.period in DAY_WINDOWS:
+                if day_series:
                     daily[day] = daily.get(day, 0.0) + amount
                 currency = metric.get("Unit", currency)
         token = response.get("NextPageToken")

@@ -191,48 +191,46 @@ def test_split_brain_replicas_announce_each_event_once(make_monitor, make_runtim
     assert len(replicas[1].open_incidents()) == 1
 
 
-def test_throttling_is_retried_and_loses_no_incident(make_monitor, moto_sandbox, demo):
-    proxy = ThrottlingProxy(moto_sandbox.endpoint_url).start()
-    try:
-        clients = through(proxy, max_attempts=3)
-        env = make_monitor(clients=clients)
-        env.cycle()
-        demo.faults.stop_behind_back("web-server-1")
-        proxy.throttle_next(2)  # within botocore's retries
-        report = env.cycle()
-        assert report.ok and proxy.throttled == 2
-        assert len(report.opened) == 1
-        demo.faults.impair_status_check("api-server")
-        proxy.throttle_next(50)  # more than the retries: this cycle fails …
-        failed = env.cycle()
-        assert not failed.ok and "throttling" in failed.error
-        proxy.throttle_next(0)
-        recovered = env.cycle()  # … and the next one catches up
-        assert recovered.ok and len(recovered.opened) == 1
-        assert len(env.open_incidents()) == 2
-        assert [p["text"] for p in env.problems()][-1].endswith("monitor cycles work again.")
-    finally:
-        proxy.stop()
+@pytest.fixture
+def proxy(moto_sandbox):
+    """A throttling proxy in front of the sandbox, for one test."""
+    running = ThrottlingProxy(moto_sandbox.endpoint_url).start()
+    yield running
+    running.stop()
 
 
-def test_aws_down_is_reported_once_and_keeps_incidents_open(make_monitor, moto_sandbox, demo):
-    proxy = ThrottlingProxy(moto_sandbox.endpoint_url).start()
-    try:
-        clients = through(proxy, max_attempts=1)
-        env = make_monitor(clients=clients)
-        env.cycle()
-        demo.faults.stop_behind_back("web-server-1")
-        env.cycle()
-        proxy.down()
-        reports = [env.cycle() for _ in range(4)]
-        assert not any(r.ok for r in reports)
-        assert len(env.problems()) == 1  # said once, not every cycle
-        assert len(env.open_incidents()) == 1  # not "resolved" by a failed read
-        proxy.down(False)
-        assert env.cycle().ok
-        assert len(env.problems()) == 2 and len(env.roots()) == 1
-    finally:
-        proxy.stop()
+def test_throttling_is_retried_and_loses_no_incident(make_monitor, proxy, demo):
+    env = make_monitor(clients=through(proxy, max_attempts=3))
+    env.cycle()
+    demo.faults.stop_behind_back("web-server-1")
+    proxy.throttle_next(2)  # within botocore's retries
+    report = env.cycle()
+    assert report.ok and proxy.throttled == 2
+    assert len(report.opened) == 1
+    demo.faults.impair_status_check("api-server")
+    proxy.throttle_next(50)  # more than the retries: this cycle fails …
+    failed = env.cycle()
+    assert not failed.ok and "throttling" in failed.error
+    proxy.throttle_next(0)
+    recovered = env.cycle()  # … and the next one catches up
+    assert recovered.ok and len(recovered.opened) == 1
+    assert len(env.open_incidents()) == 2
+    assert [p["text"] for p in env.problems()][-1].endswith("monitor cycles work again.")
+
+
+def test_aws_down_is_reported_once_and_keeps_incidents_open(make_monitor, proxy, demo):
+    env = make_monitor(clients=through(proxy, max_attempts=1))
+    env.cycle()
+    demo.faults.stop_behind_back("web-server-1")
+    env.cycle()
+    proxy.down()
+    reports = [env.cycle() for _ in range(4)]
+    assert not any(r.ok for r in reports)
+    assert len(env.problems()) == 1  # said once, not every cycle
+    assert len(env.open_incidents()) == 1  # not "resolved" by a failed read
+    proxy.down(False)
+    assert env.cycle().ok
+    assert len(env.problems()) == 2 and len(env.roots()) == 1
 
 
 def test_slack_rate_limits_lose_no_incident(make_monitor, slack_api, demo):
@@ -263,10 +261,8 @@ def test_a_flapping_resource_is_suppressed(make_monitor, demo):
     assert "flapping" in str(roots[-1]["blocks"])
 
 
-def test_the_scheduler_runs_cycles_and_survives_a_failing_one(make_monitor, moto_sandbox, demo):
-    proxy = ThrottlingProxy(moto_sandbox.endpoint_url).start()
-    clients = through(proxy, max_attempts=1)
-    env = make_monitor(clients=clients)
+def test_the_scheduler_runs_cycles_and_survives_a_failing_one(make_monitor, proxy, demo):
+    env = make_monitor(clients=through(proxy, max_attempts=1))
     try:
         env.service.start()
         env.slack.wait_for(lambda: env.service.last_report and env.service.last_report.ok)
@@ -278,7 +274,6 @@ def test_the_scheduler_runs_cycles_and_survives_a_failing_one(make_monitor, moto
         assert env.service.running
     finally:
         env.service.stop()
-        proxy.stop()
     assert not env.service.running
     time.sleep(0.1)
 

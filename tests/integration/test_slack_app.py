@@ -149,21 +149,17 @@ def test_four_eyes_stops_self_approval(make_slack, slack_api, demo):
     assert demo.state_of("web-server-2") in ("stopping", "stopped")
 
 
-def test_a_button_from_another_message_is_refused(make_slack, slack_api, demo):
+@pytest.mark.parametrize(
+    ("elsewhere", "explanation"),
+    [({"message_ts": "1600000000.000001"}, "does not belong"), ({"channel": "COTHER0001"}, "another channel")],
+    ids=["another-message", "another-channel"],
+)
+def test_a_button_clicked_elsewhere_is_refused(make_slack, slack_api, demo, elsewhere, explanation):
     front = make_slack()
     mention(front, "stop web-server-2")
     _, buttons = proposal_posted(slack_api, front)
-    click(front, "proposal_approve", buttons[0]["value"], message_ts="1600000000.000001")
-    assert "does not belong" in slack_api.wait_for(lambda: slack_api.of("chat.postEphemeral"))[0]["text"]
-    assert demo.state_of("web-server-2") == "running"
-
-
-def test_click_from_another_channel_is_refused(make_slack, slack_api, demo):
-    front = make_slack()
-    mention(front, "stop web-server-2")
-    _, buttons = proposal_posted(slack_api, front)
-    click(front, "proposal_approve", buttons[0]["value"], channel="COTHER0001")
-    assert "another channel" in slack_api.wait_for(lambda: slack_api.of("chat.postEphemeral"))[0]["text"]
+    click(front, "proposal_approve", buttons[0]["value"], **elsewhere)
+    assert explanation in slack_api.wait_for(lambda: slack_api.of("chat.postEphemeral"))[0]["text"]
     assert demo.state_of("web-server-2") == "running"
 
 

@@ -49,42 +49,32 @@ def test_forged_values(slack, slack_api, demo, value):
     assert demo.state_of("web-server-2") == "running"
 
 
-def test_unauthorised_user(slack, slack_api, demo):
-    front = slack()
+@pytest.mark.parametrize(
+    ("overrides", "clicker"),
+    [({}, "UMALLORY01"), ({"approver_user_ids": []}, APPROVER)],
+    ids=["unauthorised-user", "nobody-configured-fails-closed"],
+)
+def test_a_click_by_someone_not_allowed_leaves_it_pending(slack, slack_api, demo, overrides, clicker):
+    front = slack(**overrides)
     proposal = propose(front)
-    click(front, proposal.id, user="UMALLORY01")
+    click(front, proposal.id, user=clicker)
     settle(slack_api)
     assert front.runtime.approvals.get(proposal.id).status == "pending"
 
 
-def test_nobody_configured_fails_closed(slack, slack_api, demo):
-    front = slack(approver_user_ids=[])
+@pytest.mark.parametrize(
+    ("overrides", "click_details"),
+    [
+        ({"four_eyes": True, "approver_user_ids": [APPROVER, REQUESTER]}, {"user": REQUESTER}),
+        ({}, {"channel": "CEVIL00001"}),
+        ({}, {"ts": "1600000000.000001"}),
+    ],
+    ids=["requester-self-approval-with-four-eyes", "click-from-another-channel", "click-on-another-message"],
+)
+def test_a_refused_click_stops_nothing(slack, slack_api, demo, overrides, click_details):
+    front = slack(**overrides)
     proposal = propose(front)
-    click(front, proposal.id)
-    settle(slack_api)
-    assert front.runtime.approvals.get(proposal.id).status == "pending"
-
-
-def test_requester_self_approval_with_four_eyes(slack, slack_api, demo):
-    front = slack(four_eyes=True, approver_user_ids=[APPROVER, REQUESTER])
-    proposal = propose(front)
-    click(front, proposal.id, user=REQUESTER)
-    settle(slack_api)
-    assert demo.state_of("web-server-2") == "running"
-
-
-def test_click_from_another_channel(slack, slack_api, demo):
-    front = slack()
-    proposal = propose(front)
-    click(front, proposal.id, channel="CEVIL00001")
-    settle(slack_api)
-    assert demo.state_of("web-server-2") == "running"
-
-
-def test_click_on_another_message(slack, slack_api, demo):
-    front = slack()
-    proposal = propose(front)
-    click(front, proposal.id, ts="1600000000.000001")
+    click(front, proposal.id, **click_details)
     settle(slack_api)
     assert demo.state_of("web-server-2") == "running"
 
