@@ -105,10 +105,6 @@ class Conversation:
         except Exception:  # names only sharpen a runbook search; never fail it
             return ()
 
-    def forget_context(self) -> None:
-        with self._context_lock:
-            self._context = None
-
     # -- deciding ------------------------------------------------------------------------------
 
     def decide(self, text: str) -> Decision:
@@ -226,8 +222,6 @@ class Conversation:
         outcome = self.runner.execute(decision.call)
         self.audit.record_call(user, decision.call.describe(), outcome,
                                detail={"args": decision.call.args, "origin": origin})
-        if decision.call.tool in ("start_instances", "reboot_instances"):
-            self.forget_context()
         kind: ReplyKind = "result" if outcome.ok else "error"
         body = render_outcome(outcome) if outcome.ok else say("error", language, message=outcome.message)
         return Reply(kind=kind, text=body + note, language=language, decision=decision, outcome=outcome)
