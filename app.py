@@ -9,9 +9,40 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from bot.settings import SettingsError, load_settings
+from bot.core.settings import SettingsError, load_settings
+
+log = logging.getLogger("app")
+
+
+class Shutdown(BaseException):
+    """SIGTERM or SIGINT: unwind the main thread so `finally` closes everything in order."""
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Turn SIGTERM (docker stop) and SIGINT (Ctrl-C) into a Shutdown in the main thread.
+
+    Why: a killed bot keeps the monitor lease until it expires and leaves Socket Mode
+    half-open; unwinding lets `Runtime.close` release the lease and the connections.
+    """
+    def handler(signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Shutdown(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -32,10 +63,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def start_sandbox(settings, out=None):  # type: ignore[no-untyped-def]
     """Start moto on 127.0.0.1, seed the demo fleet, print it; returns (sandbox, clients)."""
     out = out or sys.stdout
-    from bot.render_text import instances_table
     from sandbox.fleet import seed_demo_fleet
     from sandbox.server import MotoSandbox
     from tools.inventory import fetch_instances
+    from tools.render import instances_table
 
     sandbox = MotoSandbox(region=settings.aws_region).start()
     clients = sandbox.clients()
@@ -46,35 +77,18 @@ def start_sandbox(settings, out=None):  # type: ignore[no-untyped-def]
 
 
 def run_terminal(runtime) -> int:  # type: ignore[no-untyped-def]
-    from bot.terminal import Terminal
+    from bot.terminal import Terminal, recovery_lines
     from monitoring.notifier import TerminalNotifier
 
-    runtime.attach_monitor(TerminalNotifier(sys.stdout, recovery_lines=lambda incident: terminal_recovery(
+    runtime.attach_monitor(TerminalNotifier(sys.stdout, recovery_lines=lambda incident: recovery_lines(
         runtime, incident)))
     return Terminal(runtime, sys.stdin, sys.stdout, interactive=sys.stdin.isatty()).run()
-
-
-def terminal_recovery(runtime, incident) -> list[str]:  # type: ignore[no-untyped-def]
-    """Runbook and proposal lines under an incident printed in the terminal."""
-    from bot.recovery import runbook_lines
-
-    if runtime.recovery is None:
-        return []
-    lines = []
-    runbook = runtime.recovery.runbook(incident.sop_id)
-    if runbook is not None:
-        lines += runbook_lines(runbook)
-    proposal = runtime.recovery.proposal(incident.proposal_id)
-    if proposal is not None:
-        lines.append(f"Proposal {proposal.id}: {proposal.summary} — type 'approve {proposal.id}' or "
-                     f"'reject {proposal.id}'")
-    return lines
 
 
 def run_mcp(runtime, read_only: bool, http_port: int | None) -> int:  # type: ignore[no-untyped-def]
     import anyio
 
-    from bot.mcp_server import McpFrontEnd
+    from bot.mcp.server import McpFrontEnd
 
     front = McpFrontEnd(runtime, read_only=read_only)
     if http_port:
@@ -101,7 +115,14 @@ def run_slack(runtime) -> int:  # type: ignore[no-untyped-def]
         runtime.attach_monitor(TerminalNotifier(sys.stdout))
     front = SlackFrontEnd(runtime, client)
     print("Connecting to Slack (Socket Mode)… Ctrl-C to stop.", flush=True)
-    SocketModeHandler(front.app, settings.slack_app_token.get_secret_value()).start()
+    handler = SocketModeHandler(front.app, settings.slack_app_token.get_secret_value())
+    try:
+        handler.start()
+    finally:
+        try:
+            handler.close()
+        except Exception:  # closing a socket that never opened: nothing to release
+            log.debug("Socket Mode close failed", exc_info=True)
     return 0
 
 
@@ -123,31 +144,52 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
-    from bot.runtime import build_runtime, real_aws_clients
+    from bot.core.runtime import build_runtime, real_aws_clients
 
     sandbox = None
     runtime = None
+    code = 0
     try:
-        if args.sandbox:
-            # in MCP stdio mode stdout is the protocol: everything human goes to stderr
-            sandbox, clients = start_sandbox(settings, out=sys.stderr if args.mode == "mcp" else sys.stdout)
-            runtime = build_runtime(settings, clients, db_file="sandbox.sqlite3")
-        else:
-            runtime = build_runtime(settings, real_aws_clients(settings))
-        if args.mode == "mcp":
-            return run_mcp(runtime, args.read_only, args.http)
-        report = runtime.attach_sop()
-        for problem in report.problems:
-            print(f"runbook skipped: {problem}", file=sys.stderr)
-        return run_slack(runtime) if settings.slack_configured else run_terminal(runtime)
-    except KeyboardInterrupt:
-        print("\nStopped.")
-        return 0
-    finally:
-        if runtime is not None and runtime.monitor is not None:
-            runtime.monitor.stop()
-        if sandbox is not None:
-            sandbox.stop()
+        with stop_on_signals():
+            try:
+                if args.sandbox:
+                    # in MCP stdio mode stdout is the protocol: everything human goes to stderr
+                    sandbox, clients = start_sandbox(settings, out=sys.stderr if args.mode == "mcp" else sys.stdout)
+                    runtime = build_runtime(settings, clients, db_file="sandbox.sqlite3")
+                else:
+                    runtime = build_runtime(settings, real_aws_clients(settings))
+                if args.mode == "mcp":
+                    code = run_mcp(runtime, args.read_only, args.http)
+                else:
+                    report = runtime.attach_sop()
+                    for problem in report.problems:
+                        print(f"runbook skipped: {problem}", file=sys.stderr)
+                    code = run_slack(runtime) if settings.slack_configured else run_terminal(runtime)
+            finally:
+                shutdown(runtime, sandbox)
+    except (Shutdown, KeyboardInterrupt) as stop:
+        print(f"\nStopped ({stop or 'interrupt'}).", file=sys.stderr, flush=True)
+        code = 0
+    finish(code)
+    return code
+
+
+def shutdown(runtime, sandbox) -> None:  # type: ignore[no-untyped-def]
+    """Close in order: the bot (monitor lease, runbook index, database), then the local AWS."""
+    if runtime is not None:
+        runtime.close()
+    if sandbox is not None:
+        sandbox.stop()
+
+
+def finish(code: int) -> None:
+    """Leave now if a library thread (a Socket Mode reader, a scheduler worker finishing a slow AWS
+    call) would otherwise hold the process open: everything that matters is closed by now."""
+    lingering = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if lingering:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 if __name__ == "__main__":

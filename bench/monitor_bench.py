@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.audit import AuditLog  # noqa: E402
-from bot.db import make_engine  # noqa: E402
+from bot.store.audit import AuditLog  # noqa: E402
+from bot.store.engine import make_engine  # noqa: E402
 from monitoring.config import load_rules  # noqa: E402
 from monitoring.notifier import TerminalNotifier  # noqa: E402
 from monitoring.service import MonitorService  # noqa: E402

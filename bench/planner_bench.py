@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.plan import PlannerContext  # noqa: E402
-from bot.planner_fallback import KeywordPlanner  # noqa: E402
+from bot.planning.plan import PlannerContext  # noqa: E402
+from bot.planning.keywords import KeywordPlanner  # noqa: E402
 from sandbox.fleet import DEMO_FLEET  # noqa: E402
 
 DATASETS = [ROOT / "tests/data/commands.jsonl", ROOT / "tests/data/commands_heldout.jsonl"]
@@ -66,8 +66,8 @@ def main() -> int:
         samples.append(time.perf_counter() - started)
     report("fallback planning, fleet of 2,007 names", samples)
 
-    from bot.runtime import build_runtime
-    from bot.settings import load_settings
+    from bot.core.runtime import build_runtime
+    from bot.core.settings import load_settings
     from sandbox.fleet import seed_demo_fleet
     from sandbox.server import MotoSandbox
 
@@ -75,11 +75,11 @@ def main() -> int:
         clients = sandbox.clients()
         seed_demo_fleet(sandbox, clients)
         runtime = build_runtime(load_settings(data_dir=Path(data_dir)), clients)
-        runtime.conversation.planner_context()
+        runtime.pipeline.planner_context()
         samples = []
         for text in texts:
             started = time.perf_counter()
-            runtime.conversation.decide(text)
+            runtime.pipeline.decide(text)
             samples.append(time.perf_counter() - started)
         report("whole decide path incl. sandbox AWS calls (for comparison)", samples)
         runtime.engine.dispose()

@@ -22,10 +22,10 @@ sys.path.insert(0, str(ROOT))
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: E402
 
-from bot.planner import PlannerChain  # noqa: E402
-from bot.planner_llm import LlmPlanner  # noqa: E402
-from bot.runtime import build_runtime  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
+from bot.planning.chain import PlannerChain  # noqa: E402
+from bot.planning.llm import LlmPlanner  # noqa: E402
+from bot.core.runtime import build_runtime  # noqa: E402
+from bot.core.settings import load_settings  # noqa: E402
 from bot.slack.app import SlackFrontEnd, make_web_client  # noqa: E402
 from sandbox.fleet import seed_demo_fleet  # noqa: E402
 from sandbox.server import MotoSandbox  # noqa: E402

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from bot.conversation import Conversation, Decision
-from bot.plan import Plan, PlannerContext
-from bot.planner import PlannerChain
-from bot.planner_fallback import KeywordPlanner
-from bot.planner_llm import LlmPlanner, PlanInvalid, PlannerUnavailable
-from bot.runtime import build_runtime
-from bot.settings import SettingsError, load_settings
+from bot.core.pipeline import Decision, Pipeline
+from bot.planning.plan import Plan, PlannerContext
+from bot.planning.chain import PlannerChain
+from bot.planning.keywords import KeywordPlanner
+from bot.planning.llm import LlmPlanner, PlanInvalid, PlannerUnavailable
+from bot.core.runtime import build_runtime
+from bot.core.settings import SettingsError, load_settings
 from sandbox.fleet import seed_demo_fleet
 from sandbox.server import MotoSandbox
 
@@ -73,10 +73,10 @@ def passes(case: Case, decision: Decision) -> bool:
             and all(arguments.get(key) == value for key, value in case.arguments.items()))
 
 
-def evaluate(conversation: Conversation, cases: list[Case], out=sys.stdout) -> tuple[int, int]:
+def evaluate(pipeline: Pipeline, cases: list[Case], out=sys.stdout) -> tuple[int, int]:
     hits = 0
     for case in cases:
-        decision = conversation.decide(case.text)
+        decision = pipeline.decide(case.text)
         if passes(case, decision):
             hits += 1
             continue
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         seed_demo_fleet(sandbox, clients)
         runtime = build_runtime(settings.model_copy(update={"data_dir": Path(data_dir), "database_url": None}),
                                 clients, planner=chain)
-        hits, total = evaluate(runtime.conversation, cases)
+        hits, total = evaluate(runtime.pipeline, cases)
         runtime.engine.dispose()
     print(f"accuracy: {100.0 * hits / total:.1f}% ({hits}/{total})")
     return 0

@@ -20,11 +20,11 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, and_, func, insert, not_, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine
 
-from bot.audit import AuditLog
-from bot.db import incidents, utcnow
+from bot.store.audit import AuditLog
+from bot.store.engine import utcnow
+from bot.store.incidents import IncidentStore
 from monitoring.checks import Finding
 from monitoring.config import MonitorRules, TierRule
 from monitoring.notifier import ANNOUNCE_CLAIM_PREFIX, Incident, Notifier
@@ -67,23 +67,18 @@ def match_rule(finding: Finding, rules: list[TierRule]) -> TierRule | None:
 class IncidentManager:
     def __init__(self, engine: Engine, notifier: Notifier, rules: MonitorRules, audit: AuditLog,
                  on_open: OpenHook | None = None) -> None:
-        self.engine = engine
+        self.store = IncidentStore(engine)
         self.notifier = notifier
         self.rules = rules
         self.audit = audit
         self.on_open = on_open
 
     def open_incidents(self, region: str | None = None) -> list[Incident]:
-        query = select(incidents).where(incidents.c.status == "open").order_by(incidents.c.id)
-        if region:
-            query = query.where(incidents.c.region == region)
-        with self.engine.connect() as connection:
-            return [Incident.model_validate(dict(row._mapping)) for row in connection.execute(query)]
+        return [Incident.model_validate(row) for row in self.store.open_rows(region)]
 
     def get(self, incident_id: int) -> Incident | None:
-        with self.engine.connect() as connection:
-            row = connection.execute(select(incidents).where(incidents.c.id == incident_id)).first()
-        return Incident.model_validate(dict(row._mapping)) if row else None
+        row = self.store.get(incident_id)
+        return Incident.model_validate(row) if row else None
 
     def reconcile(self, findings: list[Finding], region: str,
                   open_incidents: list[Incident] | None = None) -> ReconcileReport:
@@ -116,23 +111,14 @@ class IncidentManager:
 
     def _open(self, finding: Finding, rule: TierRule, region: str) -> int | None:
         """The new incident's id, or None when another replica opened it a moment ago."""
-        now = utcnow()
-        window = now - timedelta(minutes=self.rules.flapping.window_minutes)
-        try:
-            with self.engine.begin() as connection:
-                recent = connection.execute(
-                    select(func.count()).select_from(incidents).where(
-                        incidents.c.fingerprint == finding.fingerprint, incidents.c.opened_at >= window)
-                ).scalar_one()
-                incident_id = connection.execute(insert(incidents).values(
-                    fingerprint=finding.fingerprint, check_name=finding.check, tier=rule.tier, rule=rule.name,
-                    resource_id=finding.resource_id, resource_name=finding.resource_name,
-                    instance_id=finding.instance_id, region=region, status="open",
-                    suppressed=recent >= self.rules.flapping.max_openings, summary=finding.summary,
-                    evidence=finding.evidence, signature=finding.signature, opened_at=now, updated_at=now,
-                    resolved_notified=False,
-                )).inserted_primary_key[0]
-        except IntegrityError:  # one_open_incident_per_fingerprint: a replica was first
+        window = utcnow() - timedelta(minutes=self.rules.flapping.window_minutes)
+        incident_id = self.store.insert_open(dict(
+            fingerprint=finding.fingerprint, check_name=finding.check, tier=rule.tier, rule=rule.name,
+            resource_id=finding.resource_id, resource_name=finding.resource_name,
+            instance_id=finding.instance_id, region=region, summary=finding.summary,
+            evidence=finding.evidence, signature=finding.signature,
+        ), window, self.rules.flapping.max_openings)
+        if incident_id is None:
             log.info("incident %s is already open (another replica)", finding.fingerprint)
             return None
         self.audit.record("incident", "monitor", status="open", message=finding.summary,
@@ -145,7 +131,7 @@ class IncidentManager:
                 log.exception("recovery proposal for incident %s failed", incident_id)
                 plan = None
             if plan is not None:
-                self._set(incident_id, proposal_id=plan.proposal_id, sop_id=plan.sop_id)
+                self.store.set(incident_id, proposal_id=plan.proposal_id, sop_id=plan.sop_id)
         return incident_id
 
     def _change(self, incident: Incident, finding: Finding, rule: TierRule) -> bool:
@@ -155,32 +141,23 @@ class IncidentManager:
             changes.append(f"tier {incident.tier} → {rule.tier}")
         if incident.signature != finding.signature:
             changes.append(finding.summary)
-        with self.engine.begin() as connection:
-            changed = connection.execute(update(incidents).where(
-                incidents.c.id == incident.id, incidents.c.status == "open",
-                incidents.c.signature == incident.signature, incidents.c.tier == incident.tier,
-            ).values(tier=rule.tier, rule=rule.name, summary=finding.summary, evidence=finding.evidence,
-                     signature=finding.signature, updated_at=utcnow())).rowcount
+        changed = self.store.change(incident.id, incident.signature, incident.tier, dict(
+            tier=rule.tier, rule=rule.name, summary=finding.summary, evidence=finding.evidence,
+            signature=finding.signature))
         if not changed:
             return False
         if incident.announced and not incident.suppressed:
             try:
                 self.notifier.updated(self.get(incident.id), "; ".join(changes))  # type: ignore[arg-type]
-                self._set(incident.id, notified_signature=finding.signature)
+                self.store.set(incident.id, notified_signature=finding.signature)
             except Exception:
                 log.exception("could not post the update of incident %s", incident.id)
         return True
 
     def _resolve(self, incident: Incident) -> bool:
         """Close the incident; False when another replica closed it first."""
-        now = utcnow()
-        with self.engine.begin() as connection:
-            closed = connection.execute(update(incidents).where(
-                incidents.c.id == incident.id, incidents.c.status == "open",
-            ).values(status="resolved", resolved_at=now, updated_at=now,
-                     # never announced (or claimed but not posted): nothing to follow up in Slack
-                     resolved_notified=incident.suppressed or not incident.announced)).rowcount
-        if not closed:
+        # never announced (or claimed but not posted): nothing to follow up in Slack
+        if not self.store.resolve(incident.id, resolved_notified=incident.suppressed or not incident.announced):
             return False
         self.audit.record("incident", "monitor", status="resolved", message=incident.summary,
                           detail={"incident": incident.id})
@@ -189,26 +166,17 @@ class IncidentManager:
     def _announce_pending(self, region: str) -> int:
         """Announce what is not announced yet: new incidents and resolutions (and retries of both)."""
         failures = 0
-        stale_claims = utcnow() - ANNOUNCE_CLAIM_TIMEOUT
-        with self.engine.connect() as connection:
-            rows = connection.execute(select(incidents).where(
-                incidents.c.region == region,
-                or_(and_(incidents.c.status == "open",
-                         or_(incidents.c.thread_ts.is_(None),
-                             and_(incidents.c.thread_ts.startswith(ANNOUNCE_CLAIM_PREFIX),
-                                  incidents.c.updated_at < stale_claims))),
-                    and_(incidents.c.status == "resolved", incidents.c.resolved_notified.is_(False))),
-            ).order_by(incidents.c.tier, incidents.c.id)).all()
+        rows = self.store.announcements_due(region, ANNOUNCE_CLAIM_PREFIX, utcnow() - ANNOUNCE_CLAIM_TIMEOUT)
         for row in rows:
-            incident = Incident.model_validate(dict(row._mapping))
+            incident = Incident.model_validate(row)
             try:
                 if incident.status == "open":
                     self._announce_opening(incident)
-                elif self._claim(incident, resolved_notified=True, expected=False):
+                elif self.store.claim(incident.id, "resolved_notified", expected=False, value=True):
                     try:
                         self.notifier.resolved(incident)
                     except Exception:
-                        self._set(incident.id, resolved_notified=False)  # retried next cycle
+                        self.store.set(incident.id, resolved_notified=False)  # retried next cycle
                         raise
             except Exception as error:
                 failures += 1
@@ -218,43 +186,17 @@ class IncidentManager:
 
     def _announce_opening(self, incident: Incident) -> None:
         claim = f"{ANNOUNCE_CLAIM_PREFIX}{uuid.uuid4().hex[:12]}"
-        if not self._claim(incident, thread_ts=claim, expected=incident.thread_ts):
+        if not self.store.claim(incident.id, "thread_ts", expected=incident.thread_ts, value=claim):
             return  # another replica is posting it
-        if incident.suppressed and self._flap_notice_sent(incident):
-            self._set(incident.id, thread_ts="suppressed")
+        window = utcnow() - timedelta(minutes=self.rules.flapping.window_minutes)
+        if incident.suppressed and self.store.flap_notice_sent(incident.id, incident.fingerprint, window,
+                                                               ANNOUNCE_CLAIM_PREFIX):
+            self.store.set(incident.id, thread_ts="suppressed")
             return
         try:
             thread = self.notifier.opened(incident)
         except Exception:
-            self._release_claim(incident.id, claim)
+            self.store.release_claim(incident.id, claim)
             raise
-        self._set(incident.id, channel=thread.channel, thread_ts=thread.thread_ts or "posted",
-                  notified_signature=incident.signature)
-
-    def _claim(self, incident: Incident, *, expected: object, **values: object) -> bool:
-        """Compare-and-set one announcement column: only the replica that flips it posts."""
-        (column_name,) = values
-        column = incidents.c[column_name]
-        matches = column.is_(None) if expected is None else column == expected
-        with self.engine.begin() as connection:
-            return connection.execute(update(incidents).where(incidents.c.id == incident.id, matches)
-                                      .values(updated_at=utcnow(), **values)).rowcount == 1
-
-    def _release_claim(self, incident_id: int, claim: str) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(update(incidents).where(incidents.c.id == incident_id, incidents.c.thread_ts == claim)
-                               .values(thread_ts=None))
-
-    def _flap_notice_sent(self, incident: Incident) -> bool:
-        window = utcnow() - timedelta(minutes=self.rules.flapping.window_minutes)
-        with self.engine.connect() as connection:
-            return connection.execute(select(func.count()).select_from(incidents).where(
-                incidents.c.fingerprint == incident.fingerprint, incidents.c.suppressed.is_(True),
-                incidents.c.id != incident.id, incidents.c.opened_at >= window,
-                incidents.c.thread_ts.is_not(None), incidents.c.thread_ts != "suppressed",
-                not_(incidents.c.thread_ts.startswith(ANNOUNCE_CLAIM_PREFIX)),  # being posted is not posted
-            )).scalar_one() > 0
-
-    def _set(self, incident_id: int, **values: object) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))
+        self.store.set(incident.id, channel=thread.channel, thread_ts=thread.thread_ts or "posted",
+                       notified_signature=incident.signature)

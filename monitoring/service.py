@@ -6,8 +6,10 @@ Why these choices:
 * A lease row in the database: several replicas may run the bot, but APScheduler 3
   cannot share a job store between processes, so each replica schedules the job and only
   the lease holder runs the cycle; if it dies, another takes over when the lease expires.
-* A cycle never raises into the scheduler: a failure is logged, reported once (not every
-  30 s), and the next cycle runs; open incidents are not resolved by a failed read.
+* A cycle never raises into the scheduler: a failure is logged and recorded (so `status`
+  shows it), and after FAILURE_NOTICE_AFTER failed cycles in a row a notice goes to the alert
+  channel — once, and once more when cycles work again; open incidents are not resolved by a
+  failed read. A failure after the fleet read (a bug, a database outage) counts the same.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from pydantic import BaseModel
-from sqlalchemy import Engine, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine
 
-from bot.audit import AuditLog
-from bot.db import instance_observations, leases, proposals, utcnow
+from bot.store.audit import AuditLog
+from bot.store.engine import utcnow
+from bot.store.leases import Lease
+from bot.store.observations import Observations
+from bot.store.proposals import ProposalStore
 from monitoring import checks
 from monitoring.config import MonitorRules
 from monitoring.incidents import IncidentManager, OpenHook
@@ -35,11 +39,13 @@ from monitoring.notifier import Notifier
 from monitoring.snapshot import FleetSnapshot, SnapshotReader
 from tools.aws import AwsClients
 from tools.errors import describe_aws_error
+from tools.registry import tools
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "monitor"
 LAST_CYCLE_FLAG = "monitor_last_cycle"
 BOT_ACTION_MEMORY = timedelta(hours=2)
+FAILURE_NOTICE_AFTER = 3  # failed cycles in a row before the alert channel hears of it
 
 
 class CycleReport(BaseModel):
@@ -51,6 +57,7 @@ class CycleReport(BaseModel):
     updated: list[int] = []
     resolved: list[int] = []
     error: str | None = None
+    failures_in_a_row: int = 0
 
 
 class MonitorService:
@@ -59,6 +66,9 @@ class MonitorService:
                  watch_tag: tuple[str, str] | None = None, on_open: OpenHook | None = None,
                  set_flag: Callable[[str, str], None] | None = None) -> None:
         self.engine = engine
+        self.lease = Lease(engine, LEASE_NAME)
+        self.observations = Observations(engine)
+        self.proposals = ProposalStore(engine)
         self.region = region or clients.default_region
         self.interval_seconds = interval_seconds
         self.rules = rules
@@ -69,9 +79,11 @@ class MonitorService:
         self.holder = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self.last_report: CycleReport | None = None
         self._set_flag = set_flag
-        self._failing = False
+        self.failures_in_a_row = 0
+        self._failure_told = False
         self._scheduler: BackgroundScheduler | None = None
         self._lock = threading.Lock()
+        self._cycle_lock = threading.Lock()  # held while a cycle runs: stop() waits for it
 
     # -- scheduling ---------------------------------------------------------------------------
 
@@ -91,16 +103,30 @@ class MonitorService:
             scheduler.modify_job("monitor-cycle", next_run_time=datetime.now(UTC))  # first cycle right away
             self._scheduler = scheduler
 
-    def stop(self) -> None:
+    def stop(self, timeout_seconds: float = 3.0) -> None:
+        """Stop scheduling, let a running cycle finish (up to the timeout), and release the lease
+        so another replica takes over at once instead of when the lease expires."""
         with self._lock:
             if self._scheduler is not None:
-                self._scheduler.shutdown(wait=True)
+                self._scheduler.shutdown(wait=False)
                 self._scheduler = None
-        self._release_lease()
+        finished = self._cycle_lock.acquire(timeout=timeout_seconds)
+        try:
+            if not finished:
+                log.warning("a monitor cycle is still running after %.0f s; releasing the lease anyway",
+                            timeout_seconds)
+            self._release_lease()
+        finally:
+            if finished:
+                self._cycle_lock.release()
 
     # -- one cycle ----------------------------------------------------------------------------
 
     def run_cycle(self) -> CycleReport:
+        with self._cycle_lock:
+            return self._run_cycle()
+
+    def _run_cycle(self) -> CycleReport:
         started = time.perf_counter()
         try:
             if not self._take_lease():
@@ -109,33 +135,38 @@ class MonitorService:
                 return report
             snapshot = self.reader.read()
         except Exception as error:  # AWS down, throttled past retries, database hiccup …
-            report = CycleReport(ok=False, seconds=time.perf_counter() - started,
-                                 error=describe_aws_error(error, "monitor cycle"))
-            self._record(report)
-            if not self._failing:
-                self._failing = True
-                log.warning("%s", report.error)
-                self._tell(f"{report.error}. I keep trying every {self.interval_seconds} s; "
-                           "open incidents stay open until I can read the fleet again.")
-            return report
+            return self._failed(started, describe_aws_error(error, "monitor cycle"))
         try:
-            previous = self._previous_states()
+            previous = self.observations.states(self.region)
             still_open = self.incidents.open_incidents(self.region)
             findings = checks.evaluate(snapshot, previous, {incident.fingerprint for incident in still_open},
                                        self._stopped_by_bot(), self.rules.thresholds.cpu_percent)
             outcome = self.incidents.reconcile(findings, self.region, still_open)
-            self._save_states(snapshot, previous)
+            self.observations.save(self.region, [(h.instance.id, h.instance.state) for h in snapshot.instances],
+                                   previous)
         except Exception as error:
             log.exception("monitor cycle failed after reading the fleet")
-            report = CycleReport(ok=False, seconds=time.perf_counter() - started, error=type(error).__name__)
-            self._record(report)
-            return report
-        if self._failing:
-            self._failing = False
-            self._tell("monitor cycles work again.")
+            return self._failed(started, f"monitor cycle failed after reading the fleet: {type(error).__name__}")
+        if self._failure_told:
+            self._tell(f"monitor cycles work again (after {self.failures_in_a_row} failed in a row).")
+        self.failures_in_a_row = 0
+        self._failure_told = False
         report = CycleReport(ok=True, seconds=time.perf_counter() - started, findings=len(findings),
                              opened=outcome.opened, updated=outcome.updated, resolved=outcome.resolved)
         self._record(report)
+        return report
+
+    def _failed(self, started: float, error: str) -> CycleReport:
+        """Count the failure; the alert channel hears once, at the FAILURE_NOTICE_AFTER-th in a row."""
+        self.failures_in_a_row += 1
+        report = CycleReport(ok=False, seconds=time.perf_counter() - started, error=error,
+                             failures_in_a_row=self.failures_in_a_row)
+        self._record(report)
+        log.warning("%s (%d in a row)", error, self.failures_in_a_row)
+        if self.failures_in_a_row >= FAILURE_NOTICE_AFTER and not self._failure_told:
+            self._failure_told = True
+            self._tell(f"{error}. {self.failures_in_a_row} cycles in a row failed; I keep trying every "
+                       f"{self.interval_seconds} s. Open incidents stay open until I can read the fleet again.")
         return report
 
     def _tell(self, message: str) -> None:
@@ -150,63 +181,22 @@ class MonitorService:
             try:
                 self._set_flag(LAST_CYCLE_FLAG, json.dumps({"at": utcnow().isoformat(timespec="seconds"),
                                                             "ok": report.ok, "seconds": round(report.seconds, 2),
-                                                            "error": report.error}))
+                                                            "error": report.error,
+                                                            "failures_in_a_row": report.failures_in_a_row}))
             except Exception:
                 log.warning("could not record the monitor cycle")
 
     # -- memory between cycles ----------------------------------------------------------------
 
-    def _previous_states(self) -> dict[str, str]:
-        with self.engine.connect() as connection:
-            rows = connection.execute(select(instance_observations.c.instance_id, instance_observations.c.state)
-                                      .where(instance_observations.c.region == self.region))
-            return {row.instance_id: row.state for row in rows}
-
-    def _save_states(self, snapshot: FleetSnapshot, previous: dict[str, str]) -> None:
-        now = utcnow()
-        changed = [(h.instance.id, h.instance.state) for h in snapshot.instances
-                   if previous.get(h.instance.id) != h.instance.state]
-        if not changed:
-            return
-        with self.engine.begin() as connection:
-            for instance_id, state in changed:
-                if instance_id in previous:
-                    connection.execute(update(instance_observations)
-                                       .where(instance_observations.c.instance_id == instance_id)
-                                       .values(state=state, seen_at=now))
-                else:
-                    connection.execute(insert(instance_observations).values(
-                        instance_id=instance_id, region=self.region, state=state, seen_at=now))
-
     def _stopped_by_bot(self) -> set[str]:
         """Instances an approved stop/terminate touched recently: their going down is expected."""
-        since = utcnow() - BOT_ACTION_MEMORY
-        with self.engine.connect() as connection:
-            rows = connection.execute(select(proposals.c.instance_ids).where(
-                proposals.c.tool.in_(["stop_instances", "terminate_instances"]),
-                proposals.c.status.in_(["executing", "executed"]), proposals.c.decided_at >= since))
-            return {instance_id for row in rows for instance_id in row.instance_ids}
+        return self.proposals.instances_acted_on([spec.name for spec in tools() if spec.takes_down],
+                                                 utcnow() - BOT_ACTION_MEMORY)
 
     # -- lease ----------------------------------------------------------------------------------
 
     def _take_lease(self) -> bool:
-        now = utcnow()
-        expires = now + timedelta(seconds=max(3 * self.interval_seconds, 30))
-        with self.engine.begin() as connection:
-            taken = connection.execute(update(leases).where(
-                leases.c.name == LEASE_NAME, or_(leases.c.holder == self.holder, leases.c.expires_at < now),
-            ).values(holder=self.holder, expires_at=expires)).rowcount
-        if taken:
-            return True
-        try:
-            with self.engine.begin() as connection:
-                connection.execute(insert(leases).values(name=LEASE_NAME, holder=self.holder, expires_at=expires))
-            return True
-        except IntegrityError:
-            return False
+        return self.lease.take(self.holder, timedelta(seconds=max(3 * self.interval_seconds, 30)))
 
     def _release_lease(self) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(update(leases).where(leases.c.name == LEASE_NAME, leases.c.holder == self.holder)
-                               .values(expires_at=utcnow() - timedelta(seconds=1)))
-
+        self.lease.release(self.holder)

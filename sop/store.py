@@ -93,6 +93,15 @@ class SopStore:
         self._keywords: dict[str, Counter[str]] = {}
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        """Release the Chroma client (its files, its background system); safe to call twice."""
+        close = getattr(self._client, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:  # already closed, or a client without close semantics
+                pass
+
     # -- indexing ------------------------------------------------------------------------------
 
     def sync(self) -> SyncReport:

@@ -69,8 +69,8 @@ def demo(empty_sandbox: MotoSandbox) -> DemoEnv:
 @pytest.fixture
 def make_runtime(demo, tmp_path):
     """Build the bot's Runtime against the seeded sandbox; pass settings overrides or a planner."""
-    from bot.runtime import build_runtime
-    from bot.settings import load_settings
+    from bot.core.runtime import build_runtime
+    from bot.core.settings import load_settings
 
     built = []
 
@@ -82,7 +82,7 @@ def make_runtime(demo, tmp_path):
 
     yield factory
     for runtime in built:
-        runtime.engine.dispose()
+        runtime.close()
 
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/aiops_test")
@@ -119,9 +119,11 @@ def db_url(request, tmp_path):
     engine, problem = _postgres_engine()
     if engine is None:
         pytest.skip(f"PostgreSQL not reachable: {problem}")
-    from bot.db import metadata
+    from sqlalchemy import text
 
-    metadata.drop_all(engine)
+    with engine.begin() as connection:  # a clean database: tables, indexes and alembic_version alike
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     yield POSTGRES_URL
 

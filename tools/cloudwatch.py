@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field, field_validator
 from tools.aws import AwsClients
 from tools.context import ToolContext
 from tools.inventory import fetch_instances
-from tools.models import Instance, ToolArgs, check_window
+from tools.models import Instance, ToolArgs, ToolResult, check_window
+from tools.render import Block, fmt, lines_blocks, section, table
 
 # GetMetricData accepts at most 500 metric queries per request; batching at that size
 # is both the fastest and the cheapest way to read a fleet (billing is per metric).
@@ -76,12 +77,24 @@ class InstanceMetric(BaseModel):
         return max(p.value for p in self.points) if self.points else None
 
 
-class MetricsResult(BaseModel):
+class MetricsResult(ToolResult):
     metric: str
     statistic: str
     minutes: int
     period_seconds: int
     series: list[InstanceMetric]
+
+    def to_text(self) -> str:
+        header = f"{self.metric} ({self.statistic}, last {self.minutes} min, {self.period_seconds}s period):"
+        rows = [(s.name or "-", s.instance_id, fmt(s.latest), fmt(s.average), fmt(s.maximum), len(s.points))
+                for s in self.series]
+        return header + "\n" + table(["NAME", "ID", "LATEST", "AVG", "MAX", "POINTS"], rows)
+
+    def to_blocks(self) -> list[Block]:
+        lines = [f"*{s.name or '-'}* `{s.instance_id}` latest {fmt(s.latest, missing='–')} · "
+                 f"avg {fmt(s.average, missing='–')} · max {fmt(s.maximum, missing='–')} ({len(s.points)} points)"
+                 for s in self.series]
+        return lines_blocks(f"*{self.metric}* ({self.statistic}, last {self.minutes} min)", lines)
 
 
 def fetch_metric_series(
@@ -183,8 +196,23 @@ class Alarm(BaseModel):
     description: str | None
 
 
-class AlarmsResult(BaseModel):
+class AlarmsResult(ToolResult):
     alarms: list[Alarm]
+
+    def to_text(self) -> str:
+        if not self.alarms:
+            return "No alarms match."
+        rows = [(a.name, a.state, a.instance_name or a.instance_id or "-", f"{a.metric} {a.comparison} {a.threshold}")
+                for a in self.alarms]
+        return table(["ALARM", "STATE", "RESOURCE", "CONDITION"], rows)
+
+    def to_blocks(self) -> list[Block]:
+        if not self.alarms:
+            return [section("No alarms match.")]
+        lines = [f"{':rotating_light:' if a.state == 'ALARM' else ':white_check_mark:'} *{a.name}* {a.state} — "
+                 f"{a.instance_name or a.instance_id or '-'} {a.metric} {a.comparison} {a.threshold}"
+                 for a in self.alarms]
+        return lines_blocks(f"*{len(self.alarms)} alarm(s)*", lines)
 
 
 def alarm_instance_id(alarm: dict) -> str | None:

@@ -14,7 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from tools.context import ToolContext
-from tools.models import Instance, ToolArgs
+from tools.models import Instance, ToolArgs, ToolResult
+from tools.render import Block, code_block, context, lines_blocks, section, table
 
 COST_METRIC = "UnblendedCost"
 
@@ -43,7 +44,7 @@ class DayCost(BaseModel):
     amount: float
 
 
-class CostResult(BaseModel):
+class CostResult(ToolResult):
     period: str
     start: date
     end: date  # exclusive, as Cost Explorer counts it
@@ -82,6 +83,30 @@ class CostResult(BaseModel):
             return None
         return (f"highest day {peak.day:%a %b %d}: {peak.amount:,.2f} {self.currency}, "
                 f"{peak.amount / typical:.1f}× a typical day ({typical:,.2f})")
+
+
+    def to_text(self) -> str:
+        rows = [(s.service, f"{s.amount:,.2f}") for s in self.by_service]
+        text = (f"{self.label} ({self.start} to {self.end}, end exclusive): "
+                f"{self.total:,.2f} {self.currency}\n" + table(["SERVICE", self.currency], rows))
+        if self.by_day:
+            days = [(f"{d.day:%a %b %d}" + (" (today, so far)" if d is self.by_day[-1] else ""),
+                     f"{d.amount:,.2f}") for d in self.by_day]
+            text += "\n\n" + table(["DAY", self.currency], days)
+            if self.peak_note:
+                text += "\n" + self.peak_note
+        return text
+
+    def to_blocks(self) -> list[Block]:
+        lines = [f"{s.service}: *{s.amount:,.2f}* {self.currency}" for s in self.by_service]
+        blocks = lines_blocks(f"*{self.label}* ({self.start} – {self.end}): "
+                              f"*{self.total:,.2f} {self.currency}*", lines, max_lines=15)
+        if self.by_day:
+            days, _ = code_block([f"{d.day:%a %b %d}  {d.amount:>12,.2f}" for d in self.by_day])
+            blocks.append(section(days))
+            notes = [self.peak_note or "", "last day is today, still filling up"]
+            blocks.append(context(" · ".join(note for note in notes if note)))
+        return blocks
 
 
 def cost_window(period: str, today: date) -> tuple[date, date]:

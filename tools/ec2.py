@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field, field_validator
 from tools.context import ToolContext
 from tools.errors import ToolError
 from tools.inventory import fetch_instances
-from tools.models import Instance, StateChange, StateChangeResult, TargetedArgs, ToolArgs
+from tools.models import Instance, StateChange, StateChangeResult, TargetedArgs, ToolArgs, ToolResult
+from tools.render import STATE_EMOJI, Block, instance_line, instances_table, lines_blocks, section
 from tools.resolver import normalise
 
 InstanceState = Literal["pending", "running", "stopping", "stopped", "shutting-down", "terminated"]
@@ -25,9 +26,20 @@ class ListInstancesArgs(ToolArgs):
     )
 
 
-class InstanceListResult(BaseModel):
+class InstanceListResult(ToolResult):
     region: str
     instances: list[Instance]
+
+    def to_text(self) -> str:
+        if not self.instances:
+            return f"No instances match in {self.region}."
+        return f"{len(self.instances)} instance(s) in {self.region}:\n" + instances_table(self.instances)
+
+    def to_blocks(self) -> list[Block]:
+        if not self.instances:
+            return [section(f"No instances match in {self.region}.")]
+        return lines_blocks(f"*{len(self.instances)} instance(s)* in {self.region}",
+                            [instance_line(i) for i in self.instances])
 
 
 def list_instances(ctx: ToolContext, args: ListInstancesArgs, _: list[Instance]) -> InstanceListResult:
@@ -72,9 +84,35 @@ class StatusCheck(BaseModel):
         )
 
 
-class InstanceDetails(BaseModel):
+class InstanceDetails(ToolResult):
     instance: Instance
     status_checks: StatusCheck | None = None
+
+    def to_text(self) -> str:
+        i = self.instance
+        lines = [
+            f"{i.label}: {i.state}, {i.type} in {i.az or '?'}",
+            f"private IP {i.private_ip or '-'}, public IP {i.public_ip or '-'}, launched {i.launch_time or '-'}",
+            "tags: " + ", ".join(f"{k}={v}" for k, v in sorted(i.tags.items())),
+        ]
+        if self.status_checks:
+            checks = self.status_checks
+            failing = f" — failing: {', '.join(checks.failing)}" if checks.failing else ""
+            lines.append(f"status checks: instance {checks.instance_status}, system {checks.system_status}{failing}")
+        return "\n".join(lines)
+
+    def to_blocks(self) -> list[Block]:
+        i = self.instance
+        fields = [f"*State*\n{STATE_EMOJI.get(i.state, '')} {i.state}", f"*Type*\n{i.type}",
+                  f"*Private IP*\n{i.private_ip or '–'}", f"*AZ*\n{i.az or '–'}",
+                  f"*Env / Role*\n{i.env or '–'} / {i.role or '–'}", f"*Launched*\n{i.launch_time or '–'}"]
+        if self.status_checks:
+            checks = self.status_checks
+            fields.append(f"*Status checks*\ninstance {checks.instance_status}, system {checks.system_status}")
+            if checks.failing:
+                fields.append("*Failing*\n" + ", ".join(checks.failing))
+        return [section(f"*{i.name or i.id}* `{i.id}`"),
+                {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields[:10]]}]
 
 
 def describe_instance(ctx: ToolContext, args: DescribeInstanceArgs, instances: list[Instance]) -> InstanceDetails:

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field, field_validator
 
 from tools.context import ToolContext
 from tools.errors import ToolError
-from tools.models import Instance, ToolArgs, check_window
+from tools.models import Instance, ToolArgs, ToolResult, check_window
+from tools.render import Block, code_block, context, section
 
 LOG_GROUP_PATTERN = r"^[\.\-_/#A-Za-z0-9]{1,512}$"
 
@@ -35,12 +36,32 @@ class LogEvent(BaseModel):
     message: str
 
 
-class LogSearchResult(BaseModel):
+class LogSearchResult(ToolResult):
     log_group: str
     filter_pattern: str
     minutes: int
     events: list[LogEvent]
     truncated: bool
+
+    def _lines(self) -> list[str]:
+        return [f"{e.timestamp:%H:%M:%S} [{e.stream}] {e.message}" for e in self.events]
+
+    def to_text(self) -> str:
+        head = f"{len(self.events)} line(s) in {self.log_group} matching {self.filter_pattern or '(all)'}"
+        head += f" over the last {self.minutes} min" + (" (more were left out)" if self.truncated else "") + ":"
+        return "\n".join([head, *self._lines()])
+
+    def to_blocks(self) -> list[Block]:
+        header = (f"*{len(self.events)} line(s)* in `{self.log_group}` matching "
+                  f"`{self.filter_pattern or '(all)'}` over the last {self.minutes} min")
+        if not self.events:
+            return [section(header)]
+        body, left_out = code_block(self._lines())
+        blocks = [section(header), section(body)]
+        if left_out or self.truncated:
+            more = f"{left_out} more line(s) not shown" if left_out else "more lines matched"
+            blocks.append(context(f"… {more}; narrow the pattern or the window"))
+        return blocks
 
 
 def log_group_names(ctx: ToolContext, region: str | None) -> list[str]:

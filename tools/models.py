@@ -13,8 +13,9 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.settings import AWS_REGION_PATTERN
+from tools.render import Block, code_block, lines_blocks, section, table
 
+AWS_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 INSTANCE_ID_PATTERN = re.compile(r"^i-([0-9a-f]{8}|[0-9a-f]{17})$")
 
 
@@ -90,6 +91,18 @@ class TargetedArgs(ToolArgs):
         return cleaned
 
 
+class ToolResult(BaseModel):
+    """Base of every tool's result. It renders itself, as text (terminal, MCP, logs) and as
+    Block Kit (Slack), so a new tool never needs a branch in any front end."""
+
+    def to_text(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    def to_blocks(self) -> list[Block]:
+        body, _ = code_block(self.model_dump_json(indent=1).splitlines())
+        return [section(body)]
+
+
 class StateChange(BaseModel):
     """One instance's state before and after a start/stop/terminate/reboot."""
 
@@ -99,9 +112,18 @@ class StateChange(BaseModel):
     current_state: str
 
 
-class StateChangeResult(BaseModel):
+class StateChangeResult(ToolResult):
     action: str
     changes: list[StateChange]
+
+    def to_text(self) -> str:
+        return table(["NAME", "ID", "BEFORE", "NOW"],
+                     [(c.name or "-", c.instance_id, c.previous_state, c.current_state) for c in self.changes])
+
+    def to_blocks(self) -> list[Block]:
+        return lines_blocks(f"*{self.action}* requested",
+                            [f"*{c.name or '-'}* `{c.instance_id}` {c.previous_state} → {c.current_state}"
+                             for c in self.changes])
 
 
 def check_window(minutes: int, maximum: int) -> int:

@@ -16,21 +16,6 @@ from tools.resolver import WILDCARD
 
 DEFAULT_MAX_CRITICAL_TARGETS = 5
 
-VERBS = {
-    "start_instances": "start",
-    "reboot_instances": "reboot",
-    "stop_instances": "stop",
-    "terminate_instances": "terminate",
-}
-
-# A start on running instances (or a stop on stopped ones) needs no action and no approval.
-NO_OP_STATES = {
-    "start_instances": {"running", "pending"},
-    "stop_instances": {"stopped", "stopping"},
-    "terminate_instances": {"terminated", "shutting-down"},
-}
-
-
 class Verdict(BaseModel):
     action: Literal["run", "propose", "refuse", "noop"]
     reason: str = ""
@@ -42,7 +27,7 @@ def check_request(tool: str | None, targets: list[str]) -> Verdict | None:
     if spec is None:
         return Verdict(action="refuse", reason=f"'{tool}' is not a tool this bot has")
     if WILDCARD in targets and spec.risk is not Risk.READ:
-        verb = VERBS.get(spec.name, spec.name)
+        verb = spec.verb()
         return Verdict(
             action="refuse",
             reason=f"I won't {verb} all instances at once; name the instances you mean (blast-radius rule)",
@@ -55,7 +40,7 @@ def decide(call: PreparedCall, max_critical_targets: int = DEFAULT_MAX_CRITICAL_
     spec = REGISTRY.get(call.tool)
     if spec is None:
         return Verdict(action="refuse", reason=f"'{call.tool}' is not a tool this bot has")
-    settled = NO_OP_STATES.get(call.tool)
+    settled = spec.noop_states
     if settled and call.instances and all(instance.state in settled for instance in call.instances):
         states = ", ".join(f"{instance.label} is {instance.state}" for instance in call.instances)
         return Verdict(action="noop", reason=f"{states}; nothing to do")
@@ -63,14 +48,14 @@ def decide(call: PreparedCall, max_critical_targets: int = DEFAULT_MAX_CRITICAL_
         if len(call.instances) > max_critical_targets:
             return Verdict(
                 action="refuse",
-                reason=f"{VERBS[call.tool]} on {len(call.instances)} instances at once is over the limit of "
+                reason=f"{spec.verb()} on {len(call.instances)} instances at once is over the limit of "
                 f"{max_critical_targets}; split the request",
             )
         protected = [instance.label for instance in call.instances if instance.protected]
-        if call.tool == "terminate_instances" and protected:
+        if spec.irreversible and protected:
             return Verdict(
                 action="refuse",
-                reason=f"{', '.join(protected)} is tagged Protected=true; terminating it is blocked",
+                reason=f"{', '.join(protected)} is tagged Protected=true; {spec.verb()} on it is blocked",
             )
         return Verdict(action="propose", reason="stop and terminate need an engineer's approval")
     return Verdict(action="run")

@@ -15,7 +15,7 @@ another. Running is split in two steps on purpose:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,21 +25,31 @@ from tools import cloudwatch, cost, ec2, logs
 from tools.context import ToolContext
 from tools.errors import ToolError, describe_aws_error
 from tools.inventory import fetch_instances
-from tools.models import Instance, Risk, ToolArgs
+from tools.models import Instance, Risk, ToolArgs, ToolResult
+from tools.render import instances_table
 from tools.resolver import resolve_all
 
-Handler = Callable[[ToolContext, Any, list[Instance]], BaseModel]
+Handler = Callable[[ToolContext, Any, list[Instance]], ToolResult]
 
 
 @dataclass(frozen=True)
 class ToolSpec:
-    """One tool, declared once."""
+    """One tool, declared once, with every fact any layer needs about it.
+
+    Slack, the terminal, MCP, the LLM prompt, the help text, the policy and the monitor all
+    read these fields; none of them keeps a table keyed by tool name.
+    """
 
     name: str
     description: str
     args_model: type[ToolArgs]
     risk: Risk
     handler: Handler
+    verbs: dict[str, str] = field(default_factory=dict)  # {"en": "reboot", "ko": "재부팅"}: how people say it
+    examples: dict[str, tuple[str, ...]] = field(default_factory=dict)  # help text lines per language
+    noop_states: frozenset[str] = frozenset()  # targets all in these states: nothing to do, nothing to approve
+    takes_down: bool = False  # an approved run makes its instances go down: the monitor expects it
+    irreversible: bool = False  # cannot be undone: Protected=true instances are refused outright
     ec2_action: str | None = None  # boto3 method to pre-flight with DryRun=True
     many_targets: bool = True  # False: the tool acts on exactly one instance
 
@@ -47,11 +57,19 @@ class ToolSpec:
     def takes_targets(self) -> bool:
         return "targets" in self.args_model.model_fields
 
+    def verb(self, language: str = "en") -> str:
+        """The word for what this tool does ("reboot", "재부팅"); the name itself if none is declared."""
+        return self.verbs.get(language) or self.verbs.get("en") or self.name
+
     def json_schema(self) -> dict[str, Any]:
         return self.args_model.model_json_schema()
 
 
-TOOLS: tuple[ToolSpec, ...] = (
+def _verbs(en: str, ko: str) -> dict[str, str]:
+    return {"en": en, "ko": ko}
+
+
+BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "list_instances",
         "List EC2 instances with their Name, id, state, type and Env; optionally only one state, "
@@ -59,6 +77,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         ec2.ListInstancesArgs,
         Risk.READ,
         ec2.list_instances,
+        verbs=_verbs("list", "조회"),
+        examples={"en": ("list instances", "show stopped instances"), "ko": ("인스턴스 목록 보여줘", "중지된 인스턴스")},
     ),
     ToolSpec(
         "describe_instance",
@@ -66,6 +86,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         ec2.DescribeInstanceArgs,
         Risk.READ,
         ec2.describe_instance,
+        verbs=_verbs("describe", "조회"),
+        examples={"en": ("describe web-server-1",), "ko": ("웹 서버 1 상세 정보",)},
         many_targets=False,
     ),
     ToolSpec(
@@ -74,6 +96,9 @@ TOOLS: tuple[ToolSpec, ...] = (
         ec2.StartInstancesArgs,
         Risk.CHANGE,
         ec2.start_instances,
+        verbs=_verbs("start", "시작"),
+        examples={"en": ("start batch-worker",), "ko": ("배치 워커 시작해줘",)},
+        noop_states=frozenset({"running", "pending"}),
         ec2_action="start_instances",
     ),
     ToolSpec(
@@ -82,6 +107,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         ec2.RebootInstancesArgs,
         Risk.CHANGE,
         ec2.reboot_instances,
+        verbs=_verbs("reboot", "재부팅"),
+        examples={"en": ("reboot web server 1",), "ko": ("웹 서버 1 재부팅해줘",)},
         ec2_action="reboot_instances",
     ),
     ToolSpec(
@@ -90,6 +117,10 @@ TOOLS: tuple[ToolSpec, ...] = (
         ec2.StopInstancesArgs,
         Risk.CRITICAL,
         ec2.stop_instances,
+        verbs=_verbs("stop", "중지"),
+        examples={"en": ("stop web-server-2 (needs approval)",), "ko": ("웹 서버 2 중지해줘 (승인 필요)",)},
+        noop_states=frozenset({"stopped", "stopping"}),
+        takes_down=True,
         ec2_action="stop_instances",
     ),
     ToolSpec(
@@ -98,6 +129,10 @@ TOOLS: tuple[ToolSpec, ...] = (
         ec2.TerminateInstancesArgs,
         Risk.CRITICAL,
         ec2.terminate_instances,
+        verbs=_verbs("terminate", "종료"),
+        noop_states=frozenset({"terminated", "shutting-down"}),
+        takes_down=True,
+        irreversible=True,
         ec2_action="terminate_instances",
     ),
     ToolSpec(
@@ -107,6 +142,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         cloudwatch.GetMetricsArgs,
         Risk.READ,
         cloudwatch.get_metrics,
+        verbs=_verbs("read metrics of", "메트릭 조회"),
+        examples={"en": ("cpu of the db over the last 2 hours",), "ko": ("디비 CPU 지난 2시간",)},
     ),
     ToolSpec(
         "list_alarms",
@@ -114,6 +151,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         cloudwatch.ListAlarmsArgs,
         Risk.READ,
         cloudwatch.list_alarms,
+        verbs=_verbs("list alarms", "알람 조회"),
+        examples={"en": ("alarms firing",), "ko": ("울리고 있는 알람",)},
     ),
     ToolSpec(
         "search_logs",
@@ -121,6 +160,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         logs.SearchLogsArgs,
         Risk.READ,
         logs.search_logs,
+        verbs=_verbs("search logs", "로그 검색"),
+        examples={"en": ("errors in /app/api",), "ko": ("api 로그 에러 찾아줘",)},
     ),
     ToolSpec(
         "get_cost",
@@ -128,10 +169,38 @@ TOOLS: tuple[ToolSpec, ...] = (
         cost.GetCostArgs,
         Risk.READ,
         cost.get_cost,
+        verbs=_verbs("read cost", "비용 조회"),
+        examples={"en": ("cost this month · cost last month · cost by day this week",),
+                  "ko": ("이번 달 비용 · 지난달 비용 · 이번 주 일별 비용",)},
     ),
 )
 
-REGISTRY: dict[str, ToolSpec] = {spec.name: spec for spec in TOOLS}
+# The one table of tools. Everything reads it when it needs it (not at import), so a tool
+# registered later (a plugin, a test's throwaway tool) shows up everywhere at once.
+REGISTRY: dict[str, ToolSpec] = {spec.name: spec for spec in BUILTIN_TOOLS}
+
+
+def tools() -> tuple[ToolSpec, ...]:
+    """Every declared tool, in declaration order."""
+    return tuple(REGISTRY.values())
+
+
+def register(spec: ToolSpec) -> ToolSpec:
+    """Declare one more tool; the name must be new."""
+    if spec.name in REGISTRY:
+        raise ValueError(f"a tool named {spec.name} is already declared")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def unregister(name: str) -> None:
+    REGISTRY.pop(name, None)
+
+
+def risk_of(name: str | None) -> Risk | None:
+    spec = REGISTRY.get(name or "")
+    return spec.risk if spec else None
+
 
 OutcomeStatus = Literal["ok", "invalid", "ambiguous", "not_found", "needs_approval", "error"]
 
@@ -168,13 +237,22 @@ class ToolOutcome(BaseModel):
     tool: str
     status: OutcomeStatus
     message: str
-    result: SerializeAsAny[BaseModel] | None = None
+    result: SerializeAsAny[ToolResult] | None = None
     candidates: list[Instance] = Field(default_factory=list)
     call: PreparedCall | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    def to_text(self) -> str:
+        """The result as text when it ran; else the reason, with any candidates to choose from."""
+        if self.ok and self.result is not None:
+            return self.result.to_text()
+        text = self.message
+        if self.candidates:
+            text += "\n" + instances_table(self.candidates)
+        return text
 
 
 def describe_validation(tool: str, error: ValidationError) -> str:

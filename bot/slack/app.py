@@ -1,5 +1,8 @@
 """The Bolt app: mentions, DMs, Approve/Reject buttons and `/aiops`, all acked at once.
 
+It only moves text and clicks: every message goes to the command router (operator command
+or pipeline), every click to the approvals by proposal id; replies render themselves.
+
 Why ack first: Slack retries anything not acknowledged within 3 seconds, and a retried
 "reboot" must not reboot twice. Events are acked by Bolt before the listener runs
 (process_before_response=False); actions and the slash command call `ack()` as their first
@@ -17,17 +20,14 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.approvals import Proposal
-from bot.conversation import Reply
-from bot.i18n import say
-from bot.plan import detect_language
-from bot.runtime import Runtime
+from bot.core.approvals import Proposal
+from bot.core.pipeline import Reply
+from bot.core.runtime import Runtime
 from bot.slack.blocks import APPROVE_ACTION, REJECT_ACTION, decided_message, proposal_message, reply_message
-from bot.slack.events import claim_event
-from bot.status import audit_text, is_audit_command, set_monitor, status_lines
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+>")
+FENCE_SUBSTITUTE = "'''"  # a ``` inside a code block would end it early
 
 
 def make_web_client(token: str, base_url: str | None = None) -> WebClient:
@@ -41,7 +41,7 @@ def make_web_client(token: str, base_url: str | None = None) -> WebClient:
 
 
 class SlackFrontEnd:
-    """Wires the Bolt listeners to the shared Conversation and Approvals."""
+    """Wires the Bolt listeners to the command router and the approvals."""
 
     def __init__(self, runtime: Runtime, client: WebClient) -> None:
         self.runtime = runtime
@@ -58,7 +58,7 @@ class SlackFrontEnd:
     # -- events -----------------------------------------------------------------------------
 
     def on_mention(self, body: dict, event: dict, client: WebClient) -> None:
-        if not claim_event(self.runtime.engine, body.get("event_id") or event.get("client_msg_id") or event["ts"]):
+        if not self.runtime.events.claim(body.get("event_id") or event.get("client_msg_id") or event["ts"]):
             log.info("dropping a repeated delivery of event %s", body.get("event_id"))
             return
         text = MENTION.sub(" ", event.get("text", "")).strip()
@@ -68,23 +68,15 @@ class SlackFrontEnd:
         """Direct messages only; channel chatter without a mention is not for the bot."""
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
-        if not claim_event(self.runtime.engine, body.get("event_id") or event["ts"]):
+        if not self.runtime.events.claim(body.get("event_id") or event["ts"]):
             return
         self.serve(client, event["channel"], event.get("thread_ts") or event["ts"], event.get("user", "?"),
                    event.get("text", "").strip())
 
     def serve(self, client: WebClient, channel: str, thread_ts: str, user: str, text: str) -> None:
         """Run one request and answer in its thread; never a stack trace in Slack."""
-        if not text:
-            text = "help"
-        lowered = text.lower()
         try:
-            if lowered in ("status", "auto on", "auto off") or is_audit_command(lowered):
-                answer = self.command_text(text, user)
-                client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=answer)
-                return
-            reply = self.runtime.conversation.handle(text, user=user, origin="slack", channel=channel,
-                                                     thread_ts=thread_ts)
+            reply = self.runtime.router.answer(text, user=user, front="slack", channel=channel, thread_ts=thread_ts)
             self.post_reply(client, channel, thread_ts, reply)
         except Exception:
             log.exception("request failed")
@@ -153,17 +145,11 @@ class SlackFrontEnd:
         ack()
         text = (command.get("text") or "").strip()
         user = command.get("user_id", "?")
-        lowered = text.lower()
-        if lowered in ("", "help"):
-            respond(text=say("help", detect_language(text)), response_type="ephemeral")
-            return
-        if lowered.startswith("sop ") or lowered == "sop":
-            reply = self.runtime.conversation.answer_from_runbooks(text[3:].strip() or "help")
-            respond(text=reply.text, response_type="ephemeral")
-            return
-        if lowered in ("status", "auto on", "auto off") or is_audit_command(lowered):
-            respond(text=self.command_text(text, user),
-                    response_type="in_channel" if lowered.startswith("auto") else "ephemeral")
+        if not text or self.runtime.router.match(text, "slack") is not None:
+            # operator commands answer only the person who typed them, except a monitor switch
+            reply = self.runtime.router.answer(text, user=user, front="slack")
+            body = "```" + reply.text.replace("```", FENCE_SUBSTITUTE) + "```" if reply.preformatted else reply.text
+            respond(text=body, response_type="in_channel" if reply.public else "ephemeral")
             return
         channel = command.get("channel_id", "")
         try:
@@ -174,15 +160,6 @@ class SlackFrontEnd:
                     response_type="ephemeral")
             return
         self.serve(client, channel, posted["ts"], user, text)
-
-    def command_text(self, command: str, user: str) -> str:
-        """status / auto on|off / audit [word]: answered without the planner."""
-        lowered = command.strip().lower()
-        if lowered == "status":
-            return "\n".join(status_lines(self.runtime))
-        if is_audit_command(lowered):
-            return "```" + audit_text(self.runtime, command).replace("```", "'''") + "```"
-        return set_monitor(self.runtime, lowered.endswith("on"), user)
 
     def on_error(self, error: Exception, body: dict) -> None:
         log.error("unhandled Slack error %s for %s", type(error).__name__, (body or {}).get("type"))

@@ -11,7 +11,7 @@ import logging
 
 from slack_sdk import WebClient
 
-from bot.recovery import RecoveryAdvisor, runbook_lines
+from bot.core.recovery import RecoveryAdvisor, runbook_lines
 from bot.slack.blocks import code_block, context, proposal_message, section
 from monitoring.notifier import TIER_NAMES, Incident, Thread
 
@@ -62,7 +62,7 @@ class SlackNotifier:
             text, blocks = proposal_message(proposal)
             posted = self.client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts, text=text,
                                                   blocks=blocks)
-            self.recovery.approvals.set_message(proposal.id, posted["channel"], posted["ts"])
+            self.recovery.set_message(proposal.id, posted["channel"], posted["ts"])
 
     def updated(self, incident: Incident, change: str) -> None:
         self.client.chat_postMessage(channel=incident.channel or self.channel, thread_ts=incident.thread_ts,

@@ -7,11 +7,12 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from bot.db import proposals, utcnow
+from bot.store.engine import utcnow
+from bot.store.schema import proposals
 
 
 def propose_stop(runtime, name="web-server-2", user="alice"):
-    reply = runtime.conversation.handle(f"stop {name}", user=user)
+    reply = runtime.pipeline.handle(f"stop {name}", user=user)
     assert reply.kind == "proposal", reply.text
     return reply.proposal
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -129,7 +130,7 @@ def test_each_fault_opens_exactly_one_incident_of_the_right_tier(make_monitor, d
 def test_the_bots_own_approved_stop_is_not_an_incident(make_monitor, demo):
     env = make_monitor()
     env.cycle()
-    reply = env.runtime.conversation.handle("stop web-server-2", user="alice")
+    reply = env.runtime.pipeline.handle("stop web-server-2", user="alice")
     assert env.runtime.approvals.approve(reply.proposal.id, approver="bob").ok
     env.cycle(2)
     assert env.open_incidents() == []
@@ -279,20 +280,19 @@ def test_the_scheduler_runs_cycles_and_survives_a_failing_one(make_monitor, prox
 
 
 def test_auto_on_survives_a_restart(make_runtime):
-    from bot.status import set_monitor
     from monitoring.notifier import TerminalNotifier
 
     first = make_runtime()
-    first.attach_monitor(TerminalNotifier(open("/dev/null", "w")))  # noqa: SIM115
-    set_monitor(first, True, "alice")
+    first.attach_monitor(TerminalNotifier(io.StringIO()))
+    assert "Monitor on" in first.router.answer("auto on", user="alice", front="terminal").text
     assert first.monitor.running
     first.monitor.stop()
     restarted = make_runtime()  # a new process reading the same database
-    monitor = restarted.attach_monitor(TerminalNotifier(open("/dev/null", "w")))  # noqa: SIM115
+    monitor = restarted.attach_monitor(TerminalNotifier(io.StringIO()))
     try:
         assert monitor.running
     finally:
         monitor.stop()
-    set_monitor(restarted, False, "alice")
+    restarted.router.answer("auto off", user="alice", front="terminal")
     again = make_runtime()
-    assert not again.attach_monitor(TerminalNotifier(open("/dev/null", "w"))).running  # noqa: SIM115
+    assert not again.attach_monitor(TerminalNotifier(io.StringIO())).running

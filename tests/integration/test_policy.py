@@ -30,7 +30,7 @@ def test_forbidden_requests_are_refused_with_the_reason(make_runtime, demo, text
     runtime = make_runtime()
     before = snapshot(demo)
     demo.clients.reset_call_counts()
-    reply = runtime.conversation.handle(text, user="alice")
+    reply = runtime.pipeline.handle(text, user="alice")
     assert reply.kind == "refuse"
     assert reason in reply.text
     assert snapshot(demo) == before
@@ -41,7 +41,7 @@ def test_forbidden_requests_are_refused_with_the_reason(make_runtime, demo, text
 
 def test_refusals_are_audited(make_runtime):
     runtime = make_runtime()
-    runtime.conversation.handle("terminate db-primary", user="alice")
+    runtime.pipeline.handle("terminate db-primary", user="alice")
     rows = runtime.audit.rows(kind="refusal")
     assert rows[-1].actor == "alice" and "Protected=true" in rows[-1].message
 
@@ -50,36 +50,36 @@ def test_critical_over_the_blast_radius_limit_is_refused(make_runtime, demo):
     for number in range(3, 9):
         launch_instance(demo.clients, f"web-server-{number}", {"Env": "prod", "Role": "web"})
     runtime = make_runtime()
-    reply = runtime.conversation.handle("stop all web servers", user="alice")
+    reply = runtime.pipeline.handle("stop all web servers", user="alice")
     assert reply.kind == "refuse"
     assert "over the limit of 5" in reply.text
     assert demo.state_of("web-server-1") == "running"
-    small = make_runtime(max_critical_targets=2).conversation.handle("stop web servers 1 and 2", user="alice")
+    small = make_runtime(max_critical_targets=2).pipeline.handle("stop web servers 1 and 2", user="alice")
     assert small.kind == "proposal"
 
 
 def test_change_runs_at_once_on_an_unambiguous_target(make_runtime, demo):
-    reply = make_runtime().conversation.handle("배치 워커 시작해줘", user="alice")
+    reply = make_runtime().pipeline.handle("배치 워커 시작해줘", user="alice")
     assert reply.kind == "result"
     assert demo.state_of("batch-worker") in ("pending", "running")
 
 
 def test_ambiguous_change_asks_which_and_does_nothing(make_runtime, demo):
     demo.clients.reset_call_counts()
-    reply = make_runtime().conversation.handle("웹 서버 재시작", user="alice")
+    reply = make_runtime().pipeline.handle("웹 서버 재시작", user="alice")
     assert reply.kind == "clarify"
     assert "web-server-1" in reply.text and "web-server-2" in reply.text
     assert demo.clients.call_counts()["ec2.RebootInstances"] == 0
 
 
 def test_read_tools_accept_several_matches(make_runtime):
-    reply = make_runtime().conversation.handle("cpu of the web servers", user="alice")
+    reply = make_runtime().pipeline.handle("cpu of the web servers", user="alice")
     assert reply.kind == "result"
     assert {s.name for s in reply.outcome.result.series} == {"web-server-1", "web-server-2"}
 
 
 def test_nothing_to_do_is_said_not_proposed(make_runtime, demo):
     runtime = make_runtime()
-    reply = runtime.conversation.handle("stop batch-worker", user="alice")
+    reply = runtime.pipeline.handle("stop batch-worker", user="alice")
     assert reply.kind == "noop" and "batch-worker" in reply.text and "stopped" in reply.text
     assert runtime.approvals.pending_count() == 0

@@ -97,11 +97,11 @@ def test_fresh_machine_without_network_indexes_and_searches(tmp_path):
 def test_chat_questions_are_answered_from_the_runbooks(make_runtime):
     runtime = make_runtime()
     runtime.attach_sop()
-    reply = runtime.conversation.handle("how do I fix a full disk?", user="alice")
+    reply = runtime.pipeline.handle("how do I fix a full disk?", user="alice")
     assert reply.kind == "chat"
     assert reply.text.startswith("Runbook: Disk full on an instance (sops/ec2-disk-full.md)")
     assert "growpart" in reply.text
-    korean = runtime.conversation.handle("디스크가 꽉 찼어요 어떻게 해요?", user="alice")
+    korean = runtime.pipeline.handle("디스크가 꽉 찼어요 어떻게 해요?", user="alice")
     assert "sops/ec2-disk-full.md" in korean.text
 
 

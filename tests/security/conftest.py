@@ -29,8 +29,8 @@ def unapproved_calls(runtime, clients) -> list[str]:
 def _executed(runtime):
     from sqlalchemy import select
 
-    from bot.approvals import Proposal
-    from bot.db import proposals
+    from bot.core.approvals import Proposal
+    from bot.store.schema import proposals
 
     with runtime.engine.connect() as connection:
         rows = connection.execute(select(proposals).where(proposals.c.status.in_(["executed", "failed",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.mcp_server import McpFrontEnd
+from bot.mcp.server import McpFrontEnd
 from sandbox.fleet import launch_instance
 
 
@@ -14,20 +14,20 @@ def test_wildcards_and_over_limit(attack, demo, text):
     for number in range(3, 9):
         launch_instance(demo.clients, f"web-server-{number}", {"Env": "prod"})
     runtime = attack()
-    reply = runtime.conversation.handle(text, user="UREQUEST01")
+    reply = runtime.pipeline.handle(text, user="UREQUEST01")
     assert reply.kind in ("refuse", "clarify"), reply.text
     assert runtime.approvals.pending() == []
 
 
 def test_protected_terminate_by_id(attack, demo):
     runtime = attack()
-    reply = runtime.conversation.handle(f"terminate {demo.fleet.ids['db-primary']}", user="UREQUEST01")
+    reply = runtime.pipeline.handle(f"terminate {demo.fleet.ids['db-primary']}", user="UREQUEST01")
     assert reply.kind == "refuse" and "Protected=true" in reply.text, reply.text
 
 
 def test_protected_terminate_mixed_with_others(attack, demo):
     runtime = attack()
-    reply = runtime.conversation.handle("terminate staging-web and db-primary", user="UREQUEST01")
+    reply = runtime.pipeline.handle("terminate staging-web and db-primary", user="UREQUEST01")
     assert reply.kind == "refuse"
     assert runtime.approvals.pending() == []
 

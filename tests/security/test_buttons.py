@@ -9,7 +9,8 @@ import pytest
 from slack_bolt.request import BoltRequest
 from sqlalchemy import update
 
-from bot.db import proposals, utcnow
+from bot.store.engine import utcnow
+from bot.store.schema import proposals
 from bot.slack.app import SlackFrontEnd, make_web_client
 from tests.conftest import APPROVER, CHANNEL, REQUESTER
 from tests.fakes.slack_payloads import button_click
@@ -25,7 +26,7 @@ def slack(attack, slack_api):
 
 
 def propose(front, text="stop web-server-2"):
-    reply = front.runtime.conversation.handle(text, user=REQUESTER, origin="slack", channel=CHANNEL)
+    reply = front.runtime.pipeline.handle(text, user=REQUESTER, origin="slack", channel=CHANNEL)
     assert reply.kind == "proposal"
     front.runtime.approvals.set_message(reply.proposal.id, CHANNEL, "1700000000.000900")
     return reply.proposal

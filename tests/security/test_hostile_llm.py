@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bot.planner import PlannerChain
-from bot.planner_llm import LlmPlanner
+from bot.planning.chain import PlannerChain
+from bot.planning.llm import LlmPlanner
 from tests.fakes.ollama_server import FakeOllama
 
 
@@ -53,7 +53,7 @@ def ollama():
 def test_hostile_plan_is_rejected_or_only_proposed(attack, demo, ollama, name):
     ollama.script(HOSTILE_PLANS[name], HOSTILE_PLANS[name])  # the repair round gets the same answer
     runtime = attack(planner=PlannerChain(llm=LlmPlanner(ollama.url, "llama3.1:8b", timeout_seconds=10)))
-    reply = runtime.conversation.handle("show me the fleet status", user="UREQUEST01")
+    reply = runtime.pipeline.handle("show me the fleet status", user="UREQUEST01")
     if reply.kind == "proposal":
         proposal = reply.proposal
         assert proposal.status == "pending"

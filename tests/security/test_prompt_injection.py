@@ -31,7 +31,7 @@ INJECTIONS = [
 @pytest.mark.parametrize("text", INJECTIONS)
 def test_injected_text_never_executes_a_destructive_call(attack, demo, text):
     runtime = attack()
-    reply = runtime.conversation.handle(text, user="UREQUEST01", origin="slack", channel="COPS000001")
+    reply = runtime.pipeline.handle(text, user="UREQUEST01", origin="slack", channel="COPS000001")
     assert reply.kind in ("refuse", "clarify", "proposal", "chat", "error", "noop"), reply.kind
     if reply.kind == "proposal":
         assert reply.proposal.status == "pending"
@@ -51,7 +51,7 @@ def test_the_audit_command_only_ever_reads(attack, demo, text):
     from bot.terminal import Terminal
 
     runtime = attack()
-    runtime.conversation.handle("reboot web-server-1", user="UREQUEST01")
+    runtime.pipeline.handle("reboot web-server-1", user="UREQUEST01")
     out = io.StringIO()
     Terminal(runtime, io.StringIO(text + "\n"), out, user="terminal:attacker").run()
     assert "No recorded changes mention" in out.getvalue()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.plan import WILDCARD, PlannerContext
-from bot.planner_fallback import KeywordPlanner, english_target_words
+from bot.planning.plan import WILDCARD, PlannerContext
+from bot.planning.keywords import KeywordPlanner, english_target_words
 
 CONTEXT = PlannerContext(
     instance_names=("web-server-1", "web-server-2", "api-server", "db-primary", "batch-worker", "staging-web",

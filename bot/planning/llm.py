@@ -12,17 +12,23 @@ import json
 import re
 from typing import Any
 
+import httpx
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_ollama import ChatOllama
+from ollama import ResponseError
 from pydantic import ValidationError
 
-from bot.plan import WILDCARD, Plan, PlannerContext, detect_language
+from bot.planning.plan import WILDCARD, Plan, PlannerContext, detect_language
 from tools.models import INSTANCE_ID_PATTERN
-from tools.registry import REGISTRY, TOOLS, describe_validation
+from tools.registry import REGISTRY, describe_validation, tools
 
 
 class PlannerUnavailable(Exception):
-    """The model could not be reached or did not answer in time."""
+    """The model could not be reached, did not answer in time, or its server returned an error.
+
+    Only these count as "the model is down": anything else raised while planning is a bug of
+    ours, which the planner chain logs with its traceback (and still falls back).
+    """
 
 
 class PlanInvalid(Exception):
@@ -32,7 +38,7 @@ class PlanInvalid(Exception):
 def plan_schema() -> dict[str, Any]:
     """The Plan's JSON schema with `tool` narrowed to the registry's names."""
     schema = Plan.model_json_schema()
-    schema["properties"]["tool"] = {"anyOf": [{"enum": [spec.name for spec in TOOLS]}, {"type": "null"}],
+    schema["properties"]["tool"] = {"anyOf": [{"enum": [spec.name for spec in tools()]}, {"type": "null"}],
                                     "description": schema["properties"]["tool"].get("description", "")}
     return schema
 
@@ -57,7 +63,7 @@ def system_prompt(context: PlannerContext) -> str:
         "",
         "Tools:",
     ]
-    for spec in TOOLS:
+    for spec in tools():
         properties = {
             name: {key: value for key, value in field.items() if key in ("type", "enum", "description", "default",
                                                                          "anyOf", "items", "minimum", "maximum")}
@@ -130,8 +136,12 @@ class LlmPlanner:
     def _ask(self, messages: list[BaseMessage]) -> str:
         try:
             return _content(self.chat.invoke(messages))
-        except Exception as error:  # connection refused, timeout, HTTP 5xx, model missing …
-            raise PlannerUnavailable(f"{type(error).__name__}: {str(error)[:200]}") from None
+        except httpx.TimeoutException:
+            raise PlannerUnavailable("the model did not answer in time") from None
+        except (ConnectionError, httpx.TransportError) as error:
+            raise PlannerUnavailable(f"the model did not answer (cannot connect: {type(error).__name__})") from None
+        except ResponseError as error:  # HTTP 5xx from the server, model not pulled …
+            raise PlannerUnavailable(f"the model server returned an error ({error.status_code})") from None
 
     def plan(self, text: str, context: PlannerContext) -> Plan:
         """Ask, validate; on a bad plan ask once more with the error; then give up (PlanInvalid)."""

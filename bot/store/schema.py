@@ -1,30 +1,26 @@
-"""Persistent state through SQLAlchemy: proposals, audit, incidents, small key/value flags.
+"""The schema: every table the bot keeps, in one place (the store owns them, no other package).
 
 Why SQLAlchemy Core tables and plain SQL-expressible updates: the same code must run on
 the default SQLite file and on a PostgreSQL server shared by several bot replicas, and the
 "approve once" guarantee rests on a conditional UPDATE that both databases make atomic.
 Timestamps are stored as naive UTC so both backends compare them the same way.
+This module describes the *current* schema; `bot/store/migrations/` brings any older
+database to it (a change here needs a migration there, and a test proves the upgrade).
 """
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
     DateTime,
-    Engine,
     Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
-    create_engine,
-    event,
 )
 
 metadata = MetaData()
@@ -50,6 +46,7 @@ proposals = Table(
     Column("decided_by", String(128)),
     Column("decided_at", DateTime),
     Column("result", Text),
+    Column("finished_at", DateTime),  # when execution ended (executed or failed); migration 0002
 )
 
 audit_events = Table(
@@ -133,32 +130,3 @@ leases = Table(
     Column("holder", String(128), nullable=False),
     Column("expires_at", DateTime, nullable=False),
 )
-
-
-def utcnow() -> datetime:
-    """Naive UTC 'now' — the one clock every table uses."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def database_url(data_dir: Path, configured: str | None, file_name: str = "aiops.sqlite3") -> str:
-    if configured:
-        return configured
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{(data_dir / file_name).resolve()}"
-
-
-def make_engine(url: str) -> Engine:
-    """Create the engine and the tables (idempotent)."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")  # readers don't block the writer
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    metadata.create_all(engine)
-    return engine

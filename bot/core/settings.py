@@ -15,7 +15,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-AWS_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+from tools.models import AWS_REGION_PATTERN
+
 SLACK_USER_ID_PATTERN = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -45,7 +46,7 @@ class Settings(BaseSettings):
     ollama_host: str | None = Field(None, validation_alias="OLLAMA_HOST")
     ollama_model: str = Field("llama3.1:8b", validation_alias="OLLAMA_MODEL")
 
-    sop_dir: Path = Field(Path(__file__).resolve().parents[1] / "sops", validation_alias="SOP_DIR")
+    sop_dir: Path = Field(Path(__file__).resolve().parents[2] / "sops", validation_alias="SOP_DIR")
     sop_embeddings: Literal["local", "ollama"] = Field("local", validation_alias="SOP_EMBEDDINGS")
     ollama_embed_model: str = Field("nomic-embed-text", validation_alias="OLLAMA_EMBED_MODEL")
     monitor_watch_tag: str | None = Field(None, validation_alias="MONITOR_WATCH_TAG")

@@ -2,8 +2,8 @@
 
 Why it exists beside Slack: a newcomer tries the bot in one command with no Slack app,
 and an engineer can script it (`printf 'list instances\n' | python app.py --sandbox`).
-It uses the same Conversation, policy and approvals as Slack; stop/terminate ask
-`Approve? [y/N]` and anything but yes rejects.
+It only moves text: every line goes to the command router, which runs an operator command
+or hands it to the pipeline. A proposal asks `Approve? [y/N]`; anything but yes rejects.
 """
 
 from __future__ import annotations
@@ -12,11 +12,7 @@ import getpass
 import logging
 from typing import TextIO
 
-from bot.i18n import say
-from bot.plan import detect_language
-from bot.render_text import render_outcome
-from bot.runtime import Runtime
-from bot.status import audit_text, is_audit_command, set_monitor, status_lines
+from bot.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -59,28 +55,8 @@ class Terminal:
                 self.handle(line)
 
     def handle(self, line: str) -> None:
-        command = line.lower().strip()
-        if command in ("help", "?", "도움말"):
-            self.say(say("help", detect_language(line)))
-            return
-        if command == "status":
-            self.say("\n".join(status_lines(self.runtime)))
-            return
-        if command in ("auto on", "auto off"):
-            self.say(set_monitor(self.runtime, command.endswith("on"), self.user))
-            return
-        if command == "pending":
-            self.say(self.pending())
-            return
-        if is_audit_command(command):
-            self.say(audit_text(self.runtime, line))
-            return
-        verb, _, proposal_id = line.strip().partition(" ")
-        if verb.lower() in ("approve", "reject") and proposal_id.strip():
-            self.decide(verb.lower(), proposal_id.strip())
-            return
         try:
-            reply = self.runtime.conversation.handle(line, user=self.user, origin="terminal")
+            reply = self.runtime.router.answer(line, user=self.user, front="terminal")
         except Exception as error:  # never a traceback in front of the user
             self.say(f"Something went wrong ({type(error).__name__}); nothing was changed. Details are in the log.")
             log.exception("terminal request failed")
@@ -89,22 +65,24 @@ class Terminal:
         if reply.kind == "proposal" and reply.proposal is not None:
             self.ask_approval(reply.proposal.id)
 
-    def pending(self) -> str:
-        proposals = self.runtime.approvals.pending()
-        if not proposals:
-            return "No proposals wait for approval."
-        return "\n".join(f"{p.id}  {p.summary}  (by {p.requested_by}, expires {p.expires_at:%H:%M} UTC)"
-                         for p in proposals)
-
-    def decide(self, verb: str, proposal_id: str) -> None:
-        approvals = self.runtime.approvals
-        decision = approvals.approve(proposal_id, self.user) if verb == "approve" else \
-            approvals.reject(proposal_id, self.user)
-        self.say(decision.message)
-        if decision.outcome is not None and decision.outcome.ok:
-            self.say(render_outcome(decision.outcome))
-
     def ask_approval(self, proposal_id: str) -> None:
         answer = self.read_line("Approve? [y/N] ")
-        approve = answer is not None and answer.lower() in YES_WORDS
-        self.decide("approve" if approve else "reject", proposal_id)
+        verb = "approve" if answer is not None and answer.lower() in YES_WORDS else "reject"
+        self.say(self.runtime.router.answer(f"{verb} {proposal_id}", user=self.user, front="terminal").text)
+
+
+def recovery_lines(runtime: Runtime, incident) -> list[str]:  # type: ignore[no-untyped-def]
+    """Runbook and proposal lines under an incident printed in the terminal."""
+    from bot.core.recovery import runbook_lines
+
+    if runtime.recovery is None:
+        return []
+    lines = []
+    runbook = runtime.recovery.runbook(incident.sop_id)
+    if runbook is not None:
+        lines += runbook_lines(runbook)
+    proposal = runtime.recovery.proposal(incident.proposal_id)
+    if proposal is not None:
+        lines.append(f"Proposal {proposal.id}: {proposal.summary} — type 'approve {proposal.id}' or "
+                     f"'reject {proposal.id}'")
+    return lines

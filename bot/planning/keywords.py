@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bot import lexicon
-from bot.plan import WILDCARD, Plan, PlannerContext, detect_language
+from bot.planning import lexicon
+from bot.planning.plan import WILDCARD, Plan, PlannerContext, detect_language
 from tools.models import Instance
 from tools.resolver import FILLER_WORDS, resolve, words
 

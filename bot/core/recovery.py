@@ -11,15 +11,14 @@ names a *tool*, never a target.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from pathlib import Path
 
-from bot.approvals import Approvals, Proposal
+from bot.core.approvals import Proposal
+from bot.core.pipeline import Pipeline
 from monitoring.incidents import RecoveryPlan
 from monitoring.notifier import Incident
 from sop.runbooks import Runbook
 from sop.store import SopStore
-from tools.policy import decide
-from tools.registry import ToolOutcome, ToolRunner
 
 log = logging.getLogger(__name__)
 MONITOR_ACTOR = "monitor"
@@ -30,43 +29,44 @@ def incident_query(incident: Incident) -> str:
 
 
 class RecoveryAdvisor:
-    def __init__(self, sop: SopStore, runner: ToolRunner, approvals: Approvals, channel: str | None,
-                 max_critical_targets: int = 5,
-                 fleet_names: Callable[[], tuple[str, ...]] = lambda: ()) -> None:
+    """The monitor's on-open hook: find the runbook, and ask the pipeline for its recovery step.
+
+    The request goes through the same pipeline as a person's, as a structured call from
+    origin "monitor": the pipeline refuses what the policy refuses and only ever proposes.
+    """
+
+    def __init__(self, sop: SopStore, pipeline: Pipeline, channel: str | None) -> None:
         self.sop = sop
-        self.fleet_names = fleet_names  # the conversation's cached names: no extra AWS read per incident
-        self.runner = runner
-        self.approvals = approvals
+        self.pipeline = pipeline
         self.channel = channel
-        self.max_critical_targets = max_critical_targets
 
     def on_open(self, incident: Incident) -> RecoveryPlan | None:
-        hits = self.sop.search(incident_query(incident), limit=1, names=self.fleet_names())
+        # the pipeline's cached names: no extra AWS read per incident
+        hits = self.sop.search(incident_query(incident), limit=1, names=self.pipeline.fleet_names())
         if not hits:
             return None
         runbook = hits[0].runbook
         plan = RecoveryPlan(sop_id=runbook.id)
         if runbook.recovery.tool == "none" or not incident.instance_id:
             return plan
-        prepared = self.runner.prepare(runbook.recovery.tool,
-                                       {"targets": [incident.instance_id], "region": incident.region})
-        if isinstance(prepared, ToolOutcome):
-            log.info("no recovery proposal for incident %s: %s", incident.id, prepared.message)
+        reply = self.pipeline.call(runbook.recovery.tool,
+                                   {"targets": [incident.instance_id], "region": incident.region},
+                                   user=MONITOR_ACTOR, origin="monitor", channel=self.channel)
+        if reply.proposal is None:
+            log.info("no recovery proposal for incident %s: %s", incident.id, reply.text)
             return plan
-        verdict = decide(prepared, self.max_critical_targets)
-        if verdict.action in ("refuse", "noop"):
-            log.info("no recovery proposal for incident %s: %s", incident.id, verdict.reason)
-            return plan
-        proposal = self.approvals.propose(prepared, requested_by=MONITOR_ACTOR, origin="monitor",
-                                          channel=self.channel)
-        plan.proposal_id = proposal.id
+        plan.proposal_id = reply.proposal.id
         return plan
 
     def runbook(self, sop_id: str | None) -> Runbook | None:
         return self.sop.runbooks.get(sop_id or "")
 
     def proposal(self, proposal_id: str | None) -> Proposal | None:
-        return self.approvals.get(proposal_id) if proposal_id else None
+        return self.pipeline.approvals.get(proposal_id) if proposal_id else None
+
+    def set_message(self, proposal_id: str, channel: str, message_ts: str) -> None:
+        """Where the proposal was posted, so only that message's buttons decide it."""
+        self.pipeline.approvals.set_message(proposal_id, channel, message_ts)
 
 
 def runbook_lines(runbook: Runbook, steps: int = 3) -> list[str]:
@@ -79,7 +79,5 @@ def runbook_lines(runbook: Runbook, steps: int = 3) -> list[str]:
 
 
 def runbook_path(runbook: Runbook) -> str:
-    from pathlib import Path
-
     path = Path(runbook.path)
     return f"sops/{path.name}" if path.name else runbook.id

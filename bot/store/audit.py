@@ -13,11 +13,14 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Engine, and_, insert, not_, or_, select
 
-from bot.db import audit_events, utcnow
+from bot.store.engine import utcnow
+from bot.store.schema import audit_events
 from tools.models import Risk
-from tools.registry import REGISTRY, ToolOutcome
+from tools.registry import ToolOutcome, tools
 
-READ_TOOLS = tuple(name for name, spec in REGISTRY.items() if spec.risk is Risk.READ)
+
+def read_tools() -> list[str]:
+    return [spec.name for spec in tools() if spec.risk is Risk.READ]
 
 
 class AuditRow(BaseModel):
@@ -76,7 +79,7 @@ class AuditLog:
         monitor switch and incidents. Reads are left out — "who rebooted web-server-1?" must not
         drown in list_instances. `contains` narrows to rows whose text, actor or tool mention it."""
         query = (select(audit_events)
-                 .where(not_(and_(audit_events.c.kind == "call", audit_events.c.tool.in_(READ_TOOLS))))
+                 .where(not_(and_(audit_events.c.kind == "call", audit_events.c.tool.in_(read_tools()))))
                  .order_by(audit_events.c.id.desc()).limit(max(1, min(limit, 100))))
         if contains:
             escaped = contains.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

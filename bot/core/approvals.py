@@ -4,25 +4,31 @@ Why this shape: a proposal stores exactly the prepared call (tool, args with res
 instance ids, names as shown). Approving flips its status with one conditional UPDATE
 (`pending` and unexpired → `executing`), so two clicks at once, a replayed click, a click
 after a reject or after expiry can never run it twice or late — on SQLite and on
-PostgreSQL shared by several replicas alike. Only the winner of that UPDATE executes.
+PostgreSQL shared by several replicas alike. Only the winner of that UPDATE executes, and
+whatever happens next (AWS error, a bug of ours) ends in `executed` or `failed` with an
+audit row: a proposal never stays `executing`.
+
+Only the pipeline creates proposals (`propose`); front ends decide them by id.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, func, insert, select, update
 
-from bot.audit import AuditLog
-from bot.db import proposals, utcnow
+from bot.store.audit import AuditLog
+from bot.store.engine import utcnow
+from bot.store.proposals import ProposalStore
 from tools.models import Instance
 from tools.policy import DEFAULT_MAX_CRITICAL_TARGETS, decide
 from tools.registry import REGISTRY, PreparedCall, ToolOutcome, ToolRunner
 
+log = logging.getLogger(__name__)
 DEFAULT_TTL = timedelta(minutes=15)
 
 ProposalStatus = Literal["pending", "executing", "executed", "failed", "rejected", "expired"]
@@ -47,6 +53,7 @@ class Proposal(BaseModel):
     decided_by: str | None = None
     decided_at: datetime | None = None
     result: str | None = None
+    finished_at: datetime | None = None
 
     def call(self) -> PreparedCall:
         """The stored call, rebuilt exactly (ids, args) — never re-resolved from names."""
@@ -73,9 +80,9 @@ Authorizer = Callable[[str, Proposal], str | None]  # returns a refusal reason, 
 
 
 class Approvals:
-    def __init__(self, engine: Engine, audit: AuditLog, runner: ToolRunner, ttl: timedelta = DEFAULT_TTL,
+    def __init__(self, store: ProposalStore, audit: AuditLog, runner: ToolRunner, ttl: timedelta = DEFAULT_TTL,
                  max_critical_targets: int = DEFAULT_MAX_CRITICAL_TARGETS) -> None:
-        self.engine = engine
+        self.store = store
         self.audit = audit
         self.runner = runner
         self.ttl = ttl
@@ -107,36 +114,23 @@ class Approvals:
             "expires_at": now + self.ttl,
             "status": "pending",
         }
-        with self.engine.begin() as connection:
-            connection.execute(insert(proposals).values(**row))
+        self.store.insert(row)
         self.audit.record("proposal", requested_by, tool=call.tool, proposal_id=row["id"], status="pending",
                           message=row["summary"], detail={"args": call.args, "origin": origin, "channel": channel})
         return Proposal.model_validate(row)
 
     def get(self, proposal_id: str) -> Proposal | None:
-        with self.engine.connect() as connection:
-            row = connection.execute(select(proposals).where(proposals.c.id == proposal_id)).first()
-        return Proposal.model_validate(dict(row._mapping)) if row else None
+        row = self.store.get(proposal_id)
+        return Proposal.model_validate(row) if row else None
 
     def set_message(self, proposal_id: str, channel: str, message_ts: str) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                update(proposals).where(proposals.c.id == proposal_id).values(channel=channel, message_ts=message_ts)
-            )
+        self.store.set_message(proposal_id, channel, message_ts)
 
     def pending(self) -> list[Proposal]:
-        with self.engine.connect() as connection:
-            rows = connection.execute(select(proposals).where(
-                proposals.c.status == "pending", proposals.c.expires_at > utcnow()).order_by(proposals.c.created_at))
-            return [Proposal.model_validate(dict(row._mapping)) for row in rows]
+        return [Proposal.model_validate(row) for row in self.store.pending()]
 
     def pending_count(self) -> int:
-        with self.engine.connect() as connection:
-            return connection.execute(
-                select(func.count()).select_from(proposals).where(
-                    proposals.c.status == "pending", proposals.c.expires_at > utcnow()
-                )
-            ).scalar_one()
+        return self.store.pending_count()
 
     def approve(self, proposal_id: str, approver: str, authorize: Authorizer | None = None) -> Decision:
         return self._decide(proposal_id, approver, "approve", authorize)
@@ -156,42 +150,38 @@ class Approvals:
                 self.audit.record("decision", actor, tool=proposal.tool, proposal_id=proposal_id,
                                   status="unauthorized", message=f"{verb} refused: {refusal}")
                 return Decision(ok=False, status="unauthorized", message=refusal, proposal=proposal)
-        now = utcnow()
         new_status = "executing" if verb == "approve" else "rejected"
-        with self.engine.begin() as connection:
-            won = connection.execute(
-                update(proposals)
-                .where(proposals.c.id == proposal_id, proposals.c.status == "pending", proposals.c.expires_at > now)
-                .values(status=new_status, decided_by=actor, decided_at=now)
-            ).rowcount == 1
-        if not won:
+        if not self.store.decide(proposal_id, new_status, actor, utcnow()):
             return self._explain_loss(proposal_id, actor, verb)
         self.audit.record("decision", actor, tool=proposal.tool, proposal_id=proposal_id,
                           status="approved" if verb == "approve" else "rejected", message=proposal.summary)
         if verb == "reject":
             return Decision(ok=True, status="rejected", message=f"Rejected by {actor}; nothing was done.",
                             proposal=self.get(proposal_id))
-        outcome = self.runner.execute(proposal.call(), approved=True, guard=self._still_allowed)
+        return self._execute(proposal, actor)
+
+    def _execute(self, proposal: Proposal, actor: str) -> Decision:
+        """Run exactly the stored call, once; always end in executed or failed, audited."""
+        try:
+            outcome = self.runner.execute(proposal.call(), approved=True, guard=self._still_allowed)
+        except Exception as error:  # a bug of ours or an unexpected library error: never leave it executing
+            log.exception("approved proposal %s failed unexpectedly", proposal.id)
+            outcome = ToolOutcome(tool=proposal.tool, status="error",
+                                  message=f"unexpected error ({type(error).__name__}); it may not have run — "
+                                          "check the instances before retrying")
         final = "executed" if outcome.ok else "failed"
-        with self.engine.begin() as connection:
-            connection.execute(
-                update(proposals).where(proposals.c.id == proposal_id).values(status=final, result=outcome.message)
-            )
-        self.audit.record_call(actor, proposal.summary, outcome, proposal_id=proposal_id,
+        self.store.finish(proposal.id, final, outcome.message)
+        self.audit.record_call(actor, proposal.summary, outcome, proposal_id=proposal.id,
                                detail={"result": outcome.result.model_dump(mode="json") if outcome.result else None})
         text = f"Approved by {actor}: {proposal.summary}" + ("" if outcome.ok else f" — failed: {outcome.message}")
-        return Decision(ok=outcome.ok, status=final, message=text, proposal=self.get(proposal_id), outcome=outcome)
+        return Decision(ok=outcome.ok, status=final, message=text, proposal=self.get(proposal.id), outcome=outcome)
 
     def _explain_loss(self, proposal_id: str, actor: str, verb: str) -> Decision:
         """Someone else decided first, or it expired: say which, change nothing."""
         proposal = self.get(proposal_id)
         assert proposal is not None
         if proposal.status == "pending" and proposal.expires_at <= utcnow():
-            with self.engine.begin() as connection:
-                connection.execute(
-                    update(proposals).where(proposals.c.id == proposal_id, proposals.c.status == "pending")
-                    .values(status="expired")
-                )
+            self.store.expire(proposal_id)
             message = f"This proposal expired at {proposal.expires_at:%H:%M} UTC; nothing was done. Ask again."
             status = "expired"
         elif proposal.status == "expired":

@@ -1,0 +1,251 @@
+"""The one operator-command router, for Slack mentions, DMs, `/aiops` and the terminal.
+
+Why one table: the commands used to be matched in three places that disagreed (help
+advertised `pending`, only the terminal knew it). Every front end now asks
+`CommandRouter.answer`, which either runs a command from `COMMANDS` or hands the text to the
+pipeline; the help text is generated from the same table and from the tools' declared
+examples, so it can never advertise a command or a tool that does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from bot.core.pipeline import Origin, Reply
+from bot.planning.plan import Language, detect_language
+from monitoring.service import LAST_CYCLE_FLAG
+from tools.models import Risk
+from tools.registry import tools
+from tools.render import table
+
+if TYPE_CHECKING:
+    from bot.core.runtime import Runtime
+
+Front = Literal["slack", "terminal"]
+ALL_FRONTS: frozenset[str] = frozenset({"slack", "terminal"})
+MONITOR_FLAG = "monitor_enabled"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One command invocation: who, from where, with which arguments."""
+
+    runtime: Runtime
+    user: str
+    front: str
+    args: str
+    language: Language
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str
+    summary: dict[str, str]  # per language, for the help text
+    pattern: re.Pattern[str]  # matched against the whole stripped message; group "args" if any
+    run: Callable[[Call], Reply]
+    fronts: frozenset[str] = ALL_FRONTS  # approve/reject by id: only where there are no buttons
+
+    def match(self, text: str) -> re.Match[str] | None:
+        return self.pattern.fullmatch(text.strip())
+
+
+# -- the commands ------------------------------------------------------------------------------------
+
+def _help(call: Call) -> Reply:
+    return Reply(kind="chat", text=call.runtime.router.help_text(call.language, call.front), language=call.language)
+
+
+def _status(call: Call) -> Reply:
+    return Reply(kind="chat", text="\n".join(status_lines(call.runtime)))
+
+
+def _auto(call: Call) -> Reply:
+    enabled = call.args.lower() == "on"
+    runtime = call.runtime
+    value = "on" if enabled else "off"
+    runtime.flags.set(MONITOR_FLAG, value)
+    if runtime.monitor is not None:
+        runtime.monitor.start() if enabled else runtime.monitor.stop()
+    runtime.audit.record("monitor", call.user, status=value, message=f"monitor {'enabled' if enabled else 'disabled'}")
+    return Reply(kind="chat", text=f"Monitor {value} (saved; it survives a restart).", public=True)
+
+
+def _pending(call: Call) -> Reply:
+    proposals = call.runtime.approvals.pending()
+    if not proposals:
+        return Reply(kind="chat", text="No proposals wait for approval.")
+    lines = [f"{p.id}  {p.summary}  (by {p.requested_by}, expires {p.expires_at:%H:%M} UTC)" for p in proposals]
+    return Reply(kind="chat", text="\n".join(lines), preformatted=True)
+
+
+def _audit(call: Call) -> Reply:
+    return Reply(kind="chat", text=audit_text(call.runtime, call.args), preformatted=True)
+
+
+def _decide(verb: str) -> Callable[[Call], Reply]:
+    def run(call: Call) -> Reply:
+        approvals = call.runtime.approvals
+        proposal_id = call.args.strip()
+        decision = approvals.approve(proposal_id, call.user) if verb == "approve" else \
+            approvals.reject(proposal_id, call.user)
+        text = decision.message
+        if decision.outcome is not None and decision.outcome.ok:
+            text += "\n" + decision.outcome.to_text()
+        return Reply(kind="result" if decision.ok else "error", text=text, outcome=decision.outcome,
+                     proposal=decision.proposal)
+    return run
+
+
+def _sop(call: Call) -> Reply:
+    return call.runtime.pipeline.answer_from_runbooks(call.args or "help")
+
+
+def _words(*words: str, args: str | None = None) -> re.Pattern[str]:
+    head = "|".join(re.escape(word) for word in words)
+    tail = "" if args is None else rf"(?:\s+(?P<args>{args}))"
+    return re.compile(rf"(?i:{head}){tail}")
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("help", "help", {"en": "this text", "ko": "이 도움말"}, _words("help", "?", "도움말"), _help),
+    Command("status", "status", {"en": "monitor, planner, open incidents, pending approvals",
+                                 "ko": "모니터·플래너 상태, 열린 인시던트, 승인 대기"},
+            _words("status"), _status),
+    Command("auto", "auto on|off", {"en": "turn the 30-second monitor on or off (saved)",
+                                    "ko": "모니터 켜기/끄기 (저장됨)"},
+            _words("auto", args="on|off"), _auto),
+    Command("pending", "pending", {"en": "proposals waiting for approval", "ko": "승인 대기 중인 제안"},
+            _words("pending"), _pending),
+    Command("audit", "audit [name or id]", {"en": "who changed what, newest first", "ko": "누가 무엇을 바꿨는지"},
+            re.compile(r"(?i:audit|감사로그)(?:\s+(?P<args>.+))?", re.S), _audit),
+    Command("approve", "approve <id>", {"en": "approve a proposal by its id", "ko": "제안 승인 (id)"},
+            _words("approve", args=r"\S+"), _decide("approve"), fronts=frozenset({"terminal"})),
+    Command("reject", "reject <id>", {"en": "reject a proposal by its id", "ko": "제안 거절 (id)"},
+            _words("reject", args=r"\S+"), _decide("reject"), fronts=frozenset({"terminal"})),
+    Command("sop", "sop <question>", {"en": "the runbook for a problem", "ko": "문제에 맞는 런북"},
+            re.compile(r"(?i:sop|runbook)(?:\s*:?\s+(?P<args>.+))?", re.S), _sop),
+)
+
+
+class CommandRouter:
+    """Front ends call `answer`: an operator command from the table, or a request for the pipeline."""
+
+    def __init__(self, runtime: Runtime, commands: tuple[Command, ...] = COMMANDS) -> None:
+        self.runtime = runtime
+        self.commands = commands
+
+    def match(self, text: str, front: str) -> tuple[Command, str] | None:
+        for command in self.commands:
+            if front not in command.fronts:
+                continue
+            found = command.match(text)
+            if found is not None:
+                return command, (found.groupdict().get("args") or "").strip()
+        return None
+
+    def answer(self, text: str, user: str, front: Origin, channel: str | None = None,
+               thread_ts: str | None = None) -> Reply:
+        text = text.strip() or "help"
+        matched = self.match(text, front)
+        if matched is None:
+            return self.runtime.pipeline.handle(text, user=user, origin=front, channel=channel, thread_ts=thread_ts)
+        command, args = matched
+        return command.run(Call(self.runtime, user, front, args, detect_language(text)))
+
+    def help_text(self, language: Language = "en", front: str = "terminal") -> str:
+        """Generated from the tools' declared examples and this router's table."""
+        examples = [example for spec in tools() for example in (spec.examples.get(language)
+                                                               or spec.examples.get("en", ()))]
+        rows = [" · ".join(examples[index:index + 3]) for index in range(0, len(examples), 3)]
+        commands = " · ".join(command.usage for command in self.commands if front in command.fronts)
+        critical = [spec for spec in tools() if spec.risk is Risk.CRITICAL]
+        if language == "ko":
+            lines = ["채팅으로 AWS 작업을 실행합니다. 예:", *[f"  {row}" for row in rows], f"명령: {commands}"]
+            if critical:
+                verbs = "와 ".join(f"{spec.verb('ko')}({spec.verb('en')})" for spec in critical)
+                lines.append(f"{verbs}는 항상 엔지니어의 승인을 기다립니다.")
+        else:
+            lines = ["I run AWS operations from chat. Try:", *[f"  {row}" for row in rows], f"Commands: {commands}"]
+            if critical:
+                verbs = " and ".join(spec.verb("en") for spec in critical)
+                lines.append(f"{verbs[:1].upper()}{verbs[1:]} always wait for an engineer's approval.")
+        return "\n".join(lines)
+
+
+# -- what the commands show ----------------------------------------------------------------------------
+
+def status_lines(runtime: Runtime) -> list[str]:
+    settings = runtime.settings
+    endpoint = f" (endpoint {runtime.clients.endpoint_url})" if runtime.clients.endpoint_url else ""
+    planner = (f"LLM {settings.ollama_model} with keyword fallback" if runtime.planner.llm
+               else "keyword planner (no OLLAMA_HOST)")
+    approvers = len(settings.approver_user_ids)
+    monitor = runtime.monitor
+    return [
+        f"region: {runtime.clients.default_region}{endpoint}",
+        f"planner: {planner}",
+        f"monitor: {runtime.flags.get(MONITOR_FLAG, 'off')}"
+        + ("" if monitor is None else (" (running)" if monitor.running else " (not running here)")),
+        f"last cycle: {_last_cycle(runtime)}",
+        f"open incidents: {_open_incidents(runtime)}",
+        f"pending approvals: {runtime.approvals.pending_count()}",
+        f"approvers configured: {approvers}" + ("" if approvers else " (nobody can approve: set APPROVER_USER_IDS)"),
+    ]
+
+
+def _last_cycle(runtime: Runtime) -> str:
+    raw = runtime.flags.get(LAST_CYCLE_FLAG, "")
+    if not raw:
+        return "never"
+    cycle = json.loads(raw)
+    if cycle.get("ok"):
+        outcome = "ok"
+    else:
+        in_a_row = cycle.get("failures_in_a_row") or 1
+        outcome = f"FAILED ({cycle.get('error')}; {in_a_row} in a row)"
+    return f"{cycle.get('at')} UTC, {outcome}, {cycle.get('seconds')} s"
+
+
+def _open_incidents(runtime: Runtime) -> str:
+    counts = runtime.incidents.open_counts_by_tier()
+    if not counts:
+        return "0"
+    return ", ".join(f"{count} × Tier {tier}" for tier, count in counts)
+
+
+def audit_text(runtime: Runtime, contains: str, limit: int = 15) -> str:
+    """`audit [word]`: the latest changes (newest first), optionally only those mentioning a word
+    — a name, an instance id, a user id, a proposal id. Answers "who stopped web-server-2?"."""
+    contains = contains.strip()
+    rows = runtime.audit.recent(limit=limit, contains=contains or None)
+    if not rows:
+        return f"No recorded changes mention '{contains}'." if contains else "Nothing recorded yet."
+    head = f"Latest {len(rows)} change(s)" + (f" mentioning '{contains}'" if contains else "") + ", newest first (UTC):"
+    body = table(["WHEN", "WHO", "WHAT", "DETAIL"],
+                 [(f"{row.at:%m-%d %H:%M:%S}", row.actor, _what(row.kind, row.status),
+                   _shorten(row.message, 100)) for row in rows])
+    return head + "\n" + body
+
+
+def _what(kind: str, status: str | None) -> str:
+    """An audit row's kind and status as the verb an on-call engineer reads."""
+    status = status or ""
+    verbs = {("proposal", "pending"): "proposed", ("decision", "approved"): "approved",
+             ("decision", "rejected"): "rejected", ("call", "ok"): "ran", ("refusal", "refused"): "refused"}
+    if (kind, status) in verbs:
+        return verbs[(kind, status)]
+    if kind == "decision":
+        return f"click denied ({status})"
+    if kind == "call":
+        return f"failed ({status})"
+    return f"{kind} {status}".strip()
+
+
+def _shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"

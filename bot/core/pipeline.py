@@ -1,0 +1,336 @@
+"""The one request pipeline: plan → resolve → policy → run / propose / refuse → audit.
+
+Why exactly one: Slack, the terminal, MCP and the monitor's recovery proposals all send a
+`Request` here — a sentence to plan, or a structured tool call — and render the `Reply`.
+None of them calls the policy, `Approvals.propose` or a tool handler itself, so a safety
+rule written here holds for every front end at once, and they cannot drift apart.
+`decide` is the same path without side effects (no run, no proposal, no audit), which the
+accuracy eval measures.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from bot.core.approvals import Approvals, Proposal
+from bot.core.i18n import say, verb
+from bot.planning.chain import PlannerChain
+from bot.planning.keywords import english_target_words
+from bot.planning.plan import WILDCARD, Language, Plan, PlannerContext, detect_language
+from bot.store.audit import AuditLog
+from tools.inventory import fetch_instances
+from tools.logs import log_group_names
+from tools.models import Instance, Risk
+from tools.policy import DEFAULT_MAX_CRITICAL_TARGETS, check_request, decide
+from tools.registry import REGISTRY, PreparedCall, ToolOutcome, ToolRunner
+from tools.render import instances_table
+from tools.resolver import resolve
+
+if TYPE_CHECKING:
+    from sop.store import SopStore
+
+log = logging.getLogger(__name__)
+
+Origin = Literal["slack", "terminal", "mcp", "monitor", "eval"]
+ReplyKind = Literal["result", "proposal", "clarify", "refuse", "chat", "noop", "error"]
+HOWTO = re.compile(
+    r"^\s*(sop|runbook)\b|\bhow (do|can|should|would) (i|we|you)\b|\bhow to\b|\bwhat (do|should) (i|we) do\b"
+    r"|\bwhat'?s the (fix|procedure|runbook)\b|\brunbook for\b|어떻게|방법|런북|대처",
+    re.I,
+)
+CONTEXT_TTL_SECONDS = 60.0
+# Requests derived from telemetry (the monitor) are data, not a person's decision: whatever the
+# policy says, a change from them is only ever proposed.
+PROPOSE_ONLY_ORIGINS: frozenset[str] = frozenset({"monitor"})
+
+
+class Request(BaseModel):
+    """One thing someone asks for: a sentence to plan, or a structured call of a named tool."""
+
+    user: str
+    origin: Origin
+    text: str | None = None
+    tool: str | None = None
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    channel: str | None = None
+    thread_ts: str | None = None
+    read_only: bool = False  # only read tools may run (MCP --read-only)
+
+    @property
+    def structured(self) -> bool:
+        return self.tool is not None
+
+
+class Decision(BaseModel):
+    """What the bot would do with a request, before doing anything."""
+
+    kind: Literal["run", "propose", "refuse", "clarify", "chat", "noop", "error"]
+    plan: Plan
+    planner: str
+    note: str | None = None
+    tool: str | None = None
+    call: PreparedCall | None = None
+    candidates: list[Instance] = Field(default_factory=list)
+    message: str = ""
+    outcome: ToolOutcome | None = None  # why a call could not even be prepared (invalid, not found …)
+
+    @property
+    def instance_names(self) -> set[str]:
+        instances = self.call.instances if self.call else self.candidates
+        return {instance.name or instance.id for instance in instances}
+
+
+class Reply(BaseModel):
+    kind: ReplyKind
+    text: str
+    language: Language = "en"
+    decision: Decision | None = None
+    outcome: ToolOutcome | None = None
+    proposal: Proposal | None = None
+    # set by operator commands: who may see it in Slack, and whether it is a fixed-width table
+    public: bool = False
+    preformatted: bool = False
+
+
+class Pipeline:
+    def __init__(
+        self,
+        runner: ToolRunner,
+        planner: PlannerChain,
+        approvals: Approvals,
+        audit: AuditLog,
+        max_critical_targets: int = DEFAULT_MAX_CRITICAL_TARGETS,
+        help_text: Callable[[Language], str] | None = None,
+    ) -> None:
+        self.runner = runner
+        self.planner = planner
+        self.approvals = approvals
+        self.audit = audit
+        self.max_critical_targets = max_critical_targets
+        self.help_text = help_text or (lambda language: "help")
+        self.sop: SopStore | None = None  # set when the runbook index is attached
+        self._context: PlannerContext | None = None
+        self._context_at = 0.0
+        self._context_lock = threading.Lock()
+
+    # -- entry points ------------------------------------------------------------------------------
+
+    def handle(self, text: str, user: str, origin: Origin = "terminal", channel: str | None = None,
+               thread_ts: str | None = None) -> Reply:
+        """A sentence from a person."""
+        return self.process(Request(user=user, origin=origin, text=text, channel=channel, thread_ts=thread_ts))
+
+    def call(self, tool: str, arguments: dict[str, Any], user: str, origin: Origin, channel: str | None = None,
+             thread_ts: str | None = None, read_only: bool = False) -> Reply:
+        """A structured tool call (MCP, monitor recovery): no planning, everything else the same."""
+        return self.process(Request(user=user, origin=origin, tool=tool, arguments=arguments, channel=channel,
+                                    thread_ts=thread_ts, read_only=read_only))
+
+    # -- context -----------------------------------------------------------------------------------
+
+    def planner_context(self) -> PlannerContext:
+        """Fleet names and log groups for the planner, cached briefly (planning must be fast)."""
+        with self._context_lock:
+            if self._context is None or time.monotonic() - self._context_at > CONTEXT_TTL_SECONDS:
+                clients = self.runner.ctx.clients
+                names = tuple(sorted({i.name for i in fetch_instances(clients) if i.name and i.state != "terminated"}))
+                groups = tuple(log_group_names(self.runner.ctx, None))
+                self._context = PlannerContext(instance_names=names, log_groups=groups)
+                self._context_at = time.monotonic()
+            return self._context
+
+    def fleet_names(self) -> tuple[str, ...]:
+        try:
+            return self.planner_context().instance_names
+        except Exception:  # names only sharpen a runbook search; never fail it
+            return ()
+
+    # -- deciding ----------------------------------------------------------------------------------
+
+    def decide(self, request: Request | str) -> Decision:
+        """Plan, resolve and apply the policy; nothing runs, nothing is proposed or audited."""
+        if isinstance(request, str):
+            request = Request(user="eval", origin="eval", text=request)
+        if request.structured:
+            plan, planner, note = self._structured_plan(request), "structured", None
+        else:
+            fleet_error = None
+            try:
+                context = self.planner_context()
+            except Exception as error:  # AWS down: still plan, with no names, to answer in the right words
+                context, fleet_error = PlannerContext(), f"cannot read the fleet: {type(error).__name__}"
+            planned = self.planner.plan(request.text or "", context)
+            plan, planner, note = planned.plan, planned.planner, planned.note
+            if fleet_error:
+                return Decision(kind="error", plan=plan, planner=planner, message=fleet_error)
+        base: dict[str, Any] = {"plan": plan, "planner": planner, "note": note, "tool": plan.tool}
+        if plan.outcome == "chat":
+            return Decision(kind="chat", message=plan.message, **base)
+        if plan.outcome == "refuse":
+            return Decision(kind="refuse", message=plan.message or "unsupported", **base)
+        if plan.outcome == "clarify":
+            return Decision(kind="clarify", message=plan.message,
+                            candidates=self._candidates(plan.targets), **base)
+
+        verdict = check_request(plan.tool, plan.targets)
+        if verdict is not None:
+            return Decision(kind="refuse", message=verdict.reason, **base)
+        spec = REGISTRY[plan.tool or ""]
+        if request.read_only and spec.risk is not Risk.READ:
+            return Decision(kind="refuse", message=f"{spec.name} changes state and this is read-only mode", **base)
+        arguments = self._arguments(request, plan)
+        # reading several matches is harmless: "cpu of the web servers" shows each
+        prepared = self.runner.prepare(spec.name, arguments, all_matches=spec.risk is Risk.READ)
+        if isinstance(prepared, ToolOutcome):
+            if prepared.status in ("ambiguous", "not_found"):
+                candidates = prepared.candidates or self._candidates(arguments.get("targets") or [])
+                return Decision(kind="clarify", message=prepared.message, candidates=candidates, outcome=prepared,
+                                **base)
+            return Decision(kind="error", message=prepared.message, outcome=prepared, **base)
+        verdict = decide(prepared, self.max_critical_targets)
+        if verdict.action == "refuse":
+            return Decision(kind="refuse", message=verdict.reason, call=prepared, **base)
+        if verdict.action == "noop":
+            return Decision(kind="noop", call=prepared, message=verdict.reason, **base)
+        propose = verdict.action == "propose" or (
+            request.origin in PROPOSE_ONLY_ORIGINS and spec.risk is not Risk.READ)
+        return Decision(kind="propose" if propose else "run", call=prepared, message=verdict.reason, **base)
+
+    @staticmethod
+    def _structured_plan(request: Request) -> Plan:
+        raw_targets = request.arguments.get("targets")
+        targets = [str(target) for target in raw_targets] if isinstance(raw_targets, list) else []
+        arguments = {key: value for key, value in request.arguments.items() if key != "targets"}
+        return Plan(outcome="run", tool=request.tool, arguments=arguments, targets=targets)
+
+    @staticmethod
+    def _arguments(request: Request, plan: Plan) -> dict[str, Any]:
+        """The tool's arguments: a structured call's as sent (validation judges them), a plan's with
+        its target phrases in the words Name tags use."""
+        if request.structured:
+            return dict(request.arguments)
+        spec = REGISTRY[plan.tool or ""]
+        arguments = {key: value for key, value in plan.arguments.items() if key != "targets"}
+        targets = [english_target_words(target) for target in plan.targets if target != WILDCARD]
+        if spec.takes_targets and targets:
+            arguments["targets"] = targets
+        return arguments
+
+    def _candidates(self, phrases: list[str]) -> list[Instance]:
+        """Instances a clarifying question can offer: matches, else closest names."""
+        if not phrases:
+            return []
+        inventory = [i for i in fetch_instances(self.runner.ctx.clients) if i.state != "terminated"]
+        by_name = {instance.name: instance for instance in inventory if instance.name}
+        found: dict[str, Instance] = {}
+        for phrase in phrases:
+            if phrase == WILDCARD:
+                continue
+            resolution = resolve(str(phrase), inventory)
+            for instance in resolution.matches:
+                found.setdefault(instance.id, instance)
+            for name in resolution.suggestions[:1]:
+                if name in by_name:
+                    found.setdefault(by_name[name].id, by_name[name])
+        return list(found.values())
+
+    # -- acting ------------------------------------------------------------------------------------
+
+    def answer_from_runbooks(self, question: str) -> Reply:
+        """'how do I fix a full disk?' → the best runbook, cited, with its first steps."""
+        from bot.core.recovery import runbook_lines
+
+        language = detect_language(question)
+        question = re.sub(r"^\s*(sop|runbook)\b[:\s]*", "", question, flags=re.I)
+        if self.sop is None:
+            return Reply(kind="chat", text="The runbook index is not loaded.", language=language)
+        hits = self.sop.search(question, limit=3, names=self.fleet_names())
+        if not hits:
+            return Reply(kind="chat", text="No runbooks are indexed (check SOP_DIR).", language=language)
+        lines = runbook_lines(hits[0].runbook, steps=4)
+        others = ", ".join(hit.runbook.title for hit in hits[1:])
+        if others:
+            lines.append(f"See also: {others}")
+        return Reply(kind="chat", text="\n".join(lines), language=language)
+
+    def process(self, request: Request) -> Reply:
+        """Decide, then act on the decision: the only place anything runs or is proposed."""
+        if request.text is not None and self.sop is not None and HOWTO.search(request.text):
+            return self.answer_from_runbooks(request.text)
+        decision = self.decide(request)
+        language = decision.plan.language if not request.structured else "en"
+        note = ("\n" + say("llm_unavailable", language, why=decision.note)) if decision.note else ""
+        if decision.kind == "chat":
+            if decision.message == "help":
+                body = self.help_text(language)
+            elif decision.message == "greeting":
+                body = say("greeting", language)
+            else:
+                body = decision.message
+            return Reply(kind="chat", text=body + note, language=language, decision=decision)
+        if decision.kind == "refuse":
+            reason = say("unsupported", language) if decision.message == "unsupported" else \
+                say("refused", language, reason=decision.message)
+            detail = {"origin": request.origin, "planner": decision.planner}
+            detail.update({"text": request.text[:500]} if request.text is not None else {"args": request.arguments})
+            self.audit.record("refusal", request.user, tool=(decision.tool or "")[:64] or None, status="refused",
+                              message=decision.message, detail=_jsonable(detail))
+            return Reply(kind="refuse", text=reason + note, language=language, decision=decision)
+        if decision.kind == "clarify":
+            return Reply(kind="clarify", text=self._question(decision, language) + note, language=language,
+                         decision=decision, outcome=decision.outcome)
+        if decision.kind == "noop":
+            return Reply(kind="noop", text=say("noop", language, reason=decision.message) + note, language=language,
+                         decision=decision)
+        if decision.kind == "error" or decision.call is None:
+            return Reply(kind="error", text=say("error", language, message=decision.message) + note,
+                         language=language, decision=decision, outcome=decision.outcome)
+        if decision.kind == "propose":
+            proposal = self.approvals.propose(decision.call, requested_by=request.user, origin=request.origin,
+                                              channel=request.channel, thread_ts=request.thread_ts)
+            text = say("proposal", language, summary=proposal.summary, id=proposal.id,
+                       expires=f"{proposal.expires_at:%H:%M}")
+            return Reply(kind="proposal", text=text + note, language=language, decision=decision, proposal=proposal)
+        outcome = self._execute(decision.call)
+        self.audit.record_call(request.user, decision.call.describe(), outcome,
+                               detail=_jsonable({"args": decision.call.args, "origin": request.origin}))
+        kind: ReplyKind = "result" if outcome.ok else "error"
+        body = outcome.to_text() if outcome.ok else say("error", language, message=outcome.message)
+        return Reply(kind=kind, text=body + note, language=language, decision=decision, outcome=outcome)
+
+    def _execute(self, call: PreparedCall) -> ToolOutcome:
+        try:
+            return self.runner.execute(call)
+        except Exception as error:  # a bug of ours: audited as an error, logged with its traceback
+            log.exception("%s failed unexpectedly", call.tool)
+            return ToolOutcome(tool=call.tool, status="error", call=call,
+                               message=f"unexpected error ({type(error).__name__}); details are in the log")
+
+    @staticmethod
+    def _question(decision: Decision, language: Language) -> str:
+        if decision.plan.outcome == "clarify" and decision.message == "which instance?":
+            return say("which_instance", language, verb=verb(decision.tool or "", language))
+        if decision.plan.outcome == "clarify" and decision.message.startswith("did you mean") and decision.candidates:
+            return say("did_you_mean", language, names=", ".join(i.name or i.id for i in decision.candidates))
+        text = decision.message
+        if decision.candidates and decision.plan.outcome != "clarify":
+            text += "\n" + instances_table(decision.candidates)
+        return text
+
+
+def _jsonable(value: Any) -> Any:
+    """Audit details are JSON: anything a client sent that is not (bytes, objects) becomes its repr."""
+    if isinstance(value, dict):
+        return {str(key)[:100]: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)[:200]

@@ -1,0 +1,138 @@
+"""Assemble the bot from settings — one set of clients, store, pipeline and router — and close it.
+
+Why one factory: the terminal, Slack, MCP, the monitor, the eval and the tests must all
+get the same wiring (same policy, same approvals), differing only in settings. Why
+`close`: a stopped bot must hand the monitor lease to another replica at once (not after it
+expires), and release its database connections and the runbook index.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+
+from bot.core.approvals import Approvals
+from bot.core.commands import MONITOR_FLAG, CommandRouter
+from bot.core.pipeline import Pipeline
+from bot.core.recovery import RecoveryAdvisor
+from bot.core.settings import Settings
+from bot.planning.chain import PlannerChain
+from bot.planning.keywords import KeywordPlanner
+from bot.planning.llm import LlmPlanner
+from bot.store.audit import AuditLog
+from bot.store.engine import database_url, make_engine
+from bot.store.events import EventLedger
+from bot.store.flags import Flags
+from bot.store.incidents import IncidentStore
+from bot.store.proposals import ProposalStore
+from monitoring.config import load_rules
+from monitoring.incidents import OpenHook
+from monitoring.notifier import Notifier
+from monitoring.service import MonitorService
+from tools.aws import AwsClients
+from tools.context import ToolContext
+from tools.registry import ToolRunner
+
+if TYPE_CHECKING:
+    from sop.store import SopStore, SyncReport
+
+log = logging.getLogger(__name__)
+
+__all__ = ["MONITOR_FLAG", "Runtime", "build_runtime", "real_aws_clients"]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clients: AwsClients
+    runner: ToolRunner
+    engine: Engine
+    audit: AuditLog
+    approvals: Approvals
+    planner: PlannerChain
+    pipeline: Pipeline
+    flags: Flags
+    events: EventLedger
+    incidents: IncidentStore
+    router: CommandRouter = field(init=False)
+    monitor: MonitorService | None = None
+    sop: SopStore | None = None
+    recovery: RecoveryAdvisor | None = None
+    closed: bool = False
+    _close_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self.router = CommandRouter(self)
+        self.pipeline.help_text = lambda language: self.router.help_text(language)
+
+    def attach_sop(self) -> SyncReport:
+        """Open the runbook index and bring it in line with `sops/` (only changed files re-embed)."""
+        from sop.embeddings import make_embedder
+        from sop.store import SopStore
+
+        settings = self.settings
+        embedder = make_embedder(settings.sop_embeddings, settings.ollama_host, settings.ollama_embed_model)
+        self.sop = SopStore(settings.data_dir, settings.sop_dir, embedder)
+        report = self.sop.sync()
+        self.recovery = RecoveryAdvisor(self.sop, self.pipeline, settings.slack_alert_channel)
+        self.pipeline.sop = self.sop
+        return report
+
+    def attach_monitor(self, notifier: Notifier, on_open: OpenHook | None = None) -> MonitorService:
+        """Create the monitor; it runs now if `auto on` was saved before the restart."""
+        rules = load_rules(self.settings.monitor_rules_file)
+        self.monitor = MonitorService(
+            self.engine, self.clients, notifier, rules, self.audit,
+            interval_seconds=self.settings.monitor_interval_seconds, watch_tag=self.settings.watch_tag,
+            on_open=on_open or (self.recovery.on_open if self.recovery else None), set_flag=self.flags.set,
+        )
+        if self.flags.get(MONITOR_FLAG, "off") == "on":
+            self.monitor.start()
+        return self.monitor
+
+    def get_flag(self, key: str, default: str = "") -> str:
+        return self.flags.get(key, default)
+
+    def set_flag(self, key: str, value: str) -> None:
+        self.flags.set(key, value)
+
+    def close(self) -> None:
+        """Stop the monitor (releasing its lease), close the runbook index, dispose the engine. Idempotent."""
+        with self._close_lock:
+            if self.closed:
+                return
+            self.closed = True
+        for name, step in (("monitor", self.monitor.stop if self.monitor else None),
+                           ("runbook index", self.sop.close if self.sop else None),
+                           ("database", self.engine.dispose)):
+            if step is None:
+                continue
+            try:
+                step()
+            except Exception:  # one failing step must not keep the others from running
+                log.exception("closing the %s failed", name)
+
+
+def build_runtime(settings: Settings, clients: AwsClients, db_file: str = "aiops.sqlite3",
+                  planner: PlannerChain | None = None) -> Runtime:
+    runner = ToolRunner(ToolContext(clients))
+    engine = make_engine(database_url(settings.data_dir, settings.database_url, db_file))
+    audit = AuditLog(engine)
+    approvals = Approvals(ProposalStore(engine), audit, runner, ttl=timedelta(minutes=settings.proposal_ttl_minutes),
+                          max_critical_targets=settings.max_critical_targets)
+    if planner is None:
+        llm = LlmPlanner(settings.ollama_host, settings.ollama_model) if settings.ollama_host else None
+        planner = PlannerChain(llm=llm, fallback=KeywordPlanner())
+    pipeline = Pipeline(runner, planner, approvals, audit, settings.max_critical_targets)
+    return Runtime(settings, clients, runner, engine, audit, approvals, planner, pipeline,
+                   Flags(engine), EventLedger(engine), IncidentStore(engine))
+
+
+def real_aws_clients(settings: Settings) -> AwsClients:
+    return AwsClients(default_region=settings.aws_region, endpoint_url=settings.aws_endpoint_url,
+                      profile=settings.aws_profile)

@@ -1,0 +1,1 @@
+"""The MCP front end: the same tools, through the same pipeline, for MCP clients."""

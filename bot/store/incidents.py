@@ -1,0 +1,115 @@
+"""Incident rows: every query and conditional update the incident lifecycle needs.
+
+Why every change is a compare-and-set: replicas share the database, and during a lease
+hand-over two of them may reconcile the same cycle. Whoever changes the row announces; the
+other sees "0 rows" and stays quiet. The unique partial index allows one open incident per
+fingerprint, so two replicas cannot open it twice either.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, insert, not_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.store.engine import utcnow
+from bot.store.schema import incidents
+
+Row = dict[str, Any]
+
+
+class IncidentStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def open_rows(self, region: str | None = None) -> list[Row]:
+        query = select(incidents).where(incidents.c.status == "open").order_by(incidents.c.id)
+        if region:
+            query = query.where(incidents.c.region == region)
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
+    def get(self, incident_id: int) -> Row | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(incidents).where(incidents.c.id == incident_id)).first()
+        return dict(row._mapping) if row else None
+
+    def open_counts_by_tier(self) -> list[tuple[int, int]]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(incidents.c.tier, func.count()).where(incidents.c.status == "open")
+                                      .group_by(incidents.c.tier)).all()
+        return sorted((int(tier), int(count)) for tier, count in rows)
+
+    def insert_open(self, values: Row, flap_window_start: datetime, max_openings: int) -> int | None:
+        """Open an incident; None when one is already open for the fingerprint (a replica was first).
+        It is marked suppressed (flapping) when the fingerprint opened `max_openings` times lately."""
+        now = utcnow()
+        try:
+            with self.engine.begin() as connection:
+                recent = connection.execute(
+                    select(func.count()).select_from(incidents).where(
+                        incidents.c.fingerprint == values["fingerprint"], incidents.c.opened_at >= flap_window_start)
+                ).scalar_one()
+                return connection.execute(insert(incidents).values(
+                    **values, status="open", suppressed=recent >= max_openings, opened_at=now, updated_at=now,
+                    resolved_notified=False)).inserted_primary_key[0]
+        except IntegrityError:  # one_open_incident_per_fingerprint
+            return None
+
+    def change(self, incident_id: int, expected_signature: str, expected_tier: int, values: Row) -> bool:
+        """Update an open incident only if nobody changed it since it was read."""
+        with self.engine.begin() as connection:
+            return connection.execute(update(incidents).where(
+                incidents.c.id == incident_id, incidents.c.status == "open",
+                incidents.c.signature == expected_signature, incidents.c.tier == expected_tier,
+            ).values(**values, updated_at=utcnow())).rowcount == 1
+
+    def resolve(self, incident_id: int, resolved_notified: bool) -> bool:
+        now = utcnow()
+        with self.engine.begin() as connection:
+            return connection.execute(update(incidents).where(
+                incidents.c.id == incident_id, incidents.c.status == "open",
+            ).values(status="resolved", resolved_at=now, updated_at=now,
+                     resolved_notified=resolved_notified)).rowcount == 1
+
+    def announcements_due(self, region: str, claim_prefix: str, stale_before: datetime) -> list[Row]:
+        """Open incidents not announced (or whose claim went stale) and resolutions not yet told."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(incidents).where(
+                incidents.c.region == region,
+                or_(and_(incidents.c.status == "open",
+                         or_(incidents.c.thread_ts.is_(None),
+                             and_(incidents.c.thread_ts.startswith(claim_prefix),
+                                  incidents.c.updated_at < stale_before))),
+                    and_(incidents.c.status == "resolved", incidents.c.resolved_notified.is_(False))),
+            ).order_by(incidents.c.tier, incidents.c.id)).all()
+        return [dict(row._mapping) for row in rows]
+
+    def claim(self, incident_id: int, column_name: str, expected: object, value: object) -> bool:
+        """Compare-and-set one announcement column: only the replica that flips it posts."""
+        column = incidents.c[column_name]
+        matches = column.is_(None) if expected is None else column == expected
+        with self.engine.begin() as connection:
+            return connection.execute(update(incidents).where(incidents.c.id == incident_id, matches)
+                                      .values(updated_at=utcnow(), **{column_name: value})).rowcount == 1
+
+    def release_claim(self, incident_id: int, claim: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(update(incidents).where(incidents.c.id == incident_id, incidents.c.thread_ts == claim)
+                               .values(thread_ts=None))
+
+    def flap_notice_sent(self, incident_id: int, fingerprint: str, since: datetime, claim_prefix: str) -> bool:
+        """Another suppressed incident of this fingerprint was really posted lately."""
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(incidents).where(
+                incidents.c.fingerprint == fingerprint, incidents.c.suppressed.is_(True),
+                incidents.c.id != incident_id, incidents.c.opened_at >= since,
+                incidents.c.thread_ts.is_not(None), incidents.c.thread_ts != "suppressed",
+                not_(incidents.c.thread_ts.startswith(claim_prefix)),  # being posted is not posted
+            )).scalar_one() > 0
+
+    def set(self, incident_id: int, **values: object) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))

@@ -1,0 +1,81 @@
+"""Proposal rows: stored exactly as shown, decided once by a conditional UPDATE.
+
+Why the conditional UPDATE lives here: "approve once" must hold on SQLite and on a
+PostgreSQL server shared by replicas alike; only the caller whose UPDATE changed the row
+may execute, so two clicks at once, a replayed click or a late click never run twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, update
+
+from bot.store.engine import utcnow
+from bot.store.schema import proposals
+
+
+class ProposalStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def insert(self, row: dict[str, Any]) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(insert(proposals).values(**row))
+
+    def get(self, proposal_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(proposals).where(proposals.c.id == proposal_id)).first()
+        return dict(row._mapping) if row else None
+
+    def set_message(self, proposal_id: str, channel: str, message_ts: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(proposals).where(proposals.c.id == proposal_id).values(channel=channel, message_ts=message_ts)
+            )
+
+    def pending(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(proposals).where(
+                proposals.c.status == "pending", proposals.c.expires_at > utcnow()).order_by(proposals.c.created_at))
+            return [dict(row._mapping) for row in rows]
+
+    def pending_count(self) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(
+                select(func.count()).select_from(proposals).where(
+                    proposals.c.status == "pending", proposals.c.expires_at > utcnow())
+            ).scalar_one()
+
+    def decide(self, proposal_id: str, status: str, actor: str, now: datetime) -> bool:
+        """pending and unexpired → `status`; True only for the one caller whose UPDATE won."""
+        with self.engine.begin() as connection:
+            return connection.execute(
+                update(proposals)
+                .where(proposals.c.id == proposal_id, proposals.c.status == "pending", proposals.c.expires_at > now)
+                .values(status=status, decided_by=actor, decided_at=now)
+            ).rowcount == 1
+
+    def finish(self, proposal_id: str, status: str, result: str) -> None:
+        """executing → executed | failed, with what AWS (or the error) said."""
+        with self.engine.begin() as connection:
+            connection.execute(update(proposals).where(proposals.c.id == proposal_id, proposals.c.status == "executing")
+                               .values(status=status, result=result[:4000], finished_at=utcnow()))
+
+    def expire(self, proposal_id: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(update(proposals).where(proposals.c.id == proposal_id, proposals.c.status == "pending")
+                               .values(status="expired"))
+
+    def instances_acted_on(self, tools: Iterable[str], since: datetime) -> set[str]:
+        """Instance ids that approved runs of these tools touched since then (executing or done)."""
+        names = list(tools)
+        if not names:
+            return set()
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(proposals.c.instance_ids).where(
+                proposals.c.tool.in_(names), proposals.c.status.in_(["executing", "executed"]),
+                proposals.c.decided_at >= since))
+            return {instance_id for row in rows for instance_id in row.instance_ids}

@@ -1,0 +1,97 @@
+"""Rendering primitives that tool results use to render themselves: text tables and Block Kit.
+
+Why in the tool layer: a result model renders itself (`to_text`, `to_blocks`), so adding a
+tool never touches a front end. Front ends only choose which of the two to call.
+Block Kit has hard limits (50 blocks a message, 3,000 characters a section) that a
+300-instance fleet or a log search will hit; everything here packs lines into sections and
+says how much was left out rather than failing to post.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tools.models import Instance
+
+MAX_ROWS = 50
+SECTION_LIMIT = 2900
+MAX_LINES = 40
+STATE_EMOJI = {
+    "running": ":large_green_circle:", "stopped": ":red_circle:", "pending": ":large_yellow_circle:",
+    "stopping": ":large_yellow_circle:", "shutting-down": ":large_yellow_circle:", "terminated": ":black_circle:",
+    "rebooting": ":arrows_counterclockwise:",
+}
+
+Block = dict[str, Any]
+
+
+# -- text ---------------------------------------------------------------------------------------
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], max_rows: int = MAX_ROWS) -> str:
+    """An aligned text table; rows beyond `max_rows` are counted, not printed."""
+    shown = [["" if cell is None else str(cell) for cell in row] for row in rows[:max_rows]]
+    widths = [max([len(h)] + [len(row[i]) for row in shown]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in shown]
+    if len(rows) > max_rows:
+        lines.append(f"… and {len(rows) - max_rows} more")
+    return "\n".join(lines)
+
+
+def instances_table(instances: Sequence[Instance]) -> str:
+    return table(
+        ["NAME", "ID", "STATE", "TYPE", "ENV"],
+        [(i.name or "-", i.id, i.state, i.type, i.env or "-") for i in instances],
+    )
+
+
+def fmt(value: float | None, digits: int = 1, missing: str = "-") -> str:
+    return missing if value is None else f"{value:.{digits}f}"
+
+
+# -- Block Kit ------------------------------------------------------------------------------------
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_LIMIT]}]}
+
+
+def lines_blocks(header: str, lines: Sequence[str], max_lines: int = MAX_LINES) -> list[Block]:
+    """A header section, then the lines packed into sections; the rest counted, not dropped silently."""
+    blocks = [section(header)]
+    chunk: list[str] = []
+    for line in lines[:max_lines]:
+        if sum(len(item) + 1 for item in chunk) + len(line) > SECTION_LIMIT:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line[:SECTION_LIMIT])
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    if len(lines) > max_lines:
+        blocks.append(context(f"… and {len(lines) - max_lines} more not shown"))
+    return blocks
+
+
+def code_block(lines: Sequence[str], limit: int = SECTION_LIMIT - 80) -> tuple[str, int]:
+    """Lines in a ``` block within the section limit; returns the text and how many were left out."""
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        line = line.replace("```", "'''")
+        if size + len(line) + 1 > limit:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "```" + "\n".join(kept) + "```", len(lines) - len(kept)
+
+
+def instance_line(instance: Instance) -> str:
+    emoji = STATE_EMOJI.get(instance.state, ":white_circle:")
+    extras = " · ".join(part for part in (instance.state, instance.type, instance.env) if part)
+    return f"{emoji} *{instance.name or '(no name)'}* `{instance.id}` {extras}"
