@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from pydantic import BaseModel, Field
 
 from monitoring.config import CheckName
-from monitoring.snapshot import FleetSnapshot
+from monitoring.snapshot import FiringAlarm, FleetSnapshot
 
 DOWN_STATES = frozenset({"stopping", "stopped", "shutting-down", "terminated"})
 UP_STATES = frozenset({"pending", "running"})
@@ -79,6 +79,15 @@ def evaluate(
             instance_id=alarm.instance_id, env=instance.env if instance else None,
             role=instance.role if instance else None, protected=instance.protected if instance else False,
             summary=f"alarm {alarm.name} is in ALARM{target}",
-            evidence=[line for line in (alarm.reason, alarm.description) if line],
+            # what is measured comes first: it is the alarm's definition, not free text anyone can write,
+            # and it is what the runbook search should match on
+            evidence=[line for line in (_alarm_metric(alarm), alarm.reason, alarm.description) if line],
             signature="ALARM"))
     return findings
+
+
+def _alarm_metric(alarm: FiringAlarm) -> str | None:
+    if not alarm.metric:
+        return None
+    threshold = "" if alarm.threshold is None else f", threshold {alarm.threshold:g}"
+    return f"metric {alarm.metric}{threshold}"

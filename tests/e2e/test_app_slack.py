@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -30,10 +31,17 @@ def test_app_joins_slack_and_answers_a_mention(slack_api, tmp_path):
         post = slack_api.wait_for(lambda: slack_api.of("chat.postMessage"), timeout=60)[0]
         assert post["thread_ts"] == "1713333333.000100"
         assert "web-server-1" in str(post["blocks"])
-    finally:
-        process.terminate()
+        stopping = time.monotonic()
+        process.terminate()  # SIGTERM, as `docker stop` sends it
         output, _ = process.communicate(timeout=30)
+        took = time.monotonic() - stopping
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=30)
         socket_server.stop()
+    assert process.returncode == 0 and took < 5, (process.returncode, took, output[-2000:])
+    assert "Stopped (SIGTERM)" in output
     assert "xoxb-e2e-secret" not in output and "xapp-e2e-secret" not in output  # tokens never logged
     assert "Traceback" not in output
 

@@ -216,7 +216,7 @@ def test_throttling_is_retried_and_loses_no_incident(make_monitor, proxy, demo):
     recovered = env.cycle()  # … and the next one catches up
     assert recovered.ok and len(recovered.opened) == 1
     assert len(env.open_incidents()) == 2
-    assert [p["text"] for p in env.problems()][-1].endswith("monitor cycles work again.")
+    assert env.problems() == []  # one failed cycle, caught up by the next: nobody is paged
 
 
 def test_aws_down_is_reported_once_and_keeps_incidents_open(make_monitor, proxy, demo):
@@ -225,13 +225,40 @@ def test_aws_down_is_reported_once_and_keeps_incidents_open(make_monitor, proxy,
     demo.faults.stop_behind_back("web-server-1")
     env.cycle()
     proxy.down()
-    reports = [env.cycle() for _ in range(4)]
-    assert not any(r.ok for r in reports)
-    assert len(env.problems()) == 1  # said once, not every cycle
+    reports = [env.cycle() for _ in range(2)]
+    assert env.problems() == []  # two failures in a row: recorded, not yet announced
+    assert "FAILED" in env.runtime.router.answer("status", user="alice", front="terminal").text
+    reports += [env.cycle() for _ in range(3)]
+    assert not any(r.ok for r in reports) and reports[-1].failures_in_a_row == 5
+    [notice] = env.problems()  # said once, at the third failure, not every cycle
+    assert "3 cycles in a row failed" in notice["text"]
+    assert "5 in a row" in env.runtime.router.answer("status", user="alice", front="terminal").text
     assert len(env.open_incidents()) == 1  # not "resolved" by a failed read
     proxy.down(False)
     assert env.cycle().ok
-    assert len(env.problems()) == 2 and len(env.roots()) == 1
+    assert len(env.problems()) == 2 and "work again" in env.problems()[-1]["text"]
+    assert len(env.roots()) == 1
+
+
+def test_a_cycle_failing_after_the_fleet_read_is_counted_and_announced(make_monitor, demo):
+    env = make_monitor()
+    env.cycle()
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug in reconcile")
+
+    working = env.service.incidents.reconcile
+    env.service.incidents.reconcile = broken
+    reports = [env.service.run_cycle() for _ in range(3)]
+    assert [r.ok for r in reports] == [False, False, False]
+    assert "after reading the fleet: RuntimeError" in reports[-1].error
+    [notice] = env.problems()
+    assert "after reading the fleet" in notice["text"]
+    status = env.runtime.router.answer("status", user="alice", front="terminal").text
+    assert "FAILED (monitor cycle failed after reading the fleet: RuntimeError; 3 in a row)" in status
+    env.service.incidents.reconcile = working
+    assert env.service.run_cycle().ok
+    assert len(env.problems()) == 2
 
 
 def test_slack_rate_limits_lose_no_incident(make_monitor, slack_api, demo):

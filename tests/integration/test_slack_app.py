@@ -169,10 +169,7 @@ def test_a_retried_event_is_not_executed_twice(make_slack, slack_api, demo):
     slack_api.wait_for(lambda: slack_api.of("chat.postMessage"))
     mention(front, "start batch-worker", event_id="EvRETRY0001", retry_num=1)
     mention(front, "start batch-worker", event_id="EvRETRY0001", retry_num=2)
-    front.app.listener_runner.listener_executor.submit(lambda: None).result()
-    import time
-
-    time.sleep(0.5)
+    front.app.listener_runner.listener_executor.shutdown(wait=True)  # every listener has finished
     assert len(slack_api.of("chat.postMessage")) == 1
     assert demo.clients.call_counts()["ec2.StartInstances"] == 2  # one DryRun + one start
 

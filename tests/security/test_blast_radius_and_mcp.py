@@ -39,7 +39,7 @@ def test_protected_terminate_mixed_with_others(attack, demo):
         ("stop_instances", {"targets": ["web-server-2"], "approved": True}, "invalid"),
         ("terminate_instances", {"targets": ["db-primary"]}, "refused"),
         ("stop_instances", {"targets": ["*"]}, "refused"),
-        ("approve_proposal", {"proposal_id": "anything"}, "not available"),
+        ("approve_proposal", {"proposal_id": "anything"}, "is not a tool this bot has"),
         ("terminate_instances", {"targets": ["i-0123456789abcdef0"]}, "not_found"),
     ],
 )
