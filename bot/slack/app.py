@@ -134,6 +134,10 @@ class SlackFrontEnd:
         if decision.status in ("executed", "failed", "rejected", "expired") and proposal and proposal.message_ts:
             text, blocks = decided_message(proposal, decision)
             client.chat_update(channel=proposal.channel or channel, ts=proposal.message_ts, text=text, blocks=blocks)
+            if decision.status == "failed":  # an edited message notifies nobody: tell the requester in the thread
+                client.chat_postMessage(channel=proposal.channel or channel,
+                                        thread_ts=proposal.thread_ts or proposal.message_ts,
+                                        text=f"{_mention(proposal.requested_by)}{text}")
             if decision.status != "expired":
                 return
         if not decision.ok:
@@ -163,3 +167,8 @@ class SlackFrontEnd:
 
     def on_error(self, error: Exception, body: dict) -> None:
         log.error("unhandled Slack error %s for %s", type(error).__name__, (body or {}).get("type"))
+
+
+def _mention(user: str) -> str:
+    """`<@U…> ` for a Slack user id; nothing for the monitor or an MCP client."""
+    return f"<@{user}> " if user[:1] in ("U", "W") and user.isalnum() else ""
