@@ -119,11 +119,25 @@ def run_slack(runtime) -> int:  # type: ignore[no-untyped-def]
     try:
         handler.start()
     finally:
+        close_within(handler.close, SOCKET_CLOSE_SECONDS)
+    return 0
+
+
+SOCKET_CLOSE_SECONDS = 3.0
+
+
+def close_within(close, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    """Close the Socket Mode connection (Slack then routes events to another replica), but never let
+    a slow close of its worker threads hold the process past `docker stop`'s grace period."""
+    def run() -> None:
         try:
-            handler.close()
+            close()
         except Exception:  # closing a socket that never opened: nothing to release
             log.debug("Socket Mode close failed", exc_info=True)
-    return 0
+
+    closer = threading.Thread(target=run, name="socket-mode-close", daemon=True)
+    closer.start()
+    closer.join(seconds)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,7 +184,6 @@ def main(argv: list[str] | None = None) -> int:
     except (Shutdown, KeyboardInterrupt) as stop:
         print(f"\nStopped ({stop or 'interrupt'}).", file=sys.stderr, flush=True)
         code = 0
-    finish(code)
     return code
 
 
@@ -183,14 +196,14 @@ def shutdown(runtime, sandbox) -> None:  # type: ignore[no-untyped-def]
 
 
 def finish(code: int) -> None:
-    """Leave now if a library thread (a Socket Mode reader, a scheduler worker finishing a slow AWS
-    call) would otherwise hold the process open: everything that matters is closed by now."""
-    lingering = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
-    if lingering:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    """Exit now: everything that matters is closed by now, and library threads (a Socket Mode
+    reader, a scheduler worker finishing a slow AWS call) or their exit hooks must not hold the
+    process open past `docker stop`'s grace period."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    finish(main())

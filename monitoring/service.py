@@ -36,7 +36,7 @@ from monitoring import checks
 from monitoring.config import MonitorRules
 from monitoring.incidents import IncidentManager, OpenHook
 from monitoring.notifier import Notifier
-from monitoring.snapshot import FleetSnapshot, SnapshotReader
+from monitoring.snapshot import SnapshotReader
 from tools.aws import AwsClients
 from tools.errors import describe_aws_error
 from tools.registry import tools
