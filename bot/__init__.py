@@ -1,1 +1,1 @@
-"""The bot: settings, planning, approvals, audit and the front ends (Slack, terminal, MCP)."""
+"""The bot: front ends (slack, terminal, mcp) over core, planning and the store; see docs/ARCHITECTURE.md."""

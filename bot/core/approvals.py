@@ -66,7 +66,7 @@ class Proposal(BaseModel):
         )
 
 
-class Decision(BaseModel):
+class ApprovalOutcome(BaseModel):
     """What an approve/reject click did."""
 
     ok: bool
@@ -132,35 +132,35 @@ class Approvals:
     def pending_count(self) -> int:
         return self.store.pending_count()
 
-    def approve(self, proposal_id: str, approver: str, authorize: Authorizer | None = None) -> Decision:
+    def approve(self, proposal_id: str, approver: str, authorize: Authorizer | None = None) -> ApprovalOutcome:
         return self._decide(proposal_id, approver, "approve", authorize)
 
-    def reject(self, proposal_id: str, approver: str, authorize: Authorizer | None = None) -> Decision:
+    def reject(self, proposal_id: str, approver: str, authorize: Authorizer | None = None) -> ApprovalOutcome:
         return self._decide(proposal_id, approver, "reject", authorize)
 
-    def _decide(self, proposal_id: str, actor: str, verb: str, authorize: Authorizer | None) -> Decision:
+    def _decide(self, proposal_id: str, actor: str, verb: str, authorize: Authorizer | None) -> ApprovalOutcome:
         proposal = self.get(proposal_id)
         if proposal is None:
             self.audit.record("decision", actor, proposal_id=proposal_id[:40], status="unknown",
                               message=f"{verb} refused: no such proposal")
-            return Decision(ok=False, status="unknown", message="No such proposal; nothing was done.")
+            return ApprovalOutcome(ok=False, status="unknown", message="No such proposal; nothing was done.")
         if authorize is not None:
             refusal = authorize(actor, proposal)
             if refusal:
                 self.audit.record("decision", actor, tool=proposal.tool, proposal_id=proposal_id,
                                   status="unauthorized", message=f"{verb} refused: {refusal}")
-                return Decision(ok=False, status="unauthorized", message=refusal, proposal=proposal)
+                return ApprovalOutcome(ok=False, status="unauthorized", message=refusal, proposal=proposal)
         new_status = "executing" if verb == "approve" else "rejected"
         if not self.store.decide(proposal_id, new_status, actor, utcnow()):
             return self._explain_loss(proposal_id, actor, verb)
         self.audit.record("decision", actor, tool=proposal.tool, proposal_id=proposal_id,
                           status="approved" if verb == "approve" else "rejected", message=proposal.summary)
         if verb == "reject":
-            return Decision(ok=True, status="rejected", message=f"Rejected by {actor}; nothing was done.",
+            return ApprovalOutcome(ok=True, status="rejected", message=f"Rejected by {actor}; nothing was done.",
                             proposal=self.get(proposal_id))
         return self._execute(proposal, actor)
 
-    def _execute(self, proposal: Proposal, actor: str) -> Decision:
+    def _execute(self, proposal: Proposal, actor: str) -> ApprovalOutcome:
         """Run exactly the stored call, once; always end in executed or failed, audited."""
         try:
             outcome = self.runner.execute(proposal.call(), approved=True, guard=self._still_allowed)
@@ -174,9 +174,9 @@ class Approvals:
         self.audit.record_call(actor, proposal.summary, outcome, proposal_id=proposal.id,
                                detail={"result": outcome.result.model_dump(mode="json") if outcome.result else None})
         text = f"Approved by {actor}: {proposal.summary}" + ("" if outcome.ok else f" — failed: {outcome.message}")
-        return Decision(ok=outcome.ok, status=final, message=text, proposal=self.get(proposal.id), outcome=outcome)
+        return ApprovalOutcome(ok=outcome.ok, status=final, message=text, proposal=self.get(proposal.id), outcome=outcome)
 
-    def _explain_loss(self, proposal_id: str, actor: str, verb: str) -> Decision:
+    def _explain_loss(self, proposal_id: str, actor: str, verb: str) -> ApprovalOutcome:
         """Someone else decided first, or it expired: say which, change nothing."""
         proposal = self.get(proposal_id)
         assert proposal is not None
@@ -192,4 +192,4 @@ class Approvals:
             status = f"already_{proposal.status}"
         self.audit.record("decision", actor, tool=proposal.tool, proposal_id=proposal_id, status=status,
                           message=f"{verb} refused: {message}")
-        return Decision(ok=False, status=status, message=message, proposal=proposal)
+        return ApprovalOutcome(ok=False, status=status, message=message, proposal=proposal)

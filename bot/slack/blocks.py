@@ -7,7 +7,7 @@ emoji prefix, the planner note, the Approve/Reject buttons — within Slack's li
 
 from __future__ import annotations
 
-from bot.core.approvals import Decision, Proposal
+from bot.core.approvals import ApprovalOutcome, Proposal
 from bot.core.pipeline import Reply
 from tools.render import SECTION_LIMIT, Block, code_block, context, section
 
@@ -61,7 +61,7 @@ def proposal_message(proposal: Proposal) -> tuple[str, list[Block]]:
     return text, blocks
 
 
-def decided_message(proposal: Proposal, decision: Decision) -> tuple[str, list[Block]]:
+def decided_message(proposal: Proposal, decision: ApprovalOutcome) -> tuple[str, list[Block]]:
     """The proposal message after a decision: the result and who decided; no buttons."""
     if decision.status == "executed":
         head = f":white_check_mark: *Approved* by {_who(proposal.decided_by)} and executed: {proposal.summary}"
