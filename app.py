@@ -51,7 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="mcp: serve the tools to MCP clients (stdio) instead of Slack/terminal")
     parser.add_argument("--read-only", action="store_true", help="mcp: expose read tools only")
     parser.add_argument("--http", type=int, metavar="PORT",
-                        help="mcp: streamable HTTP on 127.0.0.1:PORT instead of stdio")
+                        help="mcp: streamable HTTP on PORT instead of stdio (127.0.0.1 unless --host)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="mcp --http: address to listen on; beyond 127.0.0.1 only with MCP_AUTH_TOKEN set")
     parser.add_argument(
         "--sandbox",
         action="store_true",
@@ -85,15 +87,22 @@ def run_terminal(runtime) -> int:  # type: ignore[no-untyped-def]
     return Terminal(runtime, sys.stdin, sys.stdout, interactive=sys.stdin.isatty()).run()
 
 
-def run_mcp(runtime, read_only: bool, http_port: int | None) -> int:  # type: ignore[no-untyped-def]
+def run_mcp(runtime, read_only: bool, http_port: int | None,  # type: ignore[no-untyped-def]
+            host: str = "127.0.0.1") -> int:
     import anyio
 
-    from bot.mcp.server import McpFrontEnd
+    from bot.mcp.server import McpFrontEnd, McpSetupError
 
     front = McpFrontEnd(runtime, read_only=read_only)
     if http_port:
-        print(f"MCP (streamable HTTP) on http://127.0.0.1:{http_port}/mcp", file=sys.stderr, flush=True)
-        front.run_http(http_port)
+        token = runtime.settings.mcp_auth_token
+        try:
+            print(f"MCP (streamable HTTP) on http://{host}:{http_port}/mcp"
+                  + (" (bearer token required)" if token else ""), file=sys.stderr, flush=True)
+            front.run_http(http_port, host, token.get_secret_value() if token else None)
+        except McpSetupError as error:
+            print(error, file=sys.stderr)
+            return 2
     else:
         anyio.run(front.run_stdio)
     return 0
@@ -173,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     runtime = build_runtime(settings, real_aws_clients(settings))
                 if args.mode == "mcp":
-                    code = run_mcp(runtime, args.read_only, args.http)
+                    code = run_mcp(runtime, args.read_only, args.http, args.host)
                 else:
                     report = runtime.attach_sop()
                     for problem in report.problems:

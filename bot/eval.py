@@ -62,7 +62,7 @@ def load_cases(path: Path) -> list[Case]:
 
 
 def observed(decision: Decision) -> str:
-    if decision.kind in ("run", "propose", "noop"):
+    if decision.kind in ("run", "confirm", "propose", "noop"):
         return decision.call.tool if decision.call else (decision.tool or "?")
     return decision.kind
 

@@ -11,7 +11,7 @@ from tools.aws import AwsClients
 from tools.context import ToolContext
 from tools.inventory import fetch_instances
 from tools.models import Instance, ToolArgs, ToolResult, check_window
-from tools.render import Block, fmt, lines_blocks, section, table
+from tools.render import Block, escape, fmt, lines_blocks, section, table
 
 # GetMetricData accepts at most 500 metric queries per request; batching at that size
 # is both the fastest and the cheapest way to read a fleet (billing is per metric).
@@ -91,10 +91,10 @@ class MetricsResult(ToolResult):
         return header + "\n" + table(["NAME", "ID", "LATEST", "AVG", "MAX", "POINTS"], rows)
 
     def to_blocks(self) -> list[Block]:
-        lines = [f"*{s.name or '-'}* `{s.instance_id}` latest {fmt(s.latest, missing='–')} · "
+        lines = [f"*{escape(s.name or '-')}* `{escape(s.instance_id)}` latest {fmt(s.latest, missing='–')} · "
                  f"avg {fmt(s.average, missing='–')} · max {fmt(s.maximum, missing='–')} ({len(s.points)} points)"
                  for s in self.series]
-        return lines_blocks(f"*{self.metric}* ({self.statistic}, last {self.minutes} min)", lines)
+        return lines_blocks(f"*{escape(self.metric)}* ({escape(self.statistic)}, last {self.minutes} min)", lines)
 
 
 def fetch_metric_series(
@@ -209,8 +209,9 @@ class AlarmsResult(ToolResult):
     def to_blocks(self) -> list[Block]:
         if not self.alarms:
             return [section("No alarms match.")]
-        lines = [f"{':rotating_light:' if a.state == 'ALARM' else ':white_check_mark:'} *{a.name}* {a.state} — "
-                 f"{a.instance_name or a.instance_id or '-'} {a.metric} {a.comparison} {a.threshold}"
+        lines = [f"{':rotating_light:' if a.state == 'ALARM' else ':white_check_mark:'} *{escape(a.name)}* "
+                 f"{escape(a.state)} — "
+                 + escape(f"{a.instance_name or a.instance_id or '-'} {a.metric} {a.comparison} {a.threshold}")
                  for a in self.alarms]
         return lines_blocks(f"*{len(self.alarms)} alarm(s)*", lines)
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from tools.context import ToolContext
 from tools.models import Instance, ToolArgs, ToolResult
-from tools.render import Block, code_block, context, lines_blocks, section, table
+from tools.render import Block, code_block, context, escape, lines_blocks, section, table
 
 COST_METRIC = "UnblendedCost"
 
@@ -98,14 +98,14 @@ class CostResult(ToolResult):
         return text
 
     def to_blocks(self) -> list[Block]:
-        lines = [f"{s.service}: *{s.amount:,.2f}* {self.currency}" for s in self.by_service]
+        lines = [f"{escape(s.service)}: *{s.amount:,.2f}* {escape(self.currency)}" for s in self.by_service]
         blocks = lines_blocks(f"*{self.label}* ({self.start} – {self.end}): "
-                              f"*{self.total:,.2f} {self.currency}*", lines, max_lines=15)
+                              f"*{self.total:,.2f} {escape(self.currency)}*", lines, max_lines=15)
         if self.by_day:
             days, _ = code_block([f"{d.day:%a %b %d}  {d.amount:>12,.2f}" for d in self.by_day])
             blocks.append(section(days))
             notes = [self.peak_note or "", "last day is today, still filling up"]
-            blocks.append(context(" · ".join(note for note in notes if note)))
+            blocks.append(context(escape(" · ".join(note for note in notes if note))))
         return blocks
 
 

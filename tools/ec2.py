@@ -10,7 +10,7 @@ from tools.context import ToolContext
 from tools.errors import ToolError
 from tools.inventory import fetch_instances
 from tools.models import Instance, StateChange, StateChangeResult, TargetedArgs, ToolArgs, ToolResult
-from tools.render import STATE_EMOJI, Block, instance_line, instances_table, lines_blocks, section
+from tools.render import STATE_EMOJI, Block, escape, instance_line, instances_table, lines_blocks, section
 from tools.resolver import normalise
 
 InstanceState = Literal["pending", "running", "stopping", "stopped", "shutting-down", "terminated"]
@@ -103,15 +103,16 @@ class InstanceDetails(ToolResult):
 
     def to_blocks(self) -> list[Block]:
         i = self.instance
-        fields = [f"*State*\n{STATE_EMOJI.get(i.state, '')} {i.state}", f"*Type*\n{i.type}",
-                  f"*Private IP*\n{i.private_ip or '–'}", f"*AZ*\n{i.az or '–'}",
-                  f"*Env / Role*\n{i.env or '–'} / {i.role or '–'}", f"*Launched*\n{i.launch_time or '–'}"]
+        e = escape
+        fields = [f"*State*\n{STATE_EMOJI.get(i.state, '')} {e(i.state)}", f"*Type*\n{e(i.type)}",
+                  f"*Private IP*\n{e(i.private_ip or '–')}", f"*AZ*\n{e(i.az or '–')}",
+                  f"*Env / Role*\n{e(i.env or '–')} / {e(i.role or '–')}", f"*Launched*\n{i.launch_time or '–'}"]
         if self.status_checks:
             checks = self.status_checks
-            fields.append(f"*Status checks*\ninstance {checks.instance_status}, system {checks.system_status}")
+            fields.append(f"*Status checks*\ninstance {e(checks.instance_status)}, system {e(checks.system_status)}")
             if checks.failing:
-                fields.append("*Failing*\n" + ", ".join(checks.failing))
-        return [section(f"*{i.name or i.id}* `{i.id}`"),
+                fields.append("*Failing*\n" + e(", ".join(checks.failing)))
+        return [section(f"*{e(i.name or i.id)}* `{e(i.id)}`"),
                 {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields[:10]]}]
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 from tools.context import ToolContext
 from tools.errors import ToolError
 from tools.models import Instance, ToolArgs, ToolResult, check_window
-from tools.render import Block, code_block, context, section
+from tools.render import Block, code_block, context, escape, section
 
 LOG_GROUP_PATTERN = r"^[\.\-_/#A-Za-z0-9]{1,512}$"
 
@@ -52,8 +52,8 @@ class LogSearchResult(ToolResult):
         return "\n".join([head, *self._lines()])
 
     def to_blocks(self) -> list[Block]:
-        header = (f"*{len(self.events)} line(s)* in `{self.log_group}` matching "
-                  f"`{self.filter_pattern or '(all)'}` over the last {self.minutes} min")
+        header = (f"*{len(self.events)} line(s)* in `{escape(self.log_group)}` matching "
+                  f"`{escape(self.filter_pattern or '(all)')}` over the last {self.minutes} min")
         if not self.events:
             return [section(header)]
         body, left_out = code_block(self._lines())

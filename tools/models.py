@@ -13,7 +13,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tools.render import Block, code_block, lines_blocks, section, table
+from tools.render import Block, code_block, escape, lines_blocks, section, table
 
 AWS_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 INSTANCE_ID_PATTERN = re.compile(r"^i-([0-9a-f]{8}|[0-9a-f]{17})$")
@@ -121,9 +121,9 @@ class StateChangeResult(ToolResult):
                      [(c.name or "-", c.instance_id, c.previous_state, c.current_state) for c in self.changes])
 
     def to_blocks(self) -> list[Block]:
-        return lines_blocks(f"*{self.action}* requested",
-                            [f"*{c.name or '-'}* `{c.instance_id}` {c.previous_state} → {c.current_state}"
-                             for c in self.changes])
+        return lines_blocks(f"*{escape(self.action)}* requested",
+                            [f"*{escape(c.name or '-')}* `{escape(c.instance_id)}` {escape(c.previous_state)} → "
+                             f"{escape(c.current_state)}" for c in self.changes])
 
 
 def check_window(minutes: int, maximum: int) -> int:

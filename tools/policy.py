@@ -1,7 +1,9 @@
-"""Policy: may this prepared call run now, does it need an approval, or is it refused?
+"""Policy: may this prepared call run now, does the requester confirm it, does an approver, or no?
 
 Why one function for every front end and the monitor: Assisted Ops is only a promise if
-there is exactly one place that says yes. Deny rules come first, then approval, then run.
+there is exactly one place that says yes. Deny rules come first, then approval, then
+confirmation; only reads run at once. The blast-radius rules (target cap, no wildcards,
+Protected) hold for every tool that changes anything, not only the destructive ones.
 """
 
 from __future__ import annotations
@@ -14,10 +16,15 @@ from tools.models import Risk
 from tools.registry import REGISTRY, PreparedCall
 from tools.resolver import WILDCARD
 
-DEFAULT_MAX_CRITICAL_TARGETS = 5
+DEFAULT_MAX_TARGETS = 5
 
 class Verdict(BaseModel):
-    action: Literal["run", "propose", "refuse", "noop"]
+    """deny (refuse) > approve (propose: an approver decides) > confirm (the requester confirms) > run.
+
+    `run` is for reads only: no change to AWS ever runs straight from a request.
+    """
+
+    action: Literal["run", "confirm", "propose", "refuse", "noop"]
     reason: str = ""
 
 
@@ -35,7 +42,7 @@ def check_request(tool: str | None, targets: list[str]) -> Verdict | None:
     return None
 
 
-def decide(call: PreparedCall, max_critical_targets: int = DEFAULT_MAX_CRITICAL_TARGETS) -> Verdict:
+def decide(call: PreparedCall, max_targets: int = DEFAULT_MAX_TARGETS) -> Verdict:
     """The verdict for a resolved, validated call."""
     spec = REGISTRY.get(call.tool)
     if spec is None:
@@ -44,18 +51,23 @@ def decide(call: PreparedCall, max_critical_targets: int = DEFAULT_MAX_CRITICAL_
     if settled and call.instances and all(instance.state in settled for instance in call.instances):
         states = ", ".join(f"{instance.label} is {instance.state}" for instance in call.instances)
         return Verdict(action="noop", reason=f"{states}; nothing to do")
+    if spec.risk is Risk.READ:
+        return Verdict(action="run")
+    if len(call.instances) > max_targets:
+        return Verdict(
+            action="refuse",
+            reason=f"{spec.verb()} on {len(call.instances)} instances at once is over the limit of "
+            f"{max_targets}; split the request",
+        )
+    protected = [instance.label for instance in call.instances if instance.protected]
+    if spec.irreversible and protected:
+        return Verdict(
+            action="refuse",
+            reason=f"{', '.join(protected)} is tagged Protected=true; {spec.verb()} on it is blocked",
+        )
+    if protected:
+        return Verdict(action="propose",
+                       reason=f"{', '.join(protected)} is tagged Protected=true: any change needs an approver")
     if spec.risk is Risk.CRITICAL:
-        if len(call.instances) > max_critical_targets:
-            return Verdict(
-                action="refuse",
-                reason=f"{spec.verb()} on {len(call.instances)} instances at once is over the limit of "
-                f"{max_critical_targets}; split the request",
-            )
-        protected = [instance.label for instance in call.instances if instance.protected]
-        if spec.irreversible and protected:
-            return Verdict(
-                action="refuse",
-                reason=f"{', '.join(protected)} is tagged Protected=true; {spec.verb()} on it is blocked",
-            )
-        return Verdict(action="propose", reason="stop and terminate need an engineer's approval")
-    return Verdict(action="run")
+        return Verdict(action="propose", reason=f"{spec.verb()} needs an engineer's approval")
+    return Verdict(action="confirm", reason=f"{spec.verb()} runs once you confirm")

@@ -50,6 +50,7 @@ class ToolSpec:
     noop_states: frozenset[str] = frozenset()  # targets all in these states: nothing to do, nothing to approve
     takes_down: bool = False  # an approved run makes its instances go down: the monitor expects it
     irreversible: bool = False  # cannot be undone: Protected=true instances are refused outright
+    destructive: bool = False  # interrupts or removes what runs (MCP's destructiveHint)
     ec2_action: str | None = None  # boto3 method to pre-flight with DryRun=True
     many_targets: bool = True  # False: the tool acts on exactly one instance
 
@@ -109,6 +110,7 @@ BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
         ec2.reboot_instances,
         verbs=_verbs("reboot", "재부팅"),
         examples={"en": ("reboot web server 1",), "ko": ("웹 서버 1 재부팅해줘",)},
+        destructive=True,
         ec2_action="reboot_instances",
     ),
     ToolSpec(
@@ -121,6 +123,7 @@ BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
         examples={"en": ("stop web-server-2 (needs approval)",), "ko": ("웹 서버 2 중지해줘 (승인 필요)",)},
         noop_states=frozenset({"stopped", "stopping"}),
         takes_down=True,
+        destructive=True,
         ec2_action="stop_instances",
     ),
     ToolSpec(
@@ -133,6 +136,7 @@ BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
         noop_states=frozenset({"terminated", "shutting-down"}),
         takes_down=True,
         irreversible=True,
+        destructive=True,
         ec2_action="terminate_instances",
     ),
     ToolSpec(

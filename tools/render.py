@@ -54,12 +54,28 @@ def fmt(value: float | None, digits: int = 1, missing: str = "-") -> str:
 
 # -- Block Kit ------------------------------------------------------------------------------------
 
+def escape(value: object) -> str:
+    """Any AWS- or user-sourced string, made inert for Slack mrkdwn.
+
+    Why one function, used by every renderer: in mrkdwn `<!channel>` pings a whole channel and
+    `<https://evil|AWS console>` shows a disguised link; a Name tag, a log line, an alarm name or
+    an AWS error text can carry either. Escaping `&`, `<` and `>` turns them into plain text.
+    """
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _not_empty(text: str) -> str:
+    """Slack rejects a text object with empty text."""
+    return text if text.strip() else "–"
+
+
 def section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
+    """A mrkdwn section; `text` is already mrkdwn (data inside it passed through `escape`)."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _not_empty(text[:SECTION_LIMIT])}}
 
 
 def context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_LIMIT]}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _not_empty(text[:SECTION_LIMIT])}]}
 
 
 def lines_blocks(header: str, lines: Sequence[str], max_lines: int = MAX_LINES) -> list[Block]:
@@ -83,7 +99,7 @@ def code_block(lines: Sequence[str], limit: int = SECTION_LIMIT - 80) -> tuple[s
     kept: list[str] = []
     size = 0
     for line in lines:
-        line = line.replace("```", "'''")
+        line = escape(line.replace("```", "'''"))
         if size + len(line) + 1 > limit:
             break
         kept.append(line)
@@ -93,5 +109,5 @@ def code_block(lines: Sequence[str], limit: int = SECTION_LIMIT - 80) -> tuple[s
 
 def instance_line(instance: Instance) -> str:
     emoji = STATE_EMOJI.get(instance.state, ":white_circle:")
-    extras = " · ".join(part for part in (instance.state, instance.type, instance.env) if part)
-    return f"{emoji} *{instance.name or '(no name)'}* `{instance.id}` {extras}"
+    extras = " · ".join(escape(part) for part in (instance.state, instance.type, instance.env) if part)
+    return f"{emoji} *{escape(instance.name or '(no name)')}* `{escape(instance.id)}` {extras}"

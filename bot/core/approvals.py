@@ -25,13 +25,14 @@ from bot.store.audit import AuditLog
 from bot.store.engine import utcnow
 from bot.store.proposals import ProposalStore
 from tools.models import Instance
-from tools.policy import DEFAULT_MAX_CRITICAL_TARGETS, decide
+from tools.policy import DEFAULT_MAX_TARGETS, decide
 from tools.registry import REGISTRY, PreparedCall, ToolOutcome, ToolRunner
 
 log = logging.getLogger(__name__)
 DEFAULT_TTL = timedelta(minutes=15)
 
 ProposalStatus = Literal["pending", "executing", "executed", "failed", "rejected", "expired"]
+Needs = Literal["confirm", "approve"]  # confirm: the requester (or an approver); approve: approvers only
 
 
 class Proposal(BaseModel):
@@ -54,6 +55,7 @@ class Proposal(BaseModel):
     decided_at: datetime | None = None
     result: str | None = None
     finished_at: datetime | None = None
+    needs: Needs = "approve"
 
     def call(self) -> PreparedCall:
         """The stored call, rebuilt exactly (ids, args) — never re-resolved from names."""
@@ -81,21 +83,48 @@ Authorizer = Callable[[str, Proposal], str | None]  # returns a refusal reason, 
 
 class Approvals:
     def __init__(self, store: ProposalStore, audit: AuditLog, runner: ToolRunner, ttl: timedelta = DEFAULT_TTL,
-                 max_critical_targets: int = DEFAULT_MAX_CRITICAL_TARGETS) -> None:
+                 max_targets: int = DEFAULT_MAX_TARGETS, approvers: frozenset[str] = frozenset(),
+                 four_eyes: bool = False) -> None:
         self.store = store
         self.audit = audit
         self.runner = runner
         self.ttl = ttl
-        self.max_critical_targets = max_critical_targets
+        self.max_targets = max_targets
+        self.approvers = approvers
+        self.four_eyes = four_eyes
 
-    def _still_allowed(self, current: PreparedCall) -> str | None:
-        """The policy once more, on the instances as they are at approval time."""
-        verdict = decide(current, self.max_critical_targets)
-        return f"the policy now refuses it: {verdict.reason}" if verdict.action == "refuse" else None
+    def may_decide(self, who: str, proposal: Proposal) -> str | None:
+        """Who may press a proposal's buttons: None if `who` may, else the reason (said to them).
+
+        An approval needs a configured approver (and, with FOUR_EYES, not the requester); a
+        confirmation may also come from the person who asked for it."""
+        if proposal.needs == "confirm" and who == proposal.requested_by:
+            return None
+        if not self.approvers:
+            return "Nobody can approve: no approvers are configured (APPROVER_USER_IDS). Nothing was done."
+        if who not in self.approvers:
+            if proposal.needs == "confirm":
+                return "Only the person who asked, or an approver, can confirm this; nothing was done."
+            return "You are not an approver for this bot; nothing was done."
+        if self.four_eyes and proposal.needs == "approve" and who == proposal.requested_by:
+            return "Four-eyes rule: someone other than the requester must approve. Nothing was done."
+        return None
+
+    def _still_allowed(self, needs: Needs) -> Callable[[PreparedCall], str | None]:
+        """The policy once more, on the instances as they are at decision time: a refusal now, or a
+        confirmation that now needs an approver (a Protected tag added meanwhile), stops it."""
+        def guard(current: PreparedCall) -> str | None:
+            verdict = decide(current, self.max_targets)
+            if verdict.action == "refuse":
+                return f"the policy now refuses it: {verdict.reason}"
+            if needs == "confirm" and verdict.action == "propose":
+                return f"it now needs an approver: {verdict.reason}"
+            return None
+        return guard
 
     def propose(
         self, call: PreparedCall, requested_by: str, origin: str, channel: str | None = None,
-        thread_ts: str | None = None,
+        thread_ts: str | None = None, needs: Needs = "approve",
     ) -> Proposal:
         now = utcnow()
         row = {
@@ -113,10 +142,12 @@ class Approvals:
             "created_at": now,
             "expires_at": now + self.ttl,
             "status": "pending",
+            "needs": needs,
         }
         self.store.insert(row)
         self.audit.record("proposal", requested_by, tool=call.tool, proposal_id=row["id"], status="pending",
-                          message=row["summary"], detail={"args": call.args, "origin": origin, "channel": channel})
+                          message=row["summary"],
+                          detail={"args": call.args, "origin": origin, "channel": channel, "needs": needs})
         return Proposal.model_validate(row)
 
     def get(self, proposal_id: str) -> Proposal | None:
@@ -153,8 +184,9 @@ class Approvals:
         new_status = "executing" if verb == "approve" else "rejected"
         if not self.store.decide(proposal_id, new_status, actor, utcnow()):
             return self._explain_loss(proposal_id, actor, verb)
-        self.audit.record("decision", actor, tool=proposal.tool, proposal_id=proposal_id,
-                          status="approved" if verb == "approve" else "rejected", message=proposal.summary)
+        done = ("confirmed" if proposal.needs == "confirm" else "approved") if verb == "approve" else "rejected"
+        self.audit.record("decision", actor, tool=proposal.tool, proposal_id=proposal_id, status=done,
+                          message=proposal.summary)
         if verb == "reject":
             return ApprovalOutcome(ok=True, status="rejected", message=f"Rejected by {actor}; nothing was done.",
                             proposal=self.get(proposal_id))
@@ -163,7 +195,7 @@ class Approvals:
     def _execute(self, proposal: Proposal, actor: str) -> ApprovalOutcome:
         """Run exactly the stored call, once; always end in executed or failed, audited."""
         try:
-            outcome = self.runner.execute(proposal.call(), approved=True, guard=self._still_allowed)
+            outcome = self.runner.execute(proposal.call(), approved=True, guard=self._still_allowed(proposal.needs))
         except Exception as error:  # a bug of ours or an unexpected library error: never leave it executing
             log.exception("approved proposal %s failed unexpectedly", proposal.id)
             outcome = ToolOutcome(tool=proposal.tool, status="error",
@@ -173,7 +205,8 @@ class Approvals:
         self.store.finish(proposal.id, final, outcome.message)
         self.audit.record_call(actor, proposal.summary, outcome, proposal_id=proposal.id,
                                detail={"result": outcome.result.model_dump(mode="json") if outcome.result else None})
-        text = f"Approved by {actor}: {proposal.summary}" + ("" if outcome.ok else f" — failed: {outcome.message}")
+        verb = "Confirmed" if proposal.needs == "confirm" else "Approved"
+        text = f"{verb} by {actor}: {proposal.summary}" + ("" if outcome.ok else f" — failed: {outcome.message}")
         return ApprovalOutcome(ok=outcome.ok, status=final, message=text, proposal=self.get(proposal.id), outcome=outcome)
 
     def _explain_loss(self, proposal_id: str, actor: str, verb: str) -> ApprovalOutcome:

@@ -49,6 +49,7 @@ class Command:
     pattern: re.Pattern[str]  # matched against the whole stripped message; group "args" if any
     run: Callable[[Call], Reply]
     fronts: frozenset[str] = ALL_FRONTS  # approve/reject by id: only where there are no buttons
+    privileged: bool = False  # changes operator state: approvers and OPERATOR_USER_IDS only (in Slack)
 
     def match(self, text: str) -> re.Match[str] | None:
         return self.pattern.fullmatch(text.strip())
@@ -118,7 +119,7 @@ COMMANDS: tuple[Command, ...] = (
             _words("status"), _status),
     Command("auto", "auto on|off", {"en": "turn the 30-second monitor on or off (saved)",
                                     "ko": "모니터 켜기/끄기 (저장됨)"},
-            _words("auto", args="on|off"), _auto),
+            _words("auto", args="on|off"), _auto, privileged=True),
     Command("pending", "pending", {"en": "proposals waiting for approval", "ko": "승인 대기 중인 제안"},
             _words("pending"), _pending),
     Command("audit", "audit [name or id]", {"en": "who changed what, newest first", "ko": "누가 무엇을 바꿨는지"},
@@ -155,7 +156,18 @@ class CommandRouter:
         if matched is None:
             return self.runtime.pipeline.handle(text, user=user, origin=front, channel=channel, thread_ts=thread_ts)
         command, args = matched
+        if command.privileged and not self.may_operate(user, front):
+            self.runtime.audit.record("command", user, status="refused", message=f"{text[:200]}: not an operator")
+            return Reply(kind="refuse", text=f"Only approvers and operators (OPERATOR_USER_IDS) may use "
+                                             f"`{command.usage}`; nothing changed.")
         return command.run(Call(self.runtime, user, front, args, detect_language(text)))
+
+    def may_operate(self, user: str, front: str) -> bool:
+        """The terminal is local trust (whoever runs the bot); in Slack, approvers and operators."""
+        if front == "terminal":
+            return True
+        settings = self.runtime.settings
+        return user in settings.approver_user_ids or user in settings.operator_user_ids
 
     def help_text(self, language: Language = "en", front: str = "terminal") -> str:
         """Generated from the tools' declared examples and this router's table."""
@@ -235,7 +247,7 @@ def audit_text(runtime: Runtime, contains: str, limit: int = 15) -> str:
 def _what(kind: str, status: str | None) -> str:
     """An audit row's kind and status as the verb an on-call engineer reads."""
     status = status or ""
-    verbs = {("proposal", "pending"): "proposed", ("decision", "approved"): "approved",
+    verbs = {("proposal", "pending"): "proposed", ("decision", "approved"): "approved", ("decision", "confirmed"): "confirmed",
              ("decision", "rejected"): "rejected", ("call", "ok"): "ran", ("refusal", "refused"): "refused"}
     if (kind, status) in verbs:
         return verbs[(kind, status)]

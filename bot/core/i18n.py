@@ -25,6 +25,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "Approval needed: {summary}. Proposal {id}, expires {expires} UTC.",
         "ko": "승인이 필요합니다: {summary}. 제안 {id}, 만료 {expires} UTC.",
     },
+    "confirmation": {
+        "en": "Confirm: {summary}? Nothing runs until you confirm. Proposal {id}, expires {expires} UTC.",
+        "ko": "확인해 주세요: {summary}? 확인하기 전에는 실행하지 않습니다. 제안 {id}, 만료 {expires} UTC.",
+    },
     "noop": {"en": "Nothing to do: {reason}.", "ko": "할 일이 없습니다: {reason}."},
     "llm_unavailable": {"en": "(LLM unavailable: {why}; used the keyword planner.)",
                         "ko": "(LLM을 사용할 수 없어 키워드 플래너를 사용했습니다: {why})"},

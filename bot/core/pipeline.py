@@ -28,7 +28,7 @@ from bot.store.audit import AuditLog
 from tools.inventory import fetch_instances
 from tools.logs import log_group_names
 from tools.models import Instance, Risk
-from tools.policy import DEFAULT_MAX_CRITICAL_TARGETS, check_request, decide
+from tools.policy import DEFAULT_MAX_TARGETS, check_request, decide
 from tools.registry import REGISTRY, PreparedCall, ToolOutcome, ToolRunner
 from tools.render import instances_table
 from tools.resolver import resolve
@@ -46,9 +46,9 @@ HOWTO = re.compile(
     re.I,
 )
 CONTEXT_TTL_SECONDS = 60.0
-# Requests derived from telemetry (the monitor) are data, not a person's decision: whatever the
-# policy says, a change from them is only ever proposed.
-PROPOSE_ONLY_ORIGINS: frozenset[str] = frozenset({"monitor"})
+# Requests with no person behind them who could confirm (an MCP client may be an autonomous agent;
+# the monitor's requests derive from telemetry): their changes always wait for an approver.
+APPROVER_ONLY_ORIGINS: frozenset[str] = frozenset({"monitor", "mcp"})
 
 
 class Request(BaseModel):
@@ -71,7 +71,7 @@ class Request(BaseModel):
 class Decision(BaseModel):
     """What the bot would do with a request, before doing anything."""
 
-    kind: Literal["run", "propose", "refuse", "clarify", "chat", "noop", "error"]
+    kind: Literal["run", "confirm", "propose", "refuse", "clarify", "chat", "noop", "error"]
     plan: Plan
     planner: str
     note: str | None = None
@@ -106,14 +106,14 @@ class Pipeline:
         planner: PlannerChain,
         approvals: Approvals,
         audit: AuditLog,
-        max_critical_targets: int = DEFAULT_MAX_CRITICAL_TARGETS,
+        max_targets: int = DEFAULT_MAX_TARGETS,
         help_text: Callable[[Language], str] | None = None,
     ) -> None:
         self.runner = runner
         self.planner = planner
         self.approvals = approvals
         self.audit = audit
-        self.max_critical_targets = max_critical_targets
+        self.max_targets = max_targets
         self.help_text = help_text or (lambda language: "help")
         self.sop: SopStore | None = None  # set when the runbook index is attached
         self._context: PlannerContext | None = None
@@ -194,14 +194,16 @@ class Pipeline:
                 return Decision(kind="clarify", message=prepared.message, candidates=candidates, outcome=prepared,
                                 **base)
             return Decision(kind="error", message=prepared.message, outcome=prepared, **base)
-        verdict = decide(prepared, self.max_critical_targets)
+        verdict = decide(prepared, self.max_targets)
         if verdict.action == "refuse":
             return Decision(kind="refuse", message=verdict.reason, call=prepared, **base)
         if verdict.action == "noop":
             return Decision(kind="noop", call=prepared, message=verdict.reason, **base)
-        propose = verdict.action == "propose" or (
-            request.origin in PROPOSE_ONLY_ORIGINS and spec.risk is not Risk.READ)
-        return Decision(kind="propose" if propose else "run", call=prepared, message=verdict.reason, **base)
+        if verdict.action == "run":
+            return Decision(kind="run", call=prepared, message=verdict.reason, **base)
+        approver_only = verdict.action == "propose" or request.origin in APPROVER_ONLY_ORIGINS
+        return Decision(kind="propose" if approver_only else "confirm", call=prepared, message=verdict.reason,
+                        **base)
 
     @staticmethod
     def _structured_plan(request: Request) -> Plan:
@@ -292,11 +294,12 @@ class Pipeline:
         if decision.kind == "error" or decision.call is None:
             return Reply(kind="error", text=say("error", language, message=decision.message) + note,
                          language=language, decision=decision, outcome=decision.outcome)
-        if decision.kind == "propose":
+        if decision.kind in ("propose", "confirm"):
+            needs = "confirm" if decision.kind == "confirm" else "approve"
             proposal = self.approvals.propose(decision.call, requested_by=request.user, origin=request.origin,
-                                              channel=request.channel, thread_ts=request.thread_ts)
-            text = say("proposal", language, summary=proposal.summary, id=proposal.id,
-                       expires=f"{proposal.expires_at:%H:%M}")
+                                              channel=request.channel, thread_ts=request.thread_ts, needs=needs)
+            text = say("proposal" if needs == "approve" else "confirmation", language, summary=proposal.summary,
+                       id=proposal.id, expires=f"{proposal.expires_at:%H:%M}", reason=decision.message)
             return Reply(kind="proposal", text=text + note, language=language, decision=decision, proposal=proposal)
         outcome = self._execute(decision.call)
         self.audit.record_call(request.user, decision.call.describe(), outcome,

@@ -124,11 +124,12 @@ def build_runtime(settings: Settings, clients: AwsClients, db_file: str = "aiops
     engine = make_engine(database_url(settings.data_dir, settings.database_url, db_file))
     audit = AuditLog(engine)
     approvals = Approvals(ProposalStore(engine), audit, runner, ttl=timedelta(minutes=settings.proposal_ttl_minutes),
-                          max_critical_targets=settings.max_critical_targets)
+                          max_targets=settings.max_targets, approvers=frozenset(settings.approver_user_ids),
+                          four_eyes=settings.four_eyes)
     if planner is None:
         llm = LlmPlanner(settings.ollama_host, settings.ollama_model) if settings.ollama_host else None
         planner = PlannerChain(llm=llm, fallback=KeywordPlanner())
-    pipeline = Pipeline(runner, planner, approvals, audit, settings.max_critical_targets)
+    pipeline = Pipeline(runner, planner, approvals, audit, settings.max_targets)
     return Runtime(settings, clients, runner, engine, audit, approvals, planner, pipeline,
                    Flags(engine), EventLedger(engine), IncidentStore(engine))
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tools.models import AWS_REGION_PATTERN
@@ -56,7 +56,13 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, validation_alias="DATABASE_URL")
 
     four_eyes: bool = Field(False, validation_alias="FOUR_EYES")
-    max_critical_targets: int = Field(5, ge=1, le=50, validation_alias="MAX_CRITICAL_TARGETS")
+    # most instances one start/reboot/stop/terminate may touch (MAX_CRITICAL_TARGETS: its old name)
+    max_targets: int = Field(5, ge=1, le=50, validation_alias=AliasChoices("MAX_TARGETS", "MAX_CRITICAL_TARGETS"))
+    # who may switch the monitor and other operator state (approvers may too)
+    operator_user_ids: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="OPERATOR_USER_IDS"
+    )
+    mcp_auth_token: SecretStr | None = Field(None, validation_alias="MCP_AUTH_TOKEN")
     proposal_ttl_minutes: int = Field(15, ge=1, le=1440, validation_alias="PROPOSAL_TTL_MINUTES")
 
     @field_validator("aws_region")
@@ -105,7 +111,7 @@ class Settings(BaseSettings):
             raise ValueError("an app-level token starts with xapp-")
         return value
 
-    @field_validator("approver_user_ids", mode="before")
+    @field_validator("approver_user_ids", "operator_user_ids", mode="before")
     @classmethod
     def _split_user_ids(cls, value: object) -> object:
         if isinstance(value, str):
@@ -121,7 +127,13 @@ class Settings(BaseSettings):
         return self.slack_bot_token is not None and self.slack_app_token is not None
 
 
-_FIELD_TO_ENV = {name: (field.validation_alias or name).upper() for name, field in Settings.model_fields.items()}
+def _env_name(name: str, alias: object) -> str:
+    if isinstance(alias, AliasChoices):
+        alias = alias.choices[0]
+    return str(alias or name).upper()
+
+
+_FIELD_TO_ENV = {name: _env_name(name, field.validation_alias) for name, field in Settings.model_fields.items()}
 
 
 def describe_validation_error(error: ValidationError) -> str:

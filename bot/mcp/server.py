@@ -10,6 +10,7 @@ an autonomous agent, can never approve anything itself. `--read-only` exposes re
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 from typing import Any
@@ -25,6 +26,8 @@ from tools.registry import tools
 
 log = logging.getLogger(__name__)
 MCP_ACTOR = "mcp"
+LOOPBACK = "127.0.0.1"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def _text(text: str, structured: dict[str, Any] | None = None, error: bool = False) -> types.CallToolResult:
@@ -49,13 +52,12 @@ class McpFrontEnd:
         for spec in tools():
             if self.read_only and spec.risk is not Risk.READ:
                 continue
-            note = {"read": "Read-only.", "change": "Changes state; runs at once on an unambiguous target.",
-                    "critical": "Destructive: returns a pending proposal id for a human approver; never runs "
-                                "directly."}[spec.risk.value]
+            note = "Read-only." if spec.risk is Risk.READ else (
+                "Changes state: returns a pending proposal id for a human approver; never runs directly.")
             listed.append(types.Tool(
                 name=spec.name, description=f"{spec.description} {note}", input_schema=spec.json_schema(),
                 annotations=types.ToolAnnotations(read_only_hint=spec.risk is Risk.READ,
-                                                  destructive_hint=spec.risk is Risk.CRITICAL)))
+                                                  destructive_hint=spec.destructive)))
         return types.ListToolsResult(tools=listed)
 
     async def _call_tool(self, _ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
@@ -74,12 +76,42 @@ class McpFrontEnd:
         async with stdio_server() as (read_stream, write_stream):
             await self.server.run(read_stream, write_stream, self.server.create_initialization_options())
 
-    def run_http(self, port: int) -> None:
-        """Streamable HTTP on 127.0.0.1 only: the tools can stop machines, so never on a public interface."""
+    def http_app(self, host: str = LOOPBACK, token: str | None = None) -> Any:
+        """The streamable-HTTP ASGI app; with a token, every request must carry `Authorization: Bearer`."""
+        app = self.server.streamable_http_app(host=host)
+        return app if token is None else BearerAuth(app, token)
+
+    def run_http(self, port: int, host: str = LOOPBACK, token: str | None = None) -> None:
+        """Serve over HTTP. Beyond loopback only with a token: these tools reach AWS."""
         import uvicorn
 
-        app = self.server.streamable_http_app(host="127.0.0.1")
-        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+        if host not in LOOPBACK_HOSTS and not token:
+            raise McpSetupError(f"refusing to listen on {host} without MCP_AUTH_TOKEN (anyone who reaches it "
+                                "could ask for changes); set MCP_AUTH_TOKEN or use 127.0.0.1")
+        uvicorn.run(self.http_app(host, token), host=host, port=port, log_level="warning")
+
+
+
+class McpSetupError(Exception):
+    """The MCP server was asked to run in a way that is not safe; the message says why."""
+
+
+class BearerAuth:
+    """ASGI middleware: 401 unless `Authorization: Bearer <token>` matches (compared in constant time)."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http":
+            supplied = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not hmac.compare_digest(supplied, self.expected):
+                await send({"type": "http.response.start", "status": 401,
+                            "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
+                await send({"type": "http.response.body", "body": b'{"error": "unauthorized"}'})
+                return
+        await self.app(scope, receive, send)
 
 
 def to_mcp(reply: Reply) -> types.CallToolResult:

@@ -23,11 +23,18 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot.core.approvals import Proposal
 from bot.core.pipeline import Reply
 from bot.core.runtime import Runtime
-from bot.slack.blocks import APPROVE_ACTION, REJECT_ACTION, decided_message, proposal_message, reply_message
+from bot.slack.blocks import (
+    APPROVE_ACTION,
+    REJECT_ACTION,
+    decided_message,
+    escape,
+    proposal_message,
+    reply_message,
+)
+from bot.slack.payloads import CHANNEL_ID, TS, USER_ID, checked, parse_click, text_of
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+>")
-FENCE_SUBSTITUTE = "'''"  # a ``` inside a code block would end it early
 
 
 def make_web_client(token: str, base_url: str | None = None) -> WebClient:
@@ -58,20 +65,27 @@ class SlackFrontEnd:
     # -- events -----------------------------------------------------------------------------
 
     def on_mention(self, body: dict, event: dict, client: WebClient) -> None:
-        if not self.runtime.events.claim(body.get("event_id") or event.get("client_msg_id") or event["ts"]):
+        if not self.runtime.events.claim(str(body.get("event_id") or event.get("client_msg_id") or event.get("ts"))):
             log.info("dropping a repeated delivery of event %s", body.get("event_id"))
             return
-        text = MENTION.sub(" ", event.get("text", "")).strip()
-        self.serve(client, event["channel"], event.get("thread_ts") or event["ts"], event.get("user", "?"), text)
+        self.serve_event(client, event, MENTION.sub(" ", text_of(event.get("text"))).strip())
 
     def on_message(self, body: dict, event: dict, client: WebClient) -> None:
         """Direct messages only; channel chatter without a mention is not for the bot."""
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
-        if not self.runtime.events.claim(body.get("event_id") or event["ts"]):
+        if not self.runtime.events.claim(str(body.get("event_id") or event.get("ts"))):
             return
-        self.serve(client, event["channel"], event.get("thread_ts") or event["ts"], event.get("user", "?"),
-                   event.get("text", "").strip())
+        self.serve_event(client, event, text_of(event.get("text")).strip())
+
+    def serve_event(self, client: WebClient, event: dict, text: str) -> None:
+        """Check the event's ids, then serve it; a malformed event is logged and dropped (no one to tell)."""
+        channel, user = checked(event.get("channel"), CHANNEL_ID), checked(event.get("user"), USER_ID)
+        thread_ts = checked(event.get("thread_ts"), TS) or checked(event.get("ts"), TS)
+        if channel is None or user is None or thread_ts is None:
+            log.warning("dropping a malformed event (channel, user or ts)")
+            return
+        self.serve(client, channel, thread_ts, user, text)
 
     def serve(self, client: WebClient, channel: str, thread_ts: str, user: str, text: str) -> None:
         """Run one request and answer in its thread; never a stack trace in Slack."""
@@ -103,18 +117,20 @@ class SlackFrontEnd:
         self.decide(body, client, "reject")
 
     def decide(self, body: dict, client: WebClient, verb: str) -> None:
-        user = body.get("user", {}).get("id", "?")
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
-        message_ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
-        proposal_id = str((body.get("actions") or [{}])[0].get("value", ""))[:64]
+        click = parse_click(body)
+        user, channel, message_ts, proposal_id = click.user, click.channel, click.message_ts, click.proposal_id
+        if click.problem or user is None or channel is None or proposal_id is None:
+            self.runtime.audit.record("decision", user or "?", status="malformed",
+                                      message=f"{verb} refused: {click.problem}")
+            if user and channel:
+                client.chat_postEphemeral(channel=channel, user=user,
+                                          text="That button is not valid (no such proposal); nothing was done.")
+            return
 
         def authorize(who: str, proposal: Proposal) -> str | None:
-            if not self.settings.approver_user_ids:
-                return "Nobody can approve: no approvers are configured (APPROVER_USER_IDS). Nothing was done."
-            if who not in self.settings.approver_user_ids:
-                return "You are not an approver for this bot; nothing was done."
-            if self.settings.four_eyes and who == proposal.requested_by:
-                return "Four-eyes rule: someone other than the requester must approve. Nothing was done."
+            refusal = self.runtime.approvals.may_decide(who, proposal)
+            if refusal:
+                return refusal
             if proposal.channel and channel != proposal.channel:
                 return "That proposal belongs to another channel; nothing was done."
             if proposal.message_ts and message_ts and message_ts != proposal.message_ts:
@@ -141,23 +157,26 @@ class SlackFrontEnd:
             if decision.status != "expired":
                 return
         if not decision.ok:
-            client.chat_postEphemeral(channel=channel, user=user, text=decision.message)
+            client.chat_postEphemeral(channel=channel, user=user, text=escape(decision.message))
 
     # -- /aiops -----------------------------------------------------------------------------
 
     def on_command(self, ack: Any, command: dict, respond: Any, client: WebClient) -> None:
         ack()
-        text = (command.get("text") or "").strip()
-        user = command.get("user_id", "?")
+        text = text_of(command.get("text")).strip()
+        user, channel = checked(command.get("user_id"), USER_ID), checked(command.get("channel_id"), CHANNEL_ID)
+        if user is None or channel is None:
+            respond(text="That command came without a valid user or channel; nothing was done.",
+                    response_type="ephemeral")
+            return
         if not text or self.runtime.router.match(text, "slack") is not None:
             # operator commands answer only the person who typed them, except a monitor switch
-            reply = self.runtime.router.answer(text, user=user, front="slack")
-            body = "```" + reply.text.replace("```", FENCE_SUBSTITUTE) + "```" if reply.preformatted else reply.text
-            respond(text=body, response_type="in_channel" if reply.public else "ephemeral")
+            reply = self.runtime.router.answer(text, user=user, front="slack", channel=channel)
+            body, blocks = reply_message(reply)
+            respond(text=body, blocks=blocks, response_type="in_channel" if reply.public else "ephemeral")
             return
-        channel = command.get("channel_id", "")
         try:
-            posted = client.chat_postMessage(channel=channel, text=f"<@{user}> asked: {text}")
+            posted = client.chat_postMessage(channel=channel, text=f"<@{user}> asked: {escape(text)}")
         except Exception:
             log.exception("could not post to %s", channel)
             respond(text="I can't post in this channel; invite me first (/invite @AIOps).",

@@ -7,78 +7,104 @@ emoji prefix, the planner note, the Approve/Reject buttons — within Slack's li
 
 from __future__ import annotations
 
+import re
+
 from bot.core.approvals import ApprovalOutcome, Proposal
 from bot.core.pipeline import Reply
-from tools.render import SECTION_LIMIT, Block, code_block, context, section
+from tools.render import SECTION_LIMIT, Block, code_block, context, escape, section
 
-__all__ = ["APPROVE_ACTION", "REJECT_ACTION", "Block", "code_block", "context", "decided_message",
+__all__ = ["APPROVE_ACTION", "REJECT_ACTION", "Block", "code_block", "context", "decided_message", "escape",
            "proposal_message", "reply_message", "section"]
 
 APPROVE_ACTION = "proposal_approve"
 REJECT_ACTION = "proposal_reject"
+MAX_BLOCKS = 50  # Slack's limit per message
+BUTTON_TEXT_LIMIT = 75
+BUTTON_VALUE_LIMIT = 2000
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
 def reply_message(reply: Reply) -> tuple[str, list[Block]]:
-    """(fallback text, blocks) for any non-proposal reply."""
+    """(fallback text, blocks) for any non-proposal reply. Everything in a reply may carry data
+    (names, AWS errors, what the user typed), so all of it is escaped."""
     if reply.kind == "result" and reply.outcome is not None and reply.outcome.result is not None:
         blocks = reply.outcome.result.to_blocks()
         note = reply.decision.note if reply.decision else None
         if note:
-            blocks.append(context(f"LLM unavailable ({note}); used the keyword planner."))
-        return reply.outcome.to_text()[:3000], blocks
+            blocks.append(context(escape(f"LLM unavailable ({note}); used the keyword planner.")))
+        return escape(reply.outcome.to_text()[:3000]), blocks[:MAX_BLOCKS]
     if reply.preformatted:
-        text = reply.text.replace("```", "'''")
-        return text[:3000], [section(f"```{text[: SECTION_LIMIT - 10]}```")]
+        body, _ = code_block(reply.text.splitlines() or ["–"])
+        return escape(reply.text[:3000]), [section(body)]
     prefix = {"refuse": ":no_entry: ", "error": ":warning: ", "clarify": ":question: ", "noop": ":information_source: "}
-    text = prefix.get(reply.kind, "") + reply.text
+    text = prefix.get(reply.kind, "") + escape(reply.text)
     if len(text) > SECTION_LIMIT:
         text = text[: SECTION_LIMIT - 20] + "\n… (truncated)"
     return text, [section(text)]
 
 
+def _button(action_id: str, label: str, value: str, style: str | None = None) -> Block:
+    button: Block = {"type": "button", "action_id": action_id, "value": value[:BUTTON_VALUE_LIMIT],
+                     "text": {"type": "plain_text", "text": label[:BUTTON_TEXT_LIMIT]}}
+    if style:
+        button["style"] = style
+    return button
+
+
 def proposal_message(proposal: Proposal) -> tuple[str, list[Block]]:
-    text = f"Approval needed: {proposal.summary}"
-    names = ", ".join(f"*{name or '-'}* `{iid}`" for iid, name in zip(proposal.instance_ids, proposal.instance_names))
+    """The proposal with its buttons: Confirm/Cancel for the requester, Approve/Reject for approvers."""
+    confirm = proposal.needs == "confirm"
+    names = ", ".join(f"*{escape(name or '-')}* `{escape(iid)}`"
+                      for iid, name in zip(proposal.instance_ids, proposal.instance_names))
+    summary = escape(proposal.summary)
+    if confirm:
+        text = f"Confirm: {summary}?"
+        head = f":question: *Confirm?* — `{escape(proposal.tool)}` on {names} in {escape(proposal.region)}"
+        who = "you (who asked) or an approver"
+        yes, no = "Confirm", "Cancel"
+    else:
+        text = f"Approval needed: {summary}"
+        head = f":warning: *Approval needed* — `{escape(proposal.tool)}` on {names} in {escape(proposal.region)}"
+        who = "an approver"
+        yes, no = "Approve", "Reject"
+    approve = _button(APPROVE_ACTION, yes, proposal.id, style="danger")
+    approve["confirm"] = {"title": {"type": "plain_text", "text": "Run it?"},
+                          "text": {"type": "mrkdwn", "text": summary[:300]},
+                          "confirm": {"type": "plain_text", "text": yes},
+                          "deny": {"type": "plain_text", "text": "Back"}}
     blocks: list[Block] = [
-        section(f":warning: *Approval needed* — `{proposal.tool}` on {names} in {proposal.region}"),
-        context(f"Requested by {_who(proposal.requested_by)} · expires {proposal.expires_at:%H:%M} UTC · "
-                f"proposal `{proposal.id}`"),
-        {
-            "type": "actions",
-            "block_id": "proposal_actions",
-            "elements": [
-                {"type": "button", "action_id": APPROVE_ACTION, "style": "danger", "value": proposal.id,
-                 "text": {"type": "plain_text", "text": "Approve"},
-                 "confirm": {"title": {"type": "plain_text", "text": "Run it?"},
-                             "text": {"type": "mrkdwn", "text": proposal.summary[:300]},
-                             "confirm": {"type": "plain_text", "text": "Approve"},
-                             "deny": {"type": "plain_text", "text": "Cancel"}}},
-                {"type": "button", "action_id": REJECT_ACTION, "value": proposal.id,
-                 "text": {"type": "plain_text", "text": "Reject"}},
-            ],
-        },
+        section(head),
+        context(f"Requested by {_who(proposal.requested_by)} · {who} decides · expires "
+                f"{proposal.expires_at:%H:%M} UTC · proposal `{escape(proposal.id)}`"),
+        {"type": "actions", "block_id": "proposal_actions",
+         "elements": [approve, _button(REJECT_ACTION, no, proposal.id)]},
     ]
     return text, blocks
 
 
 def decided_message(proposal: Proposal, decision: ApprovalOutcome) -> tuple[str, list[Block]]:
     """The proposal message after a decision: the result and who decided; no buttons."""
+    summary = escape(proposal.summary)
+    verb = "Confirmed" if proposal.needs == "confirm" else "Approved"
     if decision.status == "executed":
-        head = f":white_check_mark: *Approved* by {_who(proposal.decided_by)} and executed: {proposal.summary}"
+        head = f":white_check_mark: *{verb}* by {_who(proposal.decided_by)} and executed: {summary}"
     elif decision.status == "failed":
-        head = f":x: *Approved* by {_who(proposal.decided_by)} but failed: {proposal.result or decision.message}"
+        head = (f":x: *{verb}* by {_who(proposal.decided_by)} but failed: "
+                f"{escape(proposal.result or decision.message)}")
     elif decision.status == "rejected":
-        head = f":no_entry_sign: *Rejected* by {_who(proposal.decided_by)}: {proposal.summary}. Nothing was done."
+        cancelled = "Cancelled" if proposal.needs == "confirm" else "Rejected"
+        head = f":no_entry_sign: *{cancelled}* by {_who(proposal.decided_by)}: {summary}. Nothing was done."
     else:
-        head = f":hourglass: *Expired* without a decision: {proposal.summary}. Nothing was done."
+        head = f":hourglass: *Expired* without a decision: {summary}. Nothing was done."
     blocks = [section(head)]
     if decision.outcome is not None and decision.outcome.ok and decision.outcome.result is not None:
         blocks += decision.outcome.result.to_blocks()
-    blocks.append(context(f"Requested by {_who(proposal.requested_by)} · proposal `{proposal.id}`"))
-    return head.replace("*", ""), blocks
+    blocks.append(context(f"Requested by {_who(proposal.requested_by)} · proposal `{escape(proposal.id)}`"))
+    return head.replace("*", ""), blocks[:MAX_BLOCKS]
 
 
 def _who(user: str | None) -> str:
+    """A Slack user id as a mention; anything else (monitor, mcp, terminal:alice) as escaped text."""
     if not user:
         return "someone"
-    return f"<@{user}>" if user[:1] in ("U", "W") and user.isalnum() else user
+    return f"<@{user}>" if SLACK_USER_ID.fullmatch(user) else escape(user)

@@ -12,7 +12,7 @@ import logging
 from slack_sdk import WebClient
 
 from bot.core.recovery import RecoveryAdvisor, runbook_lines
-from bot.slack.blocks import code_block, context, proposal_message, section
+from bot.slack.blocks import code_block, context, escape, proposal_message, section
 from monitoring.notifier import TIER_NAMES, Incident, Thread
 
 log = logging.getLogger(__name__)
@@ -30,13 +30,14 @@ class SlackNotifier:
         state = "RESOLVED — " if resolved else ""
         head = f"{emoji} *{state}{TIER_NAMES.get(incident.tier, incident.tier)}* · incident #{incident.id}"
         body, _ = code_block(incident.evidence or ["(no evidence)"], limit=1500)
-        blocks = [section(f"{head}\n{incident.summary}"), section(body),
-                  context(f"check `{incident.check_name}` · rule “{incident.rule}” · `{incident.resource_id}` · "
-                          f"{incident.region} · opened {incident.opened_at:%H:%M:%S} UTC")]
+        blocks = [section(f"{head}\n{escape(incident.summary)}"), section(body),
+                  context(f"check `{escape(incident.check_name)}` · rule “{escape(incident.rule)}” · "
+                          f"`{escape(incident.resource_id)}` · {escape(incident.region)} · "
+                          f"opened {incident.opened_at:%H:%M:%S} UTC")]
         if incident.suppressed:
             blocks.append(context(":zzz: flapping: further opens and closes of this resource are suppressed "
                                   "for a while"))
-        return f"{state}{incident.title}", blocks
+        return escape(f"{state}{incident.title}"), blocks
 
     def opened(self, incident: Incident) -> Thread:
         text, blocks = self._root(incident)
@@ -55,8 +56,8 @@ class SlackNotifier:
         runbook = self.recovery.runbook(incident.sop_id)
         if runbook is not None:
             lines = runbook_lines(runbook)
-            self.client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts, text=lines[0],
-                                         blocks=[section(":books: " + "\n".join(lines))])
+            self.client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts, text=escape(lines[0]),
+                                         blocks=[section(":books: " + escape("\n".join(lines)))])
         proposal = self.recovery.proposal(incident.proposal_id)
         if proposal is not None and proposal.status == "pending":
             text, blocks = proposal_message(proposal)
@@ -66,16 +67,16 @@ class SlackNotifier:
 
     def updated(self, incident: Incident, change: str) -> None:
         self.client.chat_postMessage(channel=incident.channel or self.channel, thread_ts=incident.thread_ts,
-                                     text=f":arrows_counterclockwise: Update: {change}")
+                                     text=f":arrows_counterclockwise: Update: {escape(change)}")
 
     def resolved(self, incident: Incident) -> None:
         minutes = ((incident.resolved_at or incident.updated_at) - incident.opened_at).total_seconds() / 60
         channel = incident.channel or self.channel
         self.client.chat_postMessage(channel=channel, thread_ts=incident.thread_ts,
                                      text=f":white_check_mark: Resolved after {minutes:.0f} min: "
-                                          f"{incident.summary} is no longer failing.")
+                                          f"{escape(incident.summary)} is no longer failing.")
         text, blocks = self._root(incident, resolved=True)
         self.client.chat_update(channel=channel, ts=incident.thread_ts, text=text, blocks=blocks)
 
     def problem(self, message: str) -> None:
-        self.client.chat_postMessage(channel=self.channel, text=f":warning: Monitor: {message}")
+        self.client.chat_postMessage(channel=self.channel, text=f":warning: Monitor: {escape(message)}")

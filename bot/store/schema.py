@@ -47,6 +47,8 @@ proposals = Table(
     Column("decided_at", DateTime),
     Column("result", Text),
     Column("finished_at", DateTime),  # when execution ended (executed or failed); migration 0002
+    # who may decide: "confirm" (the requester or an approver) or "approve" (approvers); migration 0003
+    Column("needs", String(16), nullable=False, server_default="approve"),
 )
 
 audit_events = Table(

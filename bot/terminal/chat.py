@@ -63,10 +63,11 @@ class Terminal:
             return
         self.say(reply.text)
         if reply.kind == "proposal" and reply.proposal is not None:
-            self.ask_approval(reply.proposal.id)
+            self.ask_approval(reply.proposal.id, confirm=reply.proposal.needs == "confirm")
 
-    def ask_approval(self, proposal_id: str) -> None:
-        answer = self.read_line("Approve? [y/N] ")
+    def ask_approval(self, proposal_id: str, confirm: bool = False) -> None:
+        """The person at the keyboard decides (local trust): y runs it, anything else cancels."""
+        answer = self.read_line("Confirm? [y/N] " if confirm else "Approve? [y/N] ")
         verb = "approve" if answer is not None and answer.lower() in YES_WORDS else "reject"
         self.say(self.runtime.router.answer(f"{verb} {proposal_id}", user=self.user, front="terminal").text)
 

@@ -54,7 +54,7 @@ def test_critical_over_the_blast_radius_limit_is_refused(make_runtime, demo):
     assert reply.kind == "refuse"
     assert "over the limit of 5" in reply.text
     assert demo.state_of("web-server-1") == "running"
-    small = make_runtime(max_critical_targets=2).pipeline.handle("stop web servers 1 and 2", user="alice")
+    small = make_runtime(max_targets=2).pipeline.handle("stop web servers 1 and 2", user="alice")
     assert small.kind == "proposal"
 
 

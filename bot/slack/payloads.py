@@ -1,0 +1,57 @@
+"""Values read from Slack payloads, checked before anything uses them.
+
+Why: a payload is user-controlled input. A forged click whose `user.id` is a list, a channel
+that is a dict or a 5,000-character proposal id must become a refused click (audited, told),
+never a database error deep inside the approvals.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+CHANNEL_ID = re.compile(r"[CDG][A-Z0-9]{2,20}")
+TS = re.compile(r"\d{6,12}\.\d{1,8}")
+PROPOSAL_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+MAX_TEXT = 4000
+
+
+def checked(value: Any, pattern: re.Pattern[str]) -> str | None:
+    """`value` if it is a string matching `pattern` exactly, else None."""
+    return value if isinstance(value, str) and pattern.fullmatch(value) else None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def text_of(value: Any) -> str:
+    """Message text: a string, bounded; anything else is no text."""
+    return value[:MAX_TEXT] if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True)
+class Click:
+    user: str | None
+    channel: str | None
+    message_ts: str | None
+    proposal_id: str | None
+
+    @property
+    def problem(self) -> str | None:
+        """What is malformed, for the audit; None when every field checked out."""
+        bad = [name for name in ("user", "channel", "proposal_id") if getattr(self, name) is None]
+        return f"malformed {', '.join(bad)}" if bad else None
+
+
+def parse_click(body: Any) -> Click:
+    body = _dict(body)
+    actions = body.get("actions")
+    action = _dict(actions[0]) if isinstance(actions, list) and actions else {}
+    container = _dict(body.get("container"))
+    channel = _dict(body.get("channel")).get("id") or container.get("channel_id")
+    message_ts = _dict(body.get("message")).get("ts") or container.get("message_ts")
+    return Click(user=checked(_dict(body.get("user")).get("id"), USER_ID), channel=checked(channel, CHANNEL_ID),
+                 message_ts=checked(message_ts, TS), proposal_id=checked(action.get("value"), PROPOSAL_ID))
