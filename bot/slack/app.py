@@ -124,7 +124,7 @@ class SlackFrontEnd:
                                       message=f"{verb} refused: {click.problem}")
             if user and channel:
                 client.chat_postEphemeral(channel=channel, user=user,
-                                          text="That button is not valid (no such proposal); nothing was done.")
+                                          text="No such proposal (that button is not valid); nothing was done.")
             return
 
         def authorize(who: str, proposal: Proposal) -> str | None:

@@ -32,8 +32,9 @@ def test_valid_plan_executes_and_the_prompt_comes_from_the_registry(ollama, make
     ollama.script(plan_json(tool="start_instances", targets=["batch worker"]))
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("please start the batch worker", user="U1")
-    assert reply.kind == "result", reply.text
+    assert reply.kind == "proposal" and reply.proposal.needs == "confirm", reply.text
     assert reply.decision.planner == "llm"
+    assert runtime.approvals.approve(reply.proposal.id, "U1").ok
     assert demo.state_of("batch-worker") in ("pending", "running")
     request = ollama.requests[0]
     assert request["options"]["temperature"] == 0

@@ -58,10 +58,28 @@ def test_critical_over_the_blast_radius_limit_is_refused(make_runtime, demo):
     assert small.kind == "proposal"
 
 
-def test_change_runs_at_once_on_an_unambiguous_target(make_runtime, demo):
-    reply = make_runtime().pipeline.handle("배치 워커 시작해줘", user="alice")
-    assert reply.kind == "result"
+def test_a_change_waits_for_the_requesters_confirmation(make_runtime, demo):
+    runtime = make_runtime()
+    demo.clients.reset_call_counts()
+    reply = runtime.pipeline.handle("배치 워커 시작해줘", user="alice")
+    assert reply.kind == "proposal" and reply.proposal.needs == "confirm"
+    assert "확인" in reply.text and "batch-worker" in reply.text
+    assert demo.state_of("batch-worker") == "stopped" and not demo.clients.real_mutations()
+    assert runtime.approvals.may_decide("alice", reply.proposal) is None  # the requester may confirm
+    assert runtime.approvals.may_decide("UMALLORY01", reply.proposal) is not None
+    assert runtime.approvals.approve(reply.proposal.id, "alice").status == "executed"
     assert demo.state_of("batch-worker") in ("pending", "running")
+
+
+def test_the_target_cap_and_protection_hold_for_start_and_reboot_too(make_runtime, demo):
+    runtime = make_runtime(max_targets=2)
+    many = runtime.pipeline.handle("reboot web-server-1, web-server-2, api-server", user="alice")
+    assert many.kind == "refuse" and "over the limit of 2" in many.text
+    protected = runtime.pipeline.handle("reboot db-primary", user="alice")
+    assert protected.kind == "proposal" and protected.proposal.needs == "approve"
+    assert "Protected=true" in protected.decision.message
+    assert runtime.approvals.may_decide("alice", protected.proposal) is not None  # not the requester's to confirm
+    assert not demo.clients.real_mutations()
 
 
 def test_ambiguous_change_asks_which_and_does_nothing(make_runtime, demo):

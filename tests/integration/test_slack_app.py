@@ -171,7 +171,8 @@ def test_a_retried_event_is_not_executed_twice(make_slack, slack_api, demo):
     mention(front, "start batch-worker", event_id="EvRETRY0001", retry_num=2)
     front.app.listener_runner.listener_executor.shutdown(wait=True)  # every listener has finished
     assert len(slack_api.of("chat.postMessage")) == 1
-    assert demo.clients.call_counts()["ec2.StartInstances"] == 2  # one DryRun + one start
+    assert len(front.runtime.approvals.pending()) == 1  # one confirmation, not three
+    assert demo.clients.call_counts()["ec2.StartInstances"] == 1  # its DryRun; nothing ran yet
 
 
 def test_reply_goes_into_an_existing_thread(make_slack, slack_api):
@@ -247,11 +248,14 @@ def test_slash_command_status_help_and_auto(make_slack, slack_api):
     status = slack_api.wait_for(lambda: responses(slack_api))[0]
     assert "monitor: off" in status["text"] and "pending approvals: 0" in status["text"]
     assert status["response_type"] == "ephemeral"
-    command(front, slack_api, "auto on")
-    slack_api.wait_for(lambda: len(responses(slack_api)) == 2)
+    command(front, slack_api, "auto on")  # the requester is no operator
+    refused = slack_api.wait_for(lambda: len(responses(slack_api)) == 2 and responses(slack_api))[1]
+    assert "Only approvers and operators" in refused["text"] and front.runtime.get_flag("monitor_enabled") == ""
+    command(front, slack_api, "auto on", user=APPROVER)
+    slack_api.wait_for(lambda: len(responses(slack_api)) == 3)
     assert front.runtime.get_flag("monitor_enabled") == "on"
     command(front, slack_api, "help")
-    assert "needs approval" in slack_api.wait_for(lambda: len(responses(slack_api)) == 3 and responses(slack_api))[2][
+    assert "needs approval" in slack_api.wait_for(lambda: len(responses(slack_api)) == 4 and responses(slack_api))[3][
         "text"]
 
 

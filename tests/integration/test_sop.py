@@ -17,6 +17,7 @@ from bot.slack.app import make_web_client
 from bot.slack.notifier import SlackNotifier
 from sop.embeddings import LocalMiniLM
 from sop.store import SopStore
+from tests.conftest import CHANNEL, REQUESTER
 from tests.fakes.slack_payloads import button_click, slash_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,7 +161,7 @@ def test_poisoned_alarm_text_only_leads_to_a_proposal_on_its_own_instance(make_s
 def test_slash_sop_question(make_slack, slack_api):
     front = make_slack()
     front.runtime.attach_sop()
-    body = slash_command("sop users get 502 bad gateway", "U1", "C1", slack_api.response_url)
+    body = slash_command("sop users get 502 bad gateway", REQUESTER, CHANNEL, slack_api.response_url)
     front.app.dispatch(BoltRequest(body=body, mode="socket_mode"))
     answer = slack_api.wait_for(lambda: [c.params for c in slack_api.calls if c.method.startswith("response_url")])
     assert "sops/web-http-5xx-spike.md" in json.dumps(answer[0])

@@ -22,8 +22,9 @@ def run_terminal(runtime, lines: list[str]) -> str:
 
 def test_list_start_and_an_approved_stop(make_runtime, demo):
     runtime = make_runtime()
-    output = run_terminal(runtime, ["list instances", "start batch-worker", "stop web-server-2", "y", "exit"])
+    output = run_terminal(runtime, ["list instances", "start batch-worker", "y", "stop web-server-2", "y", "exit"])
     assert "7 instance(s)" in output and "db-primary" in output
+    assert "Confirm? [y/N] y" in output and "Confirmed by terminal:test" in output
     assert "batch-worker" in output and "pending" in output
     assert "Approve? [y/N] y" in output
     assert "Approved by terminal:test" in output
@@ -58,7 +59,7 @@ def test_help_in_both_languages(make_runtime):
 def test_app_sandbox_with_piped_stdin(tmp_path):
     env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
     env.pop("OLLAMA_HOST", None)
-    script = "List all instances\n웹 서버 1 재부팅해줘\nshow me the monthly cost\nstop web-server-2\ny\nexit\n"
+    script = "List all instances\n웹 서버 1 재부팅해줘\ny\nshow me the monthly cost\nstop web-server-2\ny\nexit\n"
     done = subprocess.run([sys.executable, str(ROOT / "app.py"), "--sandbox"], input=script, cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -92,10 +93,12 @@ def test_auto_on_runs_the_monitor_and_prints_incidents(make_runtime, demo):
 
 def test_audit_shows_changes_newest_first_and_filters(make_runtime, demo):
     runtime = make_runtime()
-    run_terminal(runtime, ["list instances", "reboot web-server-1", "stop web-server-2", "y", "terminate db-primary"])
+    run_terminal(runtime, ["list instances", "reboot web-server-1", "y", "stop web-server-2", "y",
+                           "terminate db-primary"])
     output = run_terminal(runtime, ["audit"])
     rows = [line for line in output.splitlines() if line[:2].isdigit()]
-    assert [row.split()[3] for row in rows] == ["refused", "ran", "approved", "proposed", "ran"]
+    assert [row.split()[3] for row in rows] == ["refused", "ran", "approved", "proposed", "ran", "confirmed",
+                                                "proposed"]
     assert "Protected=true" in rows[0] and "reboot_instances web-server-1" in rows[-1]
     assert "list_instances" not in output
     only_db = run_terminal(runtime, ["audit db-primary"])
