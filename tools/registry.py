@@ -318,7 +318,7 @@ class ToolRunner:
         resolutions = resolve_all(phrases, inventory)
         unresolved = [r for r in resolutions if not (r.resolved or (all_matches and r.kind == "ambiguous"))]
         if unresolved:
-            ambiguous = [r for r in unresolved if r.kind == "ambiguous"]
+            ambiguous = [r for r in unresolved if r.kind in ("ambiguous", "confusable")]
             status: OutcomeStatus = "ambiguous" if ambiguous and len(ambiguous) == len(unresolved) else "not_found"
             if any(r.kind == "malformed_id" for r in unresolved):
                 status = "invalid"

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from tools.confusables import looks_foreign, skeleton, unusual_characters
 from tools.models import INSTANCE_ID_PATTERN, Instance
 
 # Words people put around a name that never belong to one.
@@ -29,7 +31,7 @@ WILDCARD = "*"
 # States in which an instance can no longer be acted on or shown as a target.
 GONE_STATES = frozenset({"terminated"})
 
-MatchKind = Literal["id", "exact", "partial", "ambiguous", "none", "malformed_id"]
+MatchKind = Literal["id", "exact", "partial", "ambiguous", "confusable", "none", "malformed_id"]
 
 
 class Resolution(BaseModel):
@@ -51,6 +53,10 @@ class Resolution(BaseModel):
         if self.kind == "ambiguous":
             names = ", ".join(instance.label for instance in self.matches)
             return f"'{self.phrase}' matches {len(self.matches)} instances: {names} — which one?"
+        if self.kind == "confusable":
+            shown = "; ".join(_exact_label(instance) for instance in self.matches)
+            return (f"'{self.phrase}' looks like {len(self.matches)} instance name(s) that differ in lookalike "
+                    f"characters: {shown} — which one? Use the instance id.")
         if self.kind == "none":
             what = "no instance with id" if self.phrase.lower().startswith("i-") else "no instance named"
             closest = f" (closest: {', '.join(self.suggestions)})" if self.suggestions else ""
@@ -99,6 +105,9 @@ def resolve(phrase: str, inventory: Iterable[Instance]) -> Resolution:
         return Resolution(phrase=phrase, kind="none")
 
     named = [instance for instance in live if instance.name]
+    lookalikes = _lookalikes(phrase, named)
+    if lookalikes is not None:
+        return lookalikes
     key = normalise(" ".join(_phrase_words(phrase)) or phrase)
     exact = [instance for instance in named if normalise(instance.name or "") == key]
     if len(exact) == 1:
@@ -122,6 +131,27 @@ def resolve(phrase: str, inventory: Iterable[Instance]) -> Resolution:
         return Resolution(phrase=phrase, kind="ambiguous", matches=sorted(partial, key=lambda i: i.name or ""))
 
     return Resolution(phrase=phrase, kind="none", suggestions=closest_names(phrase, named))
+
+
+def _lookalikes(phrase: str, named: list[Instance]) -> Resolution | None:
+    """A name that matches only through lookalike characters, or several names that look the same as
+    the phrase, is a question — never a silent fold. None: no lookalike in play, resolve as usual."""
+    wanted = skeleton(" ".join(_phrase_words(phrase)) or phrase)
+    same_look = [instance for instance in named if skeleton(instance.name or "") == wanted]
+    typed = unicodedata.normalize("NFKC", phrase).casefold()
+    exact = [instance for instance in same_look if unicodedata.normalize("NFKC", instance.name or "").casefold()
+             in (typed, " ".join(_phrase_words(phrase)))]
+    if len(same_look) > 1 or (same_look and not exact):
+        return Resolution(phrase=phrase, kind="confusable", matches=same_look)
+    if not same_look and looks_foreign(phrase):
+        # lookalike letters that match no name: do not let word splitting fold them into one
+        return Resolution(phrase=phrase, kind="none", suggestions=closest_names(phrase, named))
+    return None
+
+
+def _exact_label(instance: Instance) -> str:
+    odd = unusual_characters(instance.name or "")
+    return instance.label + (f" [contains {', '.join(odd)}]" if odd else "")
 
 
 def closest_names(phrase: str, instances: Iterable[Instance], limit: int = 3) -> list[str]:

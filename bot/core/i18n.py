@@ -30,6 +30,38 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ko": "확인해 주세요: {summary}? 확인하기 전에는 실행하지 않습니다. 제안 {id}, 만료 {expires} UTC.",
     },
     "noop": {"en": "Nothing to do: {reason}.", "ko": "할 일이 없습니다: {reason}."},
+    "held_question": {
+        "en": "That reads as a question about whether to {verb}, not a request; nothing was done. "
+              "To do it, ask plainly, e.g. '{verb} {target}'.",
+        "ko": "{verb}할지 묻는 질문으로 이해했습니다. 아무 작업도 하지 않았습니다. 실행하려면 '{target} {verb}해줘'처럼 요청해 주세요.",
+    },
+    "held_reported": {
+        "en": "That reads as someone else's words (a quote or a report), not your request; nothing was done. "
+              "To do it, ask me directly, e.g. '{verb} {target}'.",
+        "ko": "다른 사람의 말(인용)로 이해했습니다. 아무 작업도 하지 않았습니다. 실행하려면 직접 '{target} {verb}해줘'라고 요청해 주세요.",
+    },
+    "held_negated": {
+        "en": "You asked me not to {verb}; nothing was done.",
+        "ko": "{verb}하지 말라고 하셔서 아무 작업도 하지 않았습니다.",
+    },
+    "held_two": {
+        "en": "I read {count} actions ({actions}); ask for one at a time so each gets its own confirmation. "
+              "Nothing was done.",
+        "ko": "{count}개의 작업({actions})으로 읽혔습니다. 하나씩 요청해 주세요(각각 따로 확인합니다). 아무 작업도 하지 않았습니다.",
+    },
+    "held_mismatch": {
+        "en": "You asked to {asked}, but the plan was to {planned}; nothing was done. Please say it again plainly.",
+        "ko": "요청은 {asked}인데 계획은 {planned}이었습니다. 아무 작업도 하지 않았습니다. 다시 분명하게 요청해 주세요.",
+    },
+    "held_no_action": {
+        "en": "I could not find where you asked me to {verb}; nothing was done. To do it, say e.g. '{verb} {target}'.",
+        "ko": "{verb} 요청을 찾지 못했습니다. 아무 작업도 하지 않았습니다. 실행하려면 '{target} {verb}해줘'처럼 요청해 주세요.",
+    },
+    "held_ungrounded": {
+        "en": "The plan named {names}, which your message does not mention; nothing was done. "
+              "Say which instance you mean.",
+        "ko": "계획에 요청하지 않은 인스턴스({names})가 들어 있어 아무 작업도 하지 않았습니다. 어떤 인스턴스인지 다시 알려 주세요.",
+    },
     "llm_unavailable": {"en": "(LLM unavailable: {why}; used the keyword planner.)",
                         "ko": "(LLM을 사용할 수 없어 키워드 플래너를 사용했습니다: {why})"},
     "error": {"en": "Could not do that: {message}", "ko": "실행하지 못했습니다: {message}"},

@@ -22,6 +22,9 @@ from pydantic import BaseModel, Field
 from bot.core.approvals import Approvals, Proposal
 from bot.core.i18n import say, verb
 from bot.planning.chain import PlannerChain
+from bot.planning.grounding import ungrounded
+from bot.planning.intent import action_of, normalise_input, without_negated
+from bot.planning.intent import read as read_intent
 from bot.planning.keywords import english_target_words
 from bot.planning.plan import WILDCARD, Language, Plan, PlannerContext, detect_language
 from bot.store.audit import AuditLog
@@ -71,7 +74,7 @@ class Request(BaseModel):
 class Decision(BaseModel):
     """What the bot would do with a request, before doing anything."""
 
-    kind: Literal["run", "confirm", "propose", "refuse", "clarify", "chat", "noop", "error"]
+    kind: Literal["run", "confirm", "propose", "refuse", "clarify", "hold", "chat", "noop", "error"]
     plan: Plan
     planner: str
     note: str | None = None
@@ -166,10 +169,15 @@ class Pipeline:
                 context = self.planner_context()
             except Exception as error:  # AWS down: still plan, with no names, to answer in the right words
                 context, fleet_error = PlannerContext(), f"cannot read the fleet: {type(error).__name__}"
-            planned = self.planner.plan(request.text or "", context)
+            text = normalise_input(request.text or "")
+            planned = self.planner.plan(text, context)
             plan, planner, note = planned.plan, planned.planner, planned.note
             if fleet_error:
                 return Decision(kind="error", plan=plan, planner=planner, message=fleet_error)
+            guarded = self._guard(text, plan, planner, context)
+            if isinstance(guarded, str):
+                return Decision(kind="hold", plan=plan, planner=planner, note=note, tool=plan.tool, message=guarded)
+            plan = guarded
         base: dict[str, Any] = {"plan": plan, "planner": planner, "note": note, "tool": plan.tool}
         if plan.outcome == "chat":
             return Decision(kind="chat", message=plan.message, **base)
@@ -204,6 +212,44 @@ class Pipeline:
         approver_only = verdict.action == "propose" or request.origin in APPROVER_ONLY_ORIGINS
         return Decision(kind="propose" if approver_only else "confirm", call=prepared, message=verdict.reason,
                         **base)
+
+    def _guard(self, text: str, plan: Plan, planner: str, context: PlannerContext) -> Plan | str:
+        """The intent guard, for plans made from a sentence: a plan that would change something
+        runs on only if the message plainly asks for exactly that action, on instances it names.
+        Returns the plan to go on with, or what to say instead (nothing runs)."""
+        planned = action_of(plan.tool) if plan.outcome in ("run", "clarify") else None
+        if planned is None:
+            return plan  # reads and chat change nothing
+        language = plan.language
+        words = dict(verb=verb(plan.tool or "", language),
+                     target=" ".join(target for target in plan.targets if target != WILDCARD) or "web-server-1")
+        reading = read_intent(text)
+        if reading.reported:
+            return say("held_reported", language, **words)
+        if reading.asks_not_orders:
+            return say("held_question", language, **words)
+        ordered = reading.ordered
+        if reading.negated and not ordered:
+            return say("held_negated", language, **words)
+        if not ordered:
+            if planner == self.planner.fallback.name:
+                return plan  # the keyword planner found the verb itself, typos included ("strat")
+            return say("held_no_action", language, **words)  # a model's action the message never asks for
+        if len(ordered) > 1:
+            return say("held_two", language, count=len(ordered), actions=", ".join(ordered))
+        if ordered[0] != planned:
+            if planner != self.planner.fallback.name:
+                return say("held_mismatch", language, asked=ordered[0], planned=planned)
+            # the keyword planner read a negated clause ("종료하지 말고 중지해"): plan the rest again
+            replanned = self.planner.fallback.plan(without_negated(text, reading), context)
+            if action_of(replanned.tool) != ordered[0]:
+                return say("held_mismatch", language, asked=ordered[0], planned=planned)
+            plan = replanned
+        if planner != self.planner.fallback.name:
+            strangers = ungrounded(plan.targets, text)
+            if strangers:
+                return say("held_ungrounded", language, names=", ".join(strangers))
+        return plan
 
     @staticmethod
     def _structured_plan(request: Request) -> Plan:
@@ -288,6 +334,11 @@ class Pipeline:
         if decision.kind == "clarify":
             return Reply(kind="clarify", text=self._question(decision, language) + note, language=language,
                          decision=decision, outcome=decision.outcome)
+        if decision.kind == "hold":  # the intent guard: audited, so a pattern of misreads shows up
+            self.audit.record("guard", request.user, tool=decision.tool, status="held", message=decision.message,
+                              detail=_jsonable({"text": (request.text or "")[:500], "origin": request.origin,
+                                                "planner": decision.planner, "plan": decision.plan.model_dump()}))
+            return Reply(kind="clarify", text=decision.message + note, language=language, decision=decision)
         if decision.kind == "noop":
             return Reply(kind="noop", text=say("noop", language, reason=decision.message) + note, language=language,
                          decision=decision)

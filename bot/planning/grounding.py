@@ -1,0 +1,50 @@
+"""Grounding: is each target of a plan something the user actually wrote?
+
+Why: a model can name an instance nobody mentioned ("what is the cpu of web-server-1?" →
+reboot bastion). A target counts as grounded when every word of it (in the words Name tags
+use) appears in the message — exactly, or as a close spelling for words of four letters or
+more; numbers must match exactly ("web-server-2" is not "web-server-1").
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from bot.planning import lexicon
+from bot.planning.intent import normalise_input
+from bot.planning.keywords import english_target_words
+from tools.resolver import words
+
+FUZZY_CUTOFF = 0.8
+
+
+def synonyms(text: str) -> str:
+    """The lexicon's entity synonyms applied ("database" → "db", "jump host" → "bastion")."""
+    text = text.lower()
+    for pattern, replacement in lexicon.ENTITY_SYNONYMS:
+        text = re.sub(pattern, replacement, text)
+    return text
+
+
+def message_words(text: str) -> set[str]:
+    text = normalise_input(text)
+    return set(words(text)) | set(words(english_target_words(text))) | set(words(synonyms(text)))
+
+
+def is_grounded(target: str, said: set[str]) -> bool:
+    target_words = words(synonyms(english_target_words(normalise_input(target)))) or words(target)
+    if not target_words:
+        return False
+    for word in target_words:
+        if word in said:
+            continue
+        if word.isdigit() or len(word) < 4 or not difflib.get_close_matches(word, said, n=1, cutoff=FUZZY_CUTOFF):
+            return False
+    return True
+
+
+def ungrounded(targets: list[str], text: str) -> list[str]:
+    """The targets (other than the '*' wildcard) the message does not name."""
+    said = message_words(text)
+    return [target for target in targets if target != "*" and not is_grounded(target, said)]
