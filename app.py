@@ -93,6 +93,14 @@ def run_mcp(runtime, read_only: bool, http_port: int | None,  # type: ignore[no-
 
     from bot.mcp.server import McpFrontEnd, McpSetupError
 
+    settings = runtime.settings
+    if settings.slack_bot_token and settings.slack_alert_channel:  # proposals go where the approvers are
+        from bot.slack.app import make_web_client
+        from bot.slack.poster import ProposalPoster
+
+        client = make_web_client(settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
+        runtime.pipeline.proposal_listeners.append(ProposalPoster(client, settings.slack_alert_channel,
+                                                                  runtime.approvals))
     front = McpFrontEnd(runtime, read_only=read_only)
     if http_port:
         token = runtime.settings.mcp_auth_token

@@ -81,7 +81,7 @@ def _pending(call: Call) -> Reply:
     if not proposals:
         return Reply(kind="chat", text="No proposals wait for approval.")
     lines = [f"{p.id}  {p.summary}  (by {p.requested_by}, expires {p.expires_at:%H:%M} UTC)" for p in proposals]
-    return Reply(kind="chat", text="\n".join(lines), preformatted=True)
+    return Reply(kind="chat", text="\n".join(lines), preformatted=True, proposals=proposals)
 
 
 def _audit(call: Call) -> Reply:

@@ -52,6 +52,9 @@ CONTEXT_TTL_SECONDS = 60.0
 # Requests with no person behind them who could confirm (an MCP client may be an autonomous agent;
 # the monitor's requests derive from telemetry): their changes always wait for an approver.
 APPROVER_ONLY_ORIGINS: frozenset[str] = frozenset({"monitor", "mcp"})
+# Proposals from these have no chat thread: they are announced where approvers are (Slack's alert channel).
+# The monitor's are posted in their incident's thread by its notifier.
+ANNOUNCED_ORIGINS: frozenset[str] = frozenset({"mcp"})
 
 
 class Request(BaseModel):
@@ -100,6 +103,7 @@ class Reply(BaseModel):
     # set by operator commands: who may see it in Slack, and whether it is a fixed-width table
     public: bool = False
     preformatted: bool = False
+    proposals: list[Proposal] = Field(default_factory=list)  # `pending`: each can be decided where it is shown
 
 
 class Pipeline:
@@ -119,6 +123,9 @@ class Pipeline:
         self.max_targets = max_targets
         self.help_text = help_text or (lambda language: "help")
         self.sop: SopStore | None = None  # set when the runbook index is attached
+        # called with each proposal made for a request that has no thread of its own to be decided in
+        # (an MCP client): Slack posts it with its buttons where the approvers are
+        self.proposal_listeners: list[Callable[[Proposal], None]] = []
         self._context: PlannerContext | None = None
         self._context_at = 0.0
         self._context_lock = threading.Lock()
@@ -351,6 +358,8 @@ class Pipeline:
                                               channel=request.channel, thread_ts=request.thread_ts, needs=needs)
             text = say("proposal" if needs == "approve" else "confirmation", language, summary=proposal.summary,
                        id=proposal.id, expires=f"{proposal.expires_at:%H:%M}", reason=decision.message)
+            if request.origin in ANNOUNCED_ORIGINS:
+                self._announce(proposal)
             return Reply(kind="proposal", text=text + note, language=language, decision=decision, proposal=proposal)
         outcome = self._execute(decision.call)
         self.audit.record_call(request.user, decision.call.describe(), outcome,
@@ -358,6 +367,13 @@ class Pipeline:
         kind: ReplyKind = "result" if outcome.ok else "error"
         body = outcome.to_text() if outcome.ok else say("error", language, message=outcome.message)
         return Reply(kind=kind, text=body + note, language=language, decision=decision, outcome=outcome)
+
+    def _announce(self, proposal: Proposal) -> None:
+        for listener in self.proposal_listeners:
+            try:
+                listener(proposal)
+            except Exception:  # the proposal exists and `pending` lists it; a failed post must not lose it
+                log.exception("could not announce proposal %s", proposal.id)
 
     def _execute(self, call: PreparedCall) -> ToolOutcome:
         try:

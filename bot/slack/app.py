@@ -129,7 +129,7 @@ class SlackFrontEnd:
 
         def authorize(who: str, proposal: Proposal) -> str | None:
             refusal = self.runtime.approvals.may_decide(who, proposal)
-            if refusal:
+            if refusal or click.ephemeral:  # `/aiops pending` shows any proposal to whoever may decide it
                 return refusal
             if proposal.channel and channel != proposal.channel:
                 return "That proposal belongs to another channel; nothing was done."

@@ -19,6 +19,7 @@ __all__ = ["APPROVE_ACTION", "REJECT_ACTION", "Block", "code_block", "context", 
 APPROVE_ACTION = "proposal_approve"
 REJECT_ACTION = "proposal_reject"
 MAX_BLOCKS = 50  # Slack's limit per message
+MAX_PENDING_SHOWN = 15  # 3 blocks each, within MAX_BLOCKS
 BUTTON_TEXT_LIMIT = 75
 BUTTON_VALUE_LIMIT = 2000
 SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
@@ -33,6 +34,14 @@ def reply_message(reply: Reply) -> tuple[str, list[Block]]:
         if note:
             blocks.append(context(escape(f"LLM unavailable ({note}); used the keyword planner.")))
         return escape(reply.outcome.to_text()[:3000]), blocks[:MAX_BLOCKS]
+    if reply.proposals:  # `pending`: each one with its own buttons, decidable right here
+        blocks: list[Block] = [section(f"*{len(reply.proposals)} proposal(s)* wait for a decision:")]
+        for proposal in reply.proposals[:MAX_PENDING_SHOWN]:
+            blocks += proposal_message(proposal)[1]
+        if len(reply.proposals) > MAX_PENDING_SHOWN:
+            blocks.append(context(f"… and {len(reply.proposals) - MAX_PENDING_SHOWN} more; `pending` in the "
+                                  "terminal lists all"))
+        return escape(reply.text[:3000]), blocks[:MAX_BLOCKS]
     if reply.preformatted:
         body, _ = code_block(reply.text.splitlines() or ["–"])
         return escape(reply.text[:3000]), [section(body)]

@@ -38,6 +38,7 @@ class Click:
     channel: str | None
     message_ts: str | None
     proposal_id: str | None
+    ephemeral: bool = False  # a button in `/aiops pending`, shown only to the person who asked
 
     @property
     def problem(self) -> str | None:
@@ -54,4 +55,5 @@ def parse_click(body: Any) -> Click:
     channel = _dict(body.get("channel")).get("id") or container.get("channel_id")
     message_ts = _dict(body.get("message")).get("ts") or container.get("message_ts")
     return Click(user=checked(_dict(body.get("user")).get("id"), USER_ID), channel=checked(channel, CHANNEL_ID),
-                 message_ts=checked(message_ts, TS), proposal_id=checked(action.get("value"), PROPOSAL_ID))
+                 message_ts=checked(message_ts, TS), proposal_id=checked(action.get("value"), PROPOSAL_ID),
+                 ephemeral=container.get("is_ephemeral") is True)
