@@ -91,7 +91,26 @@ def _words_match(phrase_words: Sequence[str], name_words: Sequence[str]) -> bool
 
 
 def resolve(phrase: str, inventory: Iterable[Instance]) -> Resolution:
-    """Resolve one phrase against the instances of a region."""
+    """Resolve one phrase against the instances of a region.
+
+    A match whose name has a lookalike among the other names (`db-primary` and `db‐primary`) is
+    never taken: the answer is a question listing both, with their ids and the odd characters.
+    """
+    inventory = list(inventory)
+    resolution = _resolve(phrase, inventory)
+    if resolution.kind not in ("exact", "partial", "ambiguous"):
+        return resolution
+    named = [i for i in inventory if i.name and i.state not in GONE_STATES]
+    looks = {instance.id: skeleton(instance.name or "") for instance in named}
+    siblings = {i.id: i for match in resolution.matches for i in named  # same look, other characters
+                if i.name != match.name and looks.get(i.id) == looks.get(match.id)}
+    if siblings:
+        everyone = {i.id: i for i in [*resolution.matches, *siblings.values()]}
+        return Resolution(phrase=phrase, kind="confusable", matches=sorted(everyone.values(), key=lambda i: i.id))
+    return resolution
+
+
+def _resolve(phrase: str, inventory: Iterable[Instance]) -> Resolution:
     phrase = phrase.strip()
     live = [instance for instance in inventory if instance.state not in GONE_STATES]
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import http.client
 import threading
-from urllib.parse import urlparse
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlparse
 
 from tests.fakes.local_http import LocalHttpServer, QuietHandler, send_bytes
 
@@ -18,9 +19,35 @@ EC2_THROTTLE = (b'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error
                 b"<Message>Request limit exceeded.</Message></Error></Errors><RequestID>throttled</RequestID></Response>")
 
 
+MUTATING_ACTIONS = frozenset({"StartInstances", "StopInstances", "RebootInstances", "TerminateInstances"})
+
+
+@dataclass(frozen=True)
+class WireMutation:
+    """A state-changing EC2 request that reached the emulator and succeeded (DryRun excluded)."""
+
+    operation: str
+    instance_ids: tuple[str, ...]
+
+
+def wire_mutation(body: bytes) -> WireMutation | None:
+    form = parse_qs(body.decode("utf-8", "replace"))
+    action = (form.get("Action") or [""])[0]
+    if action not in MUTATING_ACTIONS or (form.get("DryRun") or ["false"])[0].lower() == "true":
+        return None
+    numbered = [(int(key.split(".", 1)[1]), values[0]) for key, values in form.items()
+                if key.startswith("InstanceId.") and key.split(".", 1)[1].isdigit()]
+    ids = [instance_id for _, instance_id in sorted(numbered)]
+    return WireMutation(action, tuple(ids))
+
+
 class ThrottlingProxy(LocalHttpServer):
+    """Also a ledger: `mutations` lists every successful EC2 start/stop/reboot/terminate that passed
+    through it — what AWS was actually asked to do, counted on the wire, not from the bot's replies."""
+
     def __init__(self, upstream: str) -> None:
         target = urlparse(upstream)
+        self.mutations: list[WireMutation] = []
         self.throttled = 0
         self.forwarded = 0
         self._pending = 0
@@ -51,6 +78,10 @@ class ThrottlingProxy(LocalHttpServer):
                 connection.request(self.command, self.path, body=body, headers=headers)
                 response = connection.getresponse()
                 data = response.read()
+                mutation = wire_mutation(body) if is_ec2 and response.status == 200 else None
+                if mutation is not None:
+                    with outer._lock:
+                        outer.mutations.append(mutation)
                 self.send_response(response.status)
                 for key, value in response.getheaders():
                     if key.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):

@@ -96,7 +96,7 @@ def test_replayed_click_after_execution(slack, slack_api, demo):
     proposal = propose(front)
     click(front, proposal.id)
     slack_api.wait_for(lambda: slack_api.of("chat.update"))
-    demo.clients.client("ec2").start_instances(InstanceIds=[demo.fleet.ids["web-server-2"]])
+    demo.faults.clients.client("ec2").start_instances(InstanceIds=[demo.fleet.ids["web-server-2"]])
     click(front, proposal.id)  # the replay
     settle(slack_api)
     stops = [m for m in demo.clients.real_mutations() if m.operation == "StopInstances"]
