@@ -29,8 +29,12 @@ from sandbox.server import MotoSandbox
 
 class Case(BaseModel):
     text: str
-    tool: str
+    tool: str | None = None
     targets: list[str] = Field(default_factory=list)
+    # optional: what the bot must do with it — "hold" (the intent guard: nothing happens), "confirm",
+    # "propose", "run", "refuse", "clarify", or "no_change" (whatever it answers, nothing may change);
+    # the intent guard's datasets use it
+    kind: str | None = None
     # optional: arguments the call must carry ("last 7 days" is not "this month" even if the tool is right)
     arguments: dict[str, Any] = Field(default_factory=dict)
 
@@ -67,10 +71,28 @@ def observed(decision: Decision) -> str:
     return decision.kind
 
 
+def changes_something(decision: Decision) -> bool:
+    return decision.kind in ("confirm", "propose") or (
+        decision.kind == "run" and decision.call is not None and decision.call.risk.value != "read")
+
+
 def passes(case: Case, decision: Decision) -> bool:
+    if case.kind == "no_change":  # a lenient expectation: anything, as long as nothing would change
+        return not changes_something(decision)
+    if case.kind is not None:
+        return decision.kind == case.kind and (case.tool is None or (
+            observed(decision) == case.tool and decision.instance_names == set(case.targets)))
     arguments = decision.call.args if decision.call else {}
     return (observed(decision) == case.tool and decision.instance_names == set(case.targets)
             and all(arguments.get(key) == value for key, value in case.arguments.items()))
+
+
+def expected_kind(case: Case) -> str:
+    return f"{case.kind} " if case.kind else ""
+
+
+def got_kind(case: Case, decision: Decision) -> str:
+    return f"{decision.kind} " if case.kind else ""
 
 
 def evaluate(pipeline: Pipeline, cases: list[Case], out=sys.stdout) -> tuple[int, int]:
@@ -83,8 +105,10 @@ def evaluate(pipeline: Pipeline, cases: list[Case], out=sys.stdout) -> tuple[int
         expected_arguments = f" {case.arguments}" if case.arguments else ""
         got_arguments = f" {decision.call.args}" if case.arguments and decision.call else ""
         print(
-            f"MISS {case.text!r}: expected {case.tool} {sorted(case.targets)}{expected_arguments}, got "
-            f"{observed(decision)} {sorted(decision.instance_names)}{got_arguments} — {decision.message[:120]}",
+            f"MISS {case.text!r}: expected {expected_kind(case)}{case.tool} {sorted(case.targets)}"
+            f"{expected_arguments}, "
+            f"got {got_kind(case, decision)}{observed(decision)} {sorted(decision.instance_names)}{got_arguments} — "
+            f"{decision.message[:120]}",
             file=out,
         )
     return hits, len(cases)

@@ -25,7 +25,7 @@ from bot.planning.chain import PlannerChain
 from bot.planning.grounding import ungrounded
 from bot.planning.intent import action_of, normalise_input, without_negated
 from bot.planning.intent import read as read_intent
-from bot.planning.keywords import english_target_words
+from bot.planning.keywords import KeywordPlanner, english_target_words
 from bot.planning.plan import WILDCARD, Language, Plan, PlannerContext, detect_language
 from bot.store.audit import AuditLog
 from tools.inventory import fetch_instances
@@ -49,6 +49,7 @@ HOWTO = re.compile(
     re.I,
 )
 CONTEXT_TTL_SECONDS = 60.0
+KEYWORD_PLANNER = KeywordPlanner()  # the intent guard re-reads negated clauses with it
 # Requests with no person behind them who could confirm (an MCP client may be an autonomous agent;
 # the monitor's requests derive from telemetry): their changes always wait for an approver.
 APPROVER_ONLY_ORIGINS: frozenset[str] = frozenset({"monitor", "mcp"})
@@ -239,20 +240,20 @@ class Pipeline:
         if reading.negated and not ordered:
             return say("held_negated", language, **words)
         if not ordered:
-            if planner == self.planner.fallback.name:
+            if planner == KEYWORD_PLANNER.name:
                 return plan  # the keyword planner found the verb itself, typos included ("strat")
             return say("held_no_action", language, **words)  # a model's action the message never asks for
         if len(ordered) > 1:
             return say("held_two", language, count=len(ordered), actions=", ".join(ordered))
         if ordered[0] != planned:
-            if planner != self.planner.fallback.name:
+            if planner != KEYWORD_PLANNER.name:
                 return say("held_mismatch", language, asked=ordered[0], planned=planned)
             # the keyword planner read a negated clause ("종료하지 말고 중지해"): plan the rest again
-            replanned = self.planner.fallback.plan(without_negated(text, reading), context)
+            replanned = KEYWORD_PLANNER.plan(without_negated(text, reading), context)
             if action_of(replanned.tool) != ordered[0]:
                 return say("held_mismatch", language, asked=ordered[0], planned=planned)
             plan = replanned
-        if planner != self.planner.fallback.name:
+        if planner != KEYWORD_PLANNER.name:
             strangers = ungrounded(plan.targets, text)
             if strangers:
                 return say("held_ungrounded", language, names=", ".join(strangers))

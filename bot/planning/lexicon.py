@@ -229,10 +229,11 @@ LAST_MONTH_PATTERNS = (r"\blast month\b", r"\bprevious month\b", r"\bprior month
 NEGATION_BEFORE = (
     r"\bdon'?t\b", r"\bdo not\b", r"\bdoes not\b", r"\bdoesn'?t\b", r"\bnever\b", r"\bnot\b", r"\bno need to\b",
     r"\bshouldn'?t\b", r"\bshould not\b", r"\bmustn'?t\b", r"\bmust not\b", r"\bwon'?t\b", r"\bwithout\b",
-    r"\bavoid\b", r"\bstop yourself from\b", r"\brefrain from\b", r"\bno\b",
+    r"\bavoid\b", r"\brefrain from\b", r"\bno\b", r"\bhold off( on)?\b", r"\b(postpone|skip|cancel|forget)\b",
 )
 # … or follow (Korean: the verb stem, then -지 마 / -지 말고 / 안 해도 돼 / -면 안 돼).
 NEGATION_AFTER = (
+    r"^\s*(is|was|would be)\s*(not|n't)\b", r"^\s*(isn't|wasn't)\b",
     r"^\s*(하|시키|해|시켜)?\s*지\s*(마|말)(고|아라|아요|아|라|세요|요)?", r"^\s*(하|시키)?\s*지\s*않(아도|고)?",
     r"^\s*(안|하지 ?않아도|않아도|할 ?필요 ?없|필요 ?없)(\s*해도\s*(돼|되|됨)|어|음)?",
     r"^\s*(하|시키)?\s*(면|며는)\s*안\s*(돼|되|됨)", r"^\s*(은|는|을|를)?\s*(하지 ?마|말고|금지|안 ?돼|안 ?됨)",
@@ -246,10 +247,12 @@ HYPOTHETICAL_PATTERNS = (
     r"\b(hypothetically|in theory|just asking|just curious|thinking about|considering)\b",
     r"(해야|해야 ?할|하는 ?게|해도) ?(할까|될까|돼\?|되나|되나요|될까요|좋을까|괜찮|맞)",
     r"(하면|시키면) ?(어떻게|뭐가|무슨)", r"(해도 ?돼|해도 ?되)\s*\?", r"(왜|언제)\s",
+    r"(하|시키|되)면\s[^?]*\?\s*$", r"해야\s*(하|해|돼|되|할)[^?]*\?\s*$",
 )
 # A question about an action ("do we reboot it?", "재부팅할까요?"); a polite request overrides it.
 QUESTION_PATTERNS = (
     r"^\s*(do|does|did|would|will|is|are|was|were|has|have|shall)\s+(i|we|it|you|they|he|she)\b",
+    r"^\s*(is|are|was|were|does|do|did|has|have|had|would|will|should|could|might|may|can)\b[^?]*\?\s*$",
     r"(할까|할까요|될까|될까요)\s*\??\s*$", r"했(어|나|니|나요|어요)\s*\?",
 )
 # Polite requests stay requests even with a question mark.
@@ -262,6 +265,8 @@ POLITE_REQUEST_PATTERNS = (
 REPORTED_PATTERNS = (
     r"\b(said|says|told|wrote|asked|suggested|mentioned|claims?|recommends?)\b.{0,20}\b(to|that|we|you|i)\b",
     r"\bthe (runbook|ticket|log|alarm|email|message) (says|said)\b", r"\baccording to\b",
+    r"\b(says|said|reads|read|states|stated|wrote|writes)\s*:",
+    r"\b(wants|wanted|asks|asked|tells|told|expects|expected|needs|needed) (us|me|him|her|them) to\b",
     r"(라고|라구|이라고) ?(했|하더|하던|하는|해서|함|말|적혀)", r"(래요|라는데|라던데|랬어)",
     r"[\"“”'‘’`][^\"“”'‘’`]{0,60}(reboot|restart|stop|start|terminate|재부팅|재시작|중지|종료|시작)[^\"“”'‘’`]{0,60}[\"“”'‘’`]",
 )

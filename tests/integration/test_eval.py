@@ -58,3 +58,13 @@ def test_a_right_tool_with_the_wrong_arguments_is_a_miss(tmp_path):
                           env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path)})
     assert "MISS 'cost over the last 7 days'" in done.stdout and "'period': 'last_7_days'" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "accuracy: 50.0% (1/2)"
+
+
+def test_the_intent_guard_training_set_holds(tmp_path):
+    """Every phrasing the guard was built on still does what it should (the fresh set is reported, not
+    asserted: it measures what was never tuned on)."""
+    dataset = ROOT / "tests/data/intent_guard.jsonl"
+    done = subprocess.run([sys.executable, "-m", "bot.eval", "--dataset", str(dataset)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1].startswith("accuracy: 100.0%"), done.stdout
