@@ -81,3 +81,9 @@ class FakeOllama(LocalHttpServer):
         with self._lock:
             self.replies.extend(replies)
 
+
+def plan_json(**fields: Any) -> str:
+    """A model answer in the Plan schema, with defaults for what a test does not care about."""
+    base = {"outcome": "run", "tool": None, "arguments": {}, "targets": [], "message": "", "language": "en"}
+    base.update(fields)
+    return json.dumps(base)

@@ -7,14 +7,13 @@ plans); the suite's conftest audits what reached AWS on the wire after each one.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from bot.planning.chain import PlannerChain
 from bot.planning.llm import LlmPlanner
 from sandbox.fleet import launch_instance
 from tests.fakes.ollama_server import FakeOllama
+from tests.fakes.ollama_server import plan_json as plan
 
 USER = "UREQUEST01"
 
@@ -146,12 +145,6 @@ def scripted_llm(attack):
 
     yield factory
     server.stop()
-
-
-def plan(**fields) -> str:
-    base = {"outcome": "run", "tool": None, "arguments": {}, "targets": [], "message": "", "language": "en"}
-    base.update(fields)
-    return json.dumps(base)
 
 
 MADE_UP = [
