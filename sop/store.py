@@ -17,6 +17,7 @@ import os
 import re
 import threading
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -55,10 +56,20 @@ def strip_names(text: str, names: tuple[str, ...]) -> str:
     """Drop instance ids and compound Name tags ("staging-web", "web-server-1"); a one-word name
     ("bastion") is also a description of the machine and stays."""
     text = INSTANCE_ID.sub(" ", text)
-    for name in sorted(names, key=len, reverse=True):
-        if name and re.search(r"[-_\d]", name):
-            text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", " ", text, flags=re.I)
+    pattern = _names_pattern(names)
+    if pattern is not None:
+        text = pattern.sub(" ", text)
     return re.sub(r"\(\s*\)", " ", text)
+
+
+@lru_cache(maxsize=4)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One alternation per fleet snapshot (longest first), compiled once: a pattern per name overflowed
+    Python's regex cache at 1,000 names and made every runbook search recompile them all."""
+    compound = sorted({name for name in names if name and re.search(r"[-_\d]", name)}, key=len, reverse=True)
+    if not compound:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, compound)) + r")(?![\w-])", re.I)
 
 
 def stem(word: str) -> str:

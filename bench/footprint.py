@@ -1,0 +1,102 @@
+"""Footprint of the bot as a user installs and runs it: install size, import time, time to the
+first prompt, memory after start and after 200 requests.
+
+    python bench/footprint.py [--requests 200]
+
+Runs `python app.py --sandbox` as a real process (terminal front end, local AWS emulator,
+runbook index built at start) and feeds it requests through stdin, the way a person would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUESTS = ("list instances", "cpu of web-server-1", "cost this month", "describe api-server", "alarms firing",
+            "errors in /app/api", "인스턴스 목록 보여줘", "status")
+
+
+def installed_size_mb() -> float:
+    """Everything in this interpreter's site-packages (what `pip install -r requirements*.txt` put there)."""
+    import site
+
+    total = 0
+    for root in {Path(p) for p in site.getsitepackages()}:
+        for path in root.rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                total += path.stat().st_size
+    return total / 1e6
+
+
+def import_seconds() -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import app, bot.core.runtime, bot.slack.app, bot.mcp.server, sop.store"],
+                   cwd=ROOT, check=True)
+    return time.perf_counter() - started
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_bot(requests: int) -> dict[str, float]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for name in ("OLLAMA_HOST", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"):
+        env.pop(name, None)
+    with tempfile.TemporaryDirectory() as data:
+        env["DATA_DIR"] = data
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--sandbox"], cwd=data, env=env,
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                   text=True)
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+        while "Type a request" not in lines.get(timeout=300):
+            pass
+        first_prompt = time.perf_counter() - started
+        after_start = rss_mb(process.pid)
+        answered = 0
+        request_started = time.perf_counter()
+        for number in range(requests):
+            process.stdin.write(REQUESTS[number % len(REQUESTS)] + "\n")
+        process.stdin.write("help\n")  # read (echoed) only after the last request was answered
+        process.stdin.flush()
+        while answered < requests + 1:  # each line is echoed as "aiops> …" when the bot reads it
+            if lines.get(timeout=300).startswith("aiops> "):
+                answered += 1
+        requests_seconds = time.perf_counter() - request_started
+        after_requests = rss_mb(process.pid)
+        process.stdin.write("exit\n")
+        process.stdin.flush()
+        process.wait(timeout=60)
+    return {"first_prompt_s": first_prompt, "rss_after_start_mb": after_start,
+            "rss_after_requests_mb": after_requests, "requests": requests, "requests_s": requests_seconds}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    print(f"installed packages (site-packages): {installed_size_mb():,.0f} MB")
+    print(f"import of the app's modules: {import_seconds():.2f} s")
+    figures = run_bot(args.requests)
+    print(f"python app.py --sandbox to the first prompt: {figures['first_prompt_s']:.1f} s")
+    print(f"RSS after start: {figures['rss_after_start_mb']:.0f} MB")
+    print(f"{figures['requests']} requests in {figures['requests_s']:.1f} s; RSS after them: "
+          f"{figures['rss_after_requests_mb']:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
