@@ -54,31 +54,30 @@ def run_bot(requests: int, data: str) -> dict[str, float]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "DATA_DIR": data}
     for name in ("OLLAMA_HOST", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"):
         env.pop(name, None)
-    if True:  # one process: start, requests, exit
-        started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--sandbox"], cwd=data, env=env,
-                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                   text=True)
-        lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
-        while "Type a request" not in lines.get(timeout=300):
-            pass
-        first_prompt = time.perf_counter() - started
-        after_start = rss_mb(process.pid)
-        answered = 0
-        request_started = time.perf_counter()
-        for number in range(requests):
-            process.stdin.write(REQUESTS[number % len(REQUESTS)] + "\n")
-        process.stdin.write("help\n")  # read (echoed) only after the last request was answered
-        process.stdin.flush()
-        while answered < requests + 1:  # each line is echoed as "aiops> …" when the bot reads it
-            if lines.get(timeout=300).startswith("aiops> "):
-                answered += 1
-        requests_seconds = time.perf_counter() - request_started
-        after_requests = rss_mb(process.pid)
-        process.stdin.write("exit\n")
-        process.stdin.flush()
-        process.wait(timeout=60)
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--sandbox"], cwd=data, env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    while "Type a request" not in lines.get(timeout=300):
+        pass
+    first_prompt = time.perf_counter() - started
+    after_start = rss_mb(process.pid)
+    answered = 0
+    request_started = time.perf_counter()
+    for number in range(requests):
+        process.stdin.write(REQUESTS[number % len(REQUESTS)] + "\n")
+    process.stdin.write("help\n")  # read (echoed) only after the last request was answered
+    process.stdin.flush()
+    while answered < requests + 1:  # each line is echoed as "aiops> …" when the bot reads it
+        if lines.get(timeout=300).startswith("aiops> "):
+            answered += 1
+    requests_seconds = time.perf_counter() - request_started
+    after_requests = rss_mb(process.pid)
+    process.stdin.write("exit\n")
+    process.stdin.flush()
+    process.wait(timeout=60)
     return {"first_prompt_s": first_prompt, "rss_after_start_mb": after_start,
             "rss_after_requests_mb": after_requests, "requests": requests, "requests_s": requests_seconds}
 
