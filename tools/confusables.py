@@ -32,6 +32,7 @@ def _prototypes() -> dict[str, str]:
     return table
 
 
+@lru_cache(maxsize=16384)  # names are resolved on every request: each fleet name is folded once
 def skeleton(text: str) -> str:
     """What `text` looks like: equal skeletons mean a person cannot tell the strings apart."""
     prototypes = _prototypes()

@@ -8,8 +8,8 @@ another. Running is split in two steps on purpose:
 * `prepare` validates the arguments, resolves Name tags to instance ids and, for
   mutating EC2 calls, asks AWS with `DryRun=True` whether the call would be allowed —
   so a permission problem shows up before anyone is asked to approve;
-* `execute` runs exactly a prepared call (ids, not names), and refuses a critical tool
-  unless the caller says it was approved.
+* `execute` runs exactly a prepared call (ids, not names), and refuses any tool that changes
+  something unless the caller says it was decided (confirmed or approved).
 """
 
 from __future__ import annotations
@@ -201,9 +201,6 @@ def unregister(name: str) -> None:
     REGISTRY.pop(name, None)
 
 
-def risk_of(name: str | None) -> Risk | None:
-    spec = REGISTRY.get(name or "")
-    return spec.risk if spec else None
 
 
 OutcomeStatus = Literal["ok", "invalid", "ambiguous", "not_found", "needs_approval", "error"]
@@ -347,7 +344,8 @@ class ToolRunner:
 
     def execute(self, call: PreparedCall, *, approved: bool = False,
                 guard: Callable[[PreparedCall], str | None] | None = None) -> ToolOutcome:
-        """Run exactly `call`. Critical tools need `approved=True` (set only by the approval flow).
+        """Run exactly `call`. Any tool that changes something needs `approved=True`, which only the
+        approval flow sets (a confirmed or approved proposal): nothing else can change AWS.
 
         `guard` sees the call with the instances as they are *now* and may refuse it (the approval
         flow re-applies the policy: a Protected tag added after the proposal still blocks it).
@@ -355,7 +353,7 @@ class ToolRunner:
         spec = REGISTRY.get(call.tool)
         if spec is None:
             return ToolOutcome(tool=call.tool, status="invalid", message=f"unknown tool '{call.tool}'", call=call)
-        if spec.risk is Risk.CRITICAL and not approved:
+        if spec.risk is not Risk.READ and not approved:
             return ToolOutcome(
                 tool=call.tool,
                 status="needs_approval",

@@ -44,9 +44,6 @@ class McpFrontEnd:
                                           "pending proposal id; a human approver decides in Slack or the terminal.",
                              on_list_tools=self._list_tools, on_call_tool=self._call_tool)
 
-    def exposed(self) -> list[str]:
-        return [spec.name for spec in tools() if not self.read_only or spec.risk is Risk.READ]
-
     async def _list_tools(self, _ctx: Any, _params: Any) -> types.ListToolsResult:
         listed = []
         for spec in tools():

@@ -190,4 +190,4 @@ class SlackFrontEnd:
 
 def _mention(user: str) -> str:
     """`<@U…> ` for a Slack user id; nothing for the monitor or an MCP client."""
-    return f"<@{user}> " if user[:1] in ("U", "W") and user.isalnum() else ""
+    return f"<@{user}> " if USER_ID.fullmatch(user) else ""

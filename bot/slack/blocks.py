@@ -7,10 +7,9 @@ emoji prefix, the planner note, the Approve/Reject buttons — within Slack's li
 
 from __future__ import annotations
 
-import re
-
 from bot.core.approvals import ApprovalOutcome, Proposal
 from bot.core.pipeline import Reply
+from bot.slack.payloads import USER_ID
 from tools.render import SECTION_LIMIT, Block, code_block, context, escape, section
 
 __all__ = ["APPROVE_ACTION", "REJECT_ACTION", "Block", "code_block", "context", "decided_message", "escape",
@@ -22,7 +21,6 @@ MAX_BLOCKS = 50  # Slack's limit per message
 MAX_PENDING_SHOWN = 15  # 3 blocks each, within MAX_BLOCKS
 BUTTON_TEXT_LIMIT = 75
 BUTTON_VALUE_LIMIT = 2000
-SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
 def reply_message(reply: Reply) -> tuple[str, list[Block]]:
@@ -116,4 +114,4 @@ def _who(user: str | None) -> str:
     """A Slack user id as a mention; anything else (monitor, mcp, terminal:alice) as escaped text."""
     if not user:
         return "someone"
-    return f"<@{user}>" if SLACK_USER_ID.fullmatch(user) else escape(user)
+    return f"<@{user}>" if USER_ID.fullmatch(user) else escape(user)

@@ -44,17 +44,17 @@ def test_impaired_status_check_is_visible(demo):
 
 
 def test_start_changes_state_in_the_emulator(demo):
-    outcome = demo.runner.run("start_instances", {"targets": ["batch worker"]})
+    outcome = demo.runner.run("start_instances", {"targets": ["batch worker"]}, approved=True)
     assert outcome.ok, outcome.message
     assert outcome.result.changes[0].previous_state == "stopped"
     assert demo.state_of("batch-worker") in ("pending", "running")
 
 
 def test_reboot_keeps_instance_running_and_refuses_stopped_ones(demo):
-    outcome = demo.runner.run("reboot_instances", {"targets": ["web server 1"]})
+    outcome = demo.runner.run("reboot_instances", {"targets": ["web server 1"]}, approved=True)
     assert outcome.ok, outcome.message
     assert demo.state_of("web-server-1") == "running"
-    refused = demo.runner.run("reboot_instances", {"targets": ["batch-worker"]})
+    refused = demo.runner.run("reboot_instances", {"targets": ["batch-worker"]}, approved=True)
     assert refused.status == "error"
     assert "only running instances can be rebooted" in refused.message
 
@@ -94,25 +94,25 @@ def test_prepared_call_acts_on_stored_ids_not_names(demo):
 def test_a_target_terminated_after_preparing_is_reported_not_acted_on(demo):
     call = demo.runner.prepare("reboot_instances", {"targets": ["api-server"]})
     demo.faults.terminate_behind_back("api-server")
-    outcome = demo.runner.execute(call)
+    outcome = demo.runner.execute(call, approved=True)
     assert outcome.status == "error"
     assert "no longer exists" in outcome.message
 
 
 def test_mutating_calls_are_preflighted_with_dry_run(demo):
     demo.clients.reset_call_counts()
-    assert demo.runner.run("start_instances", {"targets": ["batch-worker"]}).ok
+    assert demo.runner.run("start_instances", {"targets": ["batch-worker"]}, approved=True).ok
     assert demo.clients.call_counts()["ec2.StartInstances"] == 2  # DryRun, then the real call
 
 
 def test_ambiguous_target_returns_candidates_and_changes_nothing(demo):
-    outcome = demo.runner.run("reboot_instances", {"targets": ["web"]})
+    outcome = demo.runner.run("reboot_instances", {"targets": ["web"]}, approved=True)
     assert outcome.status == "ambiguous"
     assert sorted(i.name for i in outcome.candidates) == ["staging-web", "web-server-1", "web-server-2"]
 
 
 def test_unknown_instance_names_the_closest(demo):
-    outcome = demo.runner.run("start_instances", {"targets": ["web-srver-9"]})
+    outcome = demo.runner.run("start_instances", {"targets": ["web-srver-9"]}, approved=True)
     assert outcome.status == "not_found"
     assert "no instance named 'web-srver-9'" in outcome.message
     assert "web-server-1" in outcome.message

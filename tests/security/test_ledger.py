@@ -7,7 +7,7 @@ from tests.security.conftest import unapproved_calls
 
 def test_a_change_sent_behind_the_pipelines_back_is_flagged(make_runtime, demo, wire):
     runtime = make_runtime()
-    outcome = demo.runner.run("start_instances", {"targets": ["batch-worker"]})  # no proposal, no decision
+    outcome = demo.runner.run("start_instances", {"targets": ["batch-worker"]}, approved=True)  # no proposal
     assert outcome.ok
     assert unapproved_calls([runtime], wire) == [f"StartInstances ('{demo.fleet.ids['batch-worker']}',)"]
 
