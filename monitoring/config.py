@@ -38,7 +38,9 @@ class Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     cpu_percent: float = Field(90.0, gt=0, le=100)
-    cpu_period_seconds: int = Field(300, ge=60)
+    cpu_period_seconds: int = Field(300, ge=60)  # basic monitoring
+    cpu_period_detailed_seconds: int = Field(60, ge=60)  # detailed monitoring
+    inventory_refresh_seconds: int = Field(300, ge=30)
     cpu_statistic: Literal["Maximum", "Average"] = "Maximum"
 
 

@@ -73,8 +73,10 @@ class MonitorService:
         self.interval_seconds = interval_seconds
         self.rules = rules
         self.notifier = notifier
-        self.reader = SnapshotReader(clients, self.region, watch_tag, rules.thresholds.cpu_period_seconds,
-                                     rules.thresholds.cpu_statistic)
+        thresholds = rules.thresholds
+        self.reader = SnapshotReader(clients, self.region, watch_tag, thresholds.cpu_period_seconds,
+                                     thresholds.cpu_statistic, thresholds.cpu_period_detailed_seconds,
+                                     thresholds.inventory_refresh_seconds)
         self.incidents = IncidentManager(engine, notifier, rules, audit, on_open)
         self.holder = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self.last_report: CycleReport | None = None

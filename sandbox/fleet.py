@@ -25,13 +25,15 @@ class DemoInstance:
     running: bool
     cpu_percent: float  # steady CPU seeded for the last hour
     extra_tags: tuple[tuple[str, str], ...] = ()
+    detailed_monitoring: bool = False  # CloudWatch datapoints every minute (the monitor reads them each minute)
 
 
 DEMO_FLEET: tuple[DemoInstance, ...] = (
-    DemoInstance("web-server-1", "prod", "web", "t3.small", True, 42.0),
-    DemoInstance("web-server-2", "prod", "web", "t3.small", True, 37.0),
-    DemoInstance("api-server", "prod", "api", "t3.medium", True, 55.0),
-    DemoInstance("db-primary", "prod", "db", "r5.large", True, 63.0, (("Protected", "true"),)),
+    DemoInstance("web-server-1", "prod", "web", "t3.small", True, 42.0, detailed_monitoring=True),
+    DemoInstance("web-server-2", "prod", "web", "t3.small", True, 37.0, detailed_monitoring=True),
+    DemoInstance("api-server", "prod", "api", "t3.medium", True, 55.0, detailed_monitoring=True),
+    DemoInstance("db-primary", "prod", "db", "r5.large", True, 63.0, (("Protected", "true"),),
+                 detailed_monitoring=True),
     DemoInstance("batch-worker", "staging", "batch", "t3.micro", False, 0.0),
     DemoInstance("staging-web", "staging", "web", "t3.micro", True, 12.0),
     DemoInstance("bastion", "shared", "ssh", "t3.nano", True, 3.0),
@@ -102,7 +104,8 @@ class SeededFleet:
 
 
 def launch_instance(
-    clients: AwsClients, name: str, tags: dict[str, str], instance_type: str = "t3.micro", region: str | None = None
+    clients: AwsClients, name: str, tags: dict[str, str], instance_type: str = "t3.micro", region: str | None = None,
+    detailed_monitoring: bool = False,
 ) -> str:
     """One RunInstances call = one reservation, as instances launched one by one are."""
     ec2 = clients.client("ec2", region)
@@ -112,6 +115,7 @@ def launch_instance(
         MinCount=1,
         MaxCount=1,
         InstanceType=instance_type,
+        Monitoring={"Enabled": detailed_monitoring},
         TagSpecifications=[
             {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in all_tags.items()]}
         ],
@@ -218,7 +222,8 @@ def seed_demo_fleet(sandbox: MotoSandbox, clients: AwsClients | None = None) -> 
     fleet = SeededFleet()
     for demo in DEMO_FLEET:
         tags = {"Env": demo.env, "Role": demo.role, **dict(demo.extra_tags)}
-        fleet.ids[demo.name] = launch_instance(clients, demo.name, tags, demo.instance_type)
+        fleet.ids[demo.name] = launch_instance(clients, demo.name, tags, demo.instance_type,
+                                             detailed_monitoring=demo.detailed_monitoring)
     ec2 = clients.client("ec2")
     stopped = [fleet.ids[d.name] for d in DEMO_FLEET if not d.running]
     if stopped:

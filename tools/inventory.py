@@ -28,6 +28,7 @@ def instance_from_aws(raw: dict[str, Any]) -> Instance:
         public_ip=raw.get("PublicIpAddress"),
         launch_time=raw.get("LaunchTime"),
         tags=tags,
+        detailed_monitoring=raw.get("Monitoring", {}).get("State") == "enabled",
     )
 
 

@@ -41,6 +41,8 @@ class Instance(BaseModel):
     public_ip: str | None = None
     launch_time: datetime | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    # detailed monitoring: CloudWatch has a CPU datapoint every minute instead of every five
+    detailed_monitoring: bool = False
 
     @property
     def protected(self) -> bool:

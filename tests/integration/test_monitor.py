@@ -323,3 +323,13 @@ def test_auto_on_survives_a_restart(make_runtime):
     restarted.router.answer("auto off", user="alice", front="terminal")
     again = make_runtime()
     assert not again.attach_monitor(TerminalNotifier(io.StringIO())).running
+
+
+def test_a_cpu_alarm_opens_its_incident_in_the_first_cycle_after_it_fires(make_monitor, demo):
+    env = make_monitor(cpu_period_seconds=300)
+    env.cycle()
+    demo.faults.set_alarm(DEMO_ALARM, reason="Threshold Crossed: 1 datapoint [97.0] > 80.0")
+    report = env.cycle()  # no CPU read is due: the alarm itself is read every cycle
+    [incident] = env.open_incidents()
+    assert report.opened == [incident.id] and (incident.tier, incident.check_name) == (1, "alarm")
+    assert "web-server-1" in env.roots()[0]["text"]
