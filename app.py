@@ -3,6 +3,7 @@
     python app.py --sandbox   local AWS emulator + demo fleet; terminal chat, or Slack if its tokens are set
     python app.py             Slack front end (Socket Mode) against real AWS (needs the Slack tokens)
     python app.py mcp         the same tools over MCP (stdio; --http PORT, --read-only, --sandbox)
+    python app.py health      exit 0 if the running bot is healthy, 1 if not (Docker HEALTHCHECK)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from bot.core.health import Heartbeat, check_health
 from bot.core.settings import SettingsError, load_settings
 
 log = logging.getLogger("app")
@@ -47,8 +49,9 @@ def stop_on_signals() -> Iterator[None]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="AIOps ChatOps agent for AWS")
-    parser.add_argument("mode", nargs="?", choices=("mcp",),
-                        help="mcp: serve the tools to MCP clients (stdio) instead of Slack/terminal")
+    parser.add_argument("mode", nargs="?", choices=("mcp", "health"),
+                        help="mcp: serve the tools to MCP clients (stdio) instead of Slack/terminal; "
+                             "health: check the running bot (heartbeat, Slack, database, monitor)")
     parser.add_argument("--read-only", action="store_true", help="mcp: expose read tools only")
     parser.add_argument("--http", type=int, metavar="PORT",
                         help="mcp: streamable HTTP on PORT instead of stdio (127.0.0.1 unless --host)")
@@ -133,14 +136,37 @@ def run_slack(runtime) -> int:  # type: ignore[no-untyped-def]
     front = SlackFrontEnd(runtime, client)
     print("Connecting to Slack (Socket Mode)… Ctrl-C to stop.", flush=True)
     handler = SocketModeHandler(front.app, settings.slack_app_token.get_secret_value())
+    heartbeat = Heartbeat.of(runtime.engine, settings.data_dir, "slack", handler.client.is_connected).start()
     try:
         handler.start()
     finally:
+        heartbeat.stop()
         close_within(handler.close, SOCKET_CLOSE_SECONDS)
     return 0
 
 
+def run_health() -> int:
+    """One line per check; exit 1 when any fails (Docker marks the container unhealthy)."""
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    report = check_health(settings)
+    print("\n".join(report.lines()), flush=True)
+    return 0 if report.ok else 1
+
+
 SOCKET_CLOSE_SECONDS = 3.0
+
+
+@contextmanager
+def beating(runtime, mode: str) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    heartbeat = Heartbeat.of(runtime.engine, runtime.settings.data_dir, mode).start()
+    try:
+        yield
+    finally:
+        heartbeat.stop()
 
 
 def close_within(close, seconds: float) -> None:  # type: ignore[no-untyped-def]
@@ -159,6 +185,8 @@ def close_within(close, seconds: float) -> None:  # type: ignore[no-untyped-def]
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.mode == "health":
+        return run_health()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
@@ -190,12 +218,17 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     runtime = build_runtime(settings, real_aws_clients(settings))
                 if args.mode == "mcp":
-                    code = run_mcp(runtime, args.read_only, args.http, args.host)
+                    with beating(runtime, "mcp"):
+                        code = run_mcp(runtime, args.read_only, args.http, args.host)
                 else:
                     report = runtime.attach_sop()
                     for problem in report.problems:
                         print(f"runbook skipped: {problem}", file=sys.stderr)
-                    code = run_slack(runtime) if settings.slack_configured else run_terminal(runtime)
+                    if settings.slack_configured:
+                        code = run_slack(runtime)  # its heartbeat carries the Socket Mode state
+                    else:
+                        with beating(runtime, "terminal"):
+                            code = run_terminal(runtime)
             finally:
                 shutdown(runtime, sandbox)
     except (Shutdown, KeyboardInterrupt) as stop:

@@ -1,125 +1,233 @@
-"""Monitor cost and speed: batched cycles vs naive per-instance polling, against the sandbox.
+"""Monitor cost and speed: the bot's monitor against naive polling at the same cadence.
 
-    python bench/monitor_bench.py [--sizes 100 1000 3000] [--cycles 10]
+    python bench/monitor_bench.py [--sizes 100 1000 5000] [--minutes 10]
 
-For each fleet size it prints, per monitor cycle (30 s interval, 300 s CPU period):
-AWS API calls by operation, GetMetricData metrics requested per hour (what CloudWatch
-bills), and wall time — beside the same figures for naive polling (one
-DescribeInstanceStatus and one GetMetricStatistics per instance per cycle), as ratios.
+Like for like:
+* moto runs in its own process (`python -m moto.server`), so wall times are not the emulator
+  competing with the monitor for this interpreter; every AWS call goes through a counting HTTP
+  proxy, so calls are counted on the wire (retries included), not by the code that makes them.
+* Both monitors run a cycle every 30 s and read CPU every 300 s (basic monitoring, the whole
+  bench fleet), and both read the inventory (DescribeInstances) and the alarms.
+  - naive: every cycle DescribeInstances (whole fleet) + DescribeAlarms + one
+    DescribeInstanceStatus per instance; every 300 s one GetMetricStatistics per running instance.
+  - batched (the bot's `MonitorService`, checks and database included): every cycle
+    DescribeInstanceStatus (1,000 a page) + DescribeAlarms; the inventory every 300 s or by id;
+    GetMetricData at 500 instances a call every 300 s.
+* The batched monitor runs `--minutes` of simulated time (its clock is moved 30 s per cycle; the
+  AWS calls and the work are real). The naive one keeps no state between cycles, so one cycle with
+  a CPU read and one without are measured and scaled by the same schedule.
+
+Money: CloudWatch bills GetMetricData per metric requested and GetMetricStatistics and
+DescribeAlarms per request, both $0.01 per 1,000 (free tier ignored); EC2 Describe* calls are free
+but throttled, which is why calls/hour matters. A month is 730 hours.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.counting_proxy import CountingProxy  # noqa: E402
 from bot.store.audit import AuditLog  # noqa: E402
 from bot.store.engine import make_engine  # noqa: E402
 from monitoring.config import load_rules  # noqa: E402
 from monitoring.notifier import TerminalNotifier  # noqa: E402
 from monitoring.service import MonitorService  # noqa: E402
 from sandbox.fleet import SANDBOX_AMI, put_cpu_history  # noqa: E402
-from sandbox.server import MotoSandbox  # noqa: E402
+from sandbox.server import SANDBOX_CREDENTIALS  # noqa: E402
+from tools.aws import AwsClients  # noqa: E402
 
 INTERVAL = 30
-CYCLES_PER_HOUR = 3600 // INTERVAL
+CPU_PERIOD = 300
+HOURS_PER_MONTH = 730
+DOLLARS_PER_1000 = 0.01
+BILLED_PER_REQUEST = ("cloudwatch.GetMetricStatistics", "cloudwatch.DescribeAlarms")
 
 
-def seed(sandbox: MotoSandbox, size: int) -> list[str]:
-    sandbox.reset()
-    clients = sandbox.clients()
+class SimClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_moto() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
+            return process, url
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("moto server did not start")
+
+
+def clients_for(url: str) -> AwsClients:
+    return AwsClients("us-east-1", endpoint_url=url, credentials=SANDBOX_CREDENTIALS, max_attempts=8)
+
+
+def seed(moto_url: str, size: int) -> None:
+    """`size` running instances, 10 a reservation (as autoscaling launches them), with CPU history."""
+    request = urllib.request.Request(moto_url + "/moto-api/reset", data=b"{}", method="POST")
+    urllib.request.urlopen(request, timeout=60).close()
+    clients = clients_for(moto_url)
     ec2 = clients.client("ec2")
     ids: list[str] = []
-    while len(ids) < size:  # 10 instances a reservation, as autoscaling groups launch them
+    while len(ids) < size:
         count = min(10, size - len(ids))
-        response = ec2.run_instances(ImageId=SANDBOX_AMI, MinCount=count, MaxCount=count, InstanceType="t3.micro")
+        number = len(ids)
+        response = ec2.run_instances(
+            ImageId=SANDBOX_AMI, MinCount=count, MaxCount=count, InstanceType="t3.micro",
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                {"Key": "Name", "Value": f"node-{number // 10:04d}"}, {"Key": "Env", "Value": "load"}]}])
         ids += [instance["InstanceId"] for instance in response["Instances"]]
     put_cpu_history(clients, {instance_id: 20.0 for instance_id in ids}, minutes=10)
-    return ids
 
 
-def batched(sandbox: MotoSandbox, cycles: int) -> dict:
-    clients = sandbox.clients()
-    with tempfile.TemporaryDirectory() as data_dir:
+def batched(proxy: CountingProxy, minutes: int) -> dict:
+    clients = clients_for(proxy.url)
+    cycles = minutes * 60 // INTERVAL
+    with tempfile.TemporaryDirectory() as data_dir, open(os.devnull, "w") as quiet:
         engine = make_engine(f"sqlite:///{data_dir}/bench.sqlite3")
         rules = load_rules()
-        service = MonitorService(engine, clients, TerminalNotifier(open("/dev/null", "w")), rules,  # noqa: SIM115
-                                 AuditLog(engine), interval_seconds=INTERVAL)
+        rules.thresholds.cpu_period_seconds = CPU_PERIOD
+        service = MonitorService(engine, clients, TerminalNotifier(quiet), rules, AuditLog(engine),
+                                 interval_seconds=INTERVAL)
+        clock = SimClock()
+        service.reader.clock = clock
+        proxy.take()
         times = []
         for _ in range(cycles):
             started = time.perf_counter()
             report = service.run_cycle()
             times.append(time.perf_counter() - started)
             assert report.ok, report.error
+            clock.now += INTERVAL
+        metrics = service.reader.metrics_requested
         engine.dispose()
-    counts = clients.call_counts()
-    cpu_reads_per_hour = 3600 / rules.thresholds.cpu_period_seconds
-    gmd_calls_per_read = counts["cloudwatch.GetMetricData"]  # one CPU read happened in these cycles
-    return {
-        "calls_per_cycle": {op: n / cycles for op, n in sorted(counts.items())},
-        "calls_per_hour": sum(n for op, n in counts.items() if op != "cloudwatch.GetMetricData") / cycles
-        * CYCLES_PER_HOUR + gmd_calls_per_read * cpu_reads_per_hour,
-        "metrics_per_hour": cpu_reads_per_hour * len_running(sandbox),
-        "first_cycle_s": times[0],
-        "steady_cycle_s": statistics.median(times[1:]) if len(times) > 1 else times[0],
-    }
+    counts, sizes = proxy.take()
+    scale = 3600 / (cycles * INTERVAL)
+    return {"counts": Counter({op: n * scale for op, n in counts.items()}),
+            "bytes": sum(sizes.values()) * scale,
+            "metrics": metrics * scale,
+            "cycle_p50": statistics.median(times), "cycle_max": max(times)}
 
 
-def len_running(sandbox: MotoSandbox) -> int:
-    ec2 = sandbox.clients().client("ec2")
-    return sum(len(r["Instances"]) for page in ec2.get_paginator("describe_instances").paginate()
-               for r in page["Reservations"])
+class NaiveMonitor:
+    """Per-instance polling at the same cadence: what a first monitor script does."""
+
+    def __init__(self, clients: AwsClients) -> None:
+        self.ec2 = clients.client("ec2")
+        self.cloudwatch = clients.client("cloudwatch")
+
+    def cycle(self, read_cpu: bool) -> int:
+        """One cycle; returns the metrics requested."""
+        instances = [instance for page in self.ec2.get_paginator("describe_instances").paginate()
+                     for reservation in page["Reservations"] for instance in reservation["Instances"]]
+        for page in self.cloudwatch.get_paginator("describe_alarms").paginate(StateValue="ALARM"):
+            page.get("MetricAlarms")
+        for instance in instances:
+            self.ec2.describe_instance_status(InstanceIds=[instance["InstanceId"]], IncludeAllInstances=True)
+        if not read_cpu:
+            return 0
+        end = datetime.now(UTC)
+        running = [instance for instance in instances if instance["State"]["Name"] == "running"]
+        for instance in running:
+            self.cloudwatch.get_metric_statistics(
+                Namespace="AWS/EC2", MetricName="CPUUtilization",
+                Dimensions=[{"Name": "InstanceId", "Value": instance["InstanceId"]}],
+                StartTime=end - timedelta(minutes=10), EndTime=end, Period=CPU_PERIOD, Statistics=["Maximum"])
+        return len(running)
 
 
-def naive(sandbox: MotoSandbox, ids: list[str]) -> dict:
-    clients = sandbox.clients()
-    ec2, cloudwatch = clients.client("ec2"), clients.client("cloudwatch")
-    end = datetime.now(UTC)
+def naive(proxy: CountingProxy) -> dict:
+    monitor = NaiveMonitor(clients_for(proxy.url))
+    cpu_cycles_per_hour = 3600 / CPU_PERIOD
+    plain_cycles_per_hour = 3600 / INTERVAL - cpu_cycles_per_hour
+    proxy.take()
     started = time.perf_counter()
-    for instance_id in ids:
-        ec2.describe_instance_status(InstanceIds=[instance_id], IncludeAllInstances=True)
-        cloudwatch.get_metric_statistics(Namespace="AWS/EC2", MetricName="CPUUtilization",
-                                         Dimensions=[{"Name": "InstanceId", "Value": instance_id}],
-                                         StartTime=end - timedelta(minutes=10), EndTime=end, Period=300,
-                                         Statistics=["Maximum"])
-    seconds = time.perf_counter() - started
-    per_cycle = sum(clients.call_counts().values())
-    return {"calls_per_cycle": per_cycle, "calls_per_hour": per_cycle * CYCLES_PER_HOUR,
-            "metrics_per_hour": len(ids) * CYCLES_PER_HOUR, "cycle_s": seconds}
+    metrics = monitor.cycle(read_cpu=True)
+    with_cpu = time.perf_counter() - started
+    cpu_counts, cpu_bytes = proxy.take()
+    started = time.perf_counter()
+    monitor.cycle(read_cpu=False)
+    plain = time.perf_counter() - started
+    plain_counts, plain_bytes = proxy.take()
+    counts = Counter({op: n * cpu_cycles_per_hour for op, n in cpu_counts.items()})
+    counts.update({op: n * plain_cycles_per_hour for op, n in plain_counts.items()})
+    return {"counts": counts,
+            "bytes": sum(cpu_bytes.values()) * cpu_cycles_per_hour + sum(plain_bytes.values()) * plain_cycles_per_hour,
+            "metrics": metrics * cpu_cycles_per_hour,
+            "cycle_p50": plain, "cycle_max": with_cpu}
+
+
+def dollars_per_month(result: dict) -> float:
+    billed = result["metrics"] if "cloudwatch.GetMetricStatistics" not in result["counts"] else 0.0
+    billed += sum(result["counts"].get(op, 0) for op in BILLED_PER_REQUEST)
+    return billed / 1000 * DOLLARS_PER_1000 * HOURS_PER_MONTH
+
+
+def report(size: int, minutes: int, ours: dict, theirs: dict) -> None:
+    print(f"\n== {size:,} instances: cycle every {INTERVAL} s, CPU every {CPU_PERIOD} s (basic monitoring); "
+          f"batched over {minutes} simulated minutes ==")
+    print(f"{'':10} {'calls/hour':>12} {'metrics/hour':>13} {'CW $/month':>11} {'MB/hour':>9} "
+          f"{'cycle p50':>10} {'slowest':>9}")
+    for label, result in (("batched", ours), ("naive", theirs)):
+        print(f"{label:10} {sum(result['counts'].values()):>12,.0f} {result['metrics']:>13,.0f} "
+              f"{dollars_per_month(result):>11,.2f} {result['bytes'] / 1e6:>9,.1f} "
+              f"{result['cycle_p50']:>9.2f}s {result['cycle_max']:>8.2f}s")
+    for label, result in (("batched", ours), ("naive", theirs)):
+        print(f"  {label} calls/hour by operation: "
+              + ", ".join(f"{op} {n:,.0f}" for op, n in sorted(result["counts"].items())))
+    fits = "fits" if ours["cycle_max"] < INTERVAL else "does NOT fit"
+    print(f"  batched slowest cycle {ours['cycle_max']:.2f} s {fits} the {INTERVAL} s interval; "
+          f"naive slowest {theirs['cycle_max']:.2f} s"
+          + (" (longer than the interval: it cannot keep up)" if theirs["cycle_max"] > INTERVAL else ""))
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
-    parser.add_argument("--cycles", type=int, default=10)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
+    parser.add_argument("--minutes", type=int, default=10, help="simulated minutes of batched cycles")
     args = parser.parse_args()
-    with MotoSandbox() as sandbox:
+    moto, moto_url = start_moto()
+    try:
         for size in args.sizes:
-            ids = seed(sandbox, size)
-            ours = batched(sandbox, args.cycles)
-            theirs = naive(sandbox, ids)
-            print(f"\n== {size} instances ({size // 10} reservations), {args.cycles} cycles, "
-                  f"{INTERVAL} s interval, CPU read every 300 s ==")
-            print("batched monitor, API calls per cycle: "
-                  + ", ".join(f"{op} {n:.2f}" for op, n in ours["calls_per_cycle"].items()))
-            print(f"  API calls per hour:           batched {ours['calls_per_hour']:>10,.0f}   "
-                  f"naive {theirs['calls_per_hour']:>12,.0f}   ratio {theirs['calls_per_hour'] / ours['calls_per_hour']:,.0f}x")
-            print(f"  CloudWatch metrics per hour:  batched {ours['metrics_per_hour']:>10,.0f}   "
-                  f"naive {theirs['metrics_per_hour']:>12,.0f}   ratio "
-                  f"{theirs['metrics_per_hour'] / ours['metrics_per_hour']:,.0f}x")
-            print(f"  cycle wall time:              batched {ours['steady_cycle_s']:.3f} s steady, "
-                  f"{ours['first_cycle_s']:.3f} s with the CPU read   naive {theirs['cycle_s']:.2f} s   "
-                  f"ratio {theirs['cycle_s'] / ours['first_cycle_s']:,.0f}x (vs the CPU-read cycle)")
-            if theirs["cycle_s"] > INTERVAL:
-                print(f"  note: the naive cycle takes longer than the {INTERVAL} s interval: it cannot keep up")
+            seeding = time.perf_counter()
+            seed(moto_url, size)
+            print(f"(seeded {size:,} instances in {time.perf_counter() - seeding:.0f} s)", flush=True)
+            with CountingProxy(moto_url) as proxy:
+                ours = batched(proxy, args.minutes)
+                theirs = naive(proxy)
+            report(size, args.minutes, ours, theirs)
+            sys.stdout.flush()
+    finally:
+        moto.terminate()
+        moto.wait(timeout=10)
     return 0
 
 

@@ -76,7 +76,7 @@ class MonitorService:
         thresholds = rules.thresholds
         self.reader = SnapshotReader(clients, self.region, watch_tag, thresholds.cpu_period_seconds,
                                      thresholds.cpu_statistic, thresholds.cpu_period_detailed_seconds,
-                                     thresholds.inventory_refresh_seconds)
+                                     thresholds.inventory_refresh_seconds, interval_seconds)
         self.incidents = IncidentManager(engine, notifier, rules, audit, on_open)
         self.holder = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self.last_report: CycleReport | None = None

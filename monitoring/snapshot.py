@@ -10,6 +10,7 @@ the last values are reused.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,13 +19,15 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
 from tools.aws import AwsClients
-from tools.cloudwatch import alarm_instance_id, fetch_metric_series
+from tools.cloudwatch import METRIC_QUERIES_PER_CALL, alarm_instance_id, fetch_metric_series
 from tools.ec2 import StatusCheck
 from tools.inventory import fetch_instances
 from tools.models import Instance
 
 
-TARGETED_READ_LIMIT = 200  # more changed ids than this in one cycle: re-read the whole inventory
+TARGETED_READ_LIMIT = 1000  # more new or moved ids than this in one cycle: re-read the whole inventory
+IDS_PER_DESCRIBE = 200  # instance ids per DescribeInstances-by-id call
+CLOCK_SLACK_SECONDS = 2.0  # a cycle that starts a moment early still reads what is due
 
 
 class InstanceHealth(BaseModel):
@@ -58,16 +61,19 @@ class SnapshotReader:
     Every cycle: DescribeInstanceStatus (IncludeAllInstances, 1,000 a page) gives each
     instance's state and status checks, DescribeAlarms gives what is in ALARM. The inventory
     (DescribeInstances: names, tags, type, monitoring) is the expensive read — 3 MB of XML at
-    1,000 instances — and changes rarely, so it is refreshed every `inventory_refresh_seconds`,
-    and in between only for the ids a status names that it does not know, or whose state moved.
+    1,000 instances — and changes rarely: it is read whole once, then each instance is re-read
+    by id once every `inventory_refresh_seconds`, spread over the cycles, and at once when a
+    status names an id it does not know or a state it does not have.
     CPU follows the data: CloudWatch has a datapoint per minute for detailed monitoring and per
-    five minutes for basic, so each group is read once per its own period, never more often.
+    five minutes for basic, so an instance is read once per its own period, never more often.
+    Both rolling reads are spread evenly over the cycles (a budget per cycle), so a big fleet
+    costs the same every cycle instead of one cycle in ten doing all the work.
     """
 
     def __init__(self, clients: AwsClients, region: str, watch_tag: tuple[str, str] | None = None,
                  cpu_period_seconds: int = 300, cpu_statistic: str = "Maximum",
                  cpu_period_detailed_seconds: int = 60, inventory_refresh_seconds: int = 300,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 interval_seconds: int = 30, clock: Callable[[], float] = time.monotonic) -> None:
         self.clients = clients
         self.region = region
         self.watch_tag = watch_tag
@@ -75,19 +81,22 @@ class SnapshotReader:
         self.cpu_period_detailed_seconds = cpu_period_detailed_seconds
         self.cpu_statistic = cpu_statistic
         self.inventory_refresh_seconds = inventory_refresh_seconds
+        self.interval_seconds = interval_seconds
         self.clock = clock  # monotonic seconds; a test moves it instead of sleeping
         self._inventory: dict[str, Instance] = {}
-        self._inventory_at: float | None = None
+        self._described_at: dict[str, float] = {}  # id → when DescribeInstances last told us about it
         self._unwatched: set[str] = set()  # ids a status named that the watch tag leaves out
         self._cpu: dict[str, float | None] = {}
-        self._cpu_read_at: dict[int, float] = {}  # per CPU period: when that group was last read
-        self.inventory_reads = 0  # full DescribeInstances reads, for `status` and the bench
+        self._cpu_at: dict[str, float] = {}  # id → when its CPU was last read
+        self.inventory_reads = 0  # whole-fleet DescribeInstances reads (the bench reports them)
+        self.metrics_requested = 0  # what CloudWatch bills GetMetricData by
 
     def read(self) -> FleetSnapshot:
+        now = self.clock()
         statuses = self._statuses()
-        instances = self._instances(statuses)
+        instances = self._instances(statuses, now)
         alarms = self._alarms()
-        refreshed = self._read_due_cpu([instance for instance in instances if instance.state == "running"])
+        refreshed = self._read_due_cpu([instance for instance in instances if instance.state == "running"], now)
         health = []
         for instance in instances:
             checks = StatusCheck.from_aws(statuses[instance.id]) if instance.id in statuses else None
@@ -101,82 +110,104 @@ class SnapshotReader:
         return FleetSnapshot(region=self.region, taken_at=datetime.now(UTC), instances=health, alarms=alarms,
                              cpu_refreshed=refreshed)
 
+    def _share(self, every_seconds: int) -> float:
+        """The part of the items one cycle must read so each is read once per `every_seconds`."""
+        return self.interval_seconds / every_seconds
+
     # -- inventory ------------------------------------------------------------------------------
 
     def _filters(self) -> list[dict]:
         return [{"Name": f"tag:{self.watch_tag[0]}", "Values": [self.watch_tag[1]]}] if self.watch_tag else []
 
-    def _instances(self, statuses: dict[str, dict]) -> list[Instance]:
+    def _instances(self, statuses: dict[str, dict], now: float) -> list[Instance]:
         """The watched instances, each with the state this cycle's status read gave it."""
-        if self._inventory_at is None or self.clock() - self._inventory_at >= self.inventory_refresh_seconds:
-            self.refresh_inventory(statuses)
+        for gone in set(self._described_at) - set(statuses):  # AWS no longer lists it
+            self._described_at.pop(gone, None)
+            self._inventory.pop(gone, None)
+            self._unwatched.discard(gone)
+        if not self._described_at:
+            self.refresh_inventory(statuses, now)
         else:
-            news = [instance_id for instance_id, status in statuses.items()
-                    if instance_id not in self._unwatched
-                    and (instance_id not in self._inventory
-                         or self._inventory[instance_id].state != _state_of(status))]
-            if len(news) > TARGETED_READ_LIMIT:  # half the fleet moved: one full read is cheaper
-                self.refresh_inventory(statuses)
-            elif news:
-                self._refresh_ids(news, statuses)
+            urgent = [instance_id for instance_id, status in statuses.items()
+                      if instance_id not in self._described_at
+                      or (instance_id in self._inventory and self._inventory[instance_id].state != _state_of(status))]
+            if len(urgent) > TARGETED_READ_LIMIT:  # a big part of the fleet moved: one whole read is cheaper
+                self.refresh_inventory(statuses, now)
+            else:
+                stale = sorted((at, instance_id) for instance_id, at in self._described_at.items()
+                               if now - at >= self.inventory_refresh_seconds - CLOCK_SLACK_SECONDS)
+                budget = max(IDS_PER_DESCRIBE,
+                             math.ceil(len(statuses) * self._share(self.inventory_refresh_seconds)))
+                wanted = list(dict.fromkeys(urgent + [instance_id for _, instance_id in stale[:budget]]))
+                if wanted:
+                    self._describe_ids(wanted, statuses, now)
         instances = []
         for instance_id, instance in self._inventory.items():
             status = statuses.get(instance_id)
-            if status is None:  # not in this cycle's status read: gone (or newer than it); next cycle tells
+            if status is None:  # newer than this cycle's status read: the next cycle has it
                 continue
             state = _state_of(status) or instance.state
             instances.append(instance if state == instance.state else instance.model_copy(update={"state": state}))
         return instances
 
-    def refresh_inventory(self, statuses: dict[str, dict]) -> None:
-        """Re-read every watched instance (names, tags, type, monitoring)."""
+    def refresh_inventory(self, statuses: dict[str, dict], now: float) -> None:
+        """Read every watched instance (names, tags, type, monitoring) in one paginated read."""
         self._inventory = {instance.id: instance for instance in fetch_instances(self.clients, self.region,
                                                                                  self._filters())}
         self._unwatched = set(statuses) - set(self._inventory)
-        self._inventory_at = self.clock()
+        self._described_at = {instance_id: now for instance_id in set(statuses) | set(self._inventory)}
         self.inventory_reads += 1
 
-    def _refresh_ids(self, instance_ids: list[str], statuses: dict[str, dict]) -> None:
-        """Read only these instances: a new one, or one whose state moved (its IP or type may have too)."""
-        try:
-            fresh = fetch_instances(self.clients, self.region, self._filters(), instance_ids=instance_ids)
-        except ClientError:  # one of them vanished between the two reads: read everything instead
-            self.refresh_inventory(statuses)
-            return
-        found = {instance.id: instance for instance in fresh}
-        self._inventory.update(found)
-        self._unwatched.update(set(instance_ids) - set(found))
+    def _describe_ids(self, instance_ids: list[str], statuses: dict[str, dict], now: float) -> None:
+        """Re-read these instances by id: new ones, moved ones, and the slice due for a refresh.
+        One whose tags no longer match the watch tag leaves the inventory."""
+        for offset in range(0, len(instance_ids), IDS_PER_DESCRIBE):
+            chunk = instance_ids[offset:offset + IDS_PER_DESCRIBE]
+            try:
+                fresh = fetch_instances(self.clients, self.region, self._filters(), instance_ids=chunk)
+            except ClientError:  # one of them vanished between the two reads: read everything instead
+                self.refresh_inventory(statuses, now)
+                return
+            found = {instance.id: instance for instance in fresh}
+            for instance_id in chunk:
+                self._described_at[instance_id] = now
+                if instance_id in found:
+                    self._inventory[instance_id] = found[instance_id]
+                    self._unwatched.discard(instance_id)
+                else:
+                    self._inventory.pop(instance_id, None)
+                    self._unwatched.add(instance_id)
 
     # -- CPU --------------------------------------------------------------------------------------
 
     def _period_of(self, instance: Instance) -> int:
         return self.cpu_period_detailed_seconds if instance.detailed_monitoring else self.cpu_period_seconds
 
-    def _read_due_cpu(self, running: list[Instance]) -> bool:
-        """Read CPU for each monitoring group whose period has passed, and for instances never read
-        (just started or just found); True when anything was read."""
+    def _read_due_cpu(self, running: list[Instance], now: float) -> bool:
+        """Read CPU for the instances whose period has passed — never-read ones (just started, just
+        found) first, then the most overdue — up to this cycle's budget; True when anything was read."""
+        due = [instance for instance in running
+               if instance.id not in self._cpu_at
+               or now - self._cpu_at[instance.id] >= self._period_of(instance) - CLOCK_SLACK_SECONDS]
+        if not due:
+            return False
+        due.sort(key=lambda instance: self._cpu_at.get(instance.id, float("-inf")))
+        budget = max(METRIC_QUERIES_PER_CALL,
+                     math.ceil(sum(self._share(self._period_of(instance)) for instance in running)))
         groups: dict[int, list[Instance]] = {}
-        for instance in running:
+        for instance in due[:budget]:
             groups.setdefault(self._period_of(instance), []).append(instance)
-        now = self.clock()
-        refreshed = False
         for period, members in sorted(groups.items()):
-            read_at = self._cpu_read_at.get(period)
-            if read_at is None or now - read_at >= period:
-                due = members
-                self._cpu_read_at[period] = now
-            else:
-                due = [instance for instance in members if instance.id not in self._cpu]
-            if due:
-                series = fetch_metric_series(self.clients, self.region, due, "CPUUtilization", self.cpu_statistic,
-                                             minutes=max(10, 2 * period // 60), period_seconds=period)
-                self._cpu.update({item.instance_id: item.latest for item in series})
-                refreshed = True
-        return refreshed
+            series = fetch_metric_series(self.clients, self.region, members, "CPUUtilization", self.cpu_statistic,
+                                         minutes=max(10, 2 * period // 60), period_seconds=period)
+            self._cpu.update({item.instance_id: item.latest for item in series})
+            self._cpu_at.update({instance.id: now for instance in members})
+            self.metrics_requested += len(members)
+        return True
 
     def force_cpu_refresh(self) -> None:
         """As if every metric period had passed (a fault was injected; a test)."""
-        self._cpu_read_at = {}
+        self._cpu_at = {}
 
     # -- every cycle ------------------------------------------------------------------------------
 

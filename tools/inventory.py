@@ -45,6 +45,8 @@ def fetch_instances(
         kwargs["Filters"] = list(filters)
     if instance_ids:
         kwargs["InstanceIds"] = list(instance_ids)
+    else:  # the API's largest page (ids and MaxResults cannot go together): fewer round trips at scale
+        kwargs["PaginationConfig"] = {"PageSize": 1000}
     instances: list[Instance] = []
     for page in ec2.get_paginator("describe_instances").paginate(**kwargs):
         for reservation in page.get("Reservations", []):

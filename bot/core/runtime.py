@@ -25,7 +25,7 @@ from bot.planning.chain import PlannerChain
 from bot.planning.keywords import KeywordPlanner
 from bot.planning.llm import LlmPlanner
 from bot.store.audit import AuditLog
-from bot.store.engine import database_url, make_engine
+from bot.store.engine import DEFAULT_DB_FILE, database_url, make_engine
 from bot.store.events import EventLedger
 from bot.store.flags import Flags
 from bot.store.incidents import IncidentStore
@@ -118,7 +118,7 @@ class Runtime:
                 log.exception("closing the %s failed", name)
 
 
-def build_runtime(settings: Settings, clients: AwsClients, db_file: str = "aiops.sqlite3",
+def build_runtime(settings: Settings, clients: AwsClients, db_file: str = DEFAULT_DB_FILE,
                   planner: PlannerChain | None = None) -> Runtime:
     runner = ToolRunner(ToolContext(clients))
     engine = make_engine(database_url(settings.data_dir, settings.database_url, db_file))

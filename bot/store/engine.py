@@ -17,6 +17,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
+DEFAULT_DB_FILE = "aiops.sqlite3"  # under DATA_DIR, when no DATABASE_URL is set
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BASELINE_REVISION = "0001"  # the schema of b367286, made by create_all before migrations existed
 MIGRATION_LOCK_KEY = 7_310_411  # any constant: the advisory lock replicas queue on while migrating
@@ -27,7 +28,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def database_url(data_dir: Path, configured: str | None, file_name: str = "aiops.sqlite3") -> str:
+def database_url(data_dir: Path, configured: str | None, file_name: str = DEFAULT_DB_FILE) -> str:
     if configured:
         return configured
     data_dir.mkdir(parents=True, exist_ok=True)

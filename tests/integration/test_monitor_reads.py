@@ -96,3 +96,34 @@ def test_an_instance_that_starts_gets_its_cpu_at_once(reader, demo):
     demo.faults.spike_cpu("batch-worker")
     reader.test_clock.advance(30)
     assert by_name(reader.read())["batch-worker"].cpu == pytest.approx(97.0)
+
+
+def test_a_renamed_instance_is_known_by_its_new_name_within_the_refresh_spread_over_cycles(reader, demo,
+                                                                                         monkeypatch):
+    monkeypatch.setattr("monitoring.snapshot.IDS_PER_DESCRIBE", 2)  # as if the fleet were 100× larger
+    reader.read()
+    demo.clients.client("ec2").create_tags(Resources=[demo.fleet.ids["web-server-1"]],
+                                           Tags=[{"Key": "Name", "Value": "web-frontend-1"}])
+    per_cycle = []
+    for _ in range(14):  # seven minutes of 30 s cycles
+        reader.test_clock.advance(30)
+        before = reader.clients.call_counts()["ec2.DescribeInstances"]
+        names = set(by_name(reader.read()))
+        per_cycle.append(reader.clients.call_counts()["ec2.DescribeInstances"] - before)
+    assert "web-frontend-1" in names and "web-server-1" not in names
+    assert max(per_cycle) == 1 and sum(per_cycle) == 4  # 7 instances, 2 a cycle: spread, not all at once
+
+
+def test_cpu_reads_are_spread_so_each_cycle_costs_the_same(reader, monkeypatch):
+    monkeypatch.setattr("monitoring.snapshot.METRIC_QUERIES_PER_CALL", 2)  # as if the fleet were 250× larger
+    per_cycle = []
+    for _ in range(20):  # ten minutes
+        before = reader.metrics_requested
+        snapshot = reader.read()
+        per_cycle.append(reader.metrics_requested - before)
+        reader.test_clock.advance(30)
+    running = [health for health in snapshot.instances if health.instance.state == "running"]
+    assert all(health.cpu is not None for health in running)
+    assert max(per_cycle) == 3  # what the data needs: ceil(4 × 30/60 + 2 × 30/300) a cycle, never all six
+    # 4 instances with detailed monitoring every 60 s, 2 basic every 300 s, over 600 s
+    assert sum(per_cycle) == pytest.approx(4 * 10 + 2 * 2, abs=4)
