@@ -136,9 +136,11 @@ def run_slack(runtime) -> int:  # type: ignore[no-untyped-def]
     front = SlackFrontEnd(runtime, client)
     print("Connecting to Slack (Socket Mode)… Ctrl-C to stop.", flush=True)
     handler = SocketModeHandler(front.app, settings.slack_app_token.get_secret_value())
-    heartbeat = Heartbeat.of(runtime.engine, settings.data_dir, "slack", handler.client.is_connected).start()
+    heartbeat = Heartbeat.of(runtime.engine, settings.data_dir, "slack", handler.client.is_connected)
     try:
-        handler.start()
+        handler.connect()
+        heartbeat.start()  # first beat once connected; then every few seconds, reconnects included
+        threading.Event().wait()  # what handler.start() does after connecting: serve until a signal
     finally:
         heartbeat.stop()
         close_within(handler.close, SOCKET_CLOSE_SECONDS)

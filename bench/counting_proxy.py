@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -41,11 +42,13 @@ class CountingProxy:
         target = urlparse(upstream)
         self.counts: Counter[str] = Counter()
         self.response_bytes: Counter[str] = Counter()
+        self.upstream_seconds = 0.0  # time spent waiting on the emulator (what real AWS would replace)
         self._lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else headers and body, written apart, wait out a delayed ACK
 
             def log_message(self, *_: object) -> None:
                 pass
@@ -55,6 +58,7 @@ class CountingProxy:
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 operation = operation_of(self.path, headers, body)
                 upstream_connection = http.client.HTTPConnection(target.hostname, target.port, timeout=300)
+                started = time.perf_counter()
                 try:
                     upstream_connection.request(self.command, self.path, body=body, headers={
                         key: value for key, value in self.headers.items() if key.lower() not in HOP_BY_HOP})
@@ -62,7 +66,9 @@ class CountingProxy:
                     payload = response.read()
                 finally:
                     upstream_connection.close()
+                waited = time.perf_counter() - started
                 with outer._lock:
+                    outer.upstream_seconds += waited
                     outer.counts[operation] += 1
                     outer.response_bytes[operation] += len(payload)
                 self.send_response(response.status)
@@ -88,9 +94,9 @@ class CountingProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def take(self) -> tuple[Counter[str], Counter[str]]:
-        """The counts since the last take, and reset."""
+    def take(self) -> tuple[Counter[str], Counter[str], float]:
+        """The counts, response bytes and upstream seconds since the last take, and reset."""
         with self._lock:
-            counts, sizes = self.counts, self.response_bytes
-            self.counts, self.response_bytes = Counter(), Counter()
-        return counts, sizes
+            counts, sizes, waited = self.counts, self.response_bytes, self.upstream_seconds
+            self.counts, self.response_bytes, self.upstream_seconds = Counter(), Counter(), 0.0
+        return counts, sizes, waited

@@ -120,21 +120,27 @@ def batched(proxy: CountingProxy, minutes: int) -> dict:
         clock = SimClock()
         service.reader.clock = clock
         proxy.take()
-        times = []
+        total_counts: Counter[str] = Counter()
+        total_bytes = 0
+        times, own = [], []
         for _ in range(cycles):
             started = time.perf_counter()
             report = service.run_cycle()
             times.append(time.perf_counter() - started)
+            counts, sizes, waited = proxy.take()
+            total_counts.update(counts)
+            total_bytes += sum(sizes.values())
+            own.append(times[-1] - waited)
             assert report.ok, report.error
             clock.now += INTERVAL
         metrics = service.reader.metrics_requested
         engine.dispose()
-    counts, sizes = proxy.take()
     scale = 3600 / (cycles * INTERVAL)
-    return {"counts": Counter({op: n * scale for op, n in counts.items()}),
-            "bytes": sum(sizes.values()) * scale,
-            "metrics": metrics * scale,
-            "cycle_p50": statistics.median(times), "cycle_max": max(times)}
+    return {"counts": Counter({op: n * scale for op, n in total_counts.items()}),
+            "bytes": total_bytes * scale, "metrics": metrics * scale,
+            "cycle_p50": statistics.median(times), "cycle_max": max(times),
+            "first": times[0], "steady_max": max(times[1:]) if len(times) > 1 else times[0],
+            "own_max": max(own[1:]) if len(own) > 1 else own[0]}
 
 
 class NaiveMonitor:
@@ -172,17 +178,18 @@ def naive(proxy: CountingProxy) -> dict:
     started = time.perf_counter()
     metrics = monitor.cycle(read_cpu=True)
     with_cpu = time.perf_counter() - started
-    cpu_counts, cpu_bytes = proxy.take()
+    cpu_counts, cpu_bytes, cpu_waited = proxy.take()
     started = time.perf_counter()
     monitor.cycle(read_cpu=False)
     plain = time.perf_counter() - started
-    plain_counts, plain_bytes = proxy.take()
+    plain_counts, plain_bytes, _ = proxy.take()
     counts = Counter({op: n * cpu_cycles_per_hour for op, n in cpu_counts.items()})
     counts.update({op: n * plain_cycles_per_hour for op, n in plain_counts.items()})
     return {"counts": counts,
             "bytes": sum(cpu_bytes.values()) * cpu_cycles_per_hour + sum(plain_bytes.values()) * plain_cycles_per_hour,
             "metrics": metrics * cpu_cycles_per_hour,
-            "cycle_p50": plain, "cycle_max": with_cpu}
+            "cycle_p50": plain, "cycle_max": with_cpu, "first": with_cpu, "steady_max": with_cpu,
+            "own_max": with_cpu - cpu_waited}
 
 
 def dollars_per_month(result: dict) -> float:
@@ -195,18 +202,21 @@ def report(size: int, minutes: int, ours: dict, theirs: dict) -> None:
     print(f"\n== {size:,} instances: cycle every {INTERVAL} s, CPU every {CPU_PERIOD} s (basic monitoring); "
           f"batched over {minutes} simulated minutes ==")
     print(f"{'':10} {'calls/hour':>12} {'metrics/hour':>13} {'CW $/month':>11} {'MB/hour':>9} "
-          f"{'cycle p50':>10} {'slowest':>9}")
+          f"{'cycle p50':>10} {'slowest*':>9} {'own*':>7} {'first':>8}")
     for label, result in (("batched", ours), ("naive", theirs)):
         print(f"{label:10} {sum(result['counts'].values()):>12,.0f} {result['metrics']:>13,.0f} "
               f"{dollars_per_month(result):>11,.2f} {result['bytes'] / 1e6:>9,.1f} "
-              f"{result['cycle_p50']:>9.2f}s {result['cycle_max']:>8.2f}s")
+              f"{result['cycle_p50']:>9.2f}s {result['steady_max']:>8.2f}s {result['own_max']:>6.2f}s "
+              f"{result['first']:>7.2f}s")
+    print("  * slowest cycle after the first; own = that cycle's time minus the time spent waiting on moto")
     for label, result in (("batched", ours), ("naive", theirs)):
         print(f"  {label} calls/hour by operation: "
               + ", ".join(f"{op} {n:,.0f}" for op, n in sorted(result["counts"].items())))
-    fits = "fits" if ours["cycle_max"] < INTERVAL else "does NOT fit"
-    print(f"  batched slowest cycle {ours['cycle_max']:.2f} s {fits} the {INTERVAL} s interval; "
-          f"naive slowest {theirs['cycle_max']:.2f} s"
-          + (" (longer than the interval: it cannot keep up)" if theirs["cycle_max"] > INTERVAL else ""))
+    fits = "fits" if ours["steady_max"] < INTERVAL else "does NOT fit"
+    print(f"  batched: every cycle after the first {fits} the {INTERVAL} s interval (slowest "
+          f"{ours['steady_max']:.2f} s; the first, which reads the whole inventory and starts the CPU "
+          f"rotation, {ours['first']:.2f} s); naive slowest {theirs['cycle_max']:.2f} s"
+          + (" — longer than the interval: it cannot keep up" if theirs["cycle_max"] > INTERVAL else ""))
 
 
 def main() -> int:

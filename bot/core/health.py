@@ -103,7 +103,8 @@ class Heartbeat:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=2)
+        if self._thread.is_alive():  # never started when the connection failed first
+            self._thread.join(timeout=2)
         self.path.unlink(missing_ok=True)
 
 

@@ -31,6 +31,9 @@ def test_app_joins_slack_and_answers_a_mention(slack_api, tmp_path):
         post = slack_api.wait_for(lambda: slack_api.of("chat.postMessage"), timeout=60)[0]
         assert post["thread_ts"] == "1713333333.000100"
         assert "web-server-1" in str(post["blocks"])
+        health = health_check(env, tmp_path)  # what Docker's HEALTHCHECK runs beside the bot
+        assert health.returncode == 0, health.stdout
+        assert "ok   slack: Socket Mode connected" in health.stdout
         stopping = time.monotonic()
         process.terminate()  # SIGTERM, as `docker stop` sends it
         output, _ = process.communicate(timeout=30)
@@ -44,6 +47,13 @@ def test_app_joins_slack_and_answers_a_mention(slack_api, tmp_path):
     assert "Stopped (SIGTERM)" in output
     assert "xoxb-e2e-secret" not in output and "xapp-e2e-secret" not in output  # tokens never logged
     assert "Traceback" not in output
+    stopped = health_check(env, tmp_path)
+    assert stopped.returncode == 1 and "FAIL process: no heartbeat" in stopped.stdout
+
+
+def health_check(env: dict, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "app.py"), "health"], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=60)
 
 
 def test_manifest_asks_for_exactly_what_the_app_uses():
