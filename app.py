@@ -57,6 +57,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="mcp: streamable HTTP on PORT instead of stdio (127.0.0.1 unless --host)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="mcp --http: address to listen on; beyond 127.0.0.1 only with MCP_AUTH_TOKEN set")
+    parser.add_argument("--fleet-size", type=int, default=0, metavar="N",
+                        help="--sandbox: add generated instances (node-0000…, Env=load) up to N in all, "
+                             "to try the monitor at scale")
     parser.add_argument(
         "--sandbox",
         action="store_true",
@@ -65,10 +68,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def start_sandbox(settings, out=None):  # type: ignore[no-untyped-def]
-    """Start moto on 127.0.0.1, seed the demo fleet, print it; returns (sandbox, clients)."""
+def start_sandbox(settings, out=None, fleet_size: int = 0):  # type: ignore[no-untyped-def]
+    """Start moto on 127.0.0.1, seed the demo fleet (and generated instances up to `fleet_size`),
+    print it; returns (sandbox, clients)."""
     out = out or sys.stdout
-    from sandbox.fleet import seed_demo_fleet
+    from sandbox.fleet import DEMO_FLEET, seed_demo_fleet, seed_load_fleet
     from sandbox.server import MotoSandbox
     from tools.inventory import fetch_instances
     from tools.render import instances_table
@@ -78,6 +82,10 @@ def start_sandbox(settings, out=None):  # type: ignore[no-untyped-def]
     seed_demo_fleet(sandbox, clients)
     print(f"AWS sandbox running at {sandbox.endpoint_url} ({settings.aws_region}); demo fleet:", file=out)
     print(instances_table(sorted(fetch_instances(clients), key=lambda i: i.name or "")), file=out, flush=True)
+    extra = fleet_size - len(DEMO_FLEET)
+    if extra > 0:
+        print(f"adding {extra:,} generated instances (node-0000…, Env=load)…", file=out, flush=True)
+        seed_load_fleet(clients, extra)
     return sandbox, clients
 
 
@@ -215,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 if args.sandbox:
                     # in MCP stdio mode stdout is the protocol: everything human goes to stderr
-                    sandbox, clients = start_sandbox(settings, out=sys.stderr if args.mode == "mcp" else sys.stdout)
+                    sandbox, clients = start_sandbox(settings, out=sys.stderr if args.mode == "mcp" else sys.stdout,
+                                                     fleet_size=args.fleet_size)
                     runtime = build_runtime(settings, clients, db_file="sandbox.sqlite3")
                 else:
                     runtime = build_runtime(settings, real_aws_clients(settings))

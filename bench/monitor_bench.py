@@ -46,7 +46,7 @@ from bot.store.engine import make_engine  # noqa: E402
 from monitoring.config import load_rules  # noqa: E402
 from monitoring.notifier import TerminalNotifier  # noqa: E402
 from monitoring.service import MonitorService  # noqa: E402
-from sandbox.fleet import SANDBOX_AMI, put_cpu_history  # noqa: E402
+from sandbox.fleet import seed_load_fleet  # noqa: E402
 from sandbox.server import SANDBOX_CREDENTIALS  # noqa: E402
 from tools.aws import AwsClients  # noqa: E402
 
@@ -91,21 +91,10 @@ def clients_for(url: str) -> AwsClients:
 
 
 def seed(moto_url: str, size: int) -> None:
-    """`size` running instances, 10 a reservation (as autoscaling launches them), with CPU history."""
+    """A fresh emulator holding `size` running instances with CPU history."""
     request = urllib.request.Request(moto_url + "/moto-api/reset", data=b"{}", method="POST")
     urllib.request.urlopen(request, timeout=60).close()
-    clients = clients_for(moto_url)
-    ec2 = clients.client("ec2")
-    ids: list[str] = []
-    while len(ids) < size:
-        count = min(10, size - len(ids))
-        number = len(ids)
-        response = ec2.run_instances(
-            ImageId=SANDBOX_AMI, MinCount=count, MaxCount=count, InstanceType="t3.micro",
-            TagSpecifications=[{"ResourceType": "instance", "Tags": [
-                {"Key": "Name", "Value": f"node-{number // 10:04d}"}, {"Key": "Env", "Value": "load"}]}])
-        ids += [instance["InstanceId"] for instance in response["Instances"]]
-    put_cpu_history(clients, {instance_id: 20.0 for instance_id in ids}, minutes=10)
+    seed_load_fleet(clients_for(moto_url), size)
 
 
 def batched(proxy: CountingProxy, minutes: int) -> dict:

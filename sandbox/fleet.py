@@ -123,6 +123,22 @@ def launch_instance(
     return response["Instances"][0]["InstanceId"]
 
 
+def seed_load_fleet(clients: AwsClients, count: int, cpu_percent: float = 20.0) -> list[str]:
+    """`count` running instances named node-0000…, 10 a reservation (as autoscaling launches them),
+    Env=load, with ten minutes of CPU history: a fleet size to try the monitor at scale."""
+    ec2 = clients.client("ec2")
+    ids: list[str] = []
+    while len(ids) < count:
+        batch = min(10, count - len(ids))
+        response = ec2.run_instances(
+            ImageId=SANDBOX_AMI, MinCount=batch, MaxCount=batch, InstanceType="t3.micro",
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                {"Key": "Name", "Value": f"node-{len(ids) // 10:04d}"}, {"Key": "Env", "Value": "load"}]}])
+        ids += [instance["InstanceId"] for instance in response["Instances"]]
+    put_cpu_history(clients, {instance_id: cpu_percent for instance_id in ids}, minutes=10)
+    return ids
+
+
 def cpu_datum(instance_id: str, timestamp: datetime, value: float) -> dict:
     """One AWS/EC2 CPUUtilization datapoint as PutMetricData takes it."""
     return {
