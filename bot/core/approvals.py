@@ -124,7 +124,7 @@ class Approvals:
 
     def propose(
         self, call: PreparedCall, requested_by: str, origin: str, channel: str | None = None,
-        thread_ts: str | None = None, needs: Needs = "approve",
+        thread_ts: str | None = None, needs: Needs = "approve", planner: str | None = None,
     ) -> Proposal:
         now = utcnow()
         row = {
@@ -147,7 +147,8 @@ class Approvals:
         self.store.insert(row)
         self.audit.record("proposal", requested_by, tool=call.tool, proposal_id=row["id"], status="pending",
                           message=row["summary"],
-                          detail={"args": call.args, "origin": origin, "channel": channel, "needs": needs})
+                          detail={"args": call.args, "origin": origin, "channel": channel, "needs": needs,
+                                  "planner": planner})
         return Proposal.model_validate(row)
 
     def get(self, proposal_id: str) -> Proposal | None:

@@ -356,7 +356,8 @@ class Pipeline:
         if decision.kind in ("propose", "confirm"):
             needs = "confirm" if decision.kind == "confirm" else "approve"
             proposal = self.approvals.propose(decision.call, requested_by=request.user, origin=request.origin,
-                                              channel=request.channel, thread_ts=request.thread_ts, needs=needs)
+                                              channel=request.channel, thread_ts=request.thread_ts, needs=needs,
+                                              planner=decision.planner)
             text = say("proposal" if needs == "approve" else "confirmation", language, summary=proposal.summary,
                        id=proposal.id, expires=f"{proposal.expires_at:%H:%M}", reason=decision.message)
             if request.origin in ANNOUNCED_ORIGINS:
@@ -364,7 +365,8 @@ class Pipeline:
             return Reply(kind="proposal", text=text + note, language=language, decision=decision, proposal=proposal)
         outcome = self._execute(decision.call)
         self.audit.record_call(request.user, decision.call.describe(), outcome,
-                               detail=_jsonable({"args": decision.call.args, "origin": request.origin}))
+                               detail=_jsonable({"args": decision.call.args, "origin": request.origin,
+                                                 "planner": decision.planner}))
         kind: ReplyKind = "result" if outcome.ok else "error"
         body = outcome.to_text() if outcome.ok else say("error", language, message=outcome.message)
         return Reply(kind=kind, text=body + note, language=language, decision=decision, outcome=outcome)

@@ -1,4 +1,14 @@
-"""The planner chain: the LLM when configured and healthy, else the keyword fallback.
+"""The planner chain: the LLM when configured, healthy and in agreement; else the keyword planner.
+
+Why the keyword planner always reads the message too: a model can return a plan that is valid
+but wrong (a refusal for "restart web server 1", a reboot for "stop it"), and schema checks
+cannot see that. So the chain is never worse than the keyword planner alone:
+* the LLM's plan is used when it agrees with the keyword planner's outcome and tool (it may
+  still add arguments the keywords missed), or when the keyword planner recognised nothing;
+* on a disagreement where either reading would change something, the user is asked which
+  one they meant — nothing runs on a guess;
+* on a disagreement between two reads, the keyword planner's reading is used — unless the model
+  chose a read tool the keyword lexicon cannot plan (a newly declared tool), where it has no say.
 
 Why three kinds of failure: "the model is down" (connection, timeout, server error), "the
 model answered nonsense twice" and "our own code broke" need different people to act; the
@@ -15,6 +25,8 @@ from pydantic import BaseModel
 from bot.planning.plan import Plan, PlannerContext
 from bot.planning.keywords import KeywordPlanner
 from bot.planning.llm import LlmPlanner, PlanInvalid, PlannerUnavailable
+from tools.models import Risk
+from tools.registry import REGISTRY
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +37,12 @@ class Planner(Protocol):
     def plan(self, text: str, context: PlannerContext) -> Plan: ...
 
 
+DISAGREEMENT = "disagreement"  # the planner name recorded when the two planners' readings differed
+
+
 class PlanResult(BaseModel):
     plan: Plan
-    planner: str
+    planner: str  # llm, fallback, or disagreement (audited)
     note: str | None = None  # why the fallback served, shown to the user
 
 
@@ -37,10 +52,11 @@ class PlannerChain:
         self.fallback = fallback or KeywordPlanner()
 
     def plan(self, text: str, context: PlannerContext) -> PlanResult:
+        keyword, recognised = self._keyword_reading(text, context)
         if self.llm is None:
-            return PlanResult(plan=self.fallback.plan(text, context), planner=self.fallback.name)
+            return PlanResult(plan=keyword, planner=self.fallback.name)
         try:
-            return PlanResult(plan=self.llm.plan(text, context), planner=self.llm.name)
+            return self.arbitrate(self.llm.plan(text, context), keyword, recognised)
         except PlannerUnavailable as error:
             log.warning("LLM planner unavailable, using keyword fallback: %s", error)
             note = str(error)
@@ -50,4 +66,46 @@ class PlannerChain:
         except Exception:  # a bug of ours, not the model's: keep the traceback, still answer
             log.exception("LLM planner failed unexpectedly; using keyword fallback")
             note = "the LLM planner failed unexpectedly (logged)"
-        return PlanResult(plan=self.fallback.plan(text, context), planner=self.fallback.name, note=note)
+        return PlanResult(plan=keyword, planner=self.fallback.name, note=note)
+
+    def _keyword_reading(self, text: str, context: PlannerContext) -> tuple[Plan, bool]:
+        read = getattr(self.fallback, "read", None)
+        if read is not None:
+            return read(text, context)
+        return self.fallback.plan(text, context), True
+
+    def arbitrate(self, llm_plan: Plan, keyword: Plan, recognised: bool) -> PlanResult:
+        if not recognised or (llm_plan.outcome, llm_plan.tool) == (keyword.outcome, keyword.tool):
+            return PlanResult(plan=llm_plan, planner=self.llm.name if self.llm else "llm")
+        if _changes(llm_plan) or _changes(keyword):
+            return PlanResult(plan=_which_one(llm_plan, keyword), planner=DISAGREEMENT)
+        if llm_plan.outcome == "run" and llm_plan.tool not in getattr(self.fallback, "known_tools", ()):
+            return PlanResult(plan=llm_plan, planner=self.llm.name if self.llm else "llm")  # a read it cannot plan
+        return PlanResult(plan=keyword, planner=self.fallback.name)
+
+
+def _changes(plan: Plan) -> bool:
+    spec = REGISTRY.get(plan.tool or "")
+    return plan.outcome in ("run", "clarify") and spec is not None and spec.risk is not Risk.READ
+
+
+def _reading(plan: Plan, language: str) -> str:
+    if plan.outcome in ("run", "clarify") and plan.tool:
+        targets = ", ".join(plan.targets) if plan.targets else ("대상 없음" if language == "ko" else "no target")
+        return f"{plan.tool} ({targets})"
+    if plan.outcome == "refuse":
+        return "거절" if language == "ko" else "refuse it"
+    return "도움말/대화" if language == "ko" else "just answer (no action)"
+
+
+def _which_one(llm_plan: Plan, keyword: Plan) -> Plan:
+    """Two readings, at least one of them a change: ask, showing both, and run nothing."""
+    language = keyword.language
+    first, second = _reading(keyword, language), _reading(llm_plan, language)
+    if language == "ko":
+        message = (f"요청을 두 가지로 읽었습니다: {first} 또는 {second}. 아무것도 실행하지 않았습니다. "
+                   "원하는 작업과 대상을 다시 적어 주세요.")
+    else:
+        message = (f"I read this two ways: {first}, or {second}. Nothing was run. "
+                   "Please say again which action and which instances you mean.")
+    return Plan(outcome="clarify", message=message, language=language)

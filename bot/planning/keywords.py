@@ -123,8 +123,23 @@ class KeywordPlanner:
     """Deterministic planner; fast (no I/O) and measured by `python -m bot.eval`."""
 
     name = "fallback"
+    # the tools its lexicon can plan: on any other tool it has no reading to weigh against a model's
+    known_tools = frozenset(lexicon.INTENT_TO_TOOL.values())
 
     def plan(self, text: str, context: PlannerContext) -> Plan:
+        return self.read(text, context)[0]
+
+    def read(self, text: str, context: PlannerContext) -> tuple[Plan, bool]:
+        """The plan, and whether the planner recognised what was asked (False: it fell back to help).
+        The planner chain trusts an LLM plan over a reading that is only "help" for want of one."""
+        plan = self._plan(text, context)
+        return plan, not (plan.outcome == "chat" and plan.message == "help" and not self._asks_help(text))
+
+    @staticmethod
+    def _asks_help(text: str) -> bool:
+        return KeywordPlanner._intent(clean(text)) == "help"
+
+    def _plan(self, text: str, context: PlannerContext) -> Plan:
         language = detect_language(text)
         lowered = clean(text)
         if not lowered:

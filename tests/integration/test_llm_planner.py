@@ -38,9 +38,15 @@ def test_valid_plan_executes_and_the_prompt_comes_from_the_registry(ollama, make
     assert demo.state_of("batch-worker") in ("pending", "running")
     request = ollama.requests[0]
     assert request["options"]["temperature"] == 0
-    assert "terminate_instances" in request["format"]["properties"]["tool"]["anyOf"][0]["enum"]
+    run, clarify, answer = request["format"]["oneOf"]  # one branch per outcome, for the server's grammar
+    assert "terminate_instances" in run["properties"]["tool"]["enum"] and run["required"] == ["outcome", "tool"]
+    assert clarify["properties"]["message"]["minLength"] == 1 and answer["required"] == ["outcome", "message"]
+    assert run["properties"]["targets"]["maxItems"] == 6  # the policy's cap (5) + 1: over-cap still refused
+    # bounded: a context that holds the prompt and a repair round, a cap on the answer
+    assert request["options"]["num_ctx"] >= 4096 and request["options"]["num_predict"] == 320
     system = request["messages"][0]["content"]
-    for name in ("list_instances", "get_cost", "search_logs", "stop_instances [critical]"):
+    for name in ("list_instances(", "get_cost(period: ", "search_logs(log_group: string",
+                 "stop_instances(targets, force: boolean = false) [critical]"):
         assert name in system
     assert "web-server-1" in system  # the fleet's names as data
 
@@ -85,7 +91,7 @@ def test_http_error_and_timeout_fall_back(ollama, make_runtime):
     first = runtime.pipeline.handle("list alarms", user="U1")
     assert first.decision.planner == "fallback" and first.decision.tool == "list_alarms"
     second = runtime.pipeline.handle("list alarms", user="U1")
-    assert second.decision.planner == "fallback" and "did not answer" in second.text
+    assert second.decision.planner == "fallback" and "the model was slow (no plan within 1 s)" in second.text
 
 
 def test_unknown_tool_is_rejected_and_nothing_runs(ollama, make_runtime, demo):
@@ -130,7 +136,7 @@ def test_connection_refused_and_a_timeout_are_told_apart(ollama, make_runtime):
     assert "cannot connect" in refused.text
     ollama.script(Delay(3.0, plan_json(tool="list_alarms")))
     slow = llm_runtime(make_runtime, ollama.url, timeout=1.0).pipeline.handle("list alarms", user="U1")
-    assert "did not answer in time" in slow.text and "cannot connect" not in slow.text
+    assert "the model was slow" in slow.text and "cannot connect" not in slow.text
 
 
 def test_a_bug_in_the_planner_is_logged_with_its_traceback_and_still_answers(make_runtime, caplog):
