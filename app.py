@@ -228,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
                     runtime = build_runtime(settings, clients, db_file="sandbox.sqlite3")
                 else:
                     runtime = build_runtime(settings, real_aws_clients(settings))
+                runtime.warm_up_planner()  # background: the first request must not pay for the prompt
                 if args.mode == "mcp":
                     with beating(runtime, "mcp"):
                         code = run_mcp(runtime, args.read_only, args.http, args.host)

@@ -87,7 +87,10 @@ def start_moto() -> tuple[subprocess.Popen, str]:
 
 
 def clients_for(url: str) -> AwsClients:
-    return AwsClients("us-east-1", endpoint_url=url, credentials=SANDBOX_CREDENTIALS, max_attempts=8)
+    """Patient clients: moto answers a whole-fleet DescribeInstances in O(N²) (each instance's tags
+    are looked up by scanning every tag), minutes at 5,000 — the emulator's cost, not AWS's."""
+    return AwsClients("us-east-1", endpoint_url=url, credentials=SANDBOX_CREDENTIALS, max_attempts=2,
+                      read_timeout=1800)
 
 
 def seed(moto_url: str, size: int) -> None:

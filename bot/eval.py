@@ -1,9 +1,15 @@
-"""Planner accuracy: `python -m bot.eval --dataset FILE [--planner fallback|llm]`.
+"""Planner accuracy: `python -m bot.eval --dataset FILE [--planner fallback|llm|chain]`.
 
 Each JSON line is {"text": ..., "tool": "<tool>|clarify|refuse|chat", "targets": [Name tags]}.
 Every text is planned, resolved and judged by the policy against a fresh sandbox with the
 demo fleet — nothing is executed. A case passes when the outcome/tool matches and the set
-of resolved Name tags equals `targets`. The last line is exactly `accuracy: P% (k/n)`.
+of resolved Name tags equals `targets`.
+
+Planners: `fallback` is the keyword planner alone; `llm` the model alone — a failed answer
+(unreachable, slow, invalid twice) is its own outcome, `llm_failed`, and never a pass (else
+every "hello" case would count when the model fails); `chain` is what users get.
+Output: one line per case (ok/MISS, the planner that served it), then which planners served,
+why the model failed, a confusion summary of the misses, and last, exactly `accuracy: P% (k/n)`.
 """
 
 from __future__ import annotations
@@ -11,8 +17,9 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from typing import Any
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -39,19 +46,27 @@ class Case(BaseModel):
     arguments: dict[str, Any] = Field(default_factory=dict)
 
 
+LLM_FAILED = "llm_failed"
+
+
 class StrictLlm:
-    """The LLM alone: a failed or invalid answer counts as a miss, with no silent fallback."""
+    """The LLM alone: a failed or invalid answer is recorded (and scored `llm_failed`), never
+    replaced by another planner's answer."""
 
     name = "llm"
 
     def __init__(self, llm: LlmPlanner) -> None:
         self.llm = llm
+        self.failures: dict[str, str] = {}  # text → why the model failed on it
 
     def plan(self, text: str, context: PlannerContext) -> Plan:
         try:
             return self.llm.plan(text, context)
-        except (PlannerUnavailable, PlanInvalid) as error:
-            return Plan(outcome="chat", message=f"LLM failed: {error}")
+        except PlannerUnavailable as error:
+            self.failures[text] = f"unavailable: {error}"
+        except PlanInvalid:
+            self.failures[text] = "invalid twice"
+        return Plan(outcome="chat", message=LLM_FAILED)
 
 
 def load_cases(path: Path) -> list[Case]:
@@ -95,51 +110,83 @@ def got_kind(case: Case, decision: Decision) -> str:
     return f"{decision.kind} " if case.kind else ""
 
 
-def evaluate(pipeline: Pipeline, cases: list[Case], out=sys.stdout) -> tuple[int, int]:
+def evaluate(pipeline: Pipeline, cases: list[Case], out=sys.stdout, strict: StrictLlm | None = None
+             ) -> tuple[int, int]:
     hits = 0
+    planners: Counter[str] = Counter()
+    causes: Counter[str] = Counter()
+    confusion: Counter[tuple[str, str]] = Counter()
     for case in cases:
         decision = pipeline.decide(case.text)
-        if passes(case, decision):
+        failure = strict.failures.get(case.text) if strict else None
+        if decision.note:  # the chain fell back: why
+            causes[decision.note.split(" (")[0]] += 1
+        if failure:
+            causes[failure.split(" (")[0]] += 1
+        planner = LLM_FAILED if failure else decision.planner
+        planners[planner] += 1
+        got = LLM_FAILED if failure else observed(decision)
+        if not failure and passes(case, decision):
             hits += 1
+            print(f"ok   [{planner}] {case.text!r}: {got} {sorted(decision.instance_names)}", file=out)
             continue
+        confusion[(f"{expected_kind(case)}{case.tool}", f"{got_kind(case, decision)}{got}")] += 1
         expected_arguments = f" {case.arguments}" if case.arguments else ""
         got_arguments = f" {decision.call.args}" if case.arguments and decision.call else ""
+        detail = failure or decision.message[:120]
         print(
-            f"MISS {case.text!r}: expected {expected_kind(case)}{case.tool} {sorted(case.targets)}"
+            f"MISS [{planner}] {case.text!r}: expected {expected_kind(case)}{case.tool} {sorted(case.targets)}"
             f"{expected_arguments}, "
-            f"got {got_kind(case, decision)}{observed(decision)} {sorted(decision.instance_names)}{got_arguments} — "
-            f"{decision.message[:120]}",
+            f"got {got_kind(case, decision) if not failure else ''}{got} {sorted(decision.instance_names)}"
+            f"{got_arguments} — {detail}",
             file=out,
         )
+    print("served by: " + ", ".join(f"{name} {count}" for name, count in planners.most_common()), file=out)
+    if causes:
+        print("model failures: " + ", ".join(f"{cause} {count}" for cause, count in causes.most_common()), file=out)
+    if confusion:
+        print("misses (expected → got):", file=out)
+        for (expected, got), count in confusion.most_common():
+            print(f"  {count:>3} × {expected} → {got}", file=out)
     return hits, len(cases)
+
+
+def make_llm(settings) -> LlmPlanner:  # type: ignore[no-untyped-def]
+    return LlmPlanner(settings.ollama_host, settings.ollama_model, settings.llm_deadline_seconds,
+                      settings.max_targets)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", required=True, type=Path)
-    parser.add_argument("--planner", choices=("fallback", "llm"), default="fallback")
+    parser.add_argument("--planner", choices=("fallback", "llm", "chain"), default="fallback")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
-    if args.planner == "llm" and not settings.ollama_host:
-        print("--planner llm needs OLLAMA_HOST (e.g. http://localhost:11434)", file=sys.stderr)
+    if args.planner != "fallback" and not settings.ollama_host:
+        print(f"--planner {args.planner} needs OLLAMA_HOST (e.g. http://localhost:11434)", file=sys.stderr)
         return 2
     cases = load_cases(args.dataset)
     if not cases:
         print(f"{args.dataset} has no cases", file=sys.stderr)
         return 2
-    planner = StrictLlm(LlmPlanner(settings.ollama_host, settings.ollama_model)) if args.planner == "llm" \
-        else KeywordPlanner()
-    chain = PlannerChain(llm=None, fallback=planner)  # type: ignore[arg-type]
+    strict = None
+    if args.planner == "chain":
+        chain = PlannerChain(llm=make_llm(settings), fallback=KeywordPlanner())
+    elif args.planner == "llm":
+        strict = StrictLlm(make_llm(settings))
+        chain = PlannerChain(llm=None, fallback=strict)  # type: ignore[arg-type]
+    else:
+        chain = PlannerChain(llm=None, fallback=KeywordPlanner())
     with MotoSandbox(region=settings.aws_region) as sandbox, tempfile.TemporaryDirectory() as data_dir:
         clients = sandbox.clients()
         seed_demo_fleet(sandbox, clients)
         runtime = build_runtime(settings.model_copy(update={"data_dir": Path(data_dir), "database_url": None}),
                                 clients, planner=chain)
-        hits, total = evaluate(runtime.pipeline, cases)
+        hits, total = evaluate(runtime.pipeline, cases, strict=strict)
         runtime.engine.dispose()
     print(f"accuracy: {100.0 * hits / total:.1f}% ({hits}/{total})")
     return 0

@@ -51,6 +51,7 @@ class AwsClients:
         profile: str | None = None,
         credentials: dict[str, str] | None = None,
         max_attempts: int = 8,
+        read_timeout: float = 30,
     ) -> None:
         self.default_region = default_region
         self.endpoint_url = endpoint_url
@@ -60,7 +61,7 @@ class AwsClients:
         self._config = Config(
             retries={"mode": "adaptive", "max_attempts": max_attempts},
             connect_timeout=5,
-            read_timeout=30,
+            read_timeout=read_timeout,
             max_pool_connections=20,
         )
         self._clients: dict[tuple[str, str], Any] = {}

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from bot.core.approvals import Approvals, Proposal
 from bot.core.i18n import say, verb
-from bot.planning.chain import PlannerChain
+from bot.planning.chain import DISAGREEMENT, PlannerChain
 from bot.planning.grounding import ungrounded
 from bot.planning.intent import action_of, normalise_input, without_negated
 from bot.planning.intent import read as read_intent
@@ -340,6 +340,10 @@ class Pipeline:
                               message=decision.message, detail=_jsonable(detail))
             return Reply(kind="refuse", text=reason + note, language=language, decision=decision)
         if decision.kind == "clarify":
+            if decision.planner == DISAGREEMENT:  # audited: a model that keeps misreading shows up here
+                self.audit.record("disagreement", request.user, status="asked", message=decision.message[:500],
+                                  detail=_jsonable({"text": (request.text or "")[:500], "origin": request.origin,
+                                                    "planner": decision.planner}))
             return Reply(kind="clarify", text=self._question(decision, language) + note, language=language,
                          decision=decision, outcome=decision.outcome)
         if decision.kind == "hold":  # the intent guard: audited, so a pattern of misreads shows up

@@ -95,6 +95,11 @@ class Runtime:
             self.monitor.start()
         return self.monitor
 
+    def warm_up_planner(self) -> None:
+        """Have the model load and cache its prompt now, in the background (no-op without a model)."""
+        if self.planner.llm is not None:
+            self.planner.llm.warm_up(self.pipeline.planner_context)
+
     def get_flag(self, key: str, default: str = "") -> str:
         return self.flags.get(key, default)
 
@@ -127,7 +132,8 @@ def build_runtime(settings: Settings, clients: AwsClients, db_file: str = DEFAUL
                           max_targets=settings.max_targets, approvers=frozenset(settings.approver_user_ids),
                           four_eyes=settings.four_eyes)
     if planner is None:
-        llm = LlmPlanner(settings.ollama_host, settings.ollama_model) if settings.ollama_host else None
+        llm = LlmPlanner(settings.ollama_host, settings.ollama_model, settings.llm_deadline_seconds,
+                         settings.max_targets) if settings.ollama_host else None
         planner = PlannerChain(llm=llm, fallback=KeywordPlanner())
     pipeline = Pipeline(runner, planner, approvals, audit, settings.max_targets)
     return Runtime(settings, clients, runner, engine, audit, approvals, planner, pipeline,

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
 
     ollama_host: str | None = Field(None, validation_alias="OLLAMA_HOST")
     ollama_model: str = Field("llama3.1:8b", validation_alias="OLLAMA_MODEL")
+    # the whole plan (repair round included); then the keyword planner answers and says the model was slow
+    llm_deadline_seconds: float = Field(20.0, gt=0, le=300, validation_alias="LLM_DEADLINE_SECONDS")
 
     sop_dir: Path = Field(Path(__file__).resolve().parents[2] / "sops", validation_alias="SOP_DIR")
     sop_embeddings: Literal["local", "ollama"] = Field("local", validation_alias="SOP_EMBEDDINGS")

@@ -21,6 +21,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -213,6 +214,7 @@ class LlmPlanner:
         # a call that outlives its deadline finishes here, bounded by num_predict and the client timeout
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="llm-plan")
         self.warm = threading.Event()
+        self.last_usage: dict[str, Any] = {}  # token counts the server reported for the last answer (benches)
 
     def _ask(self, messages: list[BaseMessage], deadline: float) -> str:
         remaining = deadline - time.monotonic()
@@ -220,7 +222,9 @@ class LlmPlanner:
             raise PlannerUnavailable(f"the model was slow (no plan within {self.deadline_seconds:.0f} s)")
         future = self._pool.submit(self.chat.invoke, messages)
         try:
-            return _content(future.result(timeout=remaining))
+            answer = future.result(timeout=remaining)
+            self.last_usage = dict(getattr(answer, "usage_metadata", None) or {})
+            return _content(answer)
         except FutureTimeout:
             raise PlannerUnavailable(f"the model was slow (no plan within {self.deadline_seconds:.0f} s)") from None
         except httpx.TimeoutException:
@@ -251,12 +255,14 @@ class LlmPlanner:
             ]
         raise PlanInvalid(problem.splitlines()[0][:300])
 
-    def warm_up(self, context: PlannerContext) -> threading.Thread:
+    def warm_up(self, context_of: Callable[[], PlannerContext]) -> threading.Thread:
         """Send one request in the background so the server loads the model and caches the system
-        prompt: the first user then does not pay for it. Never blocks start-up; a failure is logged."""
+        prompt (with the fleet's names, as real requests carry it): the first user then does not pay
+        for it. Never blocks start-up; a failure is logged."""
         def run() -> None:
             try:
-                self.chat.invoke([SystemMessage(system_prompt(context)), HumanMessage("list instances")])
+                messages = [SystemMessage(system_prompt(context_of())), HumanMessage("list instances")]
+                self.chat.invoke(messages)
                 self.warm.set()
             except Exception as error:  # the model is down: the first request will say so
                 log.warning("LLM warm-up failed: %s", type(error).__name__)

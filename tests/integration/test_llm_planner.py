@@ -151,3 +151,71 @@ def test_a_bug_in_the_planner_is_logged_with_its_traceback_and_still_answers(mak
     assert "failed unexpectedly" in reply.text and "did not answer" not in reply.text
     [record] = [r for r in caplog.records if r.name == "bot.planning.chain"]
     assert record.exc_info is not None and record.exc_info[0] is KeyError
+
+
+# -- never worse than the keyword planner ----------------------------------------------------------
+
+
+def test_a_valid_but_wrong_refusal_of_a_change_makes_the_bot_ask_and_nothing_runs(ollama, make_runtime, demo):
+    ollama.script(plan_json(outcome="refuse", message="unsupported"))  # valid JSON, wrong reading
+    runtime = llm_runtime(make_runtime, ollama.url)
+    reply = runtime.pipeline.handle("restart web server 1", user="U1")
+    assert reply.kind == "clarify" and reply.decision.planner == "disagreement"
+    assert "reboot_instances (web server 1)" in reply.text and "Nothing was run" in reply.text
+    assert runtime.approvals.pending_count() == 0 and demo.clients.real_mutations() == []
+    [row] = [row for row in runtime.audit.recent(limit=5) if row.kind == "disagreement"]
+    assert row.actor == "U1"
+
+
+def test_a_model_that_reads_a_stop_as_a_reboot_is_asked_about_in_korean(ollama, make_runtime, demo):
+    ollama.script(plan_json(tool="reboot_instances", targets=["웹 서버 2"]))
+    runtime = llm_runtime(make_runtime, ollama.url)
+    reply = runtime.pipeline.handle("웹 서버 2 중지해줘", user="U1")
+    assert reply.kind == "clarify" and "두 가지로" in reply.text
+    assert "stop_instances" in reply.text and "reboot_instances" in reply.text
+    assert runtime.approvals.pending_count() == 0 and demo.state_of("web-server-2") == "running"
+
+
+def test_on_a_read_the_keyword_reading_wins_over_a_wrong_model(ollama, make_runtime):
+    ollama.script(plan_json(tool="list_instances"))
+    runtime = llm_runtime(make_runtime, ollama.url)
+    reply = runtime.pipeline.handle("cpu of web-server-1", user="U1")
+    assert reply.kind == "result" and reply.decision.planner == "fallback"
+    assert reply.decision.tool == "get_metrics" and "42.0" in reply.text
+
+
+def test_when_both_agree_the_model_adds_what_the_keywords_missed(ollama, make_runtime):
+    ollama.script(plan_json(tool="get_metrics", targets=["web-server-1"], arguments={"statistic": "Maximum"}))
+    runtime = llm_runtime(make_runtime, ollama.url)
+    reply = runtime.pipeline.handle("web-server-1 cpu, the peaks please", user="U1")
+    assert reply.decision.planner == "llm" and reply.decision.call.args["statistic"] == "Maximum"
+
+
+def test_what_the_keywords_do_not_recognise_is_the_models_to_read(ollama, make_runtime):
+    ollama.script(plan_json(tool="list_alarms", arguments={"state": "ALARM"}))
+    runtime = llm_runtime(make_runtime, ollama.url)
+    reply = runtime.pipeline.handle("what's burning", user="U1")
+    assert reply.decision.planner == "llm" and reply.decision.tool == "list_alarms"
+
+
+@pytest.mark.parametrize(("answer", "problem"), [
+    (plan_json(tool=None, targets=["web-server-1"]), "outcome run needs a tool"),
+    (plan_json(outcome="clarify", message=""), "outcome clarify needs a message"),
+    (plan_json(tool="reboot_instances", targets=[f"web-{n}" for n in range(7)]), "at most 6 targets"),
+])
+def test_a_plan_the_schema_forbids_gets_a_repair_round_naming_the_problem(ollama, make_runtime, answer, problem):
+    ollama.script(answer, plan_json(tool="reboot_instances", targets=["web-server-1"]))
+    runtime = llm_runtime(make_runtime, ollama.url)
+    reply = runtime.pipeline.handle("reboot web-server-1", user="U1")
+    assert problem in ollama.requests[1]["messages"][-1]["content"]
+    assert reply.decision.planner == "llm" and reply.kind == "proposal"
+
+
+def test_warm_up_sends_the_system_prompt_once_in_the_background(ollama):
+    from bot.planning.plan import PlannerContext
+
+    ollama.script(plan_json(tool="list_instances"))
+    planner = LlmPlanner(ollama.url, "llama3.1:8b")
+    planner.warm_up(lambda: PlannerContext(instance_names=("web-server-1",))).join(timeout=30)
+    assert planner.warm.is_set() and len(ollama.requests) == 1
+    assert "web-server-1" in ollama.requests[0]["messages"][0]["content"]
