@@ -37,6 +37,7 @@ def fetch_instances(
     region: str | None = None,
     filters: Sequence[dict[str, Any]] = (),
     instance_ids: Sequence[str] = (),
+    page_size: int = 1000,
 ) -> list[Instance]:
     """All instances in `region` matching EC2 `filters` / `instance_ids`, every page."""
     ec2 = clients.client("ec2", region)
@@ -46,7 +47,7 @@ def fetch_instances(
     if instance_ids:
         kwargs["InstanceIds"] = list(instance_ids)
     else:  # the API's largest page (ids and MaxResults cannot go together): fewer round trips at scale
-        kwargs["PaginationConfig"] = {"PageSize": 1000}
+        kwargs["PaginationConfig"] = {"PageSize": page_size}
     instances: list[Instance] = []
     for page in ec2.get_paginator("describe_instances").paginate(**kwargs):
         for reservation in page.get("Reservations", []):

@@ -6,6 +6,7 @@ import pytest
 
 from sandbox.fleet import SANDBOX_AMI, launch_instance, put_cpu_history
 from tools.context import ToolContext
+from tools.inventory import fetch_instances
 from tools.registry import ToolRunner
 
 
@@ -16,11 +17,16 @@ def test_list_follows_next_token_past_250_reservations(empty_sandbox):
     raw_first_page = clients.client("ec2").describe_instances()
     assert "NextToken" in raw_first_page and len(raw_first_page["Reservations"]) == 100  # the trap is real
 
+    clients.reset_call_counts()
+    paged = fetch_instances(clients, page_size=100)  # pages of 100 (the API's default), as EC2 may send
+    assert len(paged) == 260 and len({instance.id for instance in paged}) == 260
+    assert clients.call_counts()["ec2.DescribeInstances"] == 3
+
     runner = ToolRunner(ToolContext(clients))
     clients.reset_call_counts()
     listed = runner.run("list_instances").result.instances
     assert len(listed) == 260
-    assert clients.call_counts()["ec2.DescribeInstances"] == 3
+    assert clients.call_counts()["ec2.DescribeInstances"] == 1  # the bot asks for the largest page, 1,000
     # and a name that lives on the last page still resolves
     assert runner.run("describe_instance", {"targets": ["node 259"]}).result.instance.name == "node-259"
 
