@@ -60,9 +60,10 @@ LOG_GROUPS_IN_PROMPT = 50
 
 
 def plan_schema(max_targets: int = DEFAULT_MAX_TARGETS) -> dict[str, Any]:
-    """The plan as a grammar can enforce it: one branch per outcome.
+    """The plan as a grammar can enforce it: one branch per outcome (and per tool for `run`).
 
-    `run` must name a registry tool; `clarify`, `refuse` and `chat` must carry a non-empty
+    `run` must name a registry tool, with that tool's own arguments (enums and bounds from the
+    registry, so `period` can only be a period the tool knows); `clarify`, `refuse` and `chat` must carry a non-empty
     message; targets hold at most one more than the policy's cap, so a request over the cap
     still reaches the policy (which refuses it by name) instead of being cut short by the grammar.
     """
@@ -71,17 +72,42 @@ def plan_schema(max_targets: int = DEFAULT_MAX_TARGETS) -> dict[str, Any]:
                "items": {"type": "string", "minLength": 1, "maxLength": MAX_TARGET_CHARS},
                "description": "Instances exactly as the user named them; '*' for all. Never invent ids."}
     message = {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_CHARS}
-    arguments = {"type": "object", "description": "The tool's own arguments (not targets); omit defaults."}
-    return {"oneOf": [
+    arguments = {"type": "object"}
+    run_branches = [
         {"type": "object", "additionalProperties": False, "required": ["outcome", "tool"],
-         "properties": {"outcome": {"enum": ["run"]}, "tool": {"enum": tool_names}, "targets": targets,
-                        "arguments": arguments}},
+         "properties": {"outcome": {"enum": ["run"]}, "tool": {"enum": [spec.name]},
+                        **({"targets": targets} if spec.takes_targets else {}),
+                        "arguments": arguments_schema(spec)}}
+        for spec in tools()
+    ]
+    return {"oneOf": [
+        *run_branches,
         {"type": "object", "additionalProperties": False, "required": ["outcome", "message"],
          "properties": {"outcome": {"enum": ["clarify"]}, "message": message, "tool": {"enum": tool_names},
                         "targets": targets, "arguments": arguments}},
         {"type": "object", "additionalProperties": False, "required": ["outcome", "message"],
          "properties": {"outcome": {"enum": ["refuse", "chat"]}, "message": message}},
     ]}
+
+
+GRAMMAR_KEYS = ("type", "enum", "anyOf", "items", "minimum", "maximum", "maxItems", "minLength", "maxLength")
+
+
+def _for_grammar(field: dict[str, Any]) -> dict[str, Any]:
+    """A field's schema as a grammar can hold it: types, enums and bounds (no titles, regexes, refs)."""
+    kept = {key: value for key, value in field.items() if key in GRAMMAR_KEYS}
+    if "anyOf" in kept:
+        kept["anyOf"] = [_for_grammar(option) for option in kept["anyOf"]]
+    if isinstance(kept.get("items"), dict):
+        kept["items"] = _for_grammar(kept["items"])
+    return kept
+
+
+def arguments_schema(spec: ToolSpec) -> dict[str, Any]:
+    """The tool's own arguments (not region, not targets), with the registry's enums and bounds."""
+    properties = {name: _for_grammar(field) for name, field in spec.json_schema().get("properties", {}).items()
+                  if name not in ("region", "targets")}
+    return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
 def system_prompt(context: PlannerContext) -> str:
@@ -120,8 +146,9 @@ def tool_line(spec: ToolSpec) -> str:
     for name, field in spec.json_schema().get("properties", {}).items():
         if name in ("region", "targets"):
             continue
-        kind = "/".join(field["enum"]) if "enum" in field else field.get("type") or "/".join(
-            option.get("type", "?") for option in field.get("anyOf", []) if option.get("type") != "null")
+        options = [option for option in field.get("anyOf", [field]) if option.get("type") != "null"]
+        kind = "/".join("/".join(map(str, option["enum"])) if "enum" in option else option.get("type", "?")
+                        for option in options)
         bounds = "".join(f" {symbol}{field[key]}" for key, symbol in (("minimum", ">="), ("maximum", "<="))
                          if key in field)
         default = f" = {json.dumps(field['default'], ensure_ascii=False)}" if "default" in field else ""

@@ -8,6 +8,7 @@ import pytest
 
 from bot.planning.chain import PlannerChain
 from bot.planning.llm import LlmPlanner
+from tools.registry import REGISTRY
 from tests.fakes.ollama_server import Delay, FakeOllama, HttpError
 
 
@@ -38,10 +39,15 @@ def test_valid_plan_executes_and_the_prompt_comes_from_the_registry(ollama, make
     assert demo.state_of("batch-worker") in ("pending", "running")
     request = ollama.requests[0]
     assert request["options"]["temperature"] == 0
-    run, clarify, answer = request["format"]["oneOf"]  # one branch per outcome, for the server's grammar
-    assert "terminate_instances" in run["properties"]["tool"]["enum"] and run["required"] == ["outcome", "tool"]
+    # one branch per outcome (and per tool for run), so the server's grammar enforces what each needs
+    *runs, clarify, answer = request["format"]["oneOf"]
+    by_tool = {branch["properties"]["tool"]["enum"][0]: branch for branch in runs}
+    assert set(by_tool) == set(REGISTRY) and all(b["required"] == ["outcome", "tool"] for b in runs)
+    assert by_tool["get_cost"]["properties"]["arguments"]["properties"]["period"]["enum"] == [
+        "month_to_date", "last_month", "last_7_days", "last_30_days"]  # the registry's enum, in the grammar
     assert clarify["properties"]["message"]["minLength"] == 1 and answer["required"] == ["outcome", "message"]
-    assert run["properties"]["targets"]["maxItems"] == 6  # the policy's cap (5) + 1: over-cap still refused
+    # the policy's cap (5) + 1: an over-cap request still reaches the policy and is refused by name
+    assert by_tool["reboot_instances"]["properties"]["targets"]["maxItems"] == 6
     # bounded: a context that holds the prompt and a repair round, a cap on the answer
     assert request["options"]["num_ctx"] >= 4096 and request["options"]["num_predict"] == 320
     system = request["messages"][0]["content"]
