@@ -54,6 +54,18 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+EMULATOR_ONLY = ("import os\nfrom sandbox.server import MotoSandbox\nfrom sandbox.fleet import seed_demo_fleet\n"
+                 "s = MotoSandbox().start(); seed_demo_fleet(s)\n"
+                 "print([l for l in open(f'/proc/{os.getpid()}/status') if l.startswith('VmRSS')][0].split()[1])")
+
+
+def emulator_rss_mb() -> float:
+    """RSS of a process that only runs the sandbox's in-process moto with the demo fleet: the part of
+    `--sandbox`'s memory a real deployment (against AWS) does not carry."""
+    done = subprocess.run([sys.executable, "-c", EMULATOR_ONLY], cwd=ROOT, capture_output=True, text=True, check=True)
+    return int(done.stdout.strip()) / 1024
+
+
 def run_bot(requests: int, data: str) -> dict[str, float]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "DATA_DIR": data}
     for name in ("OLLAMA_HOST", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"):
@@ -100,6 +112,9 @@ def main() -> int:
     print(f"RSS after start: {figures['rss_after_start_mb']:.0f} MB")
     print(f"{figures['requests']} requests in {figures['requests_s']:.1f} s; RSS after them: "
           f"{figures['rss_after_requests_mb']:.0f} MB")
+    emulator = emulator_rss_mb()
+    print(f"of which the in-process AWS emulator (moto + demo fleet, measured alone): {emulator:.0f} MB; "
+          f"the bot's own share after the requests: about {figures['rss_after_requests_mb'] - emulator:.0f} MB")
     return 0
 
 
