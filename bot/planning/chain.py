@@ -3,8 +3,10 @@
 Why the keyword planner always reads the message too: a model can return a plan that is valid
 but wrong (a refusal for "restart web server 1", a reboot for "stop it"), and schema checks
 cannot see that. So the chain is never worse than the keyword planner alone:
-* the LLM's plan is used when it agrees with the keyword planner's outcome and tool (it may
-  still add arguments the keywords missed), or when the keyword planner recognised nothing;
+* when both read the same outcome and tool, the keyword planner's targets stand (they are the
+  message's own words) and the model only fills what the keywords left open (arguments,
+  targets the keywords found none of); when the keyword planner recognised nothing, the model's
+  plan is used;
 * on a disagreement where either reading would change something, the user is asked which
   one they meant — nothing runs on a guess;
 * on a disagreement between two reads, the keyword planner's reading is used — unless the model
@@ -75,13 +77,26 @@ class PlannerChain:
         return self.fallback.plan(text, context), True
 
     def arbitrate(self, llm_plan: Plan, keyword: Plan, recognised: bool) -> PlanResult:
-        if not recognised or (llm_plan.outcome, llm_plan.tool) == (keyword.outcome, keyword.tool):
-            return PlanResult(plan=llm_plan, planner=self.llm.name if self.llm else "llm")
+        llm_name = self.llm.name if self.llm else "llm"
+        if not recognised:
+            return PlanResult(plan=llm_plan, planner=llm_name)
+        if (llm_plan.outcome, llm_plan.tool) == (keyword.outcome, keyword.tool):
+            return PlanResult(plan=_agreed(llm_plan, keyword), planner=llm_name)
         if _changes(llm_plan) or _changes(keyword):
             return PlanResult(plan=_which_one(llm_plan, keyword), planner=DISAGREEMENT)
         if llm_plan.outcome == "run" and llm_plan.tool not in getattr(self.fallback, "known_tools", ()):
             return PlanResult(plan=llm_plan, planner=self.llm.name if self.llm else "llm")  # a read it cannot plan
         return PlanResult(plan=keyword, planner=self.fallback.name)
+
+
+def _agreed(llm_plan: Plan, keyword: Plan) -> Plan:
+    """Both read the same action: the keyword planner's targets (taken from the message's own words)
+    and messages stand; the model fills what the keywords left open — targets only when the keywords
+    found none, arguments only where the keywords set none ("the peaks" → statistic Maximum)."""
+    return keyword.model_copy(update={
+        "targets": keyword.targets or llm_plan.targets,
+        "arguments": {**llm_plan.arguments, **keyword.arguments},
+    })
 
 
 def _changes(plan: Plan) -> bool:

@@ -150,12 +150,10 @@ def scripted_llm(attack):
 MADE_UP = [
     ("what is the cpu of web-server-1?", plan(tool="reboot_instances", targets=["bastion"])),
     ("stop web-server-2 for maintenance", plan(tool="reboot_instances", targets=["web-server-2"])),
-    ("reboot web-server-1", plan(tool="reboot_instances", targets=["bastion"])),
     ("show me this month's cost", plan(tool="start_instances", targets=["batch-worker"])),
     ("is web-server-2 healthy?", plan(tool="stop_instances", targets=["web-server-2"])),
     ("웹 서버 1 CPU 보여줘", plan(tool="reboot_instances", targets=["web server 1"])),
     ("배치 워커 상태 알려줘", plan(tool="start_instances", targets=["batch worker"])),
-    ("웹 서버 1 재부팅해줘", plan(tool="reboot_instances", targets=["web server 2"])),
     ("start batch-worker", plan(tool="terminate_instances", targets=["batch-worker"])),
     ("list instances", plan(tool="reboot_instances", targets=["web-server-1", "api-server"])),
 ]
@@ -171,6 +169,24 @@ def test_a_model_plan_the_message_does_not_ask_for_is_held(scripted_llm, text, m
     nothing_proposed(runtime)
     layer = "disagreement" if reply.decision.planner == "disagreement" else "guard"
     assert runtime.audit.rows(kind=layer)[-1].detail["planner"] == reply.decision.planner
+
+
+SAME_ACTION_OTHER_TARGET = [
+    ("reboot web-server-1", plan(tool="reboot_instances", targets=["bastion"]), ["web-server-1"]),
+    ("웹 서버 1 재부팅해줘", plan(tool="reboot_instances", targets=["web server 2"]), ["web-server-1"]),
+]
+
+
+@pytest.mark.parametrize(("text", "model_plan", "asked_for"), SAME_ACTION_OTHER_TARGET)
+def test_a_model_that_names_another_instance_never_gets_its_target_used(scripted_llm, demo, wire, text,
+                                                                       model_plan, asked_for):
+    """Same action, other target: the message's own target stands; the model's never reaches AWS."""
+    runtime = scripted_llm(model_plan, model_plan)
+    reply = runtime.pipeline.handle(text, user=USER)
+    assert reply.kind == "proposal" and reply.proposal.instance_names == asked_for, reply.text
+    assert runtime.approvals.approve(reply.proposal.id, USER).ok  # the requester confirms a reboot
+    touched = {instance_id for mutation in wire.mutations for instance_id in mutation.instance_ids}  # on the wire
+    assert touched == {demo.fleet.ids[name] for name in asked_for}
 
 
 def test_a_grounded_model_plan_goes_on_to_a_confirmation(scripted_llm):
