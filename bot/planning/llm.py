@@ -68,10 +68,13 @@ def plan_schema(max_targets: int = DEFAULT_MAX_TARGETS) -> dict[str, Any]:
     still reaches the policy (which refuses it by name) instead of being cut short by the grammar.
     """
     tool_names = [spec.name for spec in tools()]
+    # no maxLength on strings: llama.cpp (Ollama's grammar engine) expands a bounded repetition into
+    # rules and refuses a grammar whose repetitions multiply past its limit (a {1,80} string inside a
+    # {0,6} array did); lengths are checked by validate_plan, and num_predict bounds the answer
     targets = {"type": "array", "maxItems": max_targets + 1,
-               "items": {"type": "string", "minLength": 1, "maxLength": MAX_TARGET_CHARS},
+               "items": {"type": "string", "minLength": 1},
                "description": "Instances exactly as the user named them; '*' for all. Never invent ids."}
-    message = {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_CHARS}
+    message = {"type": "string", "minLength": 1}
     arguments = {"type": "object"}
     run_branches = [
         {"type": "object", "additionalProperties": False, "required": ["outcome", "tool"],
@@ -90,7 +93,10 @@ def plan_schema(max_targets: int = DEFAULT_MAX_TARGETS) -> dict[str, Any]:
     ]}
 
 
-GRAMMAR_KEYS = ("type", "enum", "anyOf", "items", "minimum", "maximum", "maxItems", "minLength", "maxLength")
+# no string lengths: llama.cpp (Ollama's grammar engine) unrolls a {0,N} repetition into rules and
+# refuses a grammar past its limit — search_logs' filter_pattern (maxLength 1024) made every request
+# fail, and crashed the llama.cpp server we measured with. Lengths are checked by validation instead.
+GRAMMAR_KEYS = ("type", "enum", "anyOf", "items", "minimum", "maximum", "maxItems")
 
 
 def _for_grammar(field: dict[str, Any]) -> dict[str, Any]:
