@@ -7,10 +7,13 @@ cannot see that. So the chain is never worse than the keyword planner alone:
   message's own words) and the model only fills what the keywords left open (arguments,
   targets the keywords found none of); when the keyword planner recognised nothing, the model's
   plan is used;
-* on a disagreement where either reading would change something, the user is asked which
-  one they meant — nothing runs on a guess;
-* on a disagreement between two reads, the keyword planner's reading is used — unless the model
-  chose a read tool the keyword lexicon cannot plan (a newly declared tool), where it has no say.
+* when the two read two different changes (stop or reboot?), the user is asked which one they
+  meant — nothing runs on a guess;
+* on any other disagreement the keyword planner's reading is used: its changes need the verb
+  in the message (and are still confirmed or approved), and its reads are harmless — unless the
+  model chose a read tool the keyword lexicon cannot plan (a newly declared tool). Measured with a
+  real 135M model, asking on every change-vs-no-change disagreement turned 17 of 30 plain
+  requests into questions (chain 43 % against the keyword planner's 100 %).
 
 Why three kinds of failure: "the model is down" (connection, timeout, server error), "the
 model answered nonsense twice" and "our own code broke" need different people to act; the
@@ -82,7 +85,7 @@ class PlannerChain:
             return PlanResult(plan=llm_plan, planner=llm_name)
         if (llm_plan.outcome, llm_plan.tool) == (keyword.outcome, keyword.tool):
             return PlanResult(plan=_agreed(llm_plan, keyword), planner=llm_name)
-        if _changes(llm_plan) or _changes(keyword):
+        if _changes(llm_plan) and _changes(keyword):  # two different changes: only the user can say which
             return PlanResult(plan=_which_one(llm_plan, keyword), planner=DISAGREEMENT)
         if llm_plan.outcome == "run" and llm_plan.tool not in getattr(self.fallback, "known_tools", ()):
             return PlanResult(plan=llm_plan, planner=self.llm.name if self.llm else "llm")  # a read it cannot plan

@@ -165,12 +165,22 @@ def test_a_bug_in_the_planner_is_logged_with_its_traceback_and_still_answers(mak
 # -- never worse than the keyword planner ----------------------------------------------------------
 
 
-def test_a_valid_but_wrong_refusal_of_a_change_makes_the_bot_ask_and_nothing_runs(ollama, make_runtime, demo):
+def test_a_valid_but_wrong_refusal_does_not_override_a_plain_request(ollama, make_runtime, demo):
     ollama.script(plan_json(outcome="refuse", message="unsupported"))  # valid JSON, wrong reading
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("restart web server 1", user="U1")
+    assert reply.kind == "proposal" and reply.decision.planner == "fallback", reply.text
+    assert reply.proposal.tool == "reboot_instances" and reply.proposal.instance_names == ["web-server-1"]
+    assert demo.clients.real_mutations() == []  # proposed, confirmed by nobody yet: nothing ran
+
+
+def test_two_different_changes_make_the_bot_ask_and_nothing_runs(ollama, make_runtime, demo):
+    ollama.script(plan_json(tool="terminate_instances", targets=["batch-worker"]))
+    runtime = llm_runtime(make_runtime, ollama.url)
+    reply = runtime.pipeline.handle("start batch-worker", user="U1")
     assert reply.kind == "clarify" and reply.decision.planner == "disagreement"
-    assert "reboot_instances (web server 1)" in reply.text and "Nothing was run" in reply.text
+    assert "start_instances (batch-worker)" in reply.text and "terminate_instances (batch-worker)" in reply.text
+    assert "Nothing was run" in reply.text
     assert runtime.approvals.pending_count() == 0 and demo.clients.real_mutations() == []
     [row] = [row for row in runtime.audit.recent(limit=5) if row.kind == "disagreement"]
     assert row.actor == "U1"
