@@ -67,6 +67,7 @@ class Heartbeat:
         self.connected = connected
         self.every_seconds = every_seconds
         self._stop = threading.Event()
+        self._last_state: bool | None = None
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
     @classmethod
@@ -87,6 +88,7 @@ class Heartbeat:
                 socket_mode = bool(self.connected())
             except Exception:  # a client mid-reconnect: not connected
                 socket_mode = False
+        self._last_state = socket_mode
         payload = {"at": time.time(), "pid": os.getpid(), "mode": self.mode, "socket_mode": socket_mode,
                    "db_file": self.db_file}
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,7 +97,9 @@ class Heartbeat:
         os.replace(partial, self.path)  # a reader never sees half a file
 
     def _run(self) -> None:
-        while not self._stop.wait(self.every_seconds):
+        # while Slack is not (yet, or no longer) connected, beat every second: the file must say
+        # "connected" as soon as the client is, not up to a whole period later
+        while not self._stop.wait(1.0 if self._last_state is False else self.every_seconds):
             try:
                 self.beat()
             except OSError:

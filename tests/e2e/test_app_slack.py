@@ -31,6 +31,11 @@ def test_app_joins_slack_and_answers_a_mention(slack_api, tmp_path):
         post = slack_api.wait_for(lambda: slack_api.of("chat.postMessage"), timeout=60)[0]
         assert post["thread_ts"] == "1713333333.000100"
         assert "web-server-1" in str(post["blocks"])
+        heartbeat = tmp_path / "heartbeat.json"
+        deadline = time.monotonic() + 30
+        while '"socket_mode": true' not in (heartbeat.read_text() if heartbeat.exists() else ""):
+            assert time.monotonic() < deadline, "the heartbeat never said Socket Mode is connected"
+            time.sleep(0.1)  # polling a file another process writes
         health = health_check(env, tmp_path)  # what Docker's HEALTHCHECK runs beside the bot
         assert health.returncode == 0, health.stdout
         assert "ok   slack: Socket Mode connected" in health.stdout
