@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 
 from bot.store.audit import AuditLog
 from bot.store.engine import utcnow
+from bot.store.flags import LAST_CYCLE_FLAG
 from bot.store.leases import Lease
 from bot.store.observations import Observations
 from bot.store.proposals import ProposalStore
@@ -43,7 +44,6 @@ from tools.registry import tools
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "monitor"
-LAST_CYCLE_FLAG = "monitor_last_cycle"
 BOT_ACTION_MEMORY = timedelta(hours=2)
 FAILURE_NOTICE_AFTER = 3  # failed cycles in a row before the alert channel hears of it
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 from bot.core.pipeline import Origin, Reply
 from bot.planning.plan import Language, detect_language
-from monitoring.service import LAST_CYCLE_FLAG
+from bot.store.flags import LAST_CYCLE_FLAG, MONITOR_FLAG
 from tools.models import Risk
 from tools.registry import tools
 from tools.render import table
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 Front = Literal["slack", "terminal"]
 ALL_FRONTS: frozenset[str] = frozenset({"slack", "terminal"})
-MONITOR_FLAG = "monitor_enabled"
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,9 @@ from pathlib import Path
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
 
-from bot.core.commands import MONITOR_FLAG
 from bot.core.settings import Settings
 from bot.store.engine import DEFAULT_DB_FILE, database_url, make_engine
-from bot.store.flags import Flags
-from monitoring.service import LAST_CYCLE_FLAG
+from bot.store.flags import LAST_CYCLE_FLAG, MONITOR_FLAG, Flags
 
 log = logging.getLogger(__name__)
 HEARTBEAT_FILE = "heartbeat.json"

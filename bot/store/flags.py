@@ -14,6 +14,11 @@ from bot.store.engine import utcnow
 from bot.store.schema import flags
 
 
+# the flags the bot itself keeps; named here so a reader (the health check) needs no bot import
+MONITOR_FLAG = "monitor_enabled"  # `auto on|off`, survives restarts
+LAST_CYCLE_FLAG = "monitor_last_cycle"  # JSON of the last monitor cycle: when, ok, error
+
+
 class Flags:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
