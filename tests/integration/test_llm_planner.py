@@ -174,22 +174,32 @@ def test_a_valid_but_wrong_refusal_does_not_override_a_plain_request(ollama, mak
     assert demo.clients.real_mutations() == []  # proposed, confirmed by nobody yet: nothing ran
 
 
-def test_two_different_changes_make_the_bot_ask_and_nothing_runs(ollama, make_runtime, demo):
+def test_a_model_change_the_message_does_not_name_is_dropped_for_the_named_one(ollama, make_runtime, demo):
     ollama.script(plan_json(tool="terminate_instances", targets=["batch-worker"]))
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("start batch-worker", user="U1")
-    assert reply.kind == "clarify" and reply.decision.planner == "disagreement"
-    assert "start_instances (batch-worker)" in reply.text and "terminate_instances (batch-worker)" in reply.text
+    assert reply.kind == "proposal" and reply.decision.planner == "fallback", reply.text
+    assert reply.proposal.tool == "start_instances" and reply.proposal.instance_names == ["batch-worker"]
+    assert "terminate" not in reply.text
+    assert demo.clients.real_mutations() == []  # proposed, confirmed by nobody yet
+
+
+def test_two_changes_named_in_one_message_make_the_bot_ask_and_nothing_runs(ollama, make_runtime, demo):
+    ollama.script(plan_json(tool="stop_instances", targets=["batch-worker"]))
+    runtime = llm_runtime(make_runtime, ollama.url)
+    reply = runtime.pipeline.handle("stop batch-worker, no wait, reboot it", user="U1")
+    assert reply.kind == "clarify" and reply.decision.planner == "disagreement", reply.text
+    assert "stop_instances (batch-worker)" in reply.text and "reboot_instances (batch-worker)" in reply.text
     assert "Nothing was run" in reply.text
     assert runtime.approvals.pending_count() == 0 and demo.clients.real_mutations() == []
     [row] = [row for row in runtime.audit.recent(limit=5) if row.kind == "disagreement"]
     assert row.actor == "U1"
 
 
-def test_a_model_that_reads_a_stop_as_a_reboot_is_asked_about_in_korean(ollama, make_runtime, demo):
-    ollama.script(plan_json(tool="reboot_instances", targets=["웹 서버 2"]))
+def test_a_stop_or_a_reboot_named_in_korean_is_asked_about(ollama, make_runtime, demo):
+    ollama.script(plan_json(tool="stop_instances", targets=["웹 서버 2"]))
     runtime = llm_runtime(make_runtime, ollama.url)
-    reply = runtime.pipeline.handle("웹 서버 2 중지해줘", user="U1")
+    reply = runtime.pipeline.handle("웹 서버 2 중지, 아니 재부팅해줘", user="U1")
     assert reply.kind == "clarify" and "두 가지로" in reply.text
     assert "stop_instances" in reply.text and "reboot_instances" in reply.text
     assert runtime.approvals.pending_count() == 0 and demo.state_of("web-server-2") == "running"

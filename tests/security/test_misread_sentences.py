@@ -7,9 +7,12 @@ plans); the suite's conftest audits what reached AWS on the wire after each one.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.planning.chain import PlannerChain
+from bot.planning.intent import action_of
 from bot.planning.llm import LlmPlanner
 from sandbox.fleet import launch_instance
 from tests.fakes.ollama_server import FakeOllama
@@ -164,15 +167,33 @@ def test_a_model_plan_the_message_does_not_ask_for_is_held(scripted_llm, text, m
     runtime = scripted_llm(model_plan, model_plan)
     reply = runtime.pipeline.handle(text, user=USER)
     # the model's plan never becomes a proposal: the chain answers with the keyword planner's reading of
-    # the message (a read), or asks when the two read different changes (audited), or the intent guard
+    # the message (a read, or the change the message names — still to be confirmed), or the intent guard
     # holds a model plan whose targets are not the message's
-    nothing_proposed(runtime)
+    model_tool = json.loads(model_plan)["tool"]
+    assert all(proposal.tool != model_tool for proposal in runtime.approvals.pending()), reply.text
     if reply.kind == "clarify":
-        assert reply.decision.planner in ("llm", "disagreement"), reply.text
-        layer = "disagreement" if reply.decision.planner == "disagreement" else "guard"
-        assert runtime.audit.rows(kind=layer)[-1].detail["planner"] == reply.decision.planner
+        assert reply.decision.planner == "llm", reply.text
+        assert runtime.audit.rows(kind="guard")[-1].detail["planner"] == "llm"
+    elif reply.kind == "proposal":  # "stop web-server-2 …" → the stop it names, for web-server-2 only
+        assert reply.decision.planner == "fallback" and reply.proposal.needs in ("confirm", "approve"), reply.text
+        assert action_of(reply.proposal.tool) in text and reply.proposal.instance_names[0] in text
     else:
         assert reply.kind == "result" and reply.decision.planner == "fallback", reply.text
+
+
+TWO_CHANGES_NAMED = [
+    ("stop web-server-2, no wait, reboot it", plan(tool="stop_instances", targets=["web-server-2"])),
+    ("웹 서버 2 중지, 아니 재부팅해줘", plan(tool="stop_instances", targets=["웹 서버 2"])),
+]
+
+
+@pytest.mark.parametrize(("text", "model_plan"), TWO_CHANGES_NAMED)
+def test_two_changes_both_named_in_the_message_are_asked_about(scripted_llm, text, model_plan):
+    runtime = scripted_llm(model_plan, model_plan)
+    reply = runtime.pipeline.handle(text, user=USER)
+    assert reply.kind == "clarify" and reply.decision.planner == "disagreement", reply.text
+    nothing_proposed(runtime)
+    assert runtime.audit.rows(kind="disagreement")[-1].detail["planner"] == "disagreement"
 
 
 SAME_ACTION_OTHER_TARGET = [
