@@ -69,15 +69,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def start_sandbox(settings, out=None, fleet_size: int = 0):  # type: ignore[no-untyped-def]
-    """Start moto on 127.0.0.1, seed the demo fleet (and generated instances up to `fleet_size`),
-    print it; returns (sandbox, clients)."""
+    """Start moto on 127.0.0.1 in a child process (so this process's memory is the bot's alone), seed
+    the demo fleet (and generated instances up to `fleet_size`), print it; returns (sandbox, clients)."""
     out = out or sys.stdout
     from sandbox.fleet import DEMO_FLEET, seed_demo_fleet, seed_load_fleet
     from sandbox.server import MotoSandbox
     from tools.inventory import fetch_instances
     from tools.render import instances_table
 
-    sandbox = MotoSandbox(region=settings.aws_region).start()
+    sandbox = MotoSandbox(region=settings.aws_region, separate_process=True).start()
     clients = sandbox.clients()
     seed_demo_fleet(sandbox, clients)
     print(f"AWS sandbox running at {sandbox.endpoint_url} ({settings.aws_region}); demo fleet:", file=out)

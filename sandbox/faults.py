@@ -3,27 +3,18 @@
 Why "behind the bot's back": the injector uses its own AWS clients, so nothing it does
 shows up in the bot's call counters or audit trail — exactly like an instance dying on
 its own or a colleague clicking in the console. Status checks can only be impaired
-through moto's in-memory backend (moto hard-codes them to "ok"), which is why the
-sandbox runs moto in this process.
+inside moto's in-memory backend (moto hard-codes them to "ok"): that goes through the
+emulator's control route, wherever the emulator runs (`sandbox/emulator.py`).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from moto.ec2.models import ec2_backends
-
+from sandbox.emulator import CONTROL_PATH
 from sandbox.fleet import cpu_datum
-from sandbox.server import SANDBOX_ACCOUNT_ID, MotoSandbox
+from sandbox.server import MotoSandbox
 from tools.inventory import fetch_instances
-
-
-def _impaired(check_name: str = "reachability") -> dict[str, Any]:
-    return {
-        "Status": "impaired",
-        "Details": [{"Name": check_name, "Status": "failed", "ImpairedSince": datetime.now(UTC)}],
-    }
 
 
 class FaultInjector:
@@ -65,28 +56,14 @@ class FaultInjector:
         self.clients.client("cloudwatch").set_alarm_state(AlarmName=alarm_name, StateValue=state, StateReason=reason)
 
     def impair_status_check(self, name: str, scope: str = "instance") -> str:
-        """Make DescribeInstanceStatus report the instance (or system) check as impaired."""
-        instance_id = self.instance_id(name)
-        instance = self._backend_instance(instance_id)
-        base = self._original_class(instance)
-        overrides: dict[str, Any] = {"_sandbox_original_class": base}
-        if scope in ("instance", "both"):
-            overrides["instance_status"] = property(lambda self: _impaired())
-        if scope in ("system", "both"):
-            overrides["system_status"] = property(lambda self: _impaired())
-        # same class name: moto's serializer finds attribute aliases (InstanceId …) by class name
-        instance.__class__ = type(base.__name__, (base,), overrides)
-        return instance_id
+        """Make DescribeInstanceStatus report the instance (or system, or both) check as impaired."""
+        return self._status_check(name, scope)
 
     def restore_status_check(self, name: str) -> str:
+        return self._status_check(name, "ok")
+
+    def _status_check(self, name: str, scope: str) -> str:
         instance_id = self.instance_id(name)
-        instance = self._backend_instance(instance_id)
-        instance.__class__ = self._original_class(instance)
+        self.sandbox.moto_api(CONTROL_PATH, {"region": self.sandbox.region, "instance_id": instance_id,
+                                             "scope": scope})
         return instance_id
-
-    def _backend_instance(self, instance_id: str) -> Any:
-        return ec2_backends[SANDBOX_ACCOUNT_ID][self.sandbox.region].get_instance(instance_id)
-
-    @staticmethod
-    def _original_class(instance: Any) -> type:
-        return getattr(type(instance), "_sandbox_original_class", type(instance))

@@ -1,22 +1,26 @@
-"""Start and stop a moto server on a free 127.0.0.1 port, in this process.
+"""Start and stop the sandbox's AWS emulator (moto) on a free 127.0.0.1 port.
 
-Why in-process (ThreadedMotoServer) rather than a subprocess: some faults (an impaired
-EC2 status check) can only be injected through moto's in-memory backend, and tests
-start faster without a second interpreter. The bot still reaches it over HTTP only.
+Two ways, one interface: in a thread of this process (tests: fast to start) or in a child
+process (`python app.py --sandbox`: the bot's own process then holds no emulator, so its memory is
+what a deployment against AWS holds). Either way the bot reaches it over HTTP only, and faults go
+through the emulator's control route (`sandbox/emulator.py`).
 """
 
 from __future__ import annotations
 
 import json
-import logging
+import subprocess
+import sys
+import threading
 import urllib.request
+from pathlib import Path
 from typing import Any
 
-from moto.server import ThreadedMotoServer
-
+from sandbox.emulator import READY_PREFIX, SANDBOX_ACCOUNT_ID, make_emulator_server
 from tools.aws import AwsClients
 
-SANDBOX_ACCOUNT_ID = "123456789012"  # moto's default account
+__all__ = ["SANDBOX_ACCOUNT_ID", "SANDBOX_CREDENTIALS", "MotoSandbox"]
+ROOT = Path(__file__).resolve().parents[1]
 SANDBOX_CREDENTIALS = {
     "aws_access_key_id": "sandbox",
     "aws_secret_access_key": "sandbox",
@@ -26,23 +30,50 @@ SANDBOX_CREDENTIALS = {
 class MotoSandbox:
     """A running moto server and the way to talk to it."""
 
-    def __init__(self, region: str = "us-east-1") -> None:
+    def __init__(self, region: str = "us-east-1", separate_process: bool = False) -> None:
         self.region = region
-        self._server: ThreadedMotoServer | None = None
+        self.separate_process = separate_process
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._process: subprocess.Popen[str] | None = None
         self.endpoint_url = ""
 
+    @property
+    def pid(self) -> int | None:
+        """The emulator's process id when it runs apart from this process."""
+        return self._process.pid if self._process else None
+
     def start(self) -> MotoSandbox:
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call is noise
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
+        if self.separate_process:
+            self._process = subprocess.Popen([sys.executable, "-m", "sandbox.emulator"], cwd=ROOT,
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            line = self._process.stdout.readline() if self._process.stdout else ""
+            if not line.startswith(READY_PREFIX):
+                self.stop()
+                raise RuntimeError("the sandbox's AWS emulator did not start (python -m sandbox.emulator)")
+            self.endpoint_url = line[len(READY_PREFIX):].strip()
+            return self
+        self._server = make_emulator_server()
+        host, port = self._server.server_address[:2]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        self._thread.start()
         self.endpoint_url = f"http://{host}:{port}"
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.stop()
+            self._server.shutdown()
+            self._server.server_close()
             self._server = None
+        if self._process is not None:
+            if self._process.stdin:
+                self._process.stdin.close()  # the emulator's signal to exit
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
 
     def __enter__(self) -> MotoSandbox:
         return self.start()
@@ -64,7 +95,8 @@ class MotoSandbox:
         self.moto_api("/moto-api/reset", {})
 
     def moto_api(self, path: str, body: dict[str, Any]) -> int:
-        """POST JSON to one of moto's control endpoints (`/moto-api/...`)."""
+        """POST JSON to one of the emulator's control endpoints (moto's `/moto-api/...`, ours
+        `/sandbox-api/...`)."""
         return self.moto_api_raw(path, json.dumps(body).encode())
 
     def moto_api_raw(self, path: str, data: bytes) -> int:
