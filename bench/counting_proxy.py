@@ -43,6 +43,8 @@ class CountingProxy:
         self.counts: Counter[str] = Counter()
         self.response_bytes: Counter[str] = Counter()
         self.upstream_seconds = 0.0  # time spent waiting on the emulator (what real AWS would replace)
+        self.upstream_by_operation: Counter[str] = Counter()  # the same, per operation
+        self.last_waits: Counter[str] = Counter()  # upstream_by_operation as of the last take()
         self._lock = threading.Lock()
         outer = self
 
@@ -69,6 +71,7 @@ class CountingProxy:
                 waited = time.perf_counter() - started
                 with outer._lock:
                     outer.upstream_seconds += waited
+                    outer.upstream_by_operation[operation] += waited
                     outer.counts[operation] += 1
                     outer.response_bytes[operation] += len(payload)
                 self.send_response(response.status)
@@ -95,8 +98,10 @@ class CountingProxy:
         self._server.server_close()
 
     def take(self) -> tuple[Counter[str], Counter[str], float]:
-        """The counts, response bytes and upstream seconds since the last take, and reset."""
+        """The counts, response bytes and upstream seconds since the last take, and reset (the upstream
+        seconds per operation stay readable in `last_waits`)."""
         with self._lock:
             counts, sizes, waited = self.counts, self.response_bytes, self.upstream_seconds
+            self.last_waits, self.upstream_by_operation = self.upstream_by_operation, Counter()
             self.counts, self.response_bytes, self.upstream_seconds = Counter(), Counter(), 0.0
         return counts, sizes, waited
