@@ -1,6 +1,7 @@
 """Entry point.
 
     python app.py --sandbox   local AWS emulator + demo fleet; terminal chat, or Slack if its tokens are set
+                              (--fleet FILE: your fleet's names and tags instead of the demo's)
     python app.py             Slack front end (Socket Mode) against real AWS (needs the Slack tokens)
     python app.py mcp         the same tools over MCP (stdio; --http PORT, --read-only, --sandbox)
     python app.py health      exit 0 if the running bot is healthy, 1 if not (Docker HEALTHCHECK)
@@ -16,6 +17,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from bot.core.health import Heartbeat, check_health
 from bot.core.settings import SettingsError, load_settings
@@ -60,6 +62,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fleet-size", type=int, default=0, metavar="N",
                         help="--sandbox: add generated instances (node-0000…, Env=load) up to N in all, "
                              "to try the monitor at scale")
+    parser.add_argument("--fleet", type=Path, metavar="FILE",
+                        help="--sandbox: seed the instances, tags and log lines of a fleet file (YAML) "
+                             "instead of the demo fleet")
     parser.add_argument(
         "--sandbox",
         action="store_true",
@@ -68,9 +73,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def start_sandbox(settings, out=None, fleet_size: int = 0):  # type: ignore[no-untyped-def]
+def start_sandbox(settings, out=None, fleet_size: int = 0, fleet=None):  # type: ignore[no-untyped-def]
     """Start moto on 127.0.0.1 in a child process (so this process's memory is the bot's alone), seed
-    the demo fleet (and generated instances up to `fleet_size`), print it; returns (sandbox, clients)."""
+    the demo fleet or a loaded fleet file (and generated instances up to `fleet_size`), print it;
+    returns (sandbox, clients)."""
     out = out or sys.stdout
     from sandbox.fleet import DEMO_FLEET, seed_demo_fleet, seed_load_fleet
     from sandbox.server import MotoSandbox
@@ -79,10 +85,16 @@ def start_sandbox(settings, out=None, fleet_size: int = 0):  # type: ignore[no-u
 
     sandbox = MotoSandbox(region=settings.aws_region, separate_process=True).start()
     clients = sandbox.clients()
-    seed_demo_fleet(sandbox, clients)
-    print(f"AWS sandbox running at {sandbox.endpoint_url} ({settings.aws_region}); demo fleet:", file=out)
+    if fleet is not None:
+        from sandbox.fleet_file import seed_fleet_file
+
+        seed_fleet_file(sandbox, fleet, clients)
+    else:
+        seed_demo_fleet(sandbox, clients)
+    print(f"AWS sandbox running at {sandbox.endpoint_url} ({settings.aws_region}); "
+          f"{'fleet from the file' if fleet is not None else 'demo fleet'}:", file=out)
     print(instances_table(sorted(fetch_instances(clients), key=lambda i: i.name or "")), file=out, flush=True)
-    extra = fleet_size - len(DEMO_FLEET)
+    extra = fleet_size - (len(fleet.instances) if fleet is not None else len(DEMO_FLEET))
     if extra > 0:
         print(f"adding {extra:,} generated instances (node-0000…, Env=load)…", file=out, flush=True)
         seed_load_fleet(clients, extra)
@@ -213,6 +225,19 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
+    fleet = None
+    if args.fleet is not None:
+        from sandbox.fleet_file import FleetFileError, load_fleet_file
+
+        if not args.sandbox:
+            print("--fleet seeds the local sandbox: use it with --sandbox", file=sys.stderr)
+            return 2
+        try:
+            fleet = load_fleet_file(args.fleet)
+        except FleetFileError as error:
+            print(error, file=sys.stderr)
+            return 2
+
     from bot.core.runtime import build_runtime, real_aws_clients
 
     sandbox = None
@@ -224,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.sandbox:
                     # in MCP stdio mode stdout is the protocol: everything human goes to stderr
                     sandbox, clients = start_sandbox(settings, out=sys.stderr if args.mode == "mcp" else sys.stdout,
-                                                     fleet_size=args.fleet_size)
+                                                     fleet_size=args.fleet_size, fleet=fleet)
                     runtime = build_runtime(settings, clients, db_file="sandbox.sqlite3")
                 else:
                     runtime = build_runtime(settings, real_aws_clients(settings))

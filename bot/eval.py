@@ -1,8 +1,8 @@
-"""Planner accuracy: `python -m bot.eval --dataset FILE [--planner fallback|llm|chain]`.
+"""Planner accuracy: `python -m bot.eval --dataset FILE [--planner fallback|llm|chain] [--fleet FILE]`.
 
 Each JSON line is {"text": ..., "tool": "<tool>|clarify|refuse|chat", "targets": [Name tags]}.
 Every text is planned, resolved and judged by the policy against a fresh sandbox with the
-demo fleet — nothing is executed. A case passes when the outcome/tool matches and the set
+demo fleet, or the fleet file's instances (`sandbox/fleet_file.py`) — nothing is executed. A case passes when the outcome/tool matches and the set
 of resolved Name tags equals `targets`.
 
 Planners: `fallback` is the keyword planner alone; `llm` the model alone — a failed answer
@@ -31,6 +31,7 @@ from bot.planning.llm import LlmPlanner, PlanInvalid, PlannerUnavailable
 from bot.core.runtime import build_runtime
 from bot.core.settings import SettingsError, load_settings
 from sandbox.fleet import seed_demo_fleet
+from sandbox.fleet_file import FleetFileError, load_fleet_file, seed_fleet_file
 from sandbox.server import MotoSandbox
 
 
@@ -160,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", required=True, type=Path)
     parser.add_argument("--planner", choices=("fallback", "llm", "chain"), default="fallback")
+    parser.add_argument("--fleet", type=Path, metavar="FILE",
+                        help="seed the sandbox from a fleet file instead of the demo fleet (cases may "
+                             "then name any of its instances)")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -169,6 +173,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.planner != "fallback" and not settings.ollama_host:
         print(f"--planner {args.planner} needs OLLAMA_HOST (e.g. http://localhost:11434)", file=sys.stderr)
         return 2
+    fleet = None
+    if args.fleet is not None:
+        try:
+            fleet = load_fleet_file(args.fleet)
+        except FleetFileError as error:
+            print(error, file=sys.stderr)
+            return 2
     cases = load_cases(args.dataset)
     if not cases:
         print(f"{args.dataset} has no cases", file=sys.stderr)
@@ -183,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
         chain = PlannerChain(llm=None, fallback=KeywordPlanner())
     with MotoSandbox(region=settings.aws_region) as sandbox, tempfile.TemporaryDirectory() as data_dir:
         clients = sandbox.clients()
-        seed_demo_fleet(sandbox, clients)
+        if fleet is not None:
+            seed_fleet_file(sandbox, fleet, clients)
+        else:
+            seed_demo_fleet(sandbox, clients)
         runtime = build_runtime(settings.model_copy(update={"data_dir": Path(data_dir), "database_url": None}),
                                 clients, planner=chain)
         hits, total = evaluate(runtime.pipeline, cases, strict=strict)
