@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bot.planning import lexicon
+from bot.planning import lexicon, transliterate
 from bot.planning.plan import WILDCARD, Plan, PlannerContext, detect_language
 from tools.models import Instance
 from tools.resolver import FILLER_WORDS, resolve, words
@@ -43,6 +43,20 @@ NUMBER_NOISE = re.compile(NUMBER_START + r"\d+(\.\d+)?\s*(%|퍼센트|percent|ms
 
 def _compile(patterns: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
+
+
+# Every pattern of the lexicon: a Hangul word any of them knows (a verb, "상태", "운영") is never read
+# as the sound of an instance name
+LEXICON_WORDS = _compile(
+    [pattern for _, patterns in lexicon.INTENT_PATTERNS for pattern in patterns]
+    + [pattern for _, patterns in lexicon.STATE_ADJECTIVES for pattern in patterns]
+    + [pattern for table in (lexicon.ENV_WORDS, lexicon.METRIC_WORDS, lexicon.STATISTIC_WORDS,
+                             lexicon.LOG_FILTER_WORDS, lexicon.ALARM_STATE_WORDS, lexicon.ENTITY_SYNONYMS)
+       for pattern, _ in table]
+    + list(lexicon.STATE_QUESTION_PATTERNS + lexicon.WILDCARD_PATTERNS + lexicon.PLURAL_PATTERNS
+           + lexicon.THIS_WEEK_PATTERNS + lexicon.DAILY_SERIES_PATTERNS + lexicon.LAST_MONTH_PATTERNS
+           + lexicon.NEGATION_AFTER + lexicon.HYPOTHETICAL_PATTERNS + lexicon.QUESTION_PATTERNS
+           + lexicon.POLITE_REQUEST_PATTERNS + lexicon.REPORTED_PATTERNS))
 
 
 INTENTS = tuple((name, _compile(patterns)) for name, patterns in lexicon.INTENT_PATTERNS)
@@ -265,6 +279,9 @@ class KeywordPlanner:
                     phrase_words.append(token)
                 elif split := self._split_compound(token, vocabulary):
                     phrase_words.extend(split)  # "webserver" → web server
+                elif transliterate.HANGUL.fullmatch(token) and not LEXICON_WORDS.search(transliterate.stem(token)) and (
+                        sounded := transliterate.closest_word(token, vocabulary)):
+                    phrase_words.append(sounded)  # "레디스" → redis: a fleet word, by its sound
                 elif re.fullmatch(r"[a-z]{4,}", token) and token not in lexicon.NOISE_WORDS:
                     close = difflib.get_close_matches(token, vocabulary, n=1, cutoff=0.8)
                     if close and close[0] != token.rstrip("s"):

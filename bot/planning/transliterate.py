@@ -1,0 +1,112 @@
+"""Hangul ↔ Latin: "레디스" is redis, "젠킨스" is jenkins — on any fleet, with no word list.
+
+Why sound skeletons: Korean writes English names by sound (loanword transcription), so a
+Korean message names `redis-cache` as 레디스 and `jenkins` as 젠킨스. Romanising the Hangul
+(Revised Romanization gives "rediseu") and comparing spellings fails; instead both sides are
+reduced to a coarse skeleton of how they sound — consonant classes that Korean merges or
+English spells several ways (r/l, b/p/f/v, g/k/c/q, d/t, s/z/j/ch/sh), one vowel mark for
+any run of vowels, no epenthetic ㅡ after a final consonant ("스" = s), no post-vocalic r
+("worker" = 워커) and no silent final e — and the skeletons are compared. The fleet's own Name
+tag words are the only candidates, so a match is always a word the user's fleet really has.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+
+HANGUL = re.compile(r"[가-힣]+")
+SYLLABLE_BASE, SYLLABLE_LAST = 0xAC00, 0xD7A3
+# initial consonants (19), vowels (21), finals (28, the first is none), as sound-class letters:
+# B = b/p/f/v, K = g/k/c/q, T = d/t, S = s/z/j/ch/sh, R = r/l, N, M, H, W, Y, and "" (silent ㅇ)
+INITIALS = ["K", "K", "N", "T", "T", "R", "M", "B", "B", "S", "S", "", "S", "S", "S", "K", "T", "B", "H"]
+VOWELS = ["a", "a", "ya", "ya", "a", "a", "ya", "ya", "a", "wa", "wa", "wa", "ya", "a", "wa", "wa", "wa",
+          "ya", "", "a", "a"]  # ㅡ (index 18) is usually the vowel Korean adds after a bare consonant
+FINALS = ["", "K", "K", "KS", "N", "N", "N", "T", "R", "RK", "RM", "RB", "RS", "RT", "RB", "RH", "M", "B", "BS",
+          "T", "T", "NK", "S", "S", "K", "T", "B", "H"]  # a final ㅅ writes an English final t ("넷" = net)
+ENGLISH_RULES: tuple[tuple[str, str], ...] = (  # applied in order to a lower-case word
+    (r"[^a-z]", ""), (r"tion", "San"), (r"tch", "S"), (r"(?<=[a-z])e$", ""), (r"ph", "B"), (r"ck", "K"),
+    (r"ch|sh", "S"), (r"th", "T"), (r"qu", "Kw"), (r"x", "KS"), (r"c(?=[eiy])", "S"), (r"g(?=[eiy])", "S"),
+    (r"(?<=[aeiou])r(?![aeiou])", ""), (r"[bpfv]", "B"), (r"[gkcq]", "K"), (r"[dt]", "T"), (r"[szj]", "S"),
+    (r"[rl]", "R"), (r"n", "N"), (r"m", "M"), (r"h", "H"), (r"w", "W"), (r"y", "Y"), (r"[aeiou]", "a"),
+)
+MATCH_RATIO = 0.8  # skeleton similarity from which a Hangul word names a fleet word
+SHORT_MATCH_RATIO = 0.85  # for words of one or two syllables, which sound like more things ("중지" ~ jenkins)
+MIN_SKELETON = 3  # "에이" and "디" sound like too many things to name an instance
+
+
+def _collapse(skeleton: str) -> str:
+    """One mark per run: "aa" → "a", "SS" → "S" (Korean doubles a consonant English writes once)."""
+    return re.sub(r"(.)\1+", r"\1", skeleton.replace("Y", "").replace("W", ""))
+
+
+def hangul_skeleton(word: str) -> str:
+    """The sound skeleton of a Hangul word: "레디스" → "RaTaS", "젠킨스" → "SaNKaNS"."""
+    parts: list[str] = []
+    for character in word:
+        code = ord(character)
+        if not SYLLABLE_BASE <= code <= SYLLABLE_LAST:
+            continue
+        index = code - SYLLABLE_BASE
+        initial, vowel, final = index // 588, (index % 588) // 28, index % 28
+        parts.append(INITIALS[initial] + VOWELS[vowel] + FINALS[final])
+    return _collapse("".join(parts))
+
+
+def english_skeleton(word: str) -> str:
+    """The sound skeleton of a Latin word: "redis" → "RaTaS", "jenkins" → "SaNKaNS"."""
+    text = word.lower()
+    for pattern, replacement in ENGLISH_RULES:
+        text = re.sub(pattern, replacement, text)
+    return _collapse(text)
+
+
+def similarity(first: str, second: str) -> float:
+    return difflib.SequenceMatcher(None, first, second, autojunk=False).ratio()
+
+
+# particles and plural marks that follow a name ("레디스를", "젠킨스는", "캐시들도"), longest first
+PARTICLES = re.compile(r"(들)?(에서|으로|이랑|하고|까지|부터|을|를|이|가|은|는|의|도|에|로|랑|만|좀)?$")
+
+
+def stem(hangul: str) -> str:
+    """The word without the particles and plural mark after it ("카프카들을" → "카프카")."""
+    return PARTICLES.sub("", hangul) or hangul
+
+
+def _stems(hangul: str) -> list[str]:
+    bare = stem(hangul)
+    return [hangul] if bare == hangul else [hangul, bare]
+
+
+def _skeletons(stem: str) -> list[str]:
+    """Korean ends a final ch/sh/j sound with ㅣ ("배치" = batch, "캐시" = cache): both readings."""
+    skeleton = hangul_skeleton(stem)
+    if stem[-1] in "시치지쉬" and skeleton.endswith("Sa"):
+        return [skeleton, skeleton[:-1]]
+    return [skeleton]
+
+
+def _onset(skeleton: str) -> str:
+    """The first consonant class: a name is known by how it starts ("중지" never sounds like nginx)."""
+    return next((mark for mark in skeleton if mark.isupper()), "")
+
+
+def closest_word(hangul: str, candidates: Iterable[str]) -> str | None:
+    """The one fleet word a Hangul word sounds like, or None when none (or two equally) do."""
+    words = {word: english_skeleton(word) for word in set(candidates) if re.fullmatch(r"[a-z][a-z0-9]*", word)}
+    best: dict[str, float] = {}
+    for skeleton in (skeleton for stem in _stems(hangul) for skeleton in _skeletons(stem)):
+        if len(skeleton) < MIN_SKELETON:
+            continue
+        for word, sound in words.items():
+            if len(sound) >= MIN_SKELETON and _onset(sound) == _onset(skeleton):
+                best[word] = max(best.get(word, 0.0), similarity(skeleton, sound))
+    scored = sorted(((score, word) for word, score in best.items()), reverse=True)
+    needed = SHORT_MATCH_RATIO if len(stem(hangul)) <= 2 else MATCH_RATIO
+    if not scored or scored[0][0] < needed:
+        return None
+    if len(scored) > 1 and scored[1][0] == scored[0][0]:
+        return None  # sounds like two fleet words: not ours to pick
+    return scored[0][1]
