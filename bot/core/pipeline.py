@@ -147,13 +147,15 @@ class Pipeline:
     # -- context -----------------------------------------------------------------------------------
 
     def planner_context(self) -> PlannerContext:
-        """Fleet names and log groups for the planner, cached briefly (planning must be fast)."""
+        """Fleet names, tags and log groups for the planner, cached briefly (planning must be fast)."""
         with self._context_lock:
             if self._context is None or time.monotonic() - self._context_at > CONTEXT_TTL_SECONDS:
                 clients = self.runner.ctx.clients
-                names = tuple(sorted({i.name for i in fetch_instances(clients) if i.name and i.state != "terminated"}))
+                live = [i for i in fetch_instances(clients) if i.state != "terminated"]
+                names = tuple(sorted({i.name for i in live if i.name}))
+                tags = tuple(sorted({(key, value) for i in live for key, value in i.tags.items() if key != "Name"}))
                 groups = tuple(log_group_names(self.runner.ctx, None))
-                self._context = PlannerContext(instance_names=names, log_groups=groups)
+                self._context = PlannerContext(instance_names=names, log_groups=groups, tags=tags)
                 self._context_at = time.monotonic()
             return self._context
 

@@ -61,6 +61,7 @@ LEXICON_WORDS = _compile(
 
 INTENTS = tuple((name, _compile(patterns)) for name, patterns in lexicon.INTENT_PATTERNS)
 STATE_QUESTION = _compile(lexicon.STATE_QUESTION_PATTERNS)
+WH_QUESTION = _compile(lexicon.WH_QUESTION_PATTERNS)
 STATE_ADJECTIVES = tuple((state, _compile(patterns)) for state, patterns in lexicon.STATE_ADJECTIVES)
 WILDCARD_WORDS = _compile(lexicon.WILDCARD_PATTERNS)
 PLURAL_WORDS = _compile(lexicon.PLURAL_PATTERNS)
@@ -167,6 +168,8 @@ class KeywordPlanner:
 
         if (intent is None or intent in lexicon.MUTATING_INTENTS) and STATE_QUESTION.search(lowered):
             intent = "describe"  # "why did web-server-2 stop?" asks, it does not order
+        if intent is None:
+            intent = self._implicit_intent(lowered, rest_without_state, vocabulary, context)
         if intent in (None, "help", "greeting"):
             return Plan(outcome="chat", message="help" if intent != "greeting" else "greeting", language=language)
         if intent == "unsupported":
@@ -222,6 +225,24 @@ class KeywordPlanner:
         return Plan(outcome="run", tool=tool, arguments=arguments, targets=targets.phrases, language=language)
 
     # -- pieces -----------------------------------------------------------------------------
+
+    def _implicit_intent(self, lowered: str, rest: str, vocabulary: frozenset[str],
+                         context: PlannerContext) -> str | None:
+        """No verb, but the message names something of the fleet: error words and a name whose log group
+        exists ("checkout errors") search that log; a question about one instance ("what's mailer
+        doing?") describes it. Both are reads; anything else stays "help"."""
+        phrases = [phrase for phrase in self.extract_targets(rest, vocabulary, context).phrases
+                   if phrase != WILDCARD]
+        if not phrases:
+            return None
+        named = {word for phrase in phrases for word in words(phrase)}
+        if first_match(lowered, lexicon.LOG_FILTER_WORDS) and any(
+                set(words(group)) & named for group in context.log_groups):
+            return "logs"
+        if len(phrases) == 1 and WH_QUESTION.search(lowered) and resolve(
+                phrases[0], self._name_instances(context)).resolved:
+            return "describe"
+        return None
 
     @staticmethod
     def _intent(text: str) -> str | None:
@@ -349,6 +370,9 @@ class KeywordPlanner:
                 break
         if env:
             arguments["tags"] = {"Env": env}
+        fleet_tags, text = self._tag_filters(text, context, skip=set(arguments.get("tags", {})))
+        if fleet_tags:
+            arguments["tags"] = {**arguments.get("tags", {}), **fleet_tags}
         targets = self.extract_targets(text, vocabulary, context)
         if len(targets.phrases) == 1 and not targets.plural and not targets.wildcard:
             resolution = resolve(targets.phrases[0], self._name_instances(context))
@@ -359,6 +383,31 @@ class KeywordPlanner:
             if name_filter and len(targets.phrases) == 1 and name_filter not in GENERIC_WORDS:
                 arguments["name"] = name_filter.replace(" server", "").strip() if targets.plural else name_filter
         return Plan(outcome="run", tool="list_instances", arguments=arguments, language=language)
+
+    @staticmethod
+    def _tag_filters(text: str, context: PlannerContext, skip: set[str]) -> tuple[dict[str, str], str]:
+        """Words that are tag values of this fleet ("ci boxes", "team data", "데이터 팀") become filters,
+        one per key (Env before Role before Team …), and leave the text so they are not read as names."""
+        def priority(pair: tuple[str, str]) -> tuple[int, str]:
+            key = pair[0]
+            order = lexicon.TAG_KEY_PRIORITY
+            return (order.index(key) if key in order else len(order), key)
+
+        values: dict[str, tuple[str, str]] = {}
+        for key, value in sorted(context.tags, key=priority):
+            if key in skip or key == "Protected" or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", value):
+                continue
+            values.setdefault(value.lower(), (key, value))
+        found: dict[str, str] = {}
+        for token in TOKEN_PATTERN.findall(text):
+            word = token
+            if transliterate.HANGUL.fullmatch(token) and not LEXICON_WORDS.search(transliterate.stem(token)):
+                word = transliterate.closest_word(token, values) or token
+            if word in values and values[word][0] not in found:
+                key, value = values[word]
+                found[key] = value
+                text = re.sub(rf"(?<![\w-]){re.escape(token)}(?![\w-])", " ", text)
+        return found, text
 
     def _plan_logs(self, original: str, text: str, minutes: int | None, vocabulary: frozenset[str],
                    context: PlannerContext, language: str) -> Plan:

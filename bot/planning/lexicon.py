@@ -172,6 +172,9 @@ ENTITY_SYNONYMS: tuple[tuple[str, str], ...] = (
     (r"\bthird\b", " 3 "), (r"(\d+)\s*번(?!째)", r" \1 "), (r"#(\d+)\b", r" \1 "), (r"\bno\.\s*(\d+)\b", r" \1 "),
 )
 
+# Tag keys a bare tag value is read as first, when a fleet uses the same value under several keys.
+TAG_KEY_PRIORITY = ("Env", "Environment", "Role", "Team", "Service", "App", "Owner")
+
 # Environment words, used as tag filters when listing.
 ENV_WORDS: tuple[tuple[str, str], ...] = (
     (r"\bprod(uction)?\b", "prod"), (r"운영", "prod"), (r"프로덕션", "prod"), (r"프로드", "prod"),
@@ -250,6 +253,10 @@ HYPOTHETICAL_PATTERNS = (
     r"(하|시키|되)면\s[^?]*\?\s*$", r"해야\s*(하|해|돼|되|할)[^?]*\?\s*$",
 )
 # A question about an action ("do we reboot it?", "재부팅할까요?"); a polite request overrides it.
+# A question about something ("what's nginx-edge doing?", "레디스 어때?"): naming an instance in one,
+# with no action asked for, asks to see it.
+WH_QUESTION_PATTERNS = (r"^\s*(what|what's|whats|how|how's|where|when|who)\b", r"\?\s*$", r"뭐|어때|어떻|어떤|어디")
+
 QUESTION_PATTERNS = (
     r"^\s*(do|does|did|would|will|is|are|was|were|has|have|shall)\s+(i|we|it|you|they|he|she)\b",
     r"^\s*(is|are|was|were|does|do|did|has|have|had|would|will|should|could|might|may|can)\b[^?]*\?\s*$",

@@ -47,6 +47,8 @@ class PlannerContext:
 
     instance_names: tuple[str, ...] = ()
     log_groups: tuple[str, ...] = ()
+    # (key, value) of every tag in the fleet but Name: "ci boxes", "team data" filter by what the fleet uses
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 def detect_language(text: str) -> Language:
