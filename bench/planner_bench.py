@@ -25,7 +25,7 @@ from bot.planning.plan import PlannerContext  # noqa: E402
 from bot.planning.keywords import KeywordPlanner  # noqa: E402
 from sandbox.fleet import DEMO_FLEET  # noqa: E402
 
-DATASETS = [ROOT / "tests/data/commands.jsonl", ROOT / "tests/data/commands_heldout.jsonl"]
+DATASETS = [ROOT / "tests/data/commands.jsonl", ROOT / "tests/data/commands_paraphrases.jsonl"]
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from bot.core.approvals import Approvals, Proposal
 from bot.core.i18n import say, verb
 from bot.planning.chain import DISAGREEMENT, PlannerChain
+from bot.planning.glossary import Synonyms, load_glossary
 from bot.planning.grounding import ungrounded
 from bot.planning.intent import action_of, normalise_input, without_negated
 from bot.planning.intent import read as read_intent
@@ -116,6 +117,7 @@ class Pipeline:
         audit: AuditLog,
         max_targets: int = DEFAULT_MAX_TARGETS,
         help_text: Callable[[Language], str] | None = None,
+        synonyms: Synonyms | None = None,
     ) -> None:
         self.runner = runner
         self.planner = planner
@@ -123,6 +125,7 @@ class Pipeline:
         self.audit = audit
         self.max_targets = max_targets
         self.help_text = help_text or (lambda language: "help")
+        self.synonyms = synonyms if synonyms is not None else load_glossary()
         self.sop: SopStore | None = None  # set when the runbook index is attached
         # called with each proposal made for a request that has no thread of its own to be decided in
         # (an MCP client): Slack posts it with its buttons where the approvers are
@@ -155,7 +158,8 @@ class Pipeline:
                 names = tuple(sorted({i.name for i in live if i.name}))
                 tags = tuple(sorted({(key, value) for i in live for key, value in i.tags.items() if key != "Name"}))
                 groups = tuple(log_group_names(self.runner.ctx, None))
-                self._context = PlannerContext(instance_names=names, log_groups=groups, tags=tags)
+                self._context = PlannerContext(instance_names=names, log_groups=groups, tags=tags,
+                                               synonyms=self.synonyms)
                 self._context_at = time.monotonic()
             return self._context
 
@@ -256,7 +260,7 @@ class Pipeline:
                 return say("held_mismatch", language, asked=ordered[0], planned=planned)
             plan = replanned
         if planner != KEYWORD_PLANNER.name:
-            strangers = ungrounded(plan.targets, text)
+            strangers = ungrounded(plan.targets, text, context)
             if strangers:
                 return say("held_ungrounded", language, names=", ".join(strangers))
         return plan
@@ -268,15 +272,18 @@ class Pipeline:
         arguments = {key: value for key, value in request.arguments.items() if key != "targets"}
         return Plan(outcome="run", tool=request.tool, arguments=arguments, targets=targets)
 
-    @staticmethod
-    def _arguments(request: Request, plan: Plan) -> dict[str, Any]:
+    def _arguments(self, request: Request, plan: Plan) -> dict[str, Any]:
         """The tool's arguments: a structured call's as sent (validation judges them), a plan's with
         its target phrases in the words Name tags use."""
         if request.structured:
             return dict(request.arguments)
         spec = REGISTRY[plan.tool or ""]
         arguments = {key: value for key, value in plan.arguments.items() if key != "targets"}
-        targets = [english_target_words(target) for target in plan.targets if target != WILDCARD]
+        try:
+            context: PlannerContext | None = self.planner_context()  # Hangul names read against the fleet
+        except Exception:  # the fleet cannot be read: resolving will say so
+            context = None
+        targets = [english_target_words(target, context) for target in plan.targets if target != WILDCARD]
         if spec.takes_targets and targets:
             arguments["targets"] = targets
         return arguments

@@ -22,6 +22,7 @@ from bot.core.pipeline import Pipeline
 from bot.core.recovery import RecoveryAdvisor
 from bot.core.settings import Settings
 from bot.planning.chain import PlannerChain
+from bot.planning.glossary import load_glossary
 from bot.planning.keywords import KeywordPlanner
 from bot.planning.llm import LlmPlanner
 from bot.store.audit import AuditLog
@@ -135,7 +136,8 @@ def build_runtime(settings: Settings, clients: AwsClients, db_file: str = DEFAUL
         llm = LlmPlanner(settings.ollama_host, settings.ollama_model, settings.llm_deadline_seconds,
                          settings.max_targets) if settings.ollama_host else None
         planner = PlannerChain(llm=llm, fallback=KeywordPlanner())
-    pipeline = Pipeline(runner, planner, approvals, audit, settings.max_targets)
+    pipeline = Pipeline(runner, planner, approvals, audit, settings.max_targets,
+                        synonyms=load_glossary(settings.glossary_file))
     return Runtime(settings, clients, runner, engine, audit, approvals, planner, pipeline,
                    Flags(engine), EventLedger(engine), IncidentStore(engine))
 

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # the whole plan (repair round included); then the keyword planner answers and says the model was slow
     llm_deadline_seconds: float = Field(20.0, gt=0, le=300, validation_alias="LLM_DEADLINE_SECONDS")
 
+    # words your people use for your instances ("elasticsearch: search-es"), on top of the shipped glossary
+    glossary_file: Path | None = Field(None, validation_alias="GLOSSARY_FILE")
+
     sop_dir: Path = Field(Path(__file__).resolve().parents[2] / "sops", validation_alias="SOP_DIR")
     sop_embeddings: Literal["local", "ollama"] = Field("local", validation_alias="SOP_EMBEDDINGS")
     ollama_embed_model: str = Field("nomic-embed-text", validation_alias="OLLAMA_EMBED_MODEL")
@@ -82,6 +85,19 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected a URL starting with http:// or https://")
         return value if value.endswith("/api/") else value.rstrip("/")
+
+    @field_validator("glossary_file")
+    @classmethod
+    def _glossary_loads(cls, value: Path | None) -> Path | None:
+        """A broken glossary stops the start with its reason, not the first request that needs it."""
+        if value is not None:
+            from bot.planning.glossary import GlossaryError, load_glossary
+
+            try:
+                load_glossary(value)
+            except GlossaryError as error:
+                raise ValueError(str(error)) from None
+        return value
 
     @field_validator("monitor_watch_tag")
     @classmethod

@@ -11,29 +11,33 @@ from __future__ import annotations
 import difflib
 import re
 
-from bot.planning import lexicon
+from bot.planning import glossary, lexicon
+from bot.planning.glossary import load_glossary
 from bot.planning.intent import normalise_input
 from bot.planning.keywords import english_target_words
+from bot.planning.plan import PlannerContext
 from tools.resolver import words
 
 FUZZY_CUTOFF = 0.8
 
 
-def synonyms(text: str) -> str:
-    """The lexicon's entity synonyms applied ("database" → "db", "jump host" → "bastion")."""
-    text = text.lower()
+def synonyms(text: str, context: PlannerContext | None = None) -> str:
+    """The glossary and the lexicon's rewrites applied ("database" → "db", "jump host" → "bastion")."""
+    text = glossary.apply(text.lower(), context.synonyms if context else load_glossary())
     for pattern, replacement in lexicon.ENTITY_SYNONYMS:
         text = re.sub(pattern, replacement, text)
     return text
 
 
-def message_words(text: str) -> set[str]:
+def message_words(text: str, context: PlannerContext | None = None) -> set[str]:
+    """The message's words, also as the fleet's words they stand for ("레디스" → redis)."""
     text = normalise_input(text)
-    return set(words(text)) | set(words(english_target_words(text))) | set(words(synonyms(text)))
+    return (set(words(text)) | set(words(english_target_words(text, context)))
+            | set(words(synonyms(text, context))))
 
 
-def is_grounded(target: str, said: set[str]) -> bool:
-    target_words = words(synonyms(english_target_words(normalise_input(target)))) or words(target)
+def is_grounded(target: str, said: set[str], context: PlannerContext | None = None) -> bool:
+    target_words = words(synonyms(english_target_words(normalise_input(target), context), context)) or words(target)
     if not target_words:
         return False
     for word in target_words:
@@ -44,7 +48,7 @@ def is_grounded(target: str, said: set[str]) -> bool:
     return True
 
 
-def ungrounded(targets: list[str], text: str) -> list[str]:
+def ungrounded(targets: list[str], text: str, context: PlannerContext | None = None) -> list[str]:
     """The targets (other than the '*' wildcard) the message does not name."""
-    said = message_words(text)
-    return [target for target in targets if target != "*" and not is_grounded(target, said)]
+    said = message_words(text, context)
+    return [target for target in targets if target != "*" and not is_grounded(target, said, context)]

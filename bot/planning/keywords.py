@@ -13,12 +13,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bot.planning import lexicon, transliterate
+from bot.planning import glossary, lexicon, transliterate
+from bot.planning.glossary import load_glossary
 from bot.planning.plan import WILDCARD, Plan, PlannerContext, detect_language
 from tools.models import Instance
 from tools.resolver import FILLER_WORDS, resolve, words
 
-ENTITY_VOCABULARY = frozenset({"web", "db", "api", "batch", "worker", "staging", "bastion", "primary", "server"})
+GENERIC_NOUN = "server"  # what people call any instance ("웹 서버", "the api server"), kept as a word to match
 TOKEN_PATTERN = re.compile(r"i-[0-9a-z]+|[a-z0-9]+(?:[-_.][a-z0-9]+)*|[가-힣]+")
 MENTION_PATTERN = re.compile(r"<[@#!][^>]*>")
 QUOTED_PATTERN = re.compile(r"[\"'“”‘’`]([^\"'“”‘’`]{2,80})[\"'“”‘’`]")
@@ -45,12 +46,12 @@ def _compile(patterns: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
 
 
-# Every pattern of the lexicon: a Hangul word any of them knows (a verb, "상태", "운영") is never read
-# as the sound of an instance name
+# Every pattern of the lexicon: a Hangul word any of them knows (a verb, "상태") is never read as the
+# sound of an instance name. Environment words are not among them: "스테이징" names staging-web too.
 LEXICON_WORDS = _compile(
     [pattern for _, patterns in lexicon.INTENT_PATTERNS for pattern in patterns]
     + [pattern for _, patterns in lexicon.STATE_ADJECTIVES for pattern in patterns]
-    + [pattern for table in (lexicon.ENV_WORDS, lexicon.METRIC_WORDS, lexicon.STATISTIC_WORDS,
+    + [pattern for table in (lexicon.METRIC_WORDS, lexicon.STATISTIC_WORDS,
                              lexicon.LOG_FILTER_WORDS, lexicon.ALARM_STATE_WORDS, lexicon.ENTITY_SYNONYMS)
        for pattern, _ in table]
     + list(lexicon.STATE_QUESTION_PATTERNS + lexicon.WILDCARD_PATTERNS + lexicon.PLURAL_PATTERNS
@@ -69,8 +70,7 @@ LAST_MONTH = _compile(lexicon.LAST_MONTH_PATTERNS)
 THIS_WEEK = _compile(lexicon.THIS_WEEK_PATTERNS)
 DAILY_SERIES = _compile(lexicon.DAILY_SERIES_PATTERNS)
 WEEK_MINUTES = 7 * 1440
-ENGLISH_PLURAL = re.compile(r"\b(servers|workers|webs|dbs|databases|apis|bastions)\b")
-GENERIC_WORDS = frozenset({"server", "worker", "primary"})
+GENERIC_WORDS = frozenset({"server", "node", "machine", "box", "host", "vm"})  # never a name filter on their own
 INTENT_KEYWORDS = frozenset(
     "list show describe start stop reboot restart terminate delete cost costs logs alarms metrics status cpu "
     "bounce boot halt shutdown".split()
@@ -92,14 +92,25 @@ def clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
-def english_target_words(phrase: str) -> str:
-    """'웹 서버 2' → 'web server 2': Name tags are English, people (and models) may not be."""
+def english_target_words(phrase: str, context: PlannerContext | None = None) -> str:
+    """'웹 서버 2' → 'web server 2', '레디스' → 'redis': Name tags are English, people (and models) may not
+    be. Hangul words become the fleet's words they sound like (with the context's fleet names)."""
     if not re.search(r"[가-힣]", phrase):
         return phrase
-    text = phrase.lower()
+    text = glossary.apply(phrase.lower(), context.synonyms if context else load_glossary())
     for pattern, replacement in lexicon.ENTITY_SYNONYMS:
         text = re.sub(pattern, replacement, text)
+    if context is not None:
+        vocabulary = fleet_words(context.instance_names)
+        text = transliterate.HANGUL.sub(
+            lambda match: f" {transliterate.closest_word(match.group(0), vocabulary) or match.group(0)} ", text)
     return " ".join(re.findall(r"[a-z0-9][a-z0-9\-_.]*", text)) or phrase
+
+
+def fleet_words(instance_names: Iterable[str]) -> frozenset[str]:
+    """The words of the fleet's Name tags ("kafka-1" → kafka), the only words a target can be made of."""
+    found = {word for name in instance_names for word in words(name) if not word.isdigit()}
+    return frozenset((found | {GENERIC_NOUN}) - lexicon.NOISE_WORDS - FILLER_WORDS)
 
 
 def extract_minutes(text: str) -> tuple[int | None, str]:
@@ -273,15 +284,17 @@ class KeywordPlanner:
 
     @staticmethod
     def _vocabulary(instance_names: Iterable[str]) -> frozenset[str]:
-        fleet_words = {word for name in instance_names for word in words(name) if not word.isdigit()}
-        return frozenset((fleet_words | ENTITY_VOCABULARY) - lexicon.NOISE_WORDS - FILLER_WORDS)
+        return fleet_words(instance_names)
 
     def extract_targets(self, text: str, vocabulary: frozenset[str], context: PlannerContext) -> Targets:
         found = Targets()
         text = LOG_PATH_PATTERN.sub(" ", QUOTED_PATTERN.sub(" ", text))
         text = NUMBER_NOISE.sub(" ", text)
         found.wildcard = bool(WILDCARD_WORDS.search(text))
-        found.plural = bool(PLURAL_WORDS.search(text) or ENGLISH_PLURAL.search(text))
+        found.plural = bool(PLURAL_WORDS.search(text) or any(  # "kafkas", "web servers", "databases": each
+            token.endswith("s") and glossary.apply(token[:-1], context.synonyms).strip() in vocabulary
+            for token in re.findall(r"[a-z]{3,}", text)))
+        text = glossary.apply(text, context.synonyms)
         for pattern, replacement in lexicon.ENTITY_SYNONYMS:
             text = re.sub(pattern, replacement, text)
         previous_words: list[str] = []
@@ -369,7 +382,8 @@ class KeywordPlanner:
                 text = re.sub(pattern, " ", text)
                 break
         if env:
-            arguments["tags"] = {"Env": env}
+            key, value = self._env_tag(env, context)
+            arguments["tags"] = {key: value}
         fleet_tags, text = self._tag_filters(text, context, skip=set(arguments.get("tags", {})))
         if fleet_tags:
             arguments["tags"] = {**arguments.get("tags", {}), **fleet_tags}
@@ -383,6 +397,14 @@ class KeywordPlanner:
             if name_filter and len(targets.phrases) == 1 and name_filter not in GENERIC_WORDS:
                 arguments["name"] = name_filter.replace(" server", "").strip() if targets.plural else name_filter
         return Plan(outcome="run", tool="list_instances", arguments=arguments, language=language)
+
+    @staticmethod
+    def _env_tag(concept: str, context: PlannerContext) -> tuple[str, str]:
+        """"prod" as this fleet writes it (Env=production, Environment=prd); Env=<concept> if it has none."""
+        for key, value in context.tags:
+            if key in lexicon.ENV_KEYS and value.lower() in lexicon.ENV_VALUES[concept]:
+                return key, value
+        return "Env", concept
 
     @staticmethod
     def _tag_filters(text: str, context: PlannerContext, skip: set[str]) -> tuple[dict[str, str], str]:

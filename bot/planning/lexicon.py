@@ -156,17 +156,10 @@ WILDCARD_PATTERNS = (r"\ball\b", r"\bevery\b", r"\beverything\b", r"\bentire\b",
 # Plural markers that turn an ambiguous phrase into "each of them" ("web servers", "웹 서버들").
 PLURAL_PATTERNS = (r"\b(both|each)\b", r"들(을|를|이|가|의|도)?(\s|$)", r"둘 ?다", r"모두", r"각각")
 
-# Synonyms rewritten to the words Name tags use. Korean first (matched inside words).
+# Rewrites that hold on any fleet: "server" in Korean, ordinals, "#2" and "2번" → 2. Which words
+# name which instances is the fleet's business: its Name tags, the glossary (`glossary.yaml`,
+# GLOSSARY_FILE) and names written in Hangul by sound (`transliterate.py`).
 ENTITY_SYNONYMS: tuple[tuple[str, str], ...] = (
-    (r"데이터베이스", " db "), (r"디비", " db "), (r"\bdatabase\b", " db "), (r"\bpostgres(ql)?\b", " db "),
-    (r"\bmysql\b", " db "),
-    (r"웹", " web "), (r"\bfrontend\b", " web "), (r"\bfront-end\b", " web "),
-    (r"에이피아이", " api "), (r"\bbackend\b", " api "),
-    (r"배치", " batch "), (r"워커", " worker "), (r"\bworkers\b", " worker "),
-    (r"스테이징", " staging "), (r"\bstage\b", " staging "), (r"\bstg\b", " staging "),
-    (r"배스천", " bastion "), (r"베스천", " bastion "), (r"바스티온", " bastion "), (r"점프 ?(서버|호스트)", " bastion "),
-    (r"\bjump ?(box|host|server)\b", " bastion "),
-    (r"프라이머리", " primary "), (r"\bmaster\b", " primary "), (r"\bmain\b", " primary "),
     (r"서버", " server "), (r"\bservers\b", " server "),
     (r"첫 ?번째", " 1 "), (r"두 ?번째", " 2 "), (r"세 ?번째", " 3 "), (r"\bfirst\b", " 1 "), (r"\bsecond\b", " 2 "),
     (r"\bthird\b", " 3 "), (r"(\d+)\s*번(?!째)", r" \1 "), (r"#(\d+)\b", r" \1 "), (r"\bno\.\s*(\d+)\b", r" \1 "),
@@ -175,11 +168,18 @@ ENTITY_SYNONYMS: tuple[tuple[str, str], ...] = (
 # Tag keys a bare tag value is read as first, when a fleet uses the same value under several keys.
 TAG_KEY_PRIORITY = ("Env", "Environment", "Role", "Team", "Service", "App", "Owner")
 
-# Environment words, used as tag filters when listing.
+# Environment words, used as tag filters when listing: the concept, then the values fleets use for it
+# (the filter takes the fleet's own value: Env=production where the fleet says production).
 ENV_WORDS: tuple[tuple[str, str], ...] = (
-    (r"\bprod(uction)?\b", "prod"), (r"운영", "prod"), (r"프로덕션", "prod"), (r"프로드", "prod"),
-    (r"\bstaging\b", "staging"), (r"스테이징", "staging"), (r"\bshared\b", "shared"), (r"공용", "shared"),
+    (r"\bprod(uction)?\b", "prod"), (r"운영", "prod"), (r"프로덕션", "prod"), (r"프로드", "prod"), (r"\blive\b", "prod"),
+    (r"\bstag(e|ing)\b", "staging"), (r"스테이징", "staging"), (r"\bshared\b", "shared"), (r"공용", "shared"),
+    (r"\bdev(elopment)?\b", "dev"), (r"개발", "dev"), (r"\b(test|qa)\b", "test"), (r"테스트", "test"),
 )
+ENV_VALUES = {
+    "prod": ("prod", "production", "prd", "live"), "staging": ("staging", "stage", "stg"),
+    "shared": ("shared", "common"), "dev": ("dev", "development", "develop"), "test": ("test", "qa", "testing"),
+}
+ENV_KEYS = ("Env", "Environment", "env", "environment", "Stage")
 
 # Words that connect several targets.
 CONJUNCTIONS = r"\s*(?:,|&|\+|\band\b|\bplus\b|그리고|및|(?:(?<=\S)|(?<=\s))(?:이랑|랑|하고|과|와)(?=\s|$))\s*"

@@ -6,11 +6,12 @@ model, so a hallucinated or injected id cannot become a target.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.planning.glossary import Synonyms, load_glossary
 from tools.resolver import WILDCARD
 
 __all__ = ["WILDCARD", "Plan", "PlannerContext", "detect_language"]
@@ -49,6 +50,8 @@ class PlannerContext:
     log_groups: tuple[str, ...] = ()
     # (key, value) of every tag in the fleet but Name: "ci boxes", "team data" filter by what the fleet uses
     tags: tuple[tuple[str, str], ...] = ()
+    # the glossary ("database" → db …): the shipped one unless the deployment's is loaded (GLOSSARY_FILE)
+    synonyms: Synonyms = field(default_factory=load_glossary)
 
 
 def detect_language(text: str) -> Language:

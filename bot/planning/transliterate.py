@@ -19,10 +19,11 @@ from collections.abc import Iterable
 HANGUL = re.compile(r"[가-힣]+")
 SYLLABLE_BASE, SYLLABLE_LAST = 0xAC00, 0xD7A3
 # initial consonants (19), vowels (21), finals (28, the first is none), as sound-class letters:
-# B = b/p/f/v, K = g/k/c/q, T = d/t, S = s/z/j/ch/sh, R = r/l, N, M, H, W, Y, and "" (silent ㅇ)
+# B = b/p/f/v, K = g/k/c/q, T = d/t, S = s/z/j/ch/sh, R = r/l, N, M, H, and "" (silent ㅇ); w and y
+# glides are dropped on both sides
 INITIALS = ["K", "K", "N", "T", "T", "R", "M", "B", "B", "S", "S", "", "S", "S", "S", "K", "T", "B", "H"]
-VOWELS = ["a", "a", "ya", "ya", "a", "a", "ya", "ya", "a", "wa", "wa", "wa", "ya", "a", "wa", "wa", "wa",
-          "ya", "", "a", "a"]  # ㅡ (index 18) is usually the vowel Korean adds after a bare consonant
+# any vowel is one mark; ㅡ (index 18) is usually the vowel Korean adds after a bare consonant ("스" = s)
+VOWELS = ["a"] * 18 + [""] + ["a"] * 2
 FINALS = ["", "K", "K", "KS", "N", "N", "N", "T", "R", "RK", "RM", "RB", "RS", "RT", "RB", "RH", "M", "B", "BS",
           "T", "T", "NK", "S", "S", "K", "T", "B", "H"]  # a final ㅅ writes an English final t ("넷" = net)
 ENGLISH_RULES: tuple[tuple[str, str], ...] = (  # applied in order to a lower-case word
@@ -93,9 +94,35 @@ def _onset(skeleton: str) -> str:
     return next((mark for mark in skeleton if mark.isupper()), "")
 
 
+# English letters as Korean reads them: "디비" is db, "에이피아이" api, "브이피엔" vpn
+LETTER_NAMES = {
+    "에이": "a", "비": "b", "씨": "c", "디": "d", "이": "e", "에프": "f", "지": "g", "에이치": "h", "아이": "i",
+    "제이": "j", "케이": "k", "엘": "l", "엠": "m", "엔": "n", "오": "o", "피": "p", "큐": "q", "알": "r",
+    "에스": "s", "티": "t", "유": "u", "브이": "v", "더블유": "w", "엑스": "x", "와이": "y", "제트": "z", "지드": "z",
+}
+
+
+def spelled_letters(hangul: str) -> list[str]:
+    """Every way the word reads as English letters said one by one ("에이피아이" → ["api"])."""
+    if not hangul:
+        return [""]
+    readings = []
+    for name, letter in LETTER_NAMES.items():
+        if hangul.startswith(name):
+            readings += [letter + rest for rest in spelled_letters(hangul[len(name):])]
+    return readings
+
+
 def closest_word(hangul: str, candidates: Iterable[str]) -> str | None:
-    """The one fleet word a Hangul word sounds like, or None when none (or two equally) do."""
+    """The one fleet word a Hangul word sounds like (or spells letter by letter), or None when none
+    (or two equally) do."""
     words = {word: english_skeleton(word) for word in set(candidates) if re.fullmatch(r"[a-z][a-z0-9]*", word)}
+    spelled = {reading for bare in _stems(hangul) if len(bare) >= 2 for reading in spelled_letters(bare)} & set(words)
+    if len(spelled) == 1:
+        return spelled.pop()
+    short = [word for word, sound in words.items() if len(sound) == 2 and sound == hangul_skeleton(stem(hangul))]
+    if len(short) == 1 and len(stem(hangul)) == 1 and (ord(stem(hangul)) - SYLLABLE_BASE) % 28:
+        return short[0]  # "웹" = web: one closed syllable, only an exact match and the only one
     best: dict[str, float] = {}
     for skeleton in (skeleton for stem in _stems(hangul) for skeleton in _skeletons(stem)):
         if len(skeleton) < MIN_SKELETON:

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAST_LINE = re.compile(r"^accuracy: (\d+\.\d)% \((\d+)/(\d+)\)$")
 
 
-@pytest.mark.parametrize("dataset", ["tests/data/commands.jsonl", "tests/data/commands_heldout.jsonl"])
+@pytest.mark.parametrize("dataset", ["tests/data/commands.jsonl", "tests/data/commands_paraphrases.jsonl"])
 def test_fallback_planner_accuracy_is_at_least_95_percent(dataset, tmp_path):
     done = subprocess.run([sys.executable, "-m", "bot.eval", "--dataset", str(ROOT / dataset)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin",
