@@ -141,6 +141,9 @@ def _resolve(phrase: str, inventory: Iterable[Instance]) -> Resolution:
     if not partial and set(phrase_words) & SOFT_WORDS and set(phrase_words) - SOFT_WORDS:
         # "batch server" for batch-worker: 'server' is how people say 'machine', not part of the name
         core = [word for word in phrase_words if word not in SOFT_WORDS]
+        core_exact = [instance for instance in named if normalise(instance.name or "") == normalise(" ".join(core))]
+        if len(core_exact) == 1:  # "jenkins server": jenkins, not also jenkins-agent-1 and -2
+            return Resolution(phrase=phrase, kind="exact", matches=core_exact)
         partial = [instance for instance in named if _words_match(core, words(instance.name or ""))]
     if not partial and len(key) >= 3:
         partial = [instance for instance in named if key in normalise(instance.name or "")]

@@ -30,6 +30,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ko": "확인해 주세요: {summary}? 확인하기 전에는 실행하지 않습니다. 제안 {id}, 만료 {expires} UTC.",
     },
     "noop": {"en": "Nothing to do: {reason}.", "ko": "할 일이 없습니다: {reason}."},
+    "left_out": {"en": "Left out, already there: {names}.", "ko": "이미 그 상태라 뺐습니다: {names}."},
     "held_question": {
         "en": "That reads as a question about whether to {verb}, not a request; nothing was done. "
               "To do it, ask plainly, e.g. '{verb} {target}'.",

@@ -86,6 +86,8 @@ class Decision(BaseModel):
     tool: str | None = None
     call: PreparedCall | None = None
     candidates: list[Instance] = Field(default_factory=list)
+    # named, but already in the state the change would bring ("stop every kafka broker": kafka-3 is stopped)
+    left_out: list[Instance] = Field(default_factory=list)
     message: str = ""
     outcome: ToolOutcome | None = None  # why a call could not even be prepared (invalid, not found …)
 
@@ -216,6 +218,9 @@ class Pipeline:
                 return Decision(kind="clarify", message=prepared.message, candidates=candidates, outcome=prepared,
                                 **base)
             return Decision(kind="error", message=prepared.message, outcome=prepared, **base)
+        prepared, settled = _without_settled(prepared, spec.noop_states)
+        if settled:
+            base["left_out"] = settled
         verdict = decide(prepared, self.max_targets)
         if verdict.action == "refuse":
             return Decision(kind="refuse", message=verdict.reason, call=prepared, **base)
@@ -373,6 +378,9 @@ class Pipeline:
                                               planner=decision.planner)
             text = say("proposal" if needs == "approve" else "confirmation", language, summary=proposal.summary,
                        id=proposal.id, expires=f"{proposal.expires_at:%H:%M}", reason=decision.message)
+            if decision.left_out:
+                text += " " + say("left_out", language, names=", ".join(
+                    f"{instance.label} ({instance.state})" for instance in decision.left_out))
             if request.origin in ANNOUNCED_ORIGINS:
                 self._announce(proposal)
             return Reply(kind="proposal", text=text + note, language=language, decision=decision, proposal=proposal)
@@ -420,3 +428,15 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return repr(value)[:200]
+
+
+def _without_settled(call: PreparedCall, settled_states: frozenset[str]) -> tuple[PreparedCall, list[Instance]]:
+    """A change to several instances leaves out those already where it would bring them (a stop of a
+    stopped one), so the proposal shows — and an approval runs — only what changes. All of them settled
+    is the policy's "nothing to do"."""
+    settled = [instance for instance in call.instances if instance.state in settled_states]
+    if not settled or len(settled) == len(call.instances):
+        return call, []
+    keep = [instance for instance in call.instances if instance.state not in settled_states]
+    args = {**call.args, "targets": [instance.id for instance in keep]} if "targets" in call.args else call.args
+    return call.model_copy(update={"instances": keep, "args": args}), settled

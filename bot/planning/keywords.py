@@ -307,6 +307,9 @@ class KeywordPlanner:
                 elif re.search(r"[-_.]", token):
                     if set(words(token)) & vocabulary:
                         literals.append(token)
+                    elif fixed := self._respelled(token, vocabulary):
+                        literals.append(fixed)  # "kafak-3" → kafka-3, asked about before any change
+                        found.corrected.append((token, fixed))
                 elif token in vocabulary:
                     phrase_words.append(token)
                 elif token.isdigit() and len(token) <= 3:
@@ -339,6 +342,17 @@ class KeywordPlanner:
                 (src, name) for src, _ in found.corrected for name in self._names_for(found.phrases, context)
             ][:3]
         return found
+
+    @staticmethod
+    def _respelled(token: str, vocabulary: frozenset[str]) -> str | None:
+        """A hyphenated name with one misspelled word ("kafak-3"): the same name with the fleet's word."""
+        parts = re.split(r"([-_.])", token)
+        for index, part in enumerate(parts):
+            if len(part) >= 4 and part.isalpha() and part not in vocabulary:
+                close = difflib.get_close_matches(part, vocabulary, n=1, cutoff=0.8)
+                if close:
+                    return "".join(parts[:index] + close + parts[index + 1:])
+        return None
 
     @staticmethod
     def _split_compound(token: str, vocabulary: frozenset[str]) -> list[str]:
