@@ -177,7 +177,8 @@ class KeywordPlanner:
             intent = "list"  # "stopped ones?", "실행 중인 거"
         vocabulary = self._vocabulary(context.instance_names)
 
-        if (intent is None or intent in lexicon.MUTATING_INTENTS) and STATE_QUESTION.search(lowered):
+        if (intent is None or intent in lexicon.MUTATING_INTENTS) and STATE_QUESTION.search(
+                self._clause_of(lowered, intent)):
             intent = "describe"  # "why did web-server-2 stop?" asks, it does not order
         if intent is None:
             intent = self._implicit_intent(lowered, rest_without_state, vocabulary, context)
@@ -239,9 +240,11 @@ class KeywordPlanner:
 
     def _implicit_intent(self, lowered: str, rest: str, vocabulary: frozenset[str],
                          context: PlannerContext) -> str | None:
-        """No verb, but the message names something of the fleet: error words and a name whose log group
-        exists ("checkout errors") search that log; a question about one instance ("what's mailer
-        doing?") describes it. Both are reads; anything else stays "help"."""
+        """No verb the lexicon knows, but the message names something of the fleet: error words and a
+        name whose log group exists ("checkout errors") search that log; names alone ("storefront")
+        show them; a question about one instance ("what's mailer doing?") describes it; a leading word
+        that is no name ("upgrade kafka") is an action this bot does not have, refused with what it can
+        do. All are reads or refusals; without a fleet name it stays "help"."""
         phrases = [phrase for phrase in self.extract_targets(rest, vocabulary, context).phrases
                    if phrase != WILDCARD]
         if not phrases:
@@ -250,16 +253,38 @@ class KeywordPlanner:
         if first_match(lowered, lexicon.LOG_FILTER_WORDS) and any(
                 set(words(group)) & named for group in context.log_groups):
             return "logs"
+        said = [word for word in re.findall(r"[a-z]+|[가-힣]+", rest) if word not in lexicon.NOISE_WORDS
+                and word not in FILLER_WORDS]
+        if said and all(word in named or word in vocabulary or transliterate.HANGUL.fullmatch(word) and
+                        transliterate.closest_word(word, vocabulary) for word in said):
+            return "list"  # only names ("storefront", "kafka-2"): show them
         if len(phrases) == 1 and WH_QUESTION.search(lowered) and resolve(
                 phrases[0], self._name_instances(context)).resolved:
             return "describe"
+        if said and re.fullmatch(r"[a-z]{3,}", said[0]) and said[0] not in named and said[0] not in vocabulary:
+            return "unsupported"  # "upgrade kafka", "add a replica to mongo": an action this bot does not have
         return None
+
+    @staticmethod
+    def _clause_of(text: str, intent: str | None) -> str:
+        """The clause that carries the action's verb: in "kafka 3 is down, bring it back up" the state
+        is a statement and the order stands; in "why did kafka-3 stop?" the verb is in the question."""
+        if intent is None:
+            return text
+        pattern = dict(INTENTS)[intent]
+        clauses = [clause for clause in re.split(r"[,;.!]\s+|\s+(?:so|then)\s+", text) if clause.strip()]
+        return next((clause for clause in clauses if pattern.search(clause)), text)
 
     @staticmethod
     def _intent(text: str) -> str | None:
         for name, pattern in INTENTS:
             if pattern.search(text):
                 return name
+        stemmed = re.sub(r"\b([a-z]{4,}?)(?:ing|ed|es|s)\b", r"\1", text)  # "alarming" → alarm, "costs" → cost
+        if stemmed != text:
+            for name, pattern in INTENTS:
+                if pattern.search(stemmed):
+                    return name
         for token in re.findall(r"[a-z]{4,}", text):  # one typo'd English verb: "reboto", "lsit", "strat"
             if token in lexicon.NOISE_WORDS:
                 continue

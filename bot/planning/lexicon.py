@@ -42,7 +42,7 @@ INTENT_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "stop",
         (
-            r"\bstop\b", r"\bshut ?down\b", r"\bshut\b.{0,40}\b(off|down)\b", r"\bhalt\b", r"\bpower\b.{0,40}\boff\b",
+            r"\bstop\b", r"\bshut ?down\b", r"\bshut\b.{0,40}\b(off|down)\b", r"\bhalt\b", r"\bpower\b.{0,40}\b(off|down)\b",
             r"\bturn\b.{0,40}\boff\b", r"\bbring\b.{0,40}\bdown\b", r"\btake\b.{0,40}\b(down|offline)\b", r"\bpause\b",
             r"중지", r"정지", r"멈춰", r"멈추", r"멈춤", r"꺼\s*(줘|주|봐|라|요|$|\.|!)", r"\b끄", r"^끄|\s끄", r"셧다운", r"내려 ?(줘|주|라|$)",
             r"스톱",
@@ -51,7 +51,7 @@ INTENT_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "start",
         (
-            r"\bstart", r"(?<!re)\bboot\b", r"\bpower\b.{0,40}\bon\b", r"\bturn\b.{0,40}\bon\b",
+            r"\bstart", r"(?<!re)\bboot\b", r"\bpower\b.{0,40}\b(on|up)\b", r"\bturn\b.{0,40}\bon\b",
             r"\bbring\b.{0,40}\b(up|back)\b", r"\bspin (it |them )?up\b", r"\bfire (it |them )?up\b", r"\bwake\b",
             r"\bresume\b",
             r"시작", r"켜", r"기동", r"(?<!재)부팅", r"올려 ?(줘|주|라|$)", r"스타트", r"가동해", r"살려",
