@@ -245,6 +245,11 @@ class KeywordPlanner:
         show them; a question about one instance ("what's mailer doing?") describes it; a leading word
         that is no name ("upgrade kafka") is an action this bot does not have, refused with what it can
         do. All are reads or refusals; without a fleet name it stays "help"."""
+        filters, unfiltered = self._tag_filters(rest, context, skip=set())
+        if filters and not [word for word in re.findall(r"[a-z]+|[가-힣]+", unfiltered)
+                            if word not in lexicon.NOISE_WORDS | FILLER_WORDS | GENERIC_WORDS | {"role", "team", "env"}
+                            and not re.fullmatch(r"(servers?|boxes|nodes|machines|hosts|vms|팀|역할|환경)", word)]:
+            return "list"  # "prod boxes", "payments team", "db role": the fleet's tag values, listed
         phrases = [phrase for phrase in self.extract_targets(rest, vocabulary, context).phrases
                    if phrase != WILDCARD]
         if not phrases:
@@ -323,6 +328,7 @@ class KeywordPlanner:
         for pattern, replacement in lexicon.ENTITY_SYNONYMS:
             text = re.sub(pattern, replacement, text)
         previous_words: list[str] = []
+        unspoken = {transliterate.stem(word) for word in transliterate.HANGUL.findall(LEXICON_WORDS.sub(" ", text))}
         for segment in re.split(lexicon.CONJUNCTIONS, text):
             phrase_words: list[str] = []
             literals: list[str] = []
@@ -341,7 +347,7 @@ class KeywordPlanner:
                     phrase_words.append(token)
                 elif split := self._split_compound(token, vocabulary):
                     phrase_words.extend(split)  # "webserver" → web server
-                elif transliterate.HANGUL.fullmatch(token) and not LEXICON_WORDS.search(transliterate.stem(token)) and (
+                elif transliterate.HANGUL.fullmatch(token) and transliterate.stem(token) in unspoken and (
                         sounded := transliterate.closest_word(token, vocabulary)):
                     phrase_words.append(sounded)  # "레디스" → redis: a fleet word, by its sound
                 elif re.fullmatch(r"[a-z]{4,}", token) and token not in lexicon.NOISE_WORDS:

@@ -37,9 +37,11 @@ def test_verbs_in_both_languages_follow_the_aws_console(text, tool):
 
 
 def test_korean_entity_words_become_name_words():
+    """By sound or letter by letter, against the fleet's own words (no fleet: nothing to match)."""
     assert plan("웹 서버 1 재부팅해줘").targets == ["web server 1"]
     assert plan("디비 CPU 보여줘").targets == ["db"]
-    assert english_target_words("웹 서버 2") == "web server 2"
+    assert english_target_words("웹 서버 2", CONTEXT) == "web server 2"
+    assert english_target_words("웹 서버 2") == "server 2"
     assert english_target_words("web-server-2") == "web-server-2"
 
 
