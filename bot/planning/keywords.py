@@ -220,6 +220,10 @@ class KeywordPlanner:
                 return Plan(outcome="run", tool="list_instances", language=language)
             if len(targets.phrases) > 1:
                 return Plan(outcome="run", tool="list_instances", arguments={}, targets=[], language=language)
+            if resolve(targets.phrases[0], self._name_instances(context)).kind == "ambiguous":
+                # "mongo status" with mongo-primary and mongo-replica: show them all, a read asks no question
+                return Plan(outcome="run", tool="list_instances", arguments={"name": targets.phrases[0]},
+                            language=language)
             return Plan(outcome="run", tool=tool, targets=targets.phrases, language=language)
 
         # start / reboot / stop / terminate
@@ -246,6 +250,8 @@ class KeywordPlanner:
         that is no name ("upgrade kafka") is an action this bot does not have, refused with what it can
         do. All are reads or refusals; without a fleet name it stays "help"."""
         filters, unfiltered = self._tag_filters(rest, context, skip=set())
+        for pattern, replacement in lexicon.ENTITY_SYNONYMS:  # "서버" is "server" here too
+            unfiltered = re.sub(pattern, replacement, unfiltered)
         if filters and not [word for word in re.findall(r"[a-z]+|[가-힣]+", unfiltered)
                             if word not in lexicon.NOISE_WORDS | FILLER_WORDS | GENERIC_WORDS | {"role", "team", "env"}
                             and not re.fullmatch(r"(servers?|boxes|nodes|machines|hosts|vms|팀|역할|환경)", word)]:
@@ -260,6 +266,7 @@ class KeywordPlanner:
             return "logs"
         said = [word for word in re.findall(r"[a-z]+|[가-힣]+", rest) if word not in lexicon.NOISE_WORDS
                 and word not in FILLER_WORDS]
+        said = [word[:-1] if word.endswith("s") and word[:-1] in vocabulary else word for word in said]  # plurals
         if said and all(word in named or word in vocabulary or transliterate.HANGUL.fullmatch(word) and
                         transliterate.closest_word(word, vocabulary) for word in said):
             return "list"  # only names ("storefront", "kafka-2"): show them
