@@ -34,7 +34,7 @@ from bot.core.settings import load_settings  # noqa: E402
 from bot.eval import StrictLlm, evaluate, load_cases  # noqa: E402
 from bot.planning.chain import PlannerChain  # noqa: E402
 from bot.planning.keywords import KeywordPlanner  # noqa: E402
-from bot.planning.llm import LlmPlanner, PlanInvalid, PlannerUnavailable, context_tokens, system_prompt  # noqa: E402
+from bot.planning.llm import FEW_SHOT, LlmPlanner, PlanInvalid, PlannerUnavailable, context_tokens, system_prompt  # noqa: E402
 from bot.planning.plan import Plan, PlannerContext  # noqa: E402
 from sandbox.fleet import seed_demo_fleet  # noqa: E402
 from sandbox.server import MotoSandbox  # noqa: E402
@@ -107,15 +107,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", type=Path, nargs="+", default=[ROOT / "tests/data/commands.jsonl"])
     parser.add_argument("--limit", type=int, default=0, help="only the first N cases of each dataset")
+    parser.add_argument("--few-shot", choices=("on", "off"), default="on" if FEW_SHOT else "off",
+                        help="examples generated from the registry in the system prompt (default: the planner's)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # the chain's fallback warnings are counted, not printed
     settings = load_settings()
     if not settings.ollama_host:
         print("set OLLAMA_HOST (and OLLAMA_MODEL) to the server to measure", file=sys.stderr)
         return 2
-    llm = LlmPlanner(settings.ollama_host, settings.ollama_model, settings.llm_deadline_seconds, settings.max_targets)
+    llm = LlmPlanner(settings.ollama_host, settings.ollama_model, settings.llm_deadline_seconds, settings.max_targets,
+                     few_shot=args.few_shot == "on")
     print(f"model {settings.ollama_model} at {settings.ollama_host}; deadline {settings.llm_deadline_seconds:.0f} s; "
-          f"num_ctx {llm.num_ctx}, num_predict {llm.chat.num_predict}")
+          f"num_ctx {llm.num_ctx}, num_predict {llm.chat.num_predict}; few-shot examples {args.few_shot}")
     with MotoSandbox(region=settings.aws_region) as sandbox:
         clients = sandbox.clients()
         seed_demo_fleet(sandbox, clients)
@@ -153,7 +156,7 @@ def main() -> int:
                 print(f"prompt tokens (server's count, system prompt + message): median {statistics.median(tokens):.0f}, "
                       f"max {max(tokens)}")
     estimate = PlannerContext(instance_names=tuple(f"name-{i}" for i in range(7)))
-    print(f"\nsystem prompt (demo fleet): {len(system_prompt(estimate)):,} characters; num_ctx budget "
+    print(f"\nsystem prompt (demo fleet): {len(system_prompt(estimate, llm.few_shot)):,} characters; num_ctx budget "
           f"{context_tokens(settings.max_targets)} tokens")
     return 0
 

@@ -56,6 +56,8 @@ DEFAULT_MAX_TARGETS = 5
 PLAN_TOKENS = 320  # num_predict: the largest valid plan (cap+1 targets, a full message) fits
 CHARS_PER_TOKEN = 3  # a conservative estimate for English, JSON and Hangul mixed
 NAMES_IN_PROMPT = 200
+# few-shot examples in the prompt: measured with a real 135M model (README), they did not pay for their tokens
+FEW_SHOT = False
 LOG_GROUPS_IN_PROMPT = 50
 
 
@@ -116,7 +118,24 @@ def arguments_schema(spec: ToolSpec) -> dict[str, Any]:
     return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
-def system_prompt(context: PlannerContext) -> str:
+def examples() -> list[str]:
+    """Few-shot lines generated from the registry: each tool's first English help example, planned by
+    the keyword planner (names: the hyphenated words the examples themselves use), as `text → plan`."""
+    from bot.planning.keywords import KeywordPlanner
+
+    texts = [spec.examples["en"][0].split(" · ")[0].split(" (")[0] for spec in tools() if spec.examples.get("en")]
+    names = tuple(sorted({word for text in texts for word in text.split() if "-" in word}))
+    planner, context = KeywordPlanner(), PlannerContext(instance_names=names)
+    lines = []
+    for text in texts:
+        plan = planner.plan(text, context)
+        shown = {"outcome": plan.outcome, "tool": plan.tool, **({"targets": plan.targets} if plan.targets else {}),
+                 **({"arguments": plan.arguments} if plan.arguments else {})}
+        lines.append(f"{text} → {json.dumps(shown, ensure_ascii=False)}")
+    return lines
+
+
+def system_prompt(context: PlannerContext, few_shot: bool = False) -> str:
     """Generated from the registry, so the model always sees the tools as they are declared."""
     lines = [
         "You are the planner of an AWS operations bot used by on-call SREs.",
@@ -137,6 +156,8 @@ def system_prompt(context: PlannerContext) -> str:
         "Tools (name(arguments) [risk] what it does; `targets` = takes instances):",
     ]
     lines += [tool_line(spec) for spec in tools()]
+    if few_shot:
+        lines += ["", "Examples (message → plan):"] + [f"- {line}" for line in examples()]
     if context.instance_names:
         lines.append("")
         lines.append("Known instance Name tags (data): "
@@ -214,13 +235,13 @@ def estimate_tokens(text: str) -> int:
     return -(-len(text) // CHARS_PER_TOKEN)
 
 
-def context_tokens(max_targets: int = DEFAULT_MAX_TARGETS) -> int:
+def context_tokens(max_targets: int = DEFAULT_MAX_TARGETS, few_shot: bool = FEW_SHOT) -> int:
     """`num_ctx` for the largest prompt this planner sends: the system prompt with a full fleet of
     names, the user's message, a wrong plan and the repair request, plus the answer — rounded up
     to a whole 1,024 so the server keeps one context size (a new size reloads the model)."""
     widest = PlannerContext(instance_names=tuple("x" * 24 for _ in range(NAMES_IN_PROMPT)),
                             log_groups=tuple("/x" * 16 for _ in range(LOG_GROUPS_IN_PROMPT)))
-    prompt = estimate_tokens(system_prompt(widest))
+    prompt = estimate_tokens(system_prompt(widest, few_shot))
     repair_round = 2 * PLAN_TOKENS + 100
     needed = prompt + 200 + repair_round + PLAN_TOKENS
     return max(4096, -(-needed // 1024) * 1024)
@@ -230,10 +251,11 @@ class LlmPlanner:
     name = "llm"
 
     def __init__(self, base_url: str, model: str, timeout_seconds: float = 20.0,
-                 max_targets: int = DEFAULT_MAX_TARGETS) -> None:
+                 max_targets: int = DEFAULT_MAX_TARGETS, few_shot: bool = FEW_SHOT) -> None:
         self.deadline_seconds = timeout_seconds  # for the whole plan, repair round included
+        self.few_shot = few_shot
         self.max_targets = max_targets
-        self.num_ctx = context_tokens(max_targets)
+        self.num_ctx = context_tokens(max_targets, few_shot)
         self.chat = ChatOllama(
             base_url=base_url,
             model=model,
@@ -270,7 +292,7 @@ class LlmPlanner:
     def plan(self, text: str, context: PlannerContext) -> Plan:
         """Ask, validate; on a bad plan ask once more with the error; then give up (PlanInvalid)."""
         deadline = time.monotonic() + self.deadline_seconds
-        messages: list[BaseMessage] = [SystemMessage(system_prompt(context)), HumanMessage(text)]
+        messages: list[BaseMessage] = [SystemMessage(system_prompt(context, self.few_shot)), HumanMessage(text)]
         problem = ""
         for attempt in range(2):
             raw = self._ask(messages, deadline)
@@ -294,7 +316,7 @@ class LlmPlanner:
         for it. Never blocks start-up; a failure is logged."""
         def run() -> None:
             try:
-                messages = [SystemMessage(system_prompt(context_of())), HumanMessage("list instances")]
+                messages = [SystemMessage(system_prompt(context_of(), self.few_shot)), HumanMessage("list instances")]
                 self.chat.invoke(messages)
                 self.warm.set()
             except Exception as error:  # the model is down: the first request will say so

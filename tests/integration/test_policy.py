@@ -101,3 +101,15 @@ def test_nothing_to_do_is_said_not_proposed(make_runtime, demo):
     reply = runtime.pipeline.handle("stop batch-worker", user="alice")
     assert reply.kind == "noop" and "batch-worker" in reply.text and "stopped" in reply.text
     assert runtime.approvals.pending_count() == 0
+
+
+def test_a_change_to_several_leaves_out_those_already_there_and_runs_only_the_rest(make_runtime, demo):
+    demo.faults.stop_behind_back("web-server-2")
+    runtime = make_runtime(approver_user_ids=["UAPPROVER1"])
+    reply = runtime.pipeline.handle("stop both web servers", user="alice")
+    assert reply.kind == "proposal" and reply.proposal.instance_names == ["web-server-1"], reply.text
+    assert "Left out, already there: web-server-2" in reply.text and "(stopped)" in reply.text
+    demo.clients.reset_call_counts()
+    assert runtime.approvals.approve(reply.proposal.id, "UAPPROVER1").status == "executed"
+    stopped = {i for m in demo.clients.real_mutations() if m.operation == "StopInstances" for i in m.instance_ids}
+    assert stopped == {demo.fleet.ids["web-server-1"]}  # counted on the wire: exactly what was shown
