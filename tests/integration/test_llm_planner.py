@@ -248,3 +248,22 @@ def test_warm_up_sends_the_system_prompt_once_in_the_background(ollama):
     planner.warm_up(lambda: PlannerContext(instance_names=("web-server-1",))).join(timeout=30)
     assert planner.warm.is_set() and len(ollama.requests) == 1
     assert "web-server-1" in ollama.requests[0]["messages"][0]["content"]
+
+
+def test_few_shot_examples_are_the_registrys_own_and_plan_as_the_keyword_planner_does(ollama):
+    """With few_shot on, the prompt carries one example per tool, generated from the registry; each shown
+    plan is valid and is what the keyword planner makes of that example (so the two teach the same)."""
+    from bot.planning.llm import examples
+    from bot.planning.plan import Plan, PlannerContext
+
+    lines = examples()
+    assert len(lines) == len([spec for spec in REGISTRY.values() if spec.examples.get("en")])
+    for line in lines:
+        text, shown = line.split(" → ")
+        plan = Plan.model_validate(json.loads(shown))
+        assert plan.outcome == "run" and plan.tool in REGISTRY, line
+    ollama.script(plan_json(tool="list_instances"), plan_json(tool="list_instances"))
+    LlmPlanner(ollama.url, "llama3.1:8b", few_shot=True).plan("list instances", PlannerContext())
+    LlmPlanner(ollama.url, "llama3.1:8b", few_shot=False).plan("list instances", PlannerContext())
+    with_examples, without = (request["messages"][0]["content"] for request in ollama.requests)
+    assert all(line in with_examples for line in lines) and lines[0] not in without
