@@ -34,7 +34,7 @@ from bot.core.settings import load_settings  # noqa: E402
 from bot.eval import StrictLlm, evaluate, load_cases  # noqa: E402
 from bot.planning.chain import PlannerChain  # noqa: E402
 from bot.planning.keywords import KeywordPlanner  # noqa: E402
-from bot.planning.llm import FEW_SHOT, LlmPlanner, PlanInvalid, PlannerUnavailable, context_tokens, system_prompt  # noqa: E402
+from bot.planning.llm import FEW_SHOT, LlmPlanner, PlanInvalid, PlannerUnavailable, system_prompt  # noqa: E402
 from bot.planning.plan import Plan, PlannerContext  # noqa: E402
 from sandbox.fleet import seed_demo_fleet  # noqa: E402
 from sandbox.server import MotoSandbox  # noqa: E402
@@ -157,7 +157,7 @@ def main() -> int:
                       f"max {max(tokens)}")
     estimate = PlannerContext(instance_names=tuple(f"name-{i}" for i in range(7)))
     print(f"\nsystem prompt (demo fleet): {len(system_prompt(estimate, llm.few_shot)):,} characters; num_ctx budget "
-          f"{context_tokens(settings.max_targets)} tokens")
+          f"{llm.num_ctx} tokens")
     return 0
 
 
