@@ -148,6 +148,9 @@ def main() -> int:
             print(f"schema-valid: first answer {100 * valid_first / n:.1f}%, after the repair round "
                   f"{100 * valid_after / n:.1f}%")
             print(f"chain served by: " + ", ".join(f"{name} {count}" for name, count in served.most_common()))
+            for line in chain_out.splitlines():  # what users would get wrong, and which planner served it
+                if line.startswith("MISS ["):
+                    print(f"  chain {line}")
             print("model failures (chain fell back): "
                   + (", ".join(f"{cause} {count}" for cause, count in causes.most_common()) or "none"))
             print(f"latency per plan: p50 {statistics.median(seconds):.2f} s, p95 {percentile(seconds, 0.95):.2f} s, "

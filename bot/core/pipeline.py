@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from bot.core.approvals import Approvals, Proposal
 from bot.core.i18n import say, verb
-from bot.planning.chain import DISAGREEMENT, PlannerChain
+from bot.planning.chain import PlannerChain
 from bot.planning.glossary import Synonyms, load_glossary
 from bot.planning.grounding import ungrounded
 from bot.planning.intent import action_of, normalise_input, without_negated
@@ -190,7 +190,7 @@ class Pipeline:
             plan, planner, note = planned.plan, planned.planner, planned.note
             if fleet_error:
                 return Decision(kind="error", plan=plan, planner=planner, message=fleet_error)
-            guarded = self._guard(text, plan, planner, context)
+            guarded = self._guard(text, plan, planner, context, check_targets=not planned.own_targets)
             if isinstance(guarded, str):
                 return Decision(kind="hold", plan=plan, planner=planner, note=note, tool=plan.tool, message=guarded)
             plan = guarded
@@ -232,7 +232,8 @@ class Pipeline:
         return Decision(kind="propose" if approver_only else "confirm", call=prepared, message=verdict.reason,
                         **base)
 
-    def _guard(self, text: str, plan: Plan, planner: str, context: PlannerContext) -> Plan | str:
+    def _guard(self, text: str, plan: Plan, planner: str, context: PlannerContext,
+               check_targets: bool = True) -> Plan | str:
         """The intent guard, for plans made from a sentence: a plan that would change something
         runs on only if the message plainly asks for exactly that action, on instances it names.
         Returns the plan to go on with, or what to say instead (nothing runs)."""
@@ -264,7 +265,7 @@ class Pipeline:
             if action_of(replanned.tool) != ordered[0]:
                 return say("held_mismatch", language, asked=ordered[0], planned=planned)
             plan = replanned
-        if planner != KEYWORD_PLANNER.name:
+        if planner != KEYWORD_PLANNER.name and check_targets:
             strangers = ungrounded(plan.targets, text, context)
             if strangers:
                 return say("held_ungrounded", language, names=", ".join(strangers))
@@ -354,10 +355,6 @@ class Pipeline:
                               message=decision.message, detail=_jsonable(detail))
             return Reply(kind="refuse", text=reason + note, language=language, decision=decision)
         if decision.kind == "clarify":
-            if decision.planner == DISAGREEMENT:  # audited: a model that keeps misreading shows up here
-                self.audit.record("disagreement", request.user, status="asked", message=decision.message[:500],
-                                  detail=_jsonable({"text": (request.text or "")[:500], "origin": request.origin,
-                                                    "planner": decision.planner}))
             return Reply(kind="clarify", text=self._question(decision, language) + note, language=language,
                          decision=decision, outcome=decision.outcome)
         if decision.kind == "hold":  # the intent guard: audited, so a pattern of misreads shows up

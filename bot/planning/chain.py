@@ -8,11 +8,13 @@ cannot see that. So the chain is never worse than the keyword planner alone:
   targets the keywords found none of); when the keyword planner recognised nothing, the model's
   plan is used;
 * when the two read two different changes and the message itself names both ("stop … reboot …"),
-  the user is asked which one they meant — nothing runs on a guess. A model's change whose verb is
-  not in the message (a reboot for "stop web-server-2") is no reading of the message at all, the
-  same rule as for targets: it is dropped and the keyword planner's change (whose verb is in the
-  message, and which is still confirmed or approved) stands. Measured with a real 135M model,
-  asking on every change-vs-change disagreement turned 3 of 30 held-out requests into questions;
+  the keyword planner's plan goes on, recorded as a `disagreement`, to the intent guard, which holds
+  any message ordering two actions and asks for one at a time — nothing runs on a guess. A model's
+  change whose verb is not in the message (a reboot for "stop web-server-2") is no reading of the
+  message at all, the same rule as for targets: it is dropped and the keyword planner's change
+  (whose verb is in the message, and which is still confirmed or approved) stands. Measured with a
+  real 135M model, asking on every change-vs-change disagreement turned 3 of 30 paraphrase-set
+  requests into questions;
 * on any other disagreement the keyword planner's reading is used: its changes need the verb
   in the message (and are still confirmed or approved), and its reads are harmless — unless the
   model chose a read tool the keyword lexicon cannot plan (a newly declared tool). Measured with a
@@ -54,6 +56,9 @@ class PlanResult(BaseModel):
     plan: Plan
     planner: str  # llm, fallback, or disagreement (audited)
     note: str | None = None  # why the fallback served, shown to the user
+    # the targets are the keyword planner's (the message's own words), even where the model served:
+    # the guard checks only a model's own targets against the message
+    own_targets: bool = False
 
 
 class PlannerChain:
@@ -89,10 +94,11 @@ class PlannerChain:
         if not recognised:
             return PlanResult(plan=llm_plan, planner=llm_name)
         if (llm_plan.outcome, llm_plan.tool) == (keyword.outcome, keyword.tool):
-            return PlanResult(plan=_agreed(llm_plan, keyword), planner=llm_name)
-        if _changes(llm_plan) and _changes(keyword) and _ordered_in(text, llm_plan):
-            # two different changes, both named in the message: only the user can say which
-            return PlanResult(plan=_which_one(llm_plan, keyword), planner=DISAGREEMENT)
+            return PlanResult(plan=_agreed(llm_plan, keyword), planner=llm_name,
+                              own_targets=bool(keyword.targets) or not llm_plan.targets)
+        if _changes(llm_plan) and _changes(keyword) and _ordered_in(text, llm_plan) and _ordered_in(text, keyword):
+            # two different changes, both named in the message: the guard holds two orders in one message
+            return PlanResult(plan=keyword, planner=DISAGREEMENT, own_targets=True)
         if llm_plan.outcome == "run" and llm_plan.tool not in getattr(self.fallback, "known_tools", ()):
             return PlanResult(plan=llm_plan, planner=self.llm.name if self.llm else "llm")  # a read it cannot plan
         return PlanResult(plan=keyword, planner=self.fallback.name)
@@ -116,25 +122,3 @@ def _changes(plan: Plan) -> bool:
 def _ordered_in(text: str, plan: Plan) -> bool:
     """Whether the message itself orders the plan's action (its verb is there and not negated)."""
     return intent.action_of(plan.tool) in intent.read(text).ordered
-
-
-def _reading(plan: Plan, language: str) -> str:
-    if plan.outcome in ("run", "clarify") and plan.tool:
-        targets = ", ".join(plan.targets) if plan.targets else ("대상 없음" if language == "ko" else "no target")
-        return f"{plan.tool} ({targets})"
-    if plan.outcome == "refuse":
-        return "거절" if language == "ko" else "refuse it"
-    return "도움말/대화" if language == "ko" else "just answer (no action)"
-
-
-def _which_one(llm_plan: Plan, keyword: Plan) -> Plan:
-    """Two readings, at least one of them a change: ask, showing both, and run nothing."""
-    language = keyword.language
-    first, second = _reading(keyword, language), _reading(llm_plan, language)
-    if language == "ko":
-        message = (f"요청을 두 가지로 읽었습니다: {first} 또는 {second}. 아무것도 실행하지 않았습니다. "
-                   "원하는 작업과 대상을 다시 적어 주세요.")
-    else:
-        message = (f"I read this two ways: {first}, or {second}. Nothing was run. "
-                   "Please say again which action and which instances you mean.")
-    return Plan(outcome="clarify", message=message, language=language)

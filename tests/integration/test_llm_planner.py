@@ -188,21 +188,29 @@ def test_two_changes_named_in_one_message_make_the_bot_ask_and_nothing_runs(olla
     ollama.script(plan_json(tool="stop_instances", targets=["batch-worker"]))
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("stop batch-worker, no wait, reboot it", user="U1")
-    assert reply.kind == "clarify" and reply.decision.planner == "disagreement", reply.text
-    assert "stop_instances (batch-worker)" in reply.text and "reboot_instances (batch-worker)" in reply.text
-    assert "Nothing was run" in reply.text
+    assert reply.kind == "clarify" and reply.decision.kind == "hold", reply.text
+    assert reply.decision.planner == "disagreement" and "one at a time" in reply.text and "Nothing was done" in reply.text
     assert runtime.approvals.pending_count() == 0 and demo.clients.real_mutations() == []
-    [row] = [row for row in runtime.audit.recent(limit=5) if row.kind == "disagreement"]
-    assert row.actor == "U1"
+    [row] = [row for row in runtime.audit.recent(limit=5) if row.kind == "guard"]
+    assert row.actor == "U1" and row.detail["planner"] == "disagreement"
 
 
 def test_a_stop_or_a_reboot_named_in_korean_is_asked_about(ollama, make_runtime, demo):
     ollama.script(plan_json(tool="stop_instances", targets=["웹 서버 2"]))
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("웹 서버 2 중지, 아니 재부팅해줘", user="U1")
-    assert reply.kind == "clarify" and "두 가지로" in reply.text
-    assert "stop_instances" in reply.text and "reboot_instances" in reply.text
+    assert reply.kind == "clarify" and reply.decision.kind == "hold" and reply.decision.planner == "disagreement"
     assert runtime.approvals.pending_count() == 0 and demo.state_of("web-server-2") == "running"
+
+
+def test_a_model_that_agrees_keeps_the_messages_own_targets_unchecked(ollama, make_runtime):
+    """"reboot both web servers": the targets are the keyword planner's expansion of the message's words, so
+    agreeing with them is not a model naming instances the message does not mention."""
+    ollama.script(plan_json(tool="reboot_instances", targets=["web-server-1", "web-server-2"]))
+    runtime = llm_runtime(make_runtime, ollama.url)
+    reply = runtime.pipeline.handle("reboot both web servers", user="U1")
+    assert reply.kind == "proposal" and reply.decision.planner == "llm", reply.text
+    assert sorted(reply.proposal.instance_names) == ["web-server-1", "web-server-2"]
 
 
 def test_on_a_read_the_keyword_reading_wins_over_a_wrong_model(ollama, make_runtime):

@@ -193,7 +193,7 @@ def test_two_changes_both_named_in_the_message_are_asked_about(scripted_llm, tex
     reply = runtime.pipeline.handle(text, user=USER)
     assert reply.kind == "clarify" and reply.decision.planner == "disagreement", reply.text
     nothing_proposed(runtime)
-    assert runtime.audit.rows(kind="disagreement")[-1].detail["planner"] == "disagreement"
+    assert runtime.audit.rows(kind="guard")[-1].detail["planner"] == "disagreement"
 
 
 SAME_ACTION_OTHER_TARGET = [
