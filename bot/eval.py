@@ -2,8 +2,8 @@
 
 Each JSON line is {"text": ..., "tool": "<tool>|clarify|refuse|chat", "targets": [Name tags]}.
 Every text is planned, resolved and judged by the policy against a fresh sandbox with the
-demo fleet, or the fleet file's instances (`sandbox/fleet_file.py`) — nothing is executed. A case passes when the outcome/tool matches and the set
-of resolved Name tags equals `targets`.
+demo fleet, or the fleet file's instances (`sandbox/fleet_file.py`) — nothing is executed.
+A case passes when the outcome/tool matches and the set of resolved Name tags equals `targets`.
 
 Planners: `fallback` is the keyword planner alone; `llm` the model alone — a failed answer
 (unreachable, slow, invalid twice) is its own outcome, `llm_failed`, and never a pass (else
