@@ -376,8 +376,7 @@ class Pipeline:
             text = say("proposal" if needs == "approve" else "confirmation", language, summary=proposal.summary,
                        id=proposal.id, expires=f"{proposal.expires_at:%H:%M}", reason=decision.message)
             if decision.left_out:
-                text += " " + say("left_out", language, names=", ".join(
-                    f"{instance.label} ({instance.state})" for instance in decision.left_out))
+                text += " " + left_out_note(decision, language)
             if request.origin in ANNOUNCED_ORIGINS:
                 self._announce(proposal)
             return Reply(kind="proposal", text=text + note, language=language, decision=decision, proposal=proposal)
@@ -425,6 +424,12 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return repr(value)[:200]
+
+
+def left_out_note(decision: Decision, language: Language) -> str:
+    """What a proposal left out because it is already there — shown wherever the proposal is."""
+    return say("left_out", language, names=", ".join(
+        f"{instance.label} ({instance.state})" for instance in decision.left_out))
 
 
 def _without_settled(call: PreparedCall, settled_states: frozenset[str]) -> tuple[PreparedCall, list[Instance]]:

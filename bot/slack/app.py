@@ -21,11 +21,12 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.core.approvals import Proposal
-from bot.core.pipeline import Reply
+from bot.core.pipeline import Reply, left_out_note
 from bot.core.runtime import Runtime
 from bot.slack.blocks import (
     APPROVE_ACTION,
     REJECT_ACTION,
+    context,
     decided_message,
     escape,
     proposal_message,
@@ -100,6 +101,8 @@ class SlackFrontEnd:
     def post_reply(self, client: WebClient, channel: str, thread_ts: str, reply: Reply) -> None:
         if reply.kind == "proposal" and reply.proposal is not None:
             text, blocks = proposal_message(reply.proposal)
+            if reply.decision is not None and reply.decision.left_out:  # names are AWS data: escaped
+                blocks = [*blocks[:-1], context(escape(left_out_note(reply.decision, reply.language))), blocks[-1]]
             posted = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
             self.runtime.approvals.set_message(reply.proposal.id, channel, posted["ts"])
             return

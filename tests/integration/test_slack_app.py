@@ -289,3 +289,13 @@ def test_slash_audit_answers_who_stopped_what(make_slack, slack_api, demo):
     command(front, slack_api, "audit")
     everything = slack_api.wait_for(lambda: len(responses(slack_api)) == 2 and responses(slack_api))[1]["text"]
     assert "list_instances" not in everything and "stop_instances" in everything
+
+
+def test_a_proposal_that_left_instances_out_says_so_in_slack(make_slack, slack_api, demo):
+    demo.faults.stop_behind_back("web-server-2")
+    front = make_slack()
+    mention(front, "stop both web servers")
+    post, buttons = proposal_posted(slack_api, front)
+    shown = blocks_text(post)
+    assert "Left out, already there: web-server-2" in shown and "(stopped)" in shown
+    assert front.runtime.approvals.get(buttons[0]["value"]).instance_names == ["web-server-1"]
