@@ -9,12 +9,10 @@ more; numbers must match exactly ("web-server-2" is not "web-server-1").
 from __future__ import annotations
 
 import difflib
-import re
 
-from bot.planning import glossary, lexicon
 from bot.planning.glossary import load_glossary
 from bot.planning.intent import normalise_input
-from bot.planning.keywords import english_target_words
+from bot.planning.keywords import english_target_words, name_words
 from bot.planning.plan import PlannerContext
 from tools.resolver import words
 
@@ -23,10 +21,7 @@ FUZZY_CUTOFF = 0.8
 
 def synonyms(text: str, context: PlannerContext | None = None) -> str:
     """The glossary and the lexicon's rewrites applied ("database" → "db", "jump host" → "bastion")."""
-    text = glossary.apply(text.lower(), context.synonyms if context else load_glossary())
-    for pattern, replacement in lexicon.ENTITY_SYNONYMS:
-        text = re.sub(pattern, replacement, text)
-    return text
+    return name_words(text.lower(), context.synonyms if context else load_glossary())
 
 
 def message_words(text: str, context: PlannerContext | None = None) -> set[str]:

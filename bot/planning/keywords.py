@@ -97,14 +97,27 @@ def english_target_words(phrase: str, context: PlannerContext | None = None) -> 
     be. Hangul words become the fleet's words they sound like (with the context's fleet names)."""
     if not re.search(r"[가-힣]", phrase):
         return phrase
-    text = glossary.apply(phrase.lower(), context.synonyms if context else load_glossary())
-    for pattern, replacement in lexicon.ENTITY_SYNONYMS:
-        text = re.sub(pattern, replacement, text)
+    text = name_words(phrase.lower(), context.synonyms if context else load_glossary())
     if context is not None:
         vocabulary = fleet_words(context.instance_names)
         text = transliterate.HANGUL.sub(
             lambda match: f" {transliterate.closest_word(match.group(0), vocabulary) or match.group(0)} ", text)
     return " ".join(re.findall(r"[a-z0-9][a-z0-9\-_.]*", text)) or phrase
+
+
+def name_words(text: str, synonyms: glossary.Synonyms = ()) -> str:
+    """The glossary, then the lexicon's fleet-independent rewrites ("서버" → server, "2번" → 2): the words
+    people use turned into the words Name tags use, before anything is matched."""
+    text = glossary.apply(text, synonyms)
+    for pattern, replacement in lexicon.ENTITY_SYNONYMS:
+        text = re.sub(pattern, replacement, text)
+    return text
+
+
+def unspoken_hangul(text: str) -> set[str]:
+    """The Hangul words (particles off) the lexicon does not know: only these may be names said by sound.
+    The lexicon's own phrases are masked first, so "껐다 켜" (a reboot) is never heard as 'gateway'."""
+    return {transliterate.stem(word) for word in transliterate.HANGUL.findall(LEXICON_WORDS.sub(" ", text))}
 
 
 def fleet_words(instance_names: Iterable[str]) -> frozenset[str]:
@@ -175,7 +188,7 @@ class KeywordPlanner:
         intent = self._intent(rest_without_state)
         if intent is None and state is not None:
             intent = "list"  # "stopped ones?", "실행 중인 거"
-        vocabulary = self._vocabulary(context.instance_names)
+        vocabulary = fleet_words(context.instance_names)
 
         if (intent is None or intent in lexicon.MUTATING_INTENTS) and STATE_QUESTION.search(
                 self._clause_of(lowered, intent)):
@@ -250,8 +263,7 @@ class KeywordPlanner:
         that is no name ("upgrade kafka") is an action this bot does not have, refused with what it can
         do. All are reads or refusals; without a fleet name it stays "help"."""
         filters, unfiltered = self._tag_filters(rest, context, skip=set())
-        for pattern, replacement in lexicon.ENTITY_SYNONYMS:  # "서버" is "server" here too
-            unfiltered = re.sub(pattern, replacement, unfiltered)
+        unfiltered = name_words(unfiltered)  # "서버" is "server" here too
         if filters and not [word for word in re.findall(r"[a-z]+|[가-힣]+", unfiltered)
                             if word not in lexicon.NOISE_WORDS | FILLER_WORDS | GENERIC_WORDS | {"role", "team", "env"}
                             and not re.fullmatch(r"(servers?|boxes|nodes|machines|hosts|vms|팀|역할|환경)", word)]:
@@ -319,10 +331,6 @@ class KeywordPlanner:
                 return state, pattern.sub(" ", text)
         return None, text
 
-    @staticmethod
-    def _vocabulary(instance_names: Iterable[str]) -> frozenset[str]:
-        return fleet_words(instance_names)
-
     def extract_targets(self, text: str, vocabulary: frozenset[str], context: PlannerContext) -> Targets:
         found = Targets()
         text = LOG_PATH_PATTERN.sub(" ", QUOTED_PATTERN.sub(" ", text))
@@ -331,11 +339,9 @@ class KeywordPlanner:
         found.plural = bool(PLURAL_WORDS.search(text) or any(  # "kafkas", "web servers", "databases": each
             token.endswith("s") and glossary.apply(token[:-1], context.synonyms).strip() in vocabulary
             for token in re.findall(r"[a-z]{3,}", text)))
-        text = glossary.apply(text, context.synonyms)
-        for pattern, replacement in lexicon.ENTITY_SYNONYMS:
-            text = re.sub(pattern, replacement, text)
+        text = name_words(text, context.synonyms)
         previous_words: list[str] = []
-        unspoken = {transliterate.stem(word) for word in transliterate.HANGUL.findall(LEXICON_WORDS.sub(" ", text))}
+        unspoken = unspoken_hangul(text)
         for segment in re.split(lexicon.CONJUNCTIONS, text):
             phrase_words: list[str] = []
             literals: list[str] = []
@@ -473,9 +479,10 @@ class KeywordPlanner:
                 continue
             values.setdefault(value.lower(), (key, value))
         found: dict[str, str] = {}
+        unspoken = unspoken_hangul(text)
         for token in TOKEN_PATTERN.findall(text):
             word = token
-            if transliterate.HANGUL.fullmatch(token) and not LEXICON_WORDS.search(transliterate.stem(token)):
+            if transliterate.HANGUL.fullmatch(token) and transliterate.stem(token) in unspoken:
                 word = transliterate.closest_word(token, values) or token
             if word in values and values[word][0] not in found:
                 key, value = values[word]

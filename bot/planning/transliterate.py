@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from functools import lru_cache
 from collections.abc import Iterable
 
 HANGUL = re.compile(r"[가-힣]+")
@@ -55,6 +56,7 @@ def hangul_skeleton(word: str) -> str:
     return _collapse("".join(parts))
 
 
+@lru_cache(maxsize=8192)
 def english_skeleton(word: str) -> str:
     """The sound skeleton of a Latin word: "redis" → "RaTaS", "jenkins" → "SaNKaNS"."""
     text = word.lower()
