@@ -87,10 +87,14 @@ class IncidentManager:
         if open_incidents is None:
             open_incidents = self.open_incidents(region)
         open_by_fingerprint = {incident.fingerprint: incident for incident in open_incidents}
+        held = self.store.held_fingerprints(region)  # resolved by hand while still firing: stay quiet
         seen: set[str] = set()
         for finding in findings:
             rule = match_rule(finding, self.rules.rules)
             if rule is None or finding.fingerprint in seen:
+                continue
+            if finding.fingerprint in held and finding.fingerprint not in open_by_fingerprint:
+                seen.add(finding.fingerprint)
                 continue
             seen.add(finding.fingerprint)
             existing = open_by_fingerprint.get(finding.fingerprint)
@@ -104,6 +108,7 @@ class IncidentManager:
         for fingerprint, incident in open_by_fingerprint.items():
             if fingerprint not in seen and self._resolve(incident):
                 report.resolved.append(incident.id)
+        self.store.release_held(region, held - seen)
         report.notify_failures = self._announce_pending(region)
         return report
 
@@ -123,6 +128,7 @@ class IncidentManager:
             return None
         self.audit.record("incident", "monitor", status="open", message=finding.summary,
                           detail={"incident": incident_id, "tier": rule.tier, "fingerprint": finding.fingerprint})
+        self.store.add_event(incident_id, "monitor", "detected", f"Tier {rule.tier} ({rule.name}): {finding.summary}")
         incident = self.get(incident_id)
         if self.on_open is not None and incident is not None and not incident.suppressed:
             try:
@@ -132,6 +138,10 @@ class IncidentManager:
                 plan = None
             if plan is not None:
                 self.store.set(incident_id, proposal_id=plan.proposal_id, sop_id=plan.sop_id)
+                if plan.sop_id:
+                    self.store.add_event(incident_id, "monitor", "runbook", plan.sop_id)
+                if plan.proposal_id:
+                    self.store.add_event(incident_id, "monitor", "proposed", f"recovery proposal {plan.proposal_id}")
         return incident_id
 
     def _change(self, incident: Incident, finding: Finding, rule: TierRule) -> bool:
@@ -146,7 +156,8 @@ class IncidentManager:
             signature=finding.signature))
         if not changed:
             return False
-        if incident.announced and not incident.suppressed:
+        self.store.add_event(incident.id, "monitor", "updated", "; ".join(changes))
+        if incident.announced and not incident.suppressed and not incident.snoozed(utcnow()):
             try:
                 self.notifier.updated(self.get(incident.id), "; ".join(changes))  # type: ignore[arg-type]
                 self.store.set(incident.id, notified_signature=finding.signature)
@@ -161,14 +172,18 @@ class IncidentManager:
             return False
         self.audit.record("incident", "monitor", status="resolved", message=incident.summary,
                           detail={"incident": incident.id})
+        self.store.add_event(incident.id, "monitor", "cleared", "the finding cleared; resolved by the monitor")
         return True
 
     def _announce_pending(self, region: str) -> int:
         """Announce what is not announced yet: new incidents and resolutions (and retries of both)."""
         failures = 0
         rows = self.store.announcements_due(region, ANNOUNCE_CLAIM_PREFIX, utcnow() - ANNOUNCE_CLAIM_TIMEOUT)
+        now = utcnow()
         for row in rows:
             incident = Incident.model_validate(row)
+            if incident.snoozed(now):
+                continue  # a snoozed incident posts nothing until the snooze ends; then this picks it up
             try:
                 if incident.status == "open":
                     self._announce_opening(incident)
@@ -199,4 +214,5 @@ class IncidentManager:
             self.store.release_claim(incident.id, claim)
             raise
         self.store.set(incident.id, channel=thread.channel, thread_ts=thread.thread_ts or "posted",
-                       notified_signature=incident.signature)
+                       notified_signature=incident.signature, link=thread.link)
+        self.store.add_event(incident.id, "monitor", "posted", f"announced in {thread.channel or 'the terminal'}")

@@ -40,6 +40,15 @@ class Incident(BaseModel):
     updated_at: datetime
     resolved_at: datetime | None
     resolved_notified: bool
+    link: str | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    snoozed_until: datetime | None = None
+    resolved_by: str | None = None
+    held: bool = False
+
+    def snoozed(self, now: datetime) -> bool:
+        return self.snoozed_until is not None and self.snoozed_until > now
 
     @property
     def announced(self) -> bool:
@@ -59,6 +68,7 @@ class Thread(BaseModel):
 
     channel: str | None = None
     thread_ts: str | None = None
+    link: str | None = None  # a permalink people can click from a list of incidents
 
 
 class Notifier(Protocol):

@@ -37,9 +37,10 @@ from monitoring import checks
 from monitoring.config import MonitorRules
 from monitoring.incidents import IncidentManager, OpenHook
 from monitoring.notifier import Notifier
-from monitoring.snapshot import SnapshotReader
+from monitoring.snapshot import FleetSnapshot, SnapshotReader
 from tools.aws import AwsClients
 from tools.errors import describe_aws_error
+from tools.models import Risk
 from tools.registry import tools
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class MonitorService:
                                      thresholds.cpu_statistic, thresholds.cpu_period_detailed_seconds,
                                      thresholds.inventory_refresh_seconds, interval_seconds)
         self.incidents = IncidentManager(engine, notifier, rules, audit, on_open)
+        self.audit = audit
         self.holder = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self.last_report: CycleReport | None = None
         self._set_flag = set_flag
@@ -144,6 +146,7 @@ class MonitorService:
             findings = checks.evaluate(snapshot, previous, {incident.fingerprint for incident in still_open},
                                        self._stopped_by_bot(), self.rules.thresholds.cpu_percent)
             outcome = self.incidents.reconcile(findings, self.region, still_open)
+            self._record_state_changes(snapshot, previous)
             self.observations.save(self.region, [(h.instance.id, h.instance.state) for h in snapshot.instances],
                                    previous)
         except Exception as error:
@@ -189,6 +192,21 @@ class MonitorService:
                 log.warning("could not record the monitor cycle")
 
     # -- memory between cycles ----------------------------------------------------------------
+
+    def _record_state_changes(self, snapshot: FleetSnapshot, previous: dict[str, str]) -> None:
+        """Audit every instance that went up or down since the last cycle, and whether the bot did it:
+        "what changed?" must also show "api-server stopped outside the bot at 14:02"."""
+        moved = [h.instance for h in snapshot.instances if h.instance.id in previous
+                 and (previous[h.instance.id] in checks.UP_STATES) != (h.instance.state in checks.UP_STATES)]
+        if not moved:
+            return
+        by_bot = self.proposals.instances_acted_on([spec.name for spec in tools() if spec.risk is not Risk.READ],
+                                                   utcnow() - BOT_ACTION_MEMORY)
+        for instance in moved:
+            outside = instance.id not in by_bot
+            self.audit.record("observed", "monitor", status="outside" if outside else "bot",
+                              message=f"{instance.label} {previous[instance.id]} → {instance.state}"
+                                      + (" (outside the bot)" if outside else " (after an approved change)"))
 
     def _stopped_by_bot(self) -> set[str]:
         """Instances an approved stop/terminate touched recently: their going down is expected."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
@@ -23,6 +24,10 @@ class SearchLogsArgs(ToolArgs):
     )
     minutes: int = Field(60, description="How far back to search, in minutes (1 to 10080 = 7 days).")
     limit: int = Field(50, ge=1, le=1000, description="Most lines to return.")
+    targets: list[str] = Field(
+        default_factory=list, max_length=20,
+        description="Only lines from these instances (Name tag or id): their log streams, named by Name or id.",
+    )
 
     @field_validator("minutes")
     @classmethod
@@ -42,17 +47,22 @@ class LogSearchResult(ToolResult):
     minutes: int
     events: list[LogEvent]
     truncated: bool
+    sources: list[str] = Field(default_factory=list)  # the instances whose streams were searched, if narrowed
+
+    @property
+    def _from(self) -> str:
+        return f" from {', '.join(self.sources)}" if self.sources else ""
 
     def _lines(self) -> list[str]:
         return [f"{e.timestamp:%H:%M:%S} [{e.stream}] {e.message}" for e in self.events]
 
     def to_text(self) -> str:
-        head = f"{len(self.events)} line(s) in {self.log_group} matching {self.filter_pattern or '(all)'}"
+        head = f"{len(self.events)} line(s) in {self.log_group}{self._from} matching {self.filter_pattern or '(all)'}"
         head += f" over the last {self.minutes} min" + (" (more were left out)" if self.truncated else "") + ":"
         return "\n".join([head, *self._lines()])
 
     def to_blocks(self) -> list[Block]:
-        header = (f"*{len(self.events)} line(s)* in `{escape(self.log_group)}` matching "
+        header = (f"*{len(self.events)} line(s)* in `{escape(self.log_group)}`{escape(self._from)} matching "
                   f"`{escape(self.filter_pattern or '(all)')}` over the last {self.minutes} min")
         if not self.events:
             return [section(header)]
@@ -73,17 +83,60 @@ def log_group_names(ctx: ToolContext, region: str | None) -> list[str]:
     ]
 
 
-def search_logs(ctx: ToolContext, args: SearchLogsArgs, _: list[Instance]) -> LogSearchResult:
+GENERIC_NAME_WORDS = frozenset({"server", "servers", "srv", "host", "node", "app", "apps", "service", "svc", "prod",
+                                "production", "staging", "stage", "dev", "test", "instance", "log", "logs", "var"})
+
+
+def _words(text: str) -> set[str]:
+    return {word for word in re.split(r"[^a-z0-9]+", text.lower()) if word and not word.isdigit()} - GENERIC_NAME_WORDS
+
+
+def log_group_for(instance: Instance, groups: list[str]) -> str | None:
+    """The log group an instance writes to: its `LogGroup` tag, else the one group whose path shares a
+    word with its Name or Role ("api-server" → /app/api); None when that is not one group."""
+    tagged = instance.tags.get("LogGroup") or instance.tags.get("LogGroupName")
+    if tagged:
+        return tagged
+    own = _words(instance.name or "") | _words(instance.role or "")
+    matches = [group for group in groups if _words(group) & own]
+    return matches[0] if len(matches) == 1 else None
+
+
+def instance_streams(ctx: ToolContext, region: str | None, group: str, instance: Instance) -> list[str]:
+    """The streams of `group` that belong to `instance`: named by its Name tag or containing its id
+    (the CloudWatch agent's default stream name is the instance id)."""
+    logs = ctx.clients.client("logs", region)
+    names: list[str] = []
+    try:
+        for page in logs.get_paginator("describe_log_streams").paginate(logGroupName=group):
+            names += [stream["logStreamName"] for stream in page.get("logStreams", [])]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+        return []
+    own_name = (instance.name or "").lower()
+    return [name for name in names if instance.id in name or (own_name and name.lower() == own_name)]
+
+
+def search_logs(ctx: ToolContext, args: SearchLogsArgs, instances: list[Instance]) -> LogSearchResult:
     logs = ctx.clients.client("logs", args.region)
     end = datetime.now(UTC)
     start = end - timedelta(minutes=args.minutes)
-    kwargs = {
+    kwargs: dict = {
         "logGroupName": args.log_group,
         "startTime": int(start.timestamp() * 1000),
         "endTime": int(end.timestamp() * 1000),
     }
     if args.filter_pattern:
         kwargs["filterPattern"] = args.filter_pattern
+    if instances:  # one instance's lines are that instance's lines only, never its neighbours'
+        streams = [stream for instance in instances
+                   for stream in instance_streams(ctx, args.region, args.log_group, instance)]
+        if not streams:
+            raise ToolError(f"no log stream in {args.log_group} belongs to "
+                            f"{', '.join(instance.label for instance in instances)} (streams are matched by "
+                            f"Name tag or instance id); nothing was searched")
+        kwargs["logStreamNames"] = streams[:100]
     events: list[LogEvent] = []
     truncated = False
     try:
@@ -115,4 +168,5 @@ def search_logs(ctx: ToolContext, args: SearchLogsArgs, _: list[Instance]) -> Lo
         minutes=args.minutes,
         events=events,
         truncated=truncated,
+        sources=[instance.label for instance in instances],
     )

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, Field, SerializeAsAny, ValidationError
 
-from tools import cloudwatch, cost, ec2, logs
+from tools import cloudwatch, cost, ec2, logs, triage
 from tools.context import ToolContext
 from tools.errors import ToolError, describe_aws_error
 from tools.inventory import fetch_instances
@@ -176,6 +176,38 @@ BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
         verbs=_verbs("read cost", "비용 조회"),
         examples={"en": ("cost this month · cost last month · cost by day this week",),
                   "ko": ("이번 달 비용 · 지난달 비용 · 이번 주 일별 비용",)},
+    ),
+    ToolSpec(
+        "list_incidents",
+        "Open incidents the monitor is tracking: tier, resource, age, who acknowledged it, link to its thread. "
+        "Answers 'is anything broken right now?'.",
+        triage.ListIncidentsArgs,
+        Risk.READ,
+        triage.list_incidents,
+        verbs=_verbs("list incidents", "인시던트 조회"),
+        examples={"en": ("open incidents", "is anything broken right now?"), "ko": ("인시던트 목록", "지금 장애 있어?")},
+    ),
+    ToolSpec(
+        "recent_changes",
+        "What changed recently: changes made through the bot (who ran what, when) and instance state changes "
+        "the monitor saw that nobody made through the bot; optionally only for named instances.",
+        triage.RecentChangesArgs,
+        Risk.READ,
+        triage.recent_changes,
+        verbs=_verbs("show recent changes", "변경 이력 조회"),
+        examples={"en": ("what changed in the last hour?", "who stopped web-server-2?"),
+                  "ko": ("최근 변경 사항", "누가 웹 서버 2 중지했어?")},
+    ),
+    ToolSpec(
+        "diagnose",
+        "Why one instance is slow, down or broken, read-only: state and status checks, CPU over the last hour, "
+        "its alarms, the latest ERROR lines of its log group, recent changes to it and the matching runbook.",
+        triage.DiagnoseArgs,
+        Risk.READ,
+        triage.diagnose,
+        verbs=_verbs("diagnose", "진단"),
+        examples={"en": ("why is api-server slow?",), "ko": ("api 서버 왜 느려?",)},
+        many_targets=False,
     ),
 )
 

@@ -111,3 +111,35 @@ def instance_line(instance: Instance) -> str:
     emoji = STATE_EMOJI.get(instance.state, ":white_circle:")
     extras = " · ".join(escape(part) for part in (instance.state, instance.type, instance.env) if part)
     return f"{emoji} *{escape(instance.name or '(no name)')}* `{escape(instance.id)}` {extras}"
+
+
+SPARK_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float], low: float | None = None, high: float | None = None) -> str:
+    """A one-line chart ("▂▃▅▇█▆") for a terminal, where a picture cannot go. Percent metrics pass
+    low=0, high=100 so a flat 40 % does not read as a full bar."""
+    if not values:
+        return ""
+    low = min(values) if low is None else low
+    high = max(values) if high is None else high
+    span = high - low
+    if span <= 0:
+        return SPARK_BARS[len(SPARK_BARS) // 2] * len(values)
+    last = len(SPARK_BARS) - 1
+    return "".join(SPARK_BARS[max(0, min(last, round((value - low) / span * last)))] for value in values)
+
+
+def age(seconds: float) -> str:
+    """How long ago, as on-call says it: 45s, 12m, 3h05m, 2d4h."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours}h"

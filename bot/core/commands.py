@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from bot.core.pipeline import Origin, Reply
@@ -101,6 +101,28 @@ def _decide(verb: str) -> Callable[[Call], Reply]:
     return run
 
 
+def _incidents(call: Call) -> Reply:
+    return call.runtime.pipeline.call("list_incidents", {}, user=call.user, origin=call.front)  # type: ignore[arg-type]
+
+
+def _incident(call: Call) -> Reply:
+    return Reply(kind="chat", text=call.runtime.desk.detail_text(int(call.args.lstrip("#"))), preformatted=True)
+
+
+def _incident_action(action: str) -> Callable[[Call], Reply]:
+    def run(call: Call) -> Reply:
+        outcome = call.runtime.desk.act(int(call.args.lstrip("#")), action, call.user, call.front)
+        if outcome.reply is not None:
+            return outcome.reply
+        return Reply(kind="chat" if outcome.ok else "error", text=outcome.message)
+    return run
+
+
+def _snooze(call: Call) -> Reply:
+    incident_id, hours = re.fullmatch(r"#?(\d+)\s+([14])\s*h", call.args).groups()  # type: ignore[union-attr]
+    return _incident_action(f"snooze_{hours}h")(replace(call, args=incident_id))
+
+
 def _sop(call: Call) -> Reply:
     return call.runtime.pipeline.answer_from_runbooks(call.args or "help")
 
@@ -127,6 +149,17 @@ COMMANDS: tuple[Command, ...] = (
             _words("approve", args=r"\S+"), _decide("approve"), fronts=frozenset({"terminal"})),
     Command("reject", "reject <id>", {"en": "reject a proposal by its id", "ko": "제안 거절 (id)"},
             _words("reject", args=r"\S+"), _decide("reject"), fronts=frozenset({"terminal"})),
+    Command("incidents", "incidents", {"en": "open incidents: tier, resource, age, who acknowledged",
+                                       "ko": "열린 인시던트 (등급, 리소스, 경과, 담당)"},
+            _words("incidents", "인시던트"), _incidents),
+    Command("incident", "incident <id>", {"en": "one incident and its timeline", "ko": "인시던트 상세와 타임라인"},
+            _words("incident", "인시던트", args=r"#?\d{1,9}"), _incident),
+    Command("ack", "ack <id>", {"en": "acknowledge an incident", "ko": "인시던트 확인(담당)"},
+            _words("ack", "acknowledge", args=r"#?\d{1,9}"), _incident_action("ack"), fronts=frozenset({"terminal"})),
+    Command("snooze", "snooze <id> 1h|4h", {"en": "silence an incident for 1 or 4 hours", "ko": "인시던트 1/4시간 알림 끄기"},
+            _words("snooze", args=r"#?\d{1,9}\s+[14]\s*h"), _snooze, fronts=frozenset({"terminal"})),
+    Command("resolve", "resolve <id>", {"en": "resolve an incident by hand", "ko": "인시던트 수동 해결"},
+            _words("resolve", args=r"#?\d{1,9}"), _incident_action("resolve"), fronts=frozenset({"terminal"})),
     Command("sop", "sop <question>", {"en": "the runbook for a problem", "ko": "문제에 맞는 런북"},
             re.compile(r"(?i:sop|runbook)(?:\s*:?\s+(?P<args>.+))?", re.S), _sop),
 )

@@ -19,7 +19,9 @@ from sqlalchemy import Engine
 from bot.core.approvals import Approvals
 from bot.core.commands import MONITOR_FLAG, CommandRouter
 from bot.core.pipeline import Pipeline
+from bot.core.incident_desk import IncidentDesk
 from bot.core.recovery import RecoveryAdvisor
+from bot.core.records import StoreRecords
 from bot.core.settings import Settings
 from bot.planning.chain import PlannerChain
 from bot.planning.glossary import load_glossary
@@ -64,11 +66,14 @@ class Runtime:
     monitor: MonitorService | None = None
     sop: SopStore | None = None
     recovery: RecoveryAdvisor | None = None
+    records: StoreRecords | None = None
+    desk: IncidentDesk = field(init=False)
     closed: bool = False
     _close_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.router = CommandRouter(self)
+        self.desk = IncidentDesk(self.incidents, self.audit, self.pipeline, self.router.may_operate)
         self.pipeline.help_text = lambda language: self.router.help_text(language)
 
     def attach_sop(self) -> SyncReport:
@@ -82,6 +87,8 @@ class Runtime:
         report = self.sop.sync()
         self.recovery = RecoveryAdvisor(self.sop, self.pipeline, settings.slack_alert_channel)
         self.pipeline.sop = self.sop
+        if self.records is not None:
+            self.records.sop = self.sop
         return report
 
     def attach_monitor(self, notifier: Notifier, on_open: OpenHook | None = None) -> MonitorService:
@@ -126,9 +133,10 @@ class Runtime:
 
 def build_runtime(settings: Settings, clients: AwsClients, db_file: str = DEFAULT_DB_FILE,
                   planner: PlannerChain | None = None) -> Runtime:
-    runner = ToolRunner(ToolContext(clients))
     engine = make_engine(database_url(settings.data_dir, settings.database_url, db_file))
     audit = AuditLog(engine)
+    records = StoreRecords(IncidentStore(engine), audit, ProposalStore(engine))
+    runner = ToolRunner(ToolContext(clients, records=records))
     approvals = Approvals(ProposalStore(engine), audit, runner, ttl=timedelta(minutes=settings.proposal_ttl_minutes),
                           max_targets=settings.max_targets, approvers=frozenset(settings.approver_user_ids),
                           four_eyes=settings.four_eyes)
@@ -138,8 +146,9 @@ def build_runtime(settings: Settings, clients: AwsClients, db_file: str = DEFAUL
         planner = PlannerChain(llm=llm, fallback=KeywordPlanner())
     pipeline = Pipeline(runner, planner, approvals, audit, settings.max_targets,
                         synonyms=load_glossary(settings.glossary_file))
+    records.fleet_names = pipeline.fleet_names
     return Runtime(settings, clients, runner, engine, audit, approvals, planner, pipeline,
-                   Flags(engine), EventLedger(engine), IncidentStore(engine))
+                   Flags(engine), EventLedger(engine), records.incidents, records=records)
 
 
 def real_aws_clients(settings: Settings) -> AwsClients:

@@ -158,6 +158,9 @@ def first_match(text: str, table: Iterable[tuple[str, str]]) -> str | None:
     return None
 
 
+TRIAGE_INTENTS = frozenset({"diagnose", "changes", "incidents"})
+
+
 class KeywordPlanner:
     """Deterministic planner; fast (no I/O) and measured by `python -m bot.eval`."""
 
@@ -186,6 +189,8 @@ class KeywordPlanner:
         minutes, rest = extract_minutes(lowered)
         state, rest_without_state = self._state_adjective(rest)
         intent = self._intent(rest_without_state)
+        if self._intent(rest) in TRIAGE_INTENTS:
+            intent = self._intent(rest)  # "who stopped web-server-2?": "stopped" is the question, not a filter
         if intent is None and state is not None:
             intent = "list"  # "stopped ones?", "실행 중인 거"
         vocabulary = fleet_words(context.instance_names)
@@ -214,8 +219,12 @@ class KeywordPlanner:
         if intent == "logs":
             return self._plan_logs(text, rest, minutes, vocabulary, context, language)
 
+        if intent == "incidents":
+            return Plan(outcome="run", tool="list_incidents", language=language)
         targets = self.extract_targets(rest, vocabulary, context)
         tool = lexicon.INTENT_TO_TOOL[intent]
+        if intent in ("changes", "diagnose"):
+            return self._plan_triage(intent, lowered, targets, minutes, language)
         if intent == "metrics":
             arguments: dict = {}
             metric = first_match(lowered, lexicon.METRIC_WORDS)
@@ -252,6 +261,23 @@ class KeywordPlanner:
         if not targets.phrases:
             return Plan(outcome="clarify", tool=tool, arguments=arguments, message="which instance?", language=language)
         return Plan(outcome="run", tool=tool, arguments=arguments, targets=targets.phrases, language=language)
+
+    @staticmethod
+    def _plan_triage(intent: str, lowered: str, targets: Targets, minutes: int | None, language: str) -> Plan:
+        """"what changed (to X) in the last N hours" and "why is X slow": reads about what was named.
+        Asking about one instance without a window looks back a day — the change may be hours old."""
+        phrases = [phrase for phrase in targets.phrases if phrase != WILDCARD]
+        if intent == "changes":
+            arguments: dict = {"minutes": minutes or (1440 if phrases else 60)}
+            return Plan(outcome="run", tool="recent_changes", arguments=arguments, targets=phrases, language=language)
+        if not phrases:
+            return Plan(outcome="clarify", tool="diagnose", message="which instance?", language=language)
+        if len(phrases) > 1:
+            return Plan(outcome="clarify", tool="diagnose", targets=phrases,
+                        message="which one? I diagnose one instance at a time", language=language)
+        symptom = first_match(lowered, lexicon.SYMPTOM_WORDS)
+        return Plan(outcome="run", tool="diagnose", arguments={"symptom": symptom} if symptom else {},
+                    targets=phrases, language=language)
 
     # -- pieces -----------------------------------------------------------------------------
 
@@ -493,11 +519,16 @@ class KeywordPlanner:
     def _plan_logs(self, original: str, text: str, minutes: int | None, vocabulary: frozenset[str],
                    context: PlannerContext, language: str) -> Plan:
         arguments: dict = {}
+        found = self.extract_targets(text, vocabulary, context)
+        inventory = self._name_instances(context)
+        # "web-server-1 logs": that instance's lines only; a word shared by several ("web logs") is the group's
+        own = [] if found.plural or found.wildcard else [
+            phrase for phrase in found.phrases if resolve(phrase, inventory).kind in ("exact", "id")]
         path = LOG_PATH_PATTERN.search(original)
         if path:
             arguments["log_group"] = path.group(0).rstrip(".,?!")
         else:
-            target_words = {w for phrase in self.extract_targets(text, vocabulary, context).phrases for w in words(phrase)}
+            target_words = {w for phrase in found.phrases for w in words(phrase)}
             groups = [group for group in context.log_groups if set(words(group)) & target_words]
             if len(groups) == 1:
                 arguments["log_group"] = groups[0]
@@ -515,4 +546,7 @@ class KeywordPlanner:
             arguments["filter_pattern"] = filter_pattern
         if minutes:
             arguments["minutes"] = minutes
-        return Plan(outcome="run", tool="search_logs", arguments=arguments, language=language)
+        # a name that only repeats the group's own words ("jenkins logs" → /ci/jenkins) asks for the group
+        group_words = set(words(arguments["log_group"]))
+        own = [phrase for phrase in own if set(words(phrase)) - group_words]
+        return Plan(outcome="run", tool="search_logs", arguments=arguments, targets=own, language=language)

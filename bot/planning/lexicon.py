@@ -24,6 +24,41 @@ INTENT_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"\b(drop|truncate)\b", r"\bdelete (the )?(users?|tables?|data(base)?|logs?)\b",
         ),
     ),
+    # on-call triage: before the actions, so "why did kafka-3 stop?" and "who stopped it?" read, never act
+    (
+        "diagnose",
+        (
+            r"\bdiagnos", r"\btroubleshoot", r"\binvestigate\b", r"\broot cause\b", r"\bwhat('s| is) wrong with\b",
+            r"\bwhat('s| is) going on with\b",
+            r"\bwhy\b(?!.{0,60}\b(costs?|bills?|spend|spent|expens\w*|charges?|pay|paid|budget|invoice)\b)\s+"
+            r"(is|are|was|were|did|does|do|has|have|'?s)\b.{0,60}\b(slow|sluggish|down|broken|failing|fail(ed)?|erroring|"
+            r"errors?|unhealthy|unresponsive|stuck|lagg(ing|y)|high|hot|spiking|crash(ed|ing)?|dead|stop(ped)?|"
+            r"terminated|reboot(ed)?|restart(ed)?|timing out|time ?outs?|5\d\d|flapping|impaired|hanging|not (responding|working))\b",
+            r"진단", r"원인", r"뭐가 문제", r"무슨 문제", r"문제가 뭐",
+            r"왜.{0,30}(느려|느리|느린|죽었|죽어|멈췄|멈춰|다운|안 ?돼|안 ?되|에러|오류|터졌|먹통|이상해|높아|높지|꺼졌|중지됐|재부팅됐|종료됐)",
+            r"(느려|느린|먹통|이상해).{0,10}왜",
+        ),
+    ),
+    (
+        "changes",
+        (
+            r"\bwhat('s| has| have)? changed\b", r"\bwhat changes\b", r"\brecent changes\b", r"\bchange ?log\b",
+            r"\bchanges? (in|over|during|since|today|made|to)\b", r"\bany changes\b",
+            r"\bwho (stopped|started|rebooted|restarted|terminated|changed|touched|killed|shut down|turned off|modified|deleted|bounced)\b",
+            r"\bwhat did (the bot|you|anyone|someone|somebody) (do|change)\b",
+            r"변경 ?(사항|이력|내역|된|한|됐)", r"뭐가? 바뀌", r"바뀐 ?(것|거|게)", r"최근 ?(작업|변경)", r"작업 ?(이력|내역)",
+            r"누가.{0,30}(중지|정지|껐|꺼|재부팅|재시작|종료|시작|켰|바꿨|건드)",
+        ),
+    ),
+    (
+        "incidents",
+        (
+            r"\bincidents?\b", r"\boutages?\b", r"\b(is|are) (anything|something|anything else) (broken|down|wrong|failing|on fire)\b",
+            r"\banything (broken|down|wrong|failing|on fire)\b", r"\bwhat('s| is) (broken|on fire|failing)\b",
+            r"\bany (problems|issues|fires)\b", r"\bon fire\b",
+            r"인시던트", r"장애", r"문제 ?(있|생긴|났)", r"이슈 ?있", r"터진 ?(거|것|게)",
+        ),
+    ),
     (
         "terminate",
         (
@@ -128,6 +163,9 @@ INTENT_TO_TOOL = {
     "metrics": "get_metrics",
     "describe": "describe_instance",
     "list": "list_instances",
+    "diagnose": "diagnose",
+    "changes": "recent_changes",
+    "incidents": "list_incidents",
 }
 MUTATING_INTENTS = frozenset({"terminate", "stop", "reboot", "start"})
 
@@ -218,6 +256,19 @@ ALARM_STATE_WORDS: tuple[tuple[str, str], ...] = (
     (r"\bfiring\b|\bin alarm\b|\btriggered\b|\bactive\b|\bgoing off\b|\bbreach|울리|발생|활성|트리거|떠 ?있", "ALARM"),
     (r"\binsufficient\b|데이터 ?부족", "INSUFFICIENT_DATA"),
     (r"\bok alarms?\b|\bin ok\b|정상 ?알람|정상인", "OK"),
+)
+
+# What a user says is wrong, passed to `diagnose` (it searches the runbooks with it).
+SYMPTOM_WORDS: tuple[tuple[str, str], ...] = (
+    (r"\bslow|sluggish|\blagg|느려|느린|느리", "slow"),
+    (r"\b5\d\d\b|\b(errors?|erroring|failing|fail(ed|ures?)?)\b|에러|오류", "errors"),
+    (r"\btim(ing|e) ?outs?\b|\btimeout|타임아웃", "timeouts"),
+    (r"\b(unresponsive|hanging|stuck|not responding)\b|먹통|응답 ?없", "unresponsive"),
+    (r"\b(crash(ed|ing)?|dead)\b|죽었|죽어|터졌", "crashed"),
+    (r"\bhigh cpu\b|\b(hot|spiking)\b|cpu.{0,10}(높|high)", "high CPU"),
+    (r"\bstop(ped)?\b|\bdown\b|\bterminated\b|다운|멈췄|멈춰|꺼졌|중지됐|종료됐", "down"),
+    (r"\breboot(ed)?\b|\brestart(ed)?\b|재부팅됐", "rebooted"),
+    (r"\bbroken\b|\bunhealthy\b|\bimpaired\b|\bnot working\b|안 ?돼|안 ?되|이상해|문제", "broken"),
 )
 
 # "this week's cost" / "cost by day": a day window with its per-day series (get_cost last_7_days / last_30_days)

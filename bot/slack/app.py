@@ -32,10 +32,12 @@ from bot.slack.blocks import (
     proposal_message,
     reply_message,
 )
+from bot.slack.notifier import INCIDENT_ACTION_PREFIX, incident_root
 from bot.slack.payloads import CHANNEL_ID, TS, USER_ID, checked, parse_click, text_of
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+>")
+INCIDENT_ID = re.compile(r"\d{1,9}")
 
 
 def make_web_client(token: str, base_url: str | None = None) -> WebClient:
@@ -60,6 +62,7 @@ class SlackFrontEnd:
         self.app.event("message")(self.on_message)
         self.app.action(APPROVE_ACTION)(self.on_approve)
         self.app.action(REJECT_ACTION)(self.on_reject)
+        self.app.action(re.compile(f"^{INCIDENT_ACTION_PREFIX}"))(self.on_incident_action)
         self.app.command("/aiops")(self.on_command)
         self.app.error(self.on_error)
 
@@ -161,6 +164,47 @@ class SlackFrontEnd:
                 return
         if not decision.ok:
             client.chat_postEphemeral(channel=channel, user=user, text=escape(decision.message))
+
+    def on_incident_action(self, ack: Any, body: dict, client: WebClient) -> None:
+        """Acknowledge / Snooze / Resolve / Show logs / Show metrics on an incident's root message:
+        the result goes into the incident's thread and the root is redrawn to show who works it."""
+        ack()
+        click = parse_click(body)
+        actions = body.get("actions") if isinstance(body, dict) else None
+        action_id = actions[0].get("action_id") if isinstance(actions, list) and actions and \
+            isinstance(actions[0], dict) else None
+        action = action_id.removeprefix(INCIDENT_ACTION_PREFIX) if isinstance(action_id, str) else ""
+        value = actions[0].get("value") if isinstance(actions, list) and actions and isinstance(actions[0], dict) else None
+        user, channel = click.user, click.channel
+        if user is None or channel is None or not isinstance(value, str) or not INCIDENT_ID.fullmatch(value):
+            self.runtime.audit.record("incident_action", user or "?", status="malformed",
+                                      message=f"incident button refused: {click.problem or 'malformed incident id'}")
+            if user and channel:
+                client.chat_postEphemeral(channel=channel, user=user, text="That button is not valid; nothing changed.")
+            return
+        try:
+            outcome = self.runtime.desk.act(int(value), action, user, "slack")
+        except Exception:
+            log.exception("incident action failed")
+            client.chat_postEphemeral(channel=channel, user=user, text=":warning: Something went wrong; nothing changed.")
+            return
+        incident = outcome.incident
+        if not outcome.ok and outcome.reply is None:
+            client.chat_postEphemeral(channel=channel, user=user, text=escape(outcome.message))
+            return
+        where = (incident.channel if incident and incident.announced else None) or channel
+        thread_ts = (incident.thread_ts if incident and incident.announced else None) or click.message_ts
+        if thread_ts is None:
+            return
+        if outcome.reply is not None:  # logs / metrics: the tool's own rendering, in the thread
+            self.post_reply(client, where, thread_ts, outcome.reply)
+            return
+        # the message names the user by id: shown as a mention, everything else escaped
+        text = escape(outcome.message).replace(escape(user), f"<@{user}>", 1)
+        client.chat_postMessage(channel=where, thread_ts=thread_ts, text=text)
+        if outcome.changed and incident is not None and incident.announced:
+            root_text, blocks = incident_root(incident)
+            client.chat_update(channel=where, ts=incident.thread_ts, text=root_text, blocks=blocks)
 
     # -- /aiops -----------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ edited to show RESOLVED — so the channel reads as one line per incident.
 from __future__ import annotations
 
 import logging
+import re
+from datetime import UTC, datetime
 
 from slack_sdk import WebClient
 
@@ -19,6 +21,55 @@ log = logging.getLogger(__name__)
 TIER_EMOJI = {0: ":rotating_light:", 1: ":large_orange_diamond:"}
 
 
+INCIDENT_BUTTONS = (("ack", "Acknowledge", "primary"), ("snooze_1h", "Snooze 1 h", None),
+                    ("snooze_4h", "Snooze 4 h", None), ("resolve", "Resolve", None), ("logs", "Show logs", None),
+                    ("metrics", "Show metrics", None))
+INCIDENT_ACTION_PREFIX = "incident_"
+
+
+def incident_root(incident: Incident, resolved: bool = False, now: datetime | None = None) -> tuple[str, list[dict]]:
+    """The incident's root message: what, evidence, who works it, and its buttons while it is open."""
+    resolved = resolved or incident.status == "resolved"
+    emoji = ":white_check_mark:" if resolved else TIER_EMOJI.get(incident.tier, ":warning:")
+    state = "RESOLVED — " if resolved else ""
+    head = f"{emoji} *{state}{TIER_NAMES.get(incident.tier, incident.tier)}* · incident #{incident.id}"
+    body, _ = code_block(incident.evidence or ["(no evidence)"], limit=1500)
+    blocks = [section(f"{head}\n{escape(incident.summary)}"), section(body),
+              context(f"check `{escape(incident.check_name)}` · rule “{escape(incident.rule)}” · "
+                      f"`{escape(incident.resource_id)}` · {escape(incident.region)} · "
+                      f"opened {incident.opened_at:%H:%M:%S} UTC")]
+    people = []
+    if incident.acknowledged_by:
+        people.append(f":eyes: acknowledged by {_who(incident.acknowledged_by)}"
+                      + (f" at {incident.acknowledged_at:%H:%M} UTC" if incident.acknowledged_at else ""))
+    if not resolved and incident.snoozed(now or datetime.now(UTC).replace(tzinfo=None)):
+        people.append(f":zzz: snoozed until {incident.snoozed_until:%H:%M} UTC")
+    if resolved and incident.resolved_by:
+        people.append(f":white_check_mark: resolved by {_who(incident.resolved_by)}")
+    if people:
+        blocks.append(context(" · ".join(people)))
+    if incident.suppressed:
+        blocks.append(context(":zzz: flapping: further opens and closes of this resource are suppressed "
+                              "for a while"))
+    buttons = [(action, label, style) for action, label, style in INCIDENT_BUTTONS
+               if not resolved or action in ("logs", "metrics")]
+    if incident.acknowledged_by:
+        buttons = [button for button in buttons if button[0] != "ack"]
+    if not incident.instance_id:
+        buttons = [button for button in buttons if button[0] not in ("logs", "metrics")]
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"incident-{incident.id}", "elements": [
+            {"type": "button", "action_id": f"{INCIDENT_ACTION_PREFIX}{action}",
+             "text": {"type": "plain_text", "text": label}, "value": str(incident.id),
+             **({"style": style} if style else {})} for action, label, style in buttons]})
+    return escape(f"{state}{incident.title}"), blocks
+
+
+def _who(user: str) -> str:
+    """A Slack user id as a mention; anything else (the terminal's user name) as escaped text."""
+    return f"<@{user}>" if re.fullmatch(r"[UW][A-Z0-9]{2,20}", user) else escape(user)
+
+
 class SlackNotifier:
     def __init__(self, client: WebClient, channel: str, recovery: RecoveryAdvisor | None = None) -> None:
         self.client = client
@@ -26,28 +77,26 @@ class SlackNotifier:
         self.recovery = recovery
 
     def _root(self, incident: Incident, resolved: bool = False) -> tuple[str, list[dict]]:
-        emoji = ":white_check_mark:" if resolved else TIER_EMOJI.get(incident.tier, ":warning:")
-        state = "RESOLVED — " if resolved else ""
-        head = f"{emoji} *{state}{TIER_NAMES.get(incident.tier, incident.tier)}* · incident #{incident.id}"
-        body, _ = code_block(incident.evidence or ["(no evidence)"], limit=1500)
-        blocks = [section(f"{head}\n{escape(incident.summary)}"), section(body),
-                  context(f"check `{escape(incident.check_name)}` · rule “{escape(incident.rule)}” · "
-                          f"`{escape(incident.resource_id)}` · {escape(incident.region)} · "
-                          f"opened {incident.opened_at:%H:%M:%S} UTC")]
-        if incident.suppressed:
-            blocks.append(context(":zzz: flapping: further opens and closes of this resource are suppressed "
-                                  "for a while"))
-        return escape(f"{state}{incident.title}"), blocks
+        return incident_root(incident, resolved)
 
     def opened(self, incident: Incident) -> Thread:
         text, blocks = self._root(incident)
         posted = self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks)
-        thread = Thread(channel=posted["channel"], thread_ts=posted["ts"])
+        thread = Thread(channel=posted["channel"], thread_ts=posted["ts"], link=self._permalink(posted))
         try:
             self._post_recovery(incident, thread)
         except Exception:  # the incident itself is announced; never repost it for a failed extra
             log.exception("could not post the recovery of incident %s", incident.id)
         return thread
+
+    def _permalink(self, posted: dict) -> str | None:
+        """The thread's link for incident lists; the incident is announced either way."""
+        try:
+            link = self.client.chat_getPermalink(channel=posted["channel"], message_ts=posted["ts"]).get("permalink")
+        except Exception:
+            log.warning("no permalink for the incident thread")
+            return None
+        return link if isinstance(link, str) and link.startswith("https://") else None
 
     def _post_recovery(self, incident: Incident, thread: Thread) -> None:
         """The runbook and, if any, the recovery proposal with Approve/Reject, in the incident's thread."""

@@ -74,6 +74,20 @@ class AuditLog:
         with self.engine.connect() as connection:
             return [AuditRow.model_validate(dict(row._mapping)) for row in connection.execute(query)]
 
+    def changes(self, since: datetime, mentioning: list[str] | None = None, limit: int = 100) -> list[AuditRow]:
+        """Changes since `since`, newest first: calls that change something (their actor is who decided),
+        the monitor switch, people's incident actions, and instance state changes the monitor observed. `mentioning`: only rows
+        whose text names one of these (instance ids: a name could be part of another name)."""
+        changing_call = and_(audit_events.c.kind == "call", not_(audit_events.c.tool.in_(read_tools())))
+        query = (select(audit_events)
+                 .where(audit_events.c.at >= since,
+                        or_(changing_call, audit_events.c.kind.in_(("monitor", "observed", "incident_action"))))
+                 .order_by(audit_events.c.id.desc()).limit(max(1, min(limit, 500))))
+        if mentioning:
+            query = query.where(or_(*(audit_events.c.message.contains(word, autoescape=True) for word in mentioning)))
+        with self.engine.connect() as connection:
+            return [AuditRow.model_validate(dict(row._mapping)) for row in connection.execute(query)]
+
     def recent(self, limit: int = 15, contains: str | None = None) -> list[AuditRow]:
         """What changed lately, newest first: proposals, decisions, changing calls, refusals, the
         monitor switch and incidents. Reads are left out — "who rebooted web-server-1?" must not

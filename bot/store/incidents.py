@@ -15,7 +15,7 @@ from sqlalchemy import Engine, and_, func, insert, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.engine import utcnow
-from bot.store.schema import incidents
+from bot.store.schema import incident_events, incidents
 
 Row = dict[str, Any]
 
@@ -113,3 +113,55 @@ class IncidentStore:
     def set(self, incident_id: int, **values: object) -> None:
         with self.engine.begin() as connection:
             connection.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))
+
+    # -- people working an incident -----------------------------------------------------------
+
+    def acknowledge(self, incident_id: int, user: str) -> bool:
+        """The first acknowledgement wins; a second click changes nothing."""
+        now = utcnow()
+        with self.engine.begin() as connection:
+            return connection.execute(update(incidents).where(
+                incidents.c.id == incident_id, incidents.c.status == "open", incidents.c.acknowledged_by.is_(None),
+            ).values(acknowledged_by=user, acknowledged_at=now, updated_at=now)).rowcount == 1
+
+    def snooze(self, incident_id: int, until: datetime) -> bool:
+        with self.engine.begin() as connection:
+            return connection.execute(update(incidents).where(
+                incidents.c.id == incident_id, incidents.c.status == "open",
+            ).values(snoozed_until=until, updated_at=utcnow())).rowcount == 1
+
+    def resolve_by_hand(self, incident_id: int, user: str) -> bool:
+        """Resolved by a person: told in its thread by whoever resolved it (resolved_notified), and held
+        so the monitor does not reopen it while the same finding persists."""
+        now = utcnow()
+        with self.engine.begin() as connection:
+            return connection.execute(update(incidents).where(
+                incidents.c.id == incident_id, incidents.c.status == "open",
+            ).values(status="resolved", resolved_at=now, updated_at=now, resolved_by=user, held=True,
+                     resolved_notified=True)).rowcount == 1
+
+    def held_fingerprints(self, region: str) -> set[str]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(incidents.c.fingerprint).where(
+                incidents.c.region == region, incidents.c.held.is_(True)))
+            return {row.fingerprint for row in rows}
+
+    def release_held(self, region: str, fingerprints: set[str]) -> None:
+        """The finding cleared: the next time it fires it is a new incident."""
+        if not fingerprints:
+            return
+        with self.engine.begin() as connection:
+            connection.execute(update(incidents).where(
+                incidents.c.region == region, incidents.c.held.is_(True),
+                incidents.c.fingerprint.in_(sorted(fingerprints))).values(held=False))
+
+    def add_event(self, incident_id: int, actor: str, kind: str, message: str = "") -> None:
+        with self.engine.begin() as connection:
+            connection.execute(insert(incident_events).values(incident_id=incident_id, at=utcnow(), actor=actor,
+                                                              kind=kind, message=message[:4000]))
+
+    def events(self, incident_id: int) -> list[Row]:
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(
+                select(incident_events).where(incident_events.c.incident_id == incident_id)
+                .order_by(incident_events.c.at, incident_events.c.id))]

@@ -11,6 +11,7 @@ database to it (a change here needs a migration there, and a test proves the upg
 from __future__ import annotations
 
 from sqlalchemy import (
+    false,
     JSON,
     Boolean,
     Column,
@@ -108,11 +109,31 @@ incidents = Table(
     Column("updated_at", DateTime, nullable=False),
     Column("resolved_at", DateTime),
     Column("resolved_notified", Boolean, nullable=False, default=False),
+    # people working the incident; migration 0004
+    Column("link", String(400)),  # the thread's permalink, for lists and the postmortem
+    Column("acknowledged_by", String(128)),
+    Column("acknowledged_at", DateTime),
+    Column("snoozed_until", DateTime),  # nothing is posted for it before then
+    Column("resolved_by", String(128)),  # a person, when resolved by hand; None when the monitor saw it clear
+    # resolved by hand while the finding still showed: stay quiet until the finding clears once
+    Column("held", Boolean, nullable=False, server_default=false(), default=False),
 )
 # At most one open incident per fingerprint, enforced by the database itself: two replicas that
 # both see a fault in the same moment (a lease hand-over, a split brain) cannot open it twice.
 Index("one_open_incident_per_fingerprint", incidents.c.fingerprint, unique=True,
       sqlite_where=incidents.c.status == "open", postgresql_where=incidents.c.status == "open")
+
+# An incident's timeline: detection, posts, proposals, decisions, acknowledgements, snoozes, resolution.
+incident_events = Table(
+    "incident_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", Integer, nullable=False, index=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("message", Text, nullable=False, server_default=""),
+)
 
 # The last state the monitor saw per instance: "running → stopped" needs memory across restarts.
 instance_observations = Table(

@@ -26,7 +26,7 @@ def test_list_tools_read_and_a_terminate_that_only_proposes(tmp_path):
             tools = {tool.name: tool for tool in (await client.list_tools()).tools}
             assert set(tools) == {"list_instances", "describe_instance", "start_instances", "reboot_instances",
                                   "stop_instances", "terminate_instances", "get_metrics", "list_alarms",
-                                  "search_logs", "get_cost"}
+                                  "search_logs", "get_cost", "list_incidents", "recent_changes", "diagnose"}
             assert tools["terminate_instances"].annotations.destructive_hint is True
             assert "targets" in tools["terminate_instances"].input_schema["properties"]
 

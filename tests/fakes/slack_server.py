@@ -85,6 +85,10 @@ class FakeSlackWebApi(LocalHttpServer):
                          "message": {"text": params.get("text"), "ts": ts}}, {}
         if method == "chat.update":
             return 200, {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}, {}
+        if method == "chat.getPermalink":
+            message = str(params.get("message_ts", "")).replace(".", "")
+            return 200, {"ok": True, "channel": params.get("channel"),
+                         "permalink": f"https://example.slack.com/archives/{params.get('channel')}/p{message}"}, {}
         if method == "chat.postEphemeral":
             return 200, {"ok": True, "message_ts": ts}, {}
         if method == "apps.connections.open":

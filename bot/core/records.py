@@ -1,0 +1,62 @@
+"""The bot's own records, offered to triage tools (tools/ops.py's OpsRecords): open incidents,
+recorded changes, runbooks.
+
+Why here, in core: the records live in the store and the runbook index, above the tool layer; core
+wires them into the ToolContext so `list_incidents`, `recent_changes` and `diagnose` read them like
+any AWS API, without the tool layer importing the bot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.store.audit import AuditLog, AuditRow
+from bot.store.incidents import IncidentStore
+from bot.store.proposals import ProposalStore
+from tools.ops import ChangeView, IncidentView, RunbookHint
+
+if TYPE_CHECKING:
+    from sop.store import SopStore
+
+class StoreRecords:
+    def __init__(self, incidents: IncidentStore, audit: AuditLog, proposals: ProposalStore) -> None:
+        self.incidents = incidents
+        self.audit = audit
+        self.proposals = proposals
+        # set by the runtime once they exist: the runbook index opens after start, the names come from the pipeline
+        self.sop: SopStore | None = None
+        self.fleet_names: Callable[[], tuple[str, ...]] = tuple
+
+    def open_incidents(self) -> list[IncidentView]:
+        return [IncidentView(id=row["id"], tier=row["tier"], resource=row["resource_name"] or row["resource_id"],
+                             instance_id=row["instance_id"], region=row["region"], summary=row["summary"],
+                             opened_at=row["opened_at"], acknowledged_by=row.get("acknowledged_by"),
+                             snoozed_until=row.get("snoozed_until"), link=row.get("link"))
+                for row in self.incidents.open_rows()]
+
+    def changes(self, since: datetime, mentioning: Sequence[str] = ()) -> list[ChangeView]:
+        return [self._view(row) for row in self.audit.changes(since, list(mentioning))]
+
+    def _view(self, row: AuditRow) -> ChangeView:
+        if row.kind == "observed":
+            return ChangeView(at=row.at, who="nobody through the bot" if row.status == "outside" else "the bot",
+                              what=row.message, outside_bot=row.status == "outside")
+        if row.kind == "call":
+            proposal = self.proposals.get(row.proposal_id) if row.proposal_id else None
+            asked = f" (asked by {proposal['requested_by']})" if proposal and \
+                proposal["requested_by"] != row.actor else ""
+            return ChangeView(at=row.at, who=row.actor, what=f"ran {row.message}{asked}")
+        return ChangeView(at=row.at, who=row.actor, what=f"{row.kind} {row.status or ''}: {row.message}".strip())
+
+    def runbook(self, symptom: str) -> RunbookHint | None:
+        sop = self.sop
+        if sop is None or not symptom.strip():
+            return None
+        hits = sop.search(symptom, limit=1, names=self.fleet_names())
+        if not hits:
+            return None
+        runbook = hits[0].runbook
+        tool = runbook.recovery.tool if runbook.recovery.tool != "none" else None
+        return RunbookHint(id=runbook.id, title=runbook.title, recovery_tool=tool, why=runbook.recovery.why or None)

@@ -1,0 +1,179 @@
+"""Incidents people work in Slack: the root message's buttons (Acknowledge, Snooze, Resolve, Show logs,
+Show metrics) through the real Bolt app over the fake Slack Web API, the monitor honouring snoozes and
+hand resolutions, the timeline, and the same actions from the terminal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from bot.slack.app import make_web_client
+from bot.slack.notifier import SlackNotifier
+from bot.store.engine import utcnow
+from bot.store.schema import incidents as incidents_table
+from monitoring.config import load_rules
+from monitoring.service import MonitorService
+from tests.conftest import APPROVER, CHANNEL, REQUESTER
+from tests.integration.test_slack_app import blocks_text, click
+
+ALERTS = CHANNEL
+
+
+@pytest.fixture
+def desk(make_slack, slack_api, demo):
+    """The Slack front end and a monitor posting to the same fake Slack, over one runtime."""
+    front = make_slack()
+    runtime = front.runtime
+    rules = load_rules()
+    rules.thresholds.cpu_period_seconds = 60
+    notifier = SlackNotifier(make_web_client("xoxb-test", base_url=slack_api.url), ALERTS)
+    monitor = MonitorService(runtime.engine, demo.clients, notifier, rules, runtime.audit, interval_seconds=1)
+    monitor.run_cycle()
+    return front, monitor
+
+
+def roots(slack_api):
+    return [p for p in slack_api.of("chat.postMessage") if not p.get("thread_ts") and "incident #" in blocks_text(p)]
+
+
+def thread_posts(slack_api, thread_ts):
+    return [p for p in slack_api.of("chat.postMessage") if p.get("thread_ts") == thread_ts]
+
+
+def buttons(message) -> dict[str, str]:
+    actions = next((b for b in message.get("blocks") or [] if b["type"] == "actions" and
+                    b.get("block_id", "").startswith("incident-")), None)
+    return {} if actions is None else {e["action_id"]: e["value"] for e in actions["elements"]}
+
+
+def open_incident(front, monitor, demo, slack_api, fault="stop", name="web-server-2"):
+    if fault == "stop":
+        demo.faults.stop_behind_back(name)
+    else:
+        demo.faults.impair_status_check(name, "instance")
+    monitor.run_cycle()
+    incident = next(i for i in monitor.incidents.open_incidents() if i.resource_name == name)
+    root = next(p for p in roots(slack_api) if f"incident #{incident.id}" in blocks_text(p))
+    ts = slack_api.responses_of("chat.postMessage")[slack_api.of("chat.postMessage").index(root)]["ts"]
+    return incident, root, ts
+
+
+def test_the_root_message_carries_the_buttons_and_its_link_is_listed(desk, demo, slack_api):
+    front, monitor = desk
+    incident, root, ts = open_incident(front, monitor, demo, slack_api)
+    assert set(buttons(root)) == {"incident_ack", "incident_snooze_1h", "incident_snooze_4h", "incident_resolve",
+                                  "incident_logs", "incident_metrics"}
+    assert set(buttons(root).values()) == {str(incident.id)}
+    listed = front.runtime.router.answer("is anything broken right now?", user=REQUESTER, front="terminal").text
+    assert f"https://example.slack.com/archives/{ALERTS}/p{ts.replace('.', '')}" in listed
+
+
+def test_acknowledge_shows_who_in_the_thread_and_the_root_and_the_first_click_wins(desk, demo, slack_api):
+    front, monitor = desk
+    incident, _, ts = open_incident(front, monitor, demo, slack_api)
+    click(front, "incident_ack", str(incident.id), user=REQUESTER, message_ts=ts)
+    said = slack_api.wait_for(lambda: [p for p in thread_posts(slack_api, ts) if "Acknowledged" in p["text"]])
+    assert f"<@{REQUESTER}>" in said[0]["text"]
+    update_ = slack_api.wait_for(lambda: [u for u in slack_api.of("chat.update") if u["ts"] == ts])[-1]
+    assert f"acknowledged by <@{REQUESTER}>" in blocks_text(update_) and "incident_ack" not in buttons(update_)
+
+    click(front, "incident_ack", str(incident.id), user=APPROVER, message_ts=ts)
+    refused = slack_api.wait_for(lambda: [p for p in slack_api.of("chat.postEphemeral") if p["user"] == APPROVER])
+    assert "already acknowledged" in refused[0]["text"]
+    assert monitor.incidents.get(incident.id).acknowledged_by == REQUESTER
+    listed = front.runtime.router.answer("open incidents", user=REQUESTER, front="terminal").text
+    assert f"ack by {REQUESTER}" in listed
+
+
+def test_a_snoozed_incident_posts_nothing_until_the_snooze_ends(desk, demo, slack_api):
+    front, monitor = desk
+    incident, _, ts = open_incident(front, monitor, demo, slack_api)
+    click(front, "incident_snooze_1h", str(incident.id), user=APPROVER, message_ts=ts)
+    slack_api.wait_for(lambda: [p for p in thread_posts(slack_api, ts) if "Snoozed" in p["text"]])
+    before = len(thread_posts(slack_api, ts))
+
+    demo.faults.terminate_behind_back("web-server-2")  # a change of the finding: an update, normally posted
+    monitor.run_cycle()
+    monitor.run_cycle()
+    assert len(thread_posts(slack_api, ts)) == before
+    assert [u for u in slack_api.of("chat.update") if u["ts"] == ts and "RESOLVED" in u["text"]] == []
+
+    with front.runtime.engine.begin() as connection:  # the hour passes
+        connection.execute(update(incidents_table).where(incidents_table.c.id == incident.id)
+                           .values(snoozed_until=utcnow() - timedelta(seconds=1)))
+    monitor.run_cycle()  # still failing: the next change or resolution is posted again
+    assert monitor.incidents.get(incident.id).status == "open"
+
+
+def test_a_snoozed_resolution_is_posted_when_the_snooze_ends(desk, demo, slack_api):
+    front, monitor = desk
+    incident, _, ts = open_incident(front, monitor, demo, slack_api, fault="impair", name="web-server-1")
+    click(front, "incident_snooze_4h", str(incident.id), user=APPROVER, message_ts=ts)
+    slack_api.wait_for(lambda: [p for p in thread_posts(slack_api, ts) if "Snoozed" in p["text"]])
+    demo.faults.restore_status_check("web-server-1")
+    monitor.run_cycle()
+    assert monitor.incidents.get(incident.id).status == "resolved"
+    assert not [p for p in thread_posts(slack_api, ts) if "Resolved after" in p["text"]]
+    with front.runtime.engine.begin() as connection:
+        connection.execute(update(incidents_table).where(incidents_table.c.id == incident.id)
+                           .values(snoozed_until=utcnow() - timedelta(seconds=1)))
+    monitor.run_cycle()
+    assert [p for p in thread_posts(slack_api, ts) if "Resolved after" in p["text"]]
+
+
+def test_resolved_by_hand_stays_resolved_until_the_finding_clears_and_fires_again(desk, demo, slack_api):
+    front, monitor = desk
+    incident, _, ts = open_incident(front, monitor, demo, slack_api, fault="impair", name="web-server-1")
+    click(front, "incident_resolve", str(incident.id), user=REQUESTER, message_ts=ts)  # not an operator
+    slack_api.wait_for(lambda: [p for p in slack_api.of("chat.postEphemeral") if p["user"] == REQUESTER])
+    assert monitor.incidents.get(incident.id).status == "open"
+
+    click(front, "incident_resolve", str(incident.id), user=APPROVER, message_ts=ts)
+    slack_api.wait_for(lambda: [p for p in thread_posts(slack_api, ts) if "Resolved by" in p["text"]])
+    root = slack_api.wait_for(lambda: [u for u in slack_api.of("chat.update") if u["ts"] == ts])[-1]
+    assert "RESOLVED" in root["text"] and f"resolved by <@{APPROVER}>" in blocks_text(root)
+    count = len(roots(slack_api))
+    monitor.run_cycle()  # still impaired: no new incident
+    monitor.run_cycle()
+    assert len(roots(slack_api)) == count and monitor.incidents.open_incidents() == []
+
+    demo.faults.restore_status_check("web-server-1")
+    monitor.run_cycle()  # cleared
+    demo.faults.impair_status_check("web-server-1", "instance")
+    monitor.run_cycle()  # fires again: a new incident
+    reopened = monitor.incidents.open_incidents()
+    assert len(reopened) == 1 and reopened[0].id != incident.id and len(roots(slack_api)) == count + 1
+
+
+def test_show_logs_and_metrics_answer_in_the_thread_for_that_instance_only(desk, demo, slack_api):
+    front, monitor = desk
+    incident, _, ts = open_incident(front, monitor, demo, slack_api, fault="impair", name="web-server-1")
+    click(front, "incident_logs", str(incident.id), user=REQUESTER, message_ts=ts)
+    logs = slack_api.wait_for(lambda: [p for p in thread_posts(slack_api, ts) if "line(s)" in blocks_text(p)])
+    assert "web-server-1" in blocks_text(logs[0]) and "[web-server-2]" not in blocks_text(logs[0])
+    click(front, "incident_metrics", str(incident.id), user=REQUESTER, message_ts=ts)
+    metrics = slack_api.wait_for(lambda: [p for p in thread_posts(slack_api, ts) if "CPUUtilization" in blocks_text(p)])
+    assert "web-server-1" in blocks_text(metrics[0]) and "web-server-2" not in blocks_text(metrics[0])
+
+
+def test_a_forged_incident_button_is_refused(desk, demo, slack_api):
+    front, monitor = desk
+    click(front, "incident_resolve", "not-a-number", user=APPROVER, message_ts="1700000000.000001")
+    slack_api.wait_for(lambda: [p for p in slack_api.of("chat.postEphemeral") if "not valid" in p["text"]])
+    click(front, "incident_resolve", "99999", user=APPROVER, message_ts="1700000000.000001")
+    slack_api.wait_for(lambda: [p for p in slack_api.of("chat.postEphemeral") if "No incident #99999" in p["text"]])
+
+
+def test_the_timeline_has_every_event_with_who_and_the_terminal_acts_the_same(desk, demo, slack_api):
+    front, monitor = desk
+    incident, _, ts = open_incident(front, monitor, demo, slack_api)
+    router = front.runtime.router
+    assert "Acknowledged by alice" in router.answer(f"ack {incident.id}", user="alice", front="terminal").text
+    assert "Snoozed by alice" in router.answer(f"snooze {incident.id} 1h", user="alice", front="terminal").text
+    assert "Resolved by alice" in router.answer(f"resolve #{incident.id}", user="alice", front="terminal").text
+    detail = router.answer(f"incident {incident.id}", user="alice", front="terminal").text
+    kinds = [line.split()[3] for line in detail.splitlines() if line[:2].isdigit()]
+    assert kinds == ["detected", "posted", "ack", "snooze_1h", "resolve"]  # oldest first
+    assert "status: resolved by alice" in detail

@@ -1,0 +1,116 @@
+"""On-call triage through the router (the terminal's and Slack's path): open incidents, recent changes
+(through the bot and behind its back), `diagnose`, and one instance's own log lines."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from monitoring.config import load_rules
+from monitoring.notifier import TerminalNotifier
+from monitoring.service import MonitorService
+
+ONCALL = "UONCALL001"
+
+
+@pytest.fixture
+def oncall(make_runtime, demo):
+    """A runtime with its runbook index and a monitor printing to a buffer (cycles run by hand)."""
+    runtime = make_runtime(approver_user_ids=[ONCALL])
+    runtime.attach_sop()
+    rules = load_rules()
+    rules.thresholds.cpu_period_seconds = 60
+    monitor = MonitorService(runtime.engine, demo.clients, TerminalNotifier(io.StringIO()), rules, runtime.audit,
+                             interval_seconds=1)
+    return runtime, monitor
+
+
+def ask(runtime, text: str, user: str = ONCALL) -> str:
+    reply = runtime.router.answer(text, user=user, front="terminal")
+    assert reply.kind == "result", (text, reply.kind, reply.text)
+    return reply.text
+
+
+@pytest.mark.parametrize("question", ["is anything broken right now?", "open incidents", "지금 장애 있어?",
+                                      "인시던트 목록"])
+def test_the_first_question_on_call_lists_open_incidents_with_tier_resource_age_and_owner(oncall, demo, question):
+    runtime, monitor = oncall
+    assert "No open incidents" in ask(runtime, question)
+    monitor.run_cycle()
+    demo.faults.stop_behind_back("web-server-2")
+    monitor.run_cycle()
+    text = ask(runtime, question)
+    assert "1 open incident(s)" in text
+    row = next(line for line in text.splitlines() if "web-server-2" in line)
+    assert "Tier 0" in row and "not acknowledged" in row and "#" in row
+    assert "web-server-1" not in text
+
+
+def test_what_changed_shows_who_ran_what_and_a_stop_made_outside_the_bot(oncall, demo):
+    runtime, monitor = oncall
+    monitor.run_cycle()
+    proposal = runtime.router.answer("reboot web-server-1", user=ONCALL, front="terminal").proposal
+    assert proposal is not None
+    assert runtime.approvals.approve(proposal.id, ONCALL).ok
+    demo.faults.stop_behind_back("web-server-2")
+    monitor.run_cycle()
+
+    text = ask(runtime, "what changed in the last hour?")
+    reboot = next(line for line in text.splitlines() if "reboot_instances" in line)
+    assert ONCALL in reboot and "web-server-1" in reboot
+    stopped = next(line for line in text.splitlines() if "web-server-2" in line)
+    assert "running → stopped" in stopped and "outside the bot" in stopped
+
+    who = ask(runtime, "who stopped web-server-2?")
+    assert "outside the bot" in who and "reboot_instances" not in who  # only web-server-2's changes
+    assert "running → stopped" in ask(runtime, "누가 웹 서버 2 중지했어?")
+
+
+def test_an_approved_stop_is_not_reported_as_outside_the_bot(oncall, demo):
+    runtime, monitor = oncall
+    monitor.run_cycle()
+    proposal = runtime.router.answer("stop web-server-2", user="UREQ000001", front="terminal").proposal
+    assert runtime.approvals.approve(proposal.id, ONCALL).ok
+    monitor.run_cycle()
+    text = ask(runtime, "who stopped web-server-2?")
+    assert "after an approved change" in text and "outside the bot" not in text
+    assert "asked by UREQ000001" in text
+
+
+def test_why_is_api_server_slow_reads_every_part_and_names_the_runbook_changing_nothing(oncall, demo):
+    runtime, _ = oncall
+    for question in ("why is api-server slow?", "api 서버 왜 느려?"):
+        text = ask(runtime, question)
+        for label in ("[state and status checks]", "[CPU, last hour]", "[alarms]", "[latest ERROR lines",
+                      "[changes to it, last 24 hours]", "[runbook]"):
+            assert label in text, (question, label)
+        assert "database connection pool exhausted" in text
+        assert "INFO request" not in text  # ERROR lines only
+        assert "db-connection-exhaustion" in text  # the runbook that matches what was found
+        assert "Nothing was changed" in text
+    assert demo.state_of("api-server") == "running"
+    assert runtime.approvals.pending() == []  # a diagnosis proposes nothing
+
+
+def test_diagnose_of_an_impaired_instance_points_at_its_status_check(oncall, demo):
+    runtime, _ = oncall
+    demo.faults.impair_status_check("web-server-1", "system")
+    text = ask(runtime, "what's wrong with web-server-1")
+    assert "Look at: state and status checks" in text
+    assert "system impaired" in text
+
+
+def test_diagnose_of_an_unknown_name_says_so_and_offers_the_closest(oncall):
+    runtime, _ = oncall
+    reply = runtime.router.answer("why is api-sever slow?", user=ONCALL, front="terminal")
+    assert reply.kind != "result"
+    assert "api-server" in reply.text
+
+
+def test_one_instances_logs_are_that_instances_lines_only(oncall):
+    runtime, _ = oncall
+    text = ask(runtime, "show me web-server-1 logs")
+    assert "[web-server-1]" in text and "[web-server-2]" not in text
+    group = ask(runtime, "web logs")  # the group, every instance's lines
+    assert "[web-server-1]" in group and "[web-server-2]" in group

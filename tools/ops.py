@@ -1,0 +1,56 @@
+"""What the bot itself knows, offered to tools: incidents, recorded changes, runbooks.
+
+Why a protocol here: triage tools ("open incidents", "what changed", "diagnose") are tools like any
+other — declared once, served to Slack, the terminal, MCP and the LLM — but what they read lives
+above the tool layer (the store, the runbook index). The tool layer names what it needs; the core
+hands in an implementation (`bot/core/records.py`), so imports still point one way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import BaseModel
+
+
+class IncidentView(BaseModel):
+    """An open incident as a person triages it."""
+
+    id: int
+    tier: int
+    resource: str
+    instance_id: str | None = None
+    region: str
+    summary: str
+    opened_at: datetime  # naive UTC, as stored
+    acknowledged_by: str | None = None
+    snoozed_until: datetime | None = None
+    link: str | None = None
+
+
+class ChangeView(BaseModel):
+    """One change: made through the bot (who ran what) or seen by the monitor and made by nobody here."""
+
+    at: datetime  # naive UTC
+    who: str
+    what: str
+    outside_bot: bool = False
+
+
+class RunbookHint(BaseModel):
+    id: str
+    title: str
+    recovery_tool: str | None = None
+    why: str | None = None
+
+
+class OpsRecords(Protocol):
+    def open_incidents(self) -> list[IncidentView]: ...
+
+    def changes(self, since: datetime, mentioning: Sequence[str] = ()) -> list[ChangeView]:
+        """Changes since `since` (naive UTC), newest first; only those naming one of `mentioning` if given."""
+        ...
+
+    def runbook(self, symptom: str) -> RunbookHint | None: ...

@@ -1,0 +1,304 @@
+"""Triage tools: what is broken, what changed, and why one instance is unwell — all read-only.
+
+Why these are tools (not operator commands): on call asks them in sentences ("is anything broken
+right now?", "who stopped web-server-2?", "why is api-server slow?"), in Slack, the terminal and from
+an MCP client alike; a tool is declared once and every front end and both planners get it.
+`diagnose` reads everything an engineer would open first, each part labelled, and changes nothing;
+a part that cannot be read says so instead of failing the whole answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, Field, field_validator
+
+from tools.cloudwatch import alarm_instance_id, fetch_metric_series
+from tools.context import ToolContext
+from tools.ec2 import StatusCheck
+from tools.errors import ToolError, describe_aws_error
+from tools.logs import instance_streams, log_group_names, log_group_for
+from tools.models import Instance, TargetedArgs, ToolArgs, ToolResult, check_window
+from tools.ops import ChangeView, IncidentView
+from tools.render import Block, age, context, escape, fmt, section, sparkline, table
+
+TIER_LABELS = {0: "Tier 0", 1: "Tier 1"}
+
+
+def _now() -> datetime:
+    """Naive UTC, as the store keeps times."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# -- open incidents ---------------------------------------------------------------------------------
+
+class ListIncidentsArgs(ToolArgs):
+    pass
+
+
+class IncidentsResult(ToolResult):
+    incidents: list[IncidentView]
+    as_of: datetime
+
+    def _state(self, incident: IncidentView) -> str:
+        if incident.snoozed_until and incident.snoozed_until > self.as_of:
+            return f"snoozed until {incident.snoozed_until:%H:%M} UTC"
+        return f"ack by {incident.acknowledged_by}" if incident.acknowledged_by else "not acknowledged"
+
+    def to_text(self) -> str:
+        if not self.incidents:
+            return "No open incidents: nothing the monitor watches is failing right now."
+        rows = [(f"#{i.id}", TIER_LABELS.get(i.tier, f"Tier {i.tier}"), i.resource,
+                 age((self.as_of - i.opened_at).total_seconds()), self._state(i), i.summary, i.link or "-")
+                for i in self.incidents]
+        return (f"{len(self.incidents)} open incident(s), most urgent first:\n"
+                + table(["ID", "TIER", "RESOURCE", "AGE", "OWNER", "SUMMARY", "THREAD"], rows))
+
+    def to_blocks(self) -> list[Block]:
+        if not self.incidents:
+            return [section(":white_check_mark: No open incidents: nothing the monitor watches is failing right now.")]
+        lines = []
+        for i in self.incidents:
+            thread = f" · <{escape(i.link)}|thread>" if i.link and i.link.startswith("https://") else ""
+            lines.append(f"{':rotating_light:' if i.tier == 0 else ':large_orange_diamond:'} *#{i.id}* "
+                         f"{TIER_LABELS.get(i.tier, f'Tier {i.tier}')} · *{escape(i.resource)}* · "
+                         f"{age((self.as_of - i.opened_at).total_seconds())} · {escape(self._state(i))}{thread}\n"
+                         f"    {escape(i.summary)}")
+        return [section(f"*{len(self.incidents)} open incident(s)*, most urgent first"),
+                section("\n".join(lines))]
+
+
+def list_incidents(ctx: ToolContext, args: ListIncidentsArgs, _: list[Instance]) -> IncidentsResult:
+    incidents = sorted(ctx.require_records().open_incidents(), key=lambda i: (i.tier, i.opened_at))
+    return IncidentsResult(incidents=incidents, as_of=_now())
+
+
+# -- recent changes ---------------------------------------------------------------------------------
+
+class RecentChangesArgs(ToolArgs):
+    targets: list[str] = Field(default_factory=list, max_length=20,
+                               description="Only changes to these instances (Name tag or id); empty = all.")
+    minutes: int = Field(60, description="How far back, in minutes (1 to 10080 = 7 days).")
+
+    @field_validator("minutes")
+    @classmethod
+    def _window(cls, value: int) -> int:
+        return check_window(value, 10080)
+
+
+class ChangesResult(ToolResult):
+    minutes: int
+    subjects: list[str] = Field(default_factory=list)
+    changes: list[ChangeView]
+
+    def _head(self) -> str:
+        about = f" to {', '.join(self.subjects)}" if self.subjects else ""
+        return f"changes{about} in the last {_window_words(self.minutes)}"
+
+    def to_text(self) -> str:
+        if not self.changes:
+            return f"No {self._head()} (made through the bot or seen by the monitor)."
+        rows = [(f"{c.at:%m-%d %H:%M:%S}", c.who, c.what + ("  [outside the bot]" if c.outside_bot else ""))
+                for c in self.changes]
+        return f"{len(self.changes)} {self._head()}, newest first (UTC):\n" + table(["WHEN", "WHO", "WHAT"], rows)
+
+    def to_blocks(self) -> list[Block]:
+        if not self.changes:
+            return [section(escape(f"No {self._head()} (made through the bot or seen by the monitor)."))]
+        lines = [f"`{c.at:%m-%d %H:%M:%S}` *{escape(c.who)}* {escape(c.what)}"
+                 + (" :warning: _outside the bot_" if c.outside_bot else "") for c in self.changes]
+        return [section(f"*{len(self.changes)} {escape(self._head())}*, newest first (UTC)"),
+                section("\n".join(lines[:40]))]
+
+
+def _window_words(minutes: int) -> str:
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440} day(s)" if minutes > 1440 else "day"
+    if minutes % 60 == 0:
+        return f"{minutes // 60} hours" if minutes > 60 else "hour"
+    return f"{minutes} min"
+
+
+def recent_changes(ctx: ToolContext, args: RecentChangesArgs, instances: list[Instance]) -> ChangesResult:
+    mentioning = [instance.id for instance in instances]
+    changes = ctx.require_records().changes(_now() - timedelta(minutes=args.minutes), mentioning)
+    return ChangesResult(minutes=args.minutes, subjects=[i.label for i in instances], changes=changes)
+
+
+# -- diagnose ---------------------------------------------------------------------------------------
+
+class DiagnoseArgs(TargetedArgs):
+    symptom: str = Field("", max_length=200,
+                         description="What the user sees, in their words: 'slow', 'down', '502 errors'.")
+
+    @field_validator("targets")
+    @classmethod
+    def _one_target(cls, value: list[str]) -> list[str]:
+        if len(value) != 1:
+            raise ValueError("diagnose one instance at a time")
+        return value
+
+
+class DiagnosisPart(BaseModel):
+    label: str
+    lines: list[str]
+    concern: bool = False  # something here looks wrong
+    unread: bool = False  # this part could not be read (the reason is in lines)
+
+
+class Diagnosis(ToolResult):
+    instance: Instance
+    symptom: str = ""
+    parts: list[DiagnosisPart]
+
+    @property
+    def summary(self) -> str:
+        concerns = [part.label for part in self.parts if part.concern]
+        unread = [part.label for part in self.parts if part.unread]
+        text = (f"Look at: {', '.join(concerns)}." if concerns
+                else "Nothing stands out in state, status checks, CPU, alarms, errors or changes.")
+        if unread:
+            text += f" Could not read: {', '.join(unread)}."
+        return text + " Nothing was changed."
+
+    def to_text(self) -> str:
+        head = f"Diagnosis of {self.instance.label}" + (f" ({self.symptom})" if self.symptom else "") + ":"
+        lines = [head, self.summary]
+        for part in self.parts:
+            lines.append(f"[{part.label}]" + (" !" if part.concern else ""))
+            lines += [f"  {line}" for line in part.lines]
+        return "\n".join(lines)
+
+    def to_blocks(self) -> list[Block]:
+        head = f":mag: *Diagnosis of {escape(self.instance.label)}*" + (
+            f" ({escape(self.symptom)})" if self.symptom else "")
+        blocks: list[Block] = [section(f"{head}\n{escape(self.summary)}")]
+        for part in self.parts:
+            mark = ":warning: " if part.concern else (":grey_question: " if part.unread else "")
+            body = "\n".join(escape(line) for line in part.lines[:12]) or "–"
+            blocks.append(section(f"{mark}*{escape(part.label)}*\n{body}"))
+        blocks.append(context("read-only: every part above was read, nothing was changed"))
+        return blocks
+
+
+Reader = Callable[[ToolContext, str, Instance, dict], DiagnosisPart]
+
+
+def _state(ctx: ToolContext, region: str, instance: Instance, found: dict) -> DiagnosisPart:
+    statuses = ctx.clients.client("ec2", region).describe_instance_status(
+        InstanceIds=[instance.id], IncludeAllInstances=True).get("InstanceStatuses", [])
+    checks = StatusCheck.from_aws(statuses[0]) if statuses else None
+    lines = [f"{instance.state}, {instance.type} in {instance.az or '?'}"]
+    concern = instance.state != "running"
+    if checks is not None:
+        lines.append(f"status checks: instance {checks.instance_status}, system {checks.system_status}")
+        lines += [f"failing: {item}" for item in checks.failing]
+        concern = concern or "impaired" in (checks.instance_status, checks.system_status)
+        found["status"] = f"{checks.instance_status}/{checks.system_status}"
+    return DiagnosisPart(label="state and status checks", lines=lines, concern=concern)
+
+
+def _cpu(ctx: ToolContext, region: str, instance: Instance, found: dict) -> DiagnosisPart:
+    if instance.state != "running":
+        return DiagnosisPart(label="CPU, last hour", lines=[f"not read: the instance is {instance.state}"])
+    series = fetch_metric_series(ctx.clients, region, [instance], minutes=60, period_seconds=300)[0]
+    if not series.points:
+        return DiagnosisPart(label="CPU, last hour", lines=["no datapoints in the last hour"])
+    values = [point.value for point in series.points]
+    found["cpu"] = series.latest
+    high = (series.maximum or 0) >= 80
+    return DiagnosisPart(label="CPU, last hour", concern=high, lines=[
+        f"latest {fmt(series.latest)}% · avg {fmt(series.average)}% · max {fmt(series.maximum)}% "
+        f"({len(values)} points)", sparkline(values, 0, 100)])
+
+
+def _alarms(ctx: ToolContext, region: str, instance: Instance, found: dict) -> DiagnosisPart:
+    cloudwatch = ctx.clients.client("cloudwatch", region)
+    alarms = [alarm for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm"])
+              for alarm in page.get("MetricAlarms", []) if alarm_instance_id(alarm) == instance.id]
+    firing = [alarm for alarm in alarms if alarm.get("StateValue") == "ALARM"]
+    found["alarms"] = [alarm["AlarmName"] for alarm in firing]
+    if not alarms:
+        return DiagnosisPart(label="alarms", lines=["no CloudWatch alarm watches this instance"])
+    lines = [f"{alarm['AlarmName']}: {alarm.get('StateValue')} — {alarm.get('MetricName')} "
+             f"{alarm.get('ComparisonOperator')} {alarm.get('Threshold')}" for alarm in alarms]
+    return DiagnosisPart(label="alarms", lines=lines, concern=bool(firing))
+
+
+def _errors(ctx: ToolContext, region: str, instance: Instance, found: dict) -> DiagnosisPart:
+    group = log_group_for(instance, log_group_names(ctx, region))
+    label = "latest ERROR lines, last 3 hours"
+    if group is None:
+        return DiagnosisPart(label=label, lines=["no log group found for it (tag it LogGroup=<group> to say which)"])
+    streams = instance_streams(ctx, region, group, instance)
+    if not streams:
+        return DiagnosisPart(label=label, lines=[f"{group} has no stream named for this instance (by Name or id)"])
+    end = datetime.now(UTC)
+    events = [event for page in ctx.clients.client("logs", region).get_paginator("filter_log_events").paginate(
+        logGroupName=group, logStreamNames=streams[:100], filterPattern="ERROR",
+        startTime=int((end - timedelta(hours=3)).timestamp() * 1000), endTime=int(end.timestamp() * 1000))
+        for event in page.get("events", [])]
+    events.sort(key=lambda event: event["timestamp"])
+    found["errors"] = [event.get("message", "").strip() for event in events[-3:]]
+    if not events:
+        return DiagnosisPart(label=f"{label} ({group})", lines=["none"])
+    lines = [f"{datetime.fromtimestamp(e['timestamp'] / 1000, UTC):%H:%M:%S} {e.get('message', '').strip()[:300]}"
+             for e in events[-5:]]
+    if len(events) > 5:
+        lines.insert(0, f"{len(events)} ERROR lines; the latest 5:")
+    return DiagnosisPart(label=f"{label} ({group})", lines=lines, concern=True)
+
+
+def _changes(ctx: ToolContext, region: str, instance: Instance, found: dict) -> DiagnosisPart:
+    changes = ctx.require_records().changes(_now() - timedelta(hours=24), [instance.id])
+    label = "changes to it, last 24 hours"
+    if not changes:
+        return DiagnosisPart(label=label, lines=["none recorded (through the bot or seen by the monitor)"])
+    lines = [f"{c.at:%m-%d %H:%M} {c.who}: {c.what}" + (" [outside the bot]" if c.outside_bot else "")
+             for c in changes[:8]]
+    return DiagnosisPart(label=label, lines=lines, concern=any(c.outside_bot for c in changes))
+
+
+READERS: tuple[Reader, ...] = (_state, _cpu, _alarms, _errors, _changes)
+
+
+def diagnose(ctx: ToolContext, args: DiagnoseArgs, instances: list[Instance]) -> Diagnosis:
+    instance = instances[0]
+    region = ctx.region(args.region)
+    found: dict = {}
+    parts = []
+    for reader in READERS:
+        try:
+            parts.append(reader(ctx, region, instance, found))
+        except ToolError as error:
+            parts.append(DiagnosisPart(label=reader.__name__.strip("_"), lines=[error.message], unread=True))
+        except (ClientError, BotoCoreError) as error:
+            parts.append(DiagnosisPart(label=reader.__name__.strip("_"), lines=[describe_aws_error(error, "read")],
+                                       unread=True))
+    parts.append(_runbook(ctx, instance, args.symptom, found))
+    return Diagnosis(instance=instance, symptom=args.symptom, parts=parts)
+
+
+def _runbook(ctx: ToolContext, instance: Instance, symptom: str, found: dict) -> DiagnosisPart:
+    """The runbook for what was found, searched with the facts (the symptom words first)."""
+    facts = [symptom, f"instance {instance.state}"]
+    if str(found.get("status", "")).count("impaired"):
+        facts.append("status check failed impaired")
+    if (found.get("cpu") or 0) >= 80:
+        facts.append("high CPU")
+    facts += [f"alarm {name}" for name in found.get("alarms", [])] + found.get("errors", [])
+    if not symptom and len(facts) == 2 and instance.state == "running":
+        return DiagnosisPart(label="runbook", lines=["none searched: nothing above points to a problem"])
+    try:
+        hint = ctx.require_records().runbook(" ".join(fact for fact in facts if fact))
+    except ToolError as error:
+        return DiagnosisPart(label="runbook", lines=[error.message], unread=True)
+    if hint is None:
+        return DiagnosisPart(label="runbook", lines=["no runbook matches"])
+    lines = [f"{hint.id}: {hint.title}"]
+    if hint.recovery_tool:
+        lines.append(f"its recovery step is {hint.recovery_tool} ({hint.why or 'see the runbook'}); "
+                     f"ask for it by name if you decide so — I propose, you decide")
+    return DiagnosisPart(label="runbook", lines=lines)
