@@ -62,6 +62,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fleet-size", type=int, default=0, metavar="N",
                         help="--sandbox: add generated instances (node-0000…, Env=load) up to N in all, "
                              "to try the monitor at scale")
+    parser.add_argument("--keep", action="store_true",
+                        help="--sandbox: keep the previous sandbox run's incidents, proposals and audit "
+                             "(by default every sandbox run starts fresh)")
     parser.add_argument("--fleet", type=Path, metavar="FILE",
                         help="--sandbox: seed the instances, tags and log lines of a fleet file (YAML) "
                              "instead of the demo fleet")
@@ -101,13 +104,43 @@ def start_sandbox(settings, out=None, fleet_size: int = 0, fleet=None):  # type:
     return sandbox, clients
 
 
+SANDBOX_DB = "sandbox.sqlite3"
+
+
+def sandbox_database(settings, keep: bool) -> str:  # type: ignore[no-untyped-def]
+    """Every sandbox run starts from fresh state: the emulator's fleet is new (new instance ids), so an
+    old run's incidents and proposals would be about instances that no longer exist. `--keep` keeps them.
+    A configured DATABASE_URL is never wiped: it may be shared."""
+    if not keep and not settings.database_url:
+        for suffix in ("", "-wal", "-shm"):
+            (settings.data_dir / f"{SANDBOX_DB}{suffix}").unlink(missing_ok=True)
+    return SANDBOX_DB
+
+
+def add_fault_command(runtime, sandbox) -> None:  # type: ignore[no-untyped-def]
+    from bot.core.runtime import MONITOR_FLAG
+    from sandbox.fault_command import PATTERN, USAGE, fault_runner
+    from sandbox.faults import FaultInjector
+
+    inject = fault_runner(FaultInjector(sandbox))
+
+    def run(args: str) -> str:
+        said = inject(args)
+        if said.startswith("fault: ") and runtime.get_flag(MONITOR_FLAG, "off") != "on":
+            said += " (the monitor is off: type `auto on` to watch)"
+        return said
+
+    runtime.router.add("fault", USAGE, {"en": "sandbox only: break an instance to see the monitor react",
+                                        "ko": "샌드박스 전용: 장애 주입 (모니터 반응 확인)"}, PATTERN, run)
+
+
 def run_terminal(runtime) -> int:  # type: ignore[no-untyped-def]
     from bot.terminal import Terminal, recovery_lines
     from monitoring.notifier import TerminalNotifier
 
-    runtime.attach_monitor(TerminalNotifier(sys.stdout, recovery_lines=lambda incident: recovery_lines(
-        runtime, incident)))
-    return Terminal(runtime, sys.stdin, sys.stdout, interactive=sys.stdin.isatty()).run()
+    notifier = TerminalNotifier(sys.stdout, recovery_lines=lambda incident: recovery_lines(runtime, incident))
+    runtime.attach_monitor(notifier)
+    return Terminal(runtime, sys.stdin, sys.stdout, interactive=sys.stdin.isatty(), notifier=notifier).run()
 
 
 def run_mcp(runtime, read_only: bool, http_port: int | None,  # type: ignore[no-untyped-def]
@@ -250,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
                     # in MCP stdio mode stdout is the protocol: everything human goes to stderr
                     sandbox, clients = start_sandbox(settings, out=sys.stderr if args.mode == "mcp" else sys.stdout,
                                                      fleet_size=args.fleet_size, fleet=fleet)
-                    runtime = build_runtime(settings, clients, db_file="sandbox.sqlite3")
+                    runtime = build_runtime(settings, clients, db_file=sandbox_database(settings, args.keep))
+                    add_fault_command(runtime, sandbox)
                 else:
                     runtime = build_runtime(settings, real_aws_clients(settings))
                 runtime.warm_up_planner()  # background: the first request must not pay for the prompt

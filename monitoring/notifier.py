@@ -7,7 +7,8 @@ and the terminal prints the same events as lines.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Protocol, TextIO
 
@@ -88,11 +89,32 @@ class TerminalNotifier:
         self.out = out
         self.recovery_lines = recovery_lines
         self._lock = threading.Lock()
+        self._holds = 0
+        self._queued: list[str] = []
 
     def _say(self, text: str) -> None:
         with self._lock:
+            if self._holds:  # someone is answering a prompt: never print inside it
+                self._queued.append(text)
+                return
             self.out.write(text + "\n")
             self.out.flush()
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """While a person answers `Approve? [y/N]`, monitor output waits; it prints after the answer,
+        so a `y` can only ever approve the proposal on the screen."""
+        with self._lock:
+            self._holds += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holds -= 1
+                queued, self._queued = (self._queued, []) if not self._holds else ([], self._queued)
+                if queued:
+                    self.out.write("(while you were deciding)\n" + "\n".join(queued) + "\n")
+                    self.out.flush()
 
     def opened(self, incident: Incident) -> Thread:
         lines = [f"INCIDENT OPEN {incident.title}", *[f"    {line}" for line in incident.evidence]]

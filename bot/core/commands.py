@@ -170,7 +170,13 @@ class CommandRouter:
 
     def __init__(self, runtime: Runtime, commands: tuple[Command, ...] = COMMANDS) -> None:
         self.runtime = runtime
-        self.commands = commands
+        self.commands = list(commands)
+
+    def add(self, name: str, usage: str, summary: dict[str, str], pattern: re.Pattern[str],
+            run: Callable[[str], str], privileged: bool = True) -> None:
+        """A command an entry point adds (the sandbox's `fault`): routed and listed in help like the rest."""
+        self.commands.append(Command(name, usage, summary, pattern, lambda call: Reply(kind="chat", text=run(call.args)),
+                                     privileged=privileged))
 
     def match(self, text: str, front: str) -> tuple[Command, str] | None:
         for command in self.commands:

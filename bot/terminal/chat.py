@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import getpass
 import logging
+from contextlib import nullcontext
 from typing import TextIO
 
 from bot.core.runtime import Runtime
+from monitoring.notifier import TerminalNotifier
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +24,9 @@ YES_WORDS = {"y", "yes", "예", "네", "응", "ㅇ", "ㅇㅇ", "승인"}
 
 class Terminal:
     def __init__(self, runtime: Runtime, stdin: TextIO, stdout: TextIO, user: str | None = None,
-                 interactive: bool = False) -> None:
+                 interactive: bool = False, notifier: TerminalNotifier | None = None) -> None:
         self.runtime = runtime
+        self.notifier = notifier  # the monitor's printer: held while a prompt waits for an answer
         self.stdin = stdin
         self.stdout = stdout
         self.user = user or f"terminal:{getpass.getuser()}"
@@ -67,10 +70,11 @@ class Terminal:
 
     def ask_approval(self, proposal_id: str, confirm: bool = False) -> None:
         """The person at the keyboard decides (local trust): y runs it, anything else cancels."""
-        answer = self.read_line("Confirm? [y/N] " if confirm else "Approve? [y/N] ")
-        verb = "approve" if answer is not None and answer.lower() in YES_WORDS else "reject"
-        self.say(self.runtime.router.answer(f"{verb} {proposal_id}", user=self.user, front="terminal").text)
-
+        with self.notifier.holding() if self.notifier is not None else nullcontext():
+            # monitor output waits until the answer and its outcome are on screen
+            answer = self.read_line("Confirm? [y/N] " if confirm else "Approve? [y/N] ")
+            verb = "approve" if answer is not None and answer.lower() in YES_WORDS else "reject"
+            self.say(self.runtime.router.answer(f"{verb} {proposal_id}", user=self.user, front="terminal").text)
 
 def recovery_lines(runtime: Runtime, incident) -> list[str]:  # type: ignore[no-untyped-def]
     """Runbook and proposal lines under an incident printed in the terminal."""

@@ -104,3 +104,84 @@ def test_audit_shows_changes_newest_first_and_filters(make_runtime, demo):
     only_db = run_terminal(runtime, ["audit db-primary"])
     assert "Protected=true" in only_db and "web-server-2" not in only_db
     assert "No recorded changes mention '100%_sure'" in run_terminal(runtime, ["audit 100%_sure"])
+
+
+class AnswerWhileMonitorPrints(io.StringIO):
+    """stdin whose answer to the approval prompt arrives while the monitor prints an incident — the
+    moment the issue describes, made deterministic: the print happens inside the blocking read."""
+
+    def __init__(self, text: str, during_prompt) -> None:
+        super().__init__(text)
+        self.during_prompt = during_prompt
+        self.reads = 0
+
+    def readline(self, *args) -> str:  # type: ignore[override]
+        self.reads += 1
+        if self.reads == 2:  # the second read is the answer to "Approve? [y/N]"
+            self.during_prompt()
+        return super().readline(*args)
+
+
+def test_monitor_output_waits_until_the_prompt_is_answered(make_runtime, demo):
+    from monitoring.notifier import Incident, TerminalNotifier
+    from bot.store.engine import utcnow
+
+    runtime = make_runtime()
+    out = io.StringIO()
+    notifier = TerminalNotifier(out)
+    other = Incident(id=7, fingerprint="i-x:instance_down", check_name="instance_down", tier=0, rule="r",
+                     resource_id="i-x", resource_name="api-server", instance_id="i-x", region="us-east-1",
+                     status="open", suppressed=False, summary="api-server is stopped", evidence=["state: running → stopped"],
+                     signature="s", notified_signature=None, channel=None, thread_ts=None, proposal_id=None,
+                     opened_at=utcnow(), updated_at=utcnow(), resolved_at=None, resolved_notified=False)
+    stdin = AnswerWhileMonitorPrints("stop web-server-2\ny\nexit\n", lambda: notifier.opened(other))
+    Terminal(runtime, stdin, out, user="terminal:test", notifier=notifier).run()
+    text = out.getvalue()
+    prompt = text.index("Approve? [y/N] y")
+    approved = text.index("Approved by terminal:test")
+    incident = text.index("INCIDENT OPEN")
+    assert prompt < approved < incident  # nothing printed between the question and its answer
+    assert "(while you were deciding)" in text
+    assert demo.state_of("web-server-2") in ("stopping", "stopped")
+
+
+def test_sandbox_fault_commands_break_and_recover_instances_and_are_in_help(make_runtime, demo):
+    import app
+
+    runtime = make_runtime()
+    assert "fault" not in run_terminal(runtime, ["help"])  # only where a sandbox runs
+    app.add_fault_command(runtime, demo.sandbox)
+    assert "fault stop|cpu|alarm|impair|recover NAME" in run_terminal(runtime, ["help"])
+    output = run_terminal(runtime, ["fault stop web-server-2", "fault impair web-server-1 system",
+                                    "fault alarm web-server-1", "fault stop nosuch", "fault explode web-server-1"])
+    assert demo.state_of("web-server-2") in ("stopping", "stopped")
+    assert "type `auto on` to watch" in output
+    assert "no single instance named 'nosuch'" in output and "usage: fault" in output
+    ec2 = demo.faults.clients.client("ec2")
+    status = ec2.describe_instance_status(InstanceIds=[demo.fleet.ids["web-server-1"]])["InstanceStatuses"][0]
+    assert status["SystemStatus"]["Status"] == "impaired"
+    alarm = demo.faults.clients.client("cloudwatch").describe_alarms(AlarmNames=["web-cpu-high"])["MetricAlarms"][0]
+    assert alarm["StateValue"] == "ALARM"
+
+    run_terminal(runtime, ["fault recover web-server-1", "fault recover web-server-2"])
+    status = ec2.describe_instance_status(InstanceIds=[demo.fleet.ids["web-server-1"]])["InstanceStatuses"][0]
+    assert status["SystemStatus"]["Status"] == "ok"
+    assert demo.state_of("web-server-2") in ("pending", "running")
+    alarm = demo.faults.clients.client("cloudwatch").describe_alarms(AlarmNames=["web-cpu-high"])["MetricAlarms"][0]
+    assert alarm["StateValue"] == "OK"
+
+
+def test_every_sandbox_run_starts_fresh_unless_kept(tmp_path):
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
+    env.pop("OLLAMA_HOST", None)
+    env.pop("DATABASE_URL", None)
+
+    def run(script: str, *flags: str) -> str:
+        done = subprocess.run([sys.executable, str(ROOT / "app.py"), "--sandbox", *flags], input=script,
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("reboot web-server-1\nn\nexit\n")
+    assert "reboot_instances web-server-1" in run("audit\nexit\n", "--keep")  # kept on request
+    assert "Nothing recorded yet." in run("audit\nexit\n")  # a new fleet: no old proposals or incidents
