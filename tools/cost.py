@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from statistics import median
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from tools.context import ToolContext
 from tools.models import Instance, ToolArgs, ToolResult
@@ -20,18 +20,38 @@ from tools.render import Block, code_block, context, escape, lines_blocks, secti
 COST_METRIC = "UnblendedCost"
 
 
-CostPeriod = Literal["month_to_date", "last_month", "last_7_days", "last_30_days"]
+CostPeriod = Literal["month_to_date", "last_month", "last_7_days", "last_30_days", "yesterday", "day",
+                     "last_n_days"]
 DAY_WINDOWS: dict[str, int] = {"last_7_days": 7, "last_30_days": 30}
 PERIOD_LABELS: dict[str, str] = {"month_to_date": "Month to date", "last_month": "Last month",
                                  "last_7_days": "Last 7 days", "last_30_days": "Last 30 days"}
+CANONICAL_DAYS = 30  # day windows inside the last 30 days are cut from that one (cached) daily request
+MAX_DAYS_BACK = 365
 
 
 class GetCostArgs(ToolArgs):
     period: CostPeriod = Field(
         "month_to_date",
         description="month_to_date (this month so far), last_month (the whole previous month), "
-        "last_7_days or last_30_days (ending today, with a per-day series).",
+        "last_7_days or last_30_days (ending today, with a per-day series), yesterday, day (one calendar "
+        "day, given in `day`) or last_n_days (the last `days` days, with a per-day series).",
     )
+    day: date | None = Field(None, description="The day for period=day, YYYY-MM-DD (UTC).")
+    days: int | None = Field(None, ge=1, le=MAX_DAYS_BACK, description="How many days for period=last_n_days.")
+
+    @model_validator(mode="after")
+    def _period_needs(self) -> GetCostArgs:
+        if self.period == "day" and self.day is None:
+            raise ValueError("period=day needs the day (YYYY-MM-DD)")
+        if self.period == "last_n_days" and self.days is None:
+            raise ValueError("period=last_n_days needs days")
+        if self.day is not None:
+            today = datetime.now(UTC).date()
+            if self.day > today:
+                raise ValueError(f"{self.day} is in the future; there is no spend for it yet")
+            if (today - self.day).days > MAX_DAYS_BACK:
+                raise ValueError(f"{self.day} is more than {MAX_DAYS_BACK} days ago")
+        return self
 
 
 class ServiceCost(BaseModel):
@@ -55,6 +75,12 @@ class CostResult(ToolResult):
 
     @property
     def label(self) -> str:
+        if self.period == "yesterday":
+            return f"Yesterday ({self.start:%a %b %d})"
+        if self.period == "day":
+            return f"{self.start:%a %b %d %Y}" + (" (today, so far)" if self.end > datetime.now(UTC).date() else "")
+        if self.period == "last_n_days":
+            return f"Last {(self.end - self.start).days} days"
         return PERIOD_LABELS.get(self.period, self.period)
 
     @property
@@ -109,47 +135,70 @@ class CostResult(ToolResult):
         return blocks
 
 
-def cost_window(period: str, today: date) -> tuple[date, date]:
+def cost_window(period: str, today: date, day: date | None = None, days: int | None = None) -> tuple[date, date]:
     """[start, end) for Cost Explorer. Month-to-date includes today, so it is never empty."""
     first_of_month = today.replace(day=1)
     if period in DAY_WINDOWS:  # like the console's "last 7 days": today included
         return today - timedelta(days=DAY_WINDOWS[period] - 1), today + timedelta(days=1)
+    if period == "last_n_days":
+        return today - timedelta(days=(days or 1) - 1), today + timedelta(days=1)
+    if period == "yesterday":
+        return today - timedelta(days=1), today
+    if period == "day" and day is not None:
+        return day, day + timedelta(days=1)
     if period == "last_month":
         last_month_end = first_of_month
         return (last_month_end - timedelta(days=1)).replace(day=1), last_month_end
     return first_of_month, today + timedelta(days=1)
 
 
-def get_cost(ctx: ToolContext, args: GetCostArgs, _: list[Instance]) -> CostResult:
-    ce = ctx.clients.client("ce")
-    start, end = cost_window(args.period, datetime.now(UTC).date())
-    day_series = args.period in DAY_WINDOWS
-    totals: dict[str, float] = {}
-    # every day of the window is listed, a day with no spend as 0.00
-    daily = {start + timedelta(days=n): 0.0 for n in range((end - start).days)} if day_series else {}
-    currency = "USD"
-    kwargs = {
+def _query(ce, start: date, end: date, daily: bool) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Every ResultsByTime entry of one grouped-by-service request, all pages."""
+    kwargs: dict = {
         "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
-        "Granularity": "DAILY" if day_series else "MONTHLY",
+        "Granularity": "DAILY" if daily else "MONTHLY",
         "Metrics": [COST_METRIC],
         "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"}],
     }
+    results: list[dict] = []
     while True:
         response = ce.get_cost_and_usage(**kwargs)
-        for period in response.get("ResultsByTime", []):
-            day = date.fromisoformat(period["TimePeriod"]["Start"])
-            for group in period.get("Groups", []):
-                metric = group["Metrics"][COST_METRIC]
-                service = group["Keys"][0]
-                amount = float(metric["Amount"])
-                totals[service] = totals.get(service, 0.0) + amount
-                if day_series:
-                    daily[day] = daily.get(day, 0.0) + amount
-                currency = metric.get("Unit", currency)
+        results += response.get("ResultsByTime", [])
         token = response.get("NextPageToken")
         if not token:
-            break
+            return results
         kwargs["NextPageToken"] = token
+
+
+def get_cost(ctx: ToolContext, args: GetCostArgs, _: list[Instance]) -> CostResult:
+    ce = ctx.clients.client("ce")
+    today = datetime.now(UTC).date()
+    start, end = cost_window(args.period, today, args.day, args.days)
+    daily_request = args.period in DAY_WINDOWS or args.period in ("yesterday", "day", "last_n_days")
+    series = args.period in DAY_WINDOWS or args.period == "last_n_days"
+    canonical_start, canonical_end = cost_window("last_30_days", today)
+    if args.period not in DAY_WINDOWS and daily_request and canonical_start <= start and end <= canonical_end:
+        # one request shape for every recent day window: Cost Explorer charges per request, and the
+        # answer for "yesterday" is a slice of the last 30 days anyway
+        results = _query(ce, canonical_start, canonical_end, daily=True)
+    else:
+        results = _query(ce, start, end, daily=daily_request)
+    totals: dict[str, float] = {}
+    # every day of the window is listed, a day with no spend as 0.00
+    daily = {start + timedelta(days=n): 0.0 for n in range((end - start).days)} if series else {}
+    currency = "USD"
+    for period in results:
+        day = date.fromisoformat(period["TimePeriod"]["Start"])
+        if daily_request and not start <= day < end:
+            continue
+        for group in period.get("Groups", []):
+            metric = group["Metrics"][COST_METRIC]
+            service = group["Keys"][0]
+            amount = float(metric["Amount"])
+            totals[service] = totals.get(service, 0.0) + amount
+            if series:
+                daily[day] = daily.get(day, 0.0) + amount
+            currency = metric.get("Unit", currency)
     by_service = sorted(
         (ServiceCost(service=name, amount=round(amount, 2)) for name, amount in totals.items()),
         key=lambda item: -item.amount,

@@ -24,6 +24,11 @@ class ListInstancesArgs(ToolArgs):
     tags: dict[str, str] = Field(
         default_factory=dict, description="Only instances carrying all these tag key/values, e.g. {\"Env\": \"prod\"}."
     )
+    instance_type: str | None = Field(
+        None, pattern=r"^[a-z0-9][a-z0-9.\-]*(\.\*)?$",
+        description="Only this instance type (t3.small) or family (t3.*).")
+    az: str | None = Field(None, pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$",
+                           description="Only this availability zone, e.g. us-east-1a.")
 
 
 class InstanceListResult(ToolResult):
@@ -46,7 +51,14 @@ def list_instances(ctx: ToolContext, args: ListInstancesArgs, _: list[Instance])
     filters = [{"Name": f"tag:{key}", "Values": [value]} for key, value in args.tags.items()]
     if args.state:
         filters.append({"Name": "instance-state-name", "Values": [args.state]})
+    if args.instance_type and not args.instance_type.endswith(".*"):
+        filters.append({"Name": "instance-type", "Values": [args.instance_type]})
+    if args.az:
+        filters.append({"Name": "availability-zone", "Values": [args.az]})
     instances = fetch_instances(ctx.clients, args.region, filters)
+    if args.instance_type and args.instance_type.endswith(".*"):  # a family: matched here, as every emulator can
+        family = args.instance_type[:-1]
+        instances = [instance for instance in instances if instance.type.startswith(family)]
     if args.name:
         wanted = normalise(args.name)
         instances = [instance for instance in instances if wanted in normalise(instance.name or "")]

@@ -31,7 +31,10 @@ WILDCARD = "*"
 # States in which an instance can no longer be acted on or shown as a target.
 GONE_STATES = frozenset({"terminated"})
 
-MatchKind = Literal["id", "exact", "partial", "ambiguous", "confusable", "none", "malformed_id"]
+MatchKind = Literal["id", "exact", "partial", "tag", "ambiguous", "confusable", "none", "malformed_id"]
+# "tag:Env=staging" (pairs joined by ","): every live instance carrying all of them — what "everything in
+# staging" means. Planners write it only from the user's own words (an environment or a tag value).
+TAG_SELECTOR = re.compile(r"tag:((?:[A-Za-z0-9_.:/+-]{1,128}=[A-Za-z0-9_.:/+@ -]{1,256})(?:,[A-Za-z0-9_.:/+-]{1,128}=[A-Za-z0-9_.:/+@ -]{1,256})*)")
 
 
 class Resolution(BaseModel):
@@ -44,7 +47,7 @@ class Resolution(BaseModel):
 
     @property
     def resolved(self) -> bool:
-        return self.kind in ("id", "exact", "partial")
+        return self.kind in ("id", "exact", "partial", "tag")
 
     def explain(self) -> str:
         """A human sentence for an unresolved phrase."""
@@ -57,9 +60,12 @@ class Resolution(BaseModel):
             shown = "; ".join(_exact_label(instance) for instance in self.matches)
             return (f"'{self.phrase}' looks like {len(self.matches)} instance name(s) that differ in lookalike "
                     f"characters: {shown} — which one? Use the instance id.")
+        if self.kind == "none" and TAG_SELECTOR.fullmatch(self.phrase):
+            return f"no instance carries {self.phrase.removeprefix('tag:')}"
         if self.kind == "none":
             what = "no instance with id" if self.phrase.lower().startswith("i-") else "no instance named"
-            closest = f" (closest: {', '.join(self.suggestions)})" if self.suggestions else ""
+            closest = (f" (closest: {', '.join(self.suggestions)})" if self.suggestions
+                       else "; no name is close ('list instances' shows them all)")
             return f"{what} '{self.phrase}'{closest}"
         return f"'{self.phrase}' → {', '.join(instance.label for instance in self.matches)}"
 
@@ -99,7 +105,7 @@ def resolve(phrase: str, inventory: Iterable[Instance]) -> Resolution:
     inventory = list(inventory)
     resolution = _resolve(phrase, inventory)
     if resolution.kind not in ("exact", "partial", "ambiguous"):
-        return resolution
+        return resolution  # ids and tag selectors are exact by construction: no lookalike question
     named = [i for i in inventory if i.name and i.state not in GONE_STATES]
     looks = {instance.id: skeleton(instance.name or "") for instance in named}
     siblings = {i.id: i for match in resolution.matches for i in named  # same look, other characters
@@ -113,6 +119,13 @@ def resolve(phrase: str, inventory: Iterable[Instance]) -> Resolution:
 def _resolve(phrase: str, inventory: Iterable[Instance]) -> Resolution:
     phrase = phrase.strip()
     live = [instance for instance in inventory if instance.state not in GONE_STATES]
+
+    selector = TAG_SELECTOR.fullmatch(phrase)
+    if selector:
+        wanted = dict(pair.split("=", 1) for pair in selector.group(1).split(","))
+        tagged = [i for i in live if all(i.tags.get(key) == value for key, value in wanted.items())]
+        return Resolution(phrase=phrase, kind="tag" if tagged else "none",
+                          matches=sorted(tagged, key=lambda i: (i.name or "~", i.id)))
 
     lowered = phrase.lower()
     if lowered.startswith("i-"):

@@ -12,9 +12,10 @@ from tools.registry import REGISTRY
 MESSAGES: dict[str, dict[Language, str]] = {
     "greeting": {"en": "Hi! Ask me about your AWS fleet, or type help.", "ko": "안녕하세요! AWS 인스턴스에 대해 물어보세요. 도움말은 help."},
     "unsupported": {
-        "en": "I can't do that: I only list, describe, start, reboot, stop and terminate EC2 instances and read "
-        "metrics, alarms, logs and cost.",
-        "ko": "그 작업은 지원하지 않습니다. EC2 인스턴스 조회·상세·시작·재부팅·중지·종료와 메트릭, 알람, 로그, 비용 조회만 할 수 있습니다.",
+        "en": "I can't do that: I only list, describe, start, reboot, stop and terminate EC2 instances, read "
+        "metrics, alarms, logs and cost, and triage (open incidents, recent changes, diagnose).",
+        "ko": "그 작업은 지원하지 않습니다. EC2 인스턴스 조회·상세·시작·재부팅·중지·종료, 메트릭·알람·로그·비용 조회, "
+              "장애 대응(열린 인시던트, 최근 변경, 진단)만 할 수 있습니다.",
     },
     "refused": {"en": "Refused: {reason}. Nothing was done.", "ko": "거부했습니다: {reason}. 아무 작업도 하지 않았습니다."},
     "clarify": {"en": "{question}", "ko": "{question}"},
@@ -30,6 +31,8 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ko": "확인해 주세요: {summary}? 확인하기 전에는 실행하지 않습니다. 제안 {id}, 만료 {expires} UTC.",
     },
     "noop": {"en": "Nothing to do: {reason}.", "ko": "할 일이 없습니다: {reason}."},
+    "caveat": {"en": "Not applied (I can't filter by it): {filters}. Every other filter you named is applied.",
+               "ko": "적용하지 못한 조건: {filters} (이 조건으로는 거를 수 없습니다). 나머지 조건은 모두 적용했습니다."},
     "left_out": {"en": "Left out, already there: {names}.", "ko": "이미 그 상태라 뺐습니다: {names}."},
     "held_question": {
         "en": "That reads as a question about whether to {verb}, not a request; nothing was done. "

@@ -386,6 +386,8 @@ class Pipeline:
                                                  "planner": decision.planner}))
         kind: ReplyKind = "result" if outcome.ok else "error"
         body = outcome.to_text() if outcome.ok else say("error", language, message=outcome.message)
+        if outcome.ok and decision.plan.caveat:  # a filter asked for but not applied is said, never dropped
+            body += "\n" + caveat_note(decision, language)
         return Reply(kind=kind, text=body + note, language=language, decision=decision, outcome=outcome)
 
     def _announce(self, proposal: Proposal) -> None:
@@ -424,6 +426,10 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return repr(value)[:200]
+
+
+def caveat_note(decision: Decision, language: Language) -> str:
+    return say("caveat", language, filters=decision.plan.caveat)
 
 
 def left_out_note(decision: Decision, language: Language) -> str:

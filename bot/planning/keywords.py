@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from datetime import UTC, date, datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -20,6 +21,11 @@ from tools.models import Instance
 from tools.resolver import FILLER_WORDS, resolve, words
 
 GENERIC_NOUN = "server"  # what people call any instance ("웹 서버", "the api server"), kept as a word to match
+INSTANCE_TYPE = re.compile(r"\b([a-z][0-9][a-z0-9-]*\.(?:nano|micro|small|medium|large|metal|\d*xlarge))\b")
+INSTANCE_FAMILY = re.compile(r"\b([a-z][0-9][a-z]{0,3})\b(?=\s*(?:instances?|인스턴스|types?|family|타입|서버|servers?|boxes|machines|vms?))")
+AVAILABILITY_ZONE = re.compile(r"\b[a-z]{2}(?:-gov)?-[a-z]+-\d[a-z]\b")
+UNKNOWN_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")  # shaped like a Name tag: web-01, redis-cache
+REGION_WORD = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d[a-z]?")  # us-east-1, us-east-1a
 TOKEN_PATTERN = re.compile(r"i-[0-9a-z]+|[a-z0-9]+(?:[-_.][a-z0-9]+)*|[가-힣]+")
 MENTION_PATTERN = re.compile(r"<[@#!][^>]*>")
 QUOTED_PATTERN = re.compile(r"[\"'“”‘’`]([^\"'“”‘’`]{2,80})[\"'“”‘’`]")
@@ -85,6 +91,9 @@ class Targets:
     wildcard: bool = False
     plural: bool = False
     corrected: list[tuple[str, str]] = field(default_factory=list)
+    # name-shaped words that are no fleet word ("redis-cache"): kept so a read answers "no instance named
+    # redis-cache (closest: …)" instead of quietly reading the whole fleet
+    unknown: list[str] = field(default_factory=list)
 
 
 def clean(text: str) -> str:
@@ -151,6 +160,62 @@ def cost_period(text: str, minutes: int | None) -> str:
     return "month_to_date"
 
 
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+YESTERDAY = re.compile(r"\byesterday\b|어제")
+TODAY = re.compile(r"\btoday\b|오늘")
+ISO_DAY = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
+MONTH_DAY = re.compile(r"\b(" + "|".join(MONTHS) + r")[a-z]*\.? (\d{1,2})(?:st|nd|rd|th)?\b|\b(\d{1,2})(?:st|nd|rd|th)? (?:of )?("
+                       + "|".join(MONTHS) + r")[a-z]*\b")
+KOREAN_DAY = re.compile(r"(\d{1,2})\s*월\s*(\d{1,2})\s*일")
+SLASH_DAY = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])")
+
+
+def cost_arguments(text: str, minutes: int | None, today: date | None = None) -> dict:
+    """get_cost's arguments: one day (yesterday, today, "nov 20", "11월 20일", 2026-11-20), the last N days,
+    or the named windows. A day without a year is the latest such day not in the future."""
+    today = today or datetime.now(UTC).date()
+    if YESTERDAY.search(text):
+        return {"period": "yesterday"}
+    day = _named_day(text, today)
+    if day is not None:
+        return {"period": "day", "day": day.isoformat()}
+    if minutes is not None and minutes % 1440 == 0 and not TODAY.search(text):
+        days = minutes // 1440
+        if days not in (7, 30):
+            return {"period": "last_n_days", "days": min(days, 365)}
+    if minutes == 1440 and TODAY.search(text):
+        return {"period": "day", "day": today.isoformat()}
+    return {"period": cost_period(text, minutes)}
+
+
+def _named_day(text: str, today: date) -> date | None:
+    found = ISO_DAY.search(text)
+    if found:
+        year, month, day = (int(part) for part in found.groups())
+        return _date_or_none(year, month, day)
+    month = day = None
+    if found := MONTH_DAY.search(text):
+        name = found.group(1) or found.group(4)
+        month, day = MONTHS.index(name[:3]) + 1, int(found.group(2) or found.group(3))
+    elif found := KOREAN_DAY.search(text):
+        month, day = int(found.group(1)), int(found.group(2))
+    elif found := SLASH_DAY.search(text):
+        month, day = int(found.group(1)), int(found.group(2))
+    if month is None or day is None:
+        return None
+    candidate = _date_or_none(today.year, month, day)
+    if candidate is not None and candidate > today:
+        candidate = _date_or_none(today.year - 1, month, day)
+    return candidate
+
+
+def _date_or_none(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
 def first_match(text: str, table: Iterable[tuple[str, str]]) -> str | None:
     for pattern, value in table:
         if re.search(pattern, text):
@@ -208,8 +273,7 @@ class KeywordPlanner:
         if intent == "list":
             return self._plan_list(rest_without_state, state, vocabulary, context, language)
         if intent == "cost":
-            return Plan(outcome="run", tool="get_cost", arguments={"period": cost_period(lowered, minutes)},
-                        language=language)
+            return Plan(outcome="run", tool="get_cost", arguments=cost_arguments(lowered, minutes), language=language)
         if intent == "alarms":
             arguments = {}
             alarm_state = first_match(lowered, lexicon.ALARM_STATE_WORDS)
@@ -222,6 +286,8 @@ class KeywordPlanner:
         if intent == "incidents":
             return Plan(outcome="run", tool="list_incidents", language=language)
         targets = self.extract_targets(rest, vocabulary, context)
+        if not targets.phrases and targets.unknown and not targets.wildcard:
+            targets.phrases = targets.unknown  # the resolver says there is no such instance, and what is close
         tool = lexicon.INTENT_TO_TOOL[intent]
         if intent in ("changes", "diagnose"):
             return self._plan_triage(intent, lowered, targets, minutes, language)
@@ -256,6 +322,9 @@ class KeywordPlanner:
             fixed = ", ".join(f"'{to}' for '{src}'" for src, to in targets.corrected)
             return Plan(outcome="clarify", tool=tool, arguments=arguments, targets=targets.phrases,
                         message=f"did you mean {fixed}?", language=language)
+        if targets.wildcard and (selector := self._environment_selector(rest, targets, context)):
+            # "reboot everything in staging": every Env=staging instance, all shown before anything runs
+            return Plan(outcome="run", tool=tool, arguments=arguments, targets=[selector], language=language)
         if targets.wildcard and not targets.phrases:
             return Plan(outcome="run", tool=tool, arguments=arguments, targets=[WILDCARD], language=language)
         if not targets.phrases:
@@ -380,6 +449,9 @@ class KeywordPlanner:
                     elif fixed := self._respelled(token, vocabulary):
                         literals.append(fixed)  # "kafak-3" → kafka-3, asked about before any change
                         found.corrected.append((token, fixed))
+                    elif UNKNOWN_NAME.fullmatch(token) and token not in lexicon.COMMON_HYPHENATED \
+                            and not REGION_WORD.fullmatch(token):
+                        found.unknown.append(token)
                 elif token in vocabulary:
                     phrase_words.append(token)
                 elif token.isdigit() and len(token) <= 3:
@@ -459,6 +531,16 @@ class KeywordPlanner:
         arguments: dict = {}
         if state:
             arguments["state"] = state
+        if found := INSTANCE_TYPE.search(text):
+            arguments["instance_type"] = found.group(1)
+            text = text[:found.start()] + " " + text[found.end():]
+        elif found := INSTANCE_FAMILY.search(text):
+            arguments["instance_type"] = f"{found.group(1)}.*"
+            text = text[:found.start()] + " " + text[found.end():]
+        if found := AVAILABILITY_ZONE.search(text):
+            arguments["az"] = found.group(0)
+            text = text[:found.start()] + " " + text[found.end():]
+        unapplied = [label for pattern, label in lexicon.UNAPPLIED_FILTERS if re.search(pattern, text)]
         env = None
         for pattern, value in lexicon.ENV_WORDS:
             if re.search(pattern, text):
@@ -480,7 +562,21 @@ class KeywordPlanner:
             name_filter = " ".join(p for p in targets.phrases if not p.startswith("i-"))
             if name_filter and len(targets.phrases) == 1 and name_filter not in GENERIC_WORDS:
                 arguments["name"] = name_filter.replace(" server", "").strip() if targets.plural else name_filter
-        return Plan(outcome="run", tool="list_instances", arguments=arguments, language=language)
+        return Plan(outcome="run", tool="list_instances", arguments=arguments, language=language,
+                    caveat=", ".join(unapplied))
+
+    def _environment_selector(self, text: str, targets: Targets, context: PlannerContext) -> str | None:
+        """`tag:Env=staging` when "all/every/everything" is scoped by an environment word and nothing else
+        names instances; None otherwise (the names, or the whole-fleet wildcard, stand)."""
+        for pattern, concept in lexicon.ENV_WORDS:
+            found = re.search(pattern, text)
+            if found is None:
+                continue
+            key, value = self._env_tag(concept, context)  # none in the fleet: the resolver says no instance has it
+            said = {found.group(0).strip(), concept, value.lower()}
+            others = [phrase for phrase in targets.phrases if set(phrase.split()) - said - {"server", "in", "of"}]
+            return None if others else f"tag:{key}={value}"
+        return None
 
     @staticmethod
     def _env_tag(concept: str, context: PlannerContext) -> tuple[str, str]:

@@ -219,6 +219,22 @@ ENV_VALUES = {
 }
 ENV_KEYS = ("Env", "Environment", "env", "environment", "Stage")
 
+# Filters people ask for that list_instances cannot apply: named in the reply, never silently dropped.
+UNAPPLIED_FILTERS: tuple[tuple[str, str], ...] = (
+    (r"\blaunched\b|\bolder than\b|\bnewer than\b|\bcreated (before|after|in|on|last|this)\b|\buptime\b|생성된|오래된|띄운 ?지",
+     "launch time"),
+    (r"\bpublic (ip|address)|\bwith(out)? (a )?public\b|공인 ?ip|퍼블릭 ?ip", "public IP"),
+    (r"\bspot\b|\bon-demand\b|\breserved\b|스팟|온디맨드", "purchase option (spot / on-demand)"),
+    (r"\bwindows\b|\blinux\b|\bubuntu\b|\bamazon linux\b|윈도우|리눅스|우분투", "platform / OS"),
+    (r"\b\d+\s*(vcpus?|cores?|gb|gib)\b|\bvcpus?\b|\bmemory\b|\bram\b|메모리|코어", "size (vCPU / memory)"),
+    (r"\bkey ?pair|키 ?페어", "key pair"),
+    (r"\bcpu (above|over|below|under|more than|less than|>|<)|\bbusy\b|\bidle\b|한가한|바쁜", "CPU load"),
+)
+
+# Hyphenated English that is not an instance name ("follow-up"), so never reported as an unknown name.
+COMMON_HYPHENATED = frozenset("""follow-up e-mail x-ray re-run read-only up-to-date check-in log-in set-up
+    sign-in roll-out roll-back built-in add-on real-time on-call in-place end-to-end out-of-memory""".split())
+
 # Words that connect several targets.
 CONJUNCTIONS = r"\s*(?:,|&|\+|\band\b|\bplus\b|그리고|및|(?:(?<=\S)|(?<=\s))(?:이랑|랑|하고|과|와)(?=\s|$))\s*"
 

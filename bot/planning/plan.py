@@ -39,6 +39,7 @@ class Plan(BaseModel):
         "Never invent ids.",
     )
     message: str = Field("", description="The question (clarify), reason (refuse) or reply (chat).")
+    caveat: str = Field("", description="Leave empty.")  # filters asked for that no argument can express
     language: Language = Field("en", description="The user's language: en or ko.")
 
 

@@ -8,7 +8,7 @@ emoji prefix, the planner note, the Approve/Reject buttons — within Slack's li
 from __future__ import annotations
 
 from bot.core.approvals import ApprovalOutcome, Proposal
-from bot.core.pipeline import Reply
+from bot.core.pipeline import Reply, caveat_note
 from bot.slack.payloads import USER_ID
 from tools.render import SECTION_LIMIT, Block, code_block, context, escape, section
 
@@ -29,6 +29,8 @@ def reply_message(reply: Reply) -> tuple[str, list[Block]]:
     if reply.kind == "result" and reply.outcome is not None and reply.outcome.result is not None:
         blocks = reply.outcome.result.to_blocks()
         note = reply.decision.note if reply.decision else None
+        if reply.decision is not None and reply.decision.plan.caveat:
+            blocks.append(context(":warning: " + escape(caveat_note(reply.decision, reply.language))))
         if note:
             blocks.append(context(escape(f"LLM unavailable ({note}); used the keyword planner.")))
         return escape(reply.outcome.to_text()[:3000]), blocks[:MAX_BLOCKS]
