@@ -182,7 +182,7 @@ def run_slack(runtime) -> int:  # type: ignore[no-untyped-def]
     settings = runtime.settings
     client = make_web_client(settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
     if settings.slack_alert_channel:
-        runtime.attach_monitor(SlackNotifier(client, settings.slack_alert_channel, runtime.recovery))
+        runtime.attach_monitor(SlackNotifier(client, settings.slack_alert_channel, runtime.recovery, runtime.charts))
     else:
         print("SLACK_ALERT_CHANNEL is not set: monitor incidents are printed here, not posted.", flush=True)
         runtime.attach_monitor(TerminalNotifier(sys.stdout))

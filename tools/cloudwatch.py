@@ -11,7 +11,8 @@ from tools.aws import AwsClients
 from tools.context import ToolContext
 from tools.inventory import fetch_instances
 from tools.models import Instance, ToolArgs, ToolResult, check_window
-from tools.render import Block, escape, fmt, lines_blocks, section, table
+from tools.charts import Chart, ChartSeries, line_chart
+from tools.render import Block, escape, fmt, lines_blocks, section, sparkline, table
 
 # GetMetricData accepts at most 500 metric queries per request; batching at that size
 # is both the fastest and the cheapest way to read a fleet (billing is per metric).
@@ -86,9 +87,18 @@ class MetricsResult(ToolResult):
 
     def to_text(self) -> str:
         header = f"{self.metric} ({self.statistic}, last {self.minutes} min, {self.period_seconds}s period):"
-        rows = [(s.name or "-", s.instance_id, fmt(s.latest), fmt(s.average), fmt(s.maximum), len(s.points))
-                for s in self.series]
-        return header + "\n" + table(["NAME", "ID", "LATEST", "AVG", "MAX", "POINTS"], rows)
+        low, high = (0, 100) if self.metric == "CPUUtilization" else (None, None)
+        rows = [(s.name or "-", s.instance_id, fmt(s.latest), fmt(s.average), fmt(s.maximum), len(s.points),
+                 sparkline([p.value for p in s.points][-24:], low, high) or "-") for s in self.series]
+        return header + "\n" + table(["NAME", "ID", "LATEST", "AVG", "MAX", "POINTS", "TREND"], rows)
+
+    def chart(self) -> Chart | None:
+        """The series as a PNG (Slack posts it beside the figures); None with no datapoints."""
+        unit = "%" if self.metric == "CPUUtilization" else ""
+        return line_chart(f"{self.metric} ({self.statistic}), last {self.minutes} min", unit,
+                          [ChartSeries(label=s.name or s.instance_id, times=[p.timestamp for p in s.points],
+                                       values=[p.value for p in s.points]) for s in self.series],
+                          filename=f"{self.metric.lower()}.png")
 
     def to_blocks(self) -> list[Block]:
         lines = [f"*{escape(s.name or '-')}* `{escape(s.instance_id)}` latest {fmt(s.latest, missing='–')} · "

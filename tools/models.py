@@ -13,6 +13,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tools.charts import Chart
 from tools.render import Block, code_block, escape, lines_blocks, section, table
 
 AWS_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
@@ -103,6 +104,10 @@ class ToolResult(BaseModel):
     def to_blocks(self) -> list[Block]:
         body, _ = code_block(self.model_dump_json(indent=1).splitlines())
         return [section(body)]
+
+    def chart(self) -> Chart | None:
+        """A picture of the result for front ends that can show one (Slack); most results have none."""
+        return None
 
 
 class StateChange(BaseModel):

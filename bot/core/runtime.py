@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from bot.core.approvals import Approvals
 from bot.core.commands import MONITOR_FLAG, CommandRouter
 from bot.core.pipeline import Pipeline
+from bot.core.charts import IncidentCharts
 from bot.core.incident_desk import IncidentDesk
 from bot.core.recovery import RecoveryAdvisor
 from bot.core.records import StoreRecords
@@ -68,11 +69,13 @@ class Runtime:
     recovery: RecoveryAdvisor | None = None
     records: StoreRecords | None = None
     desk: IncidentDesk = field(init=False)
+    charts: IncidentCharts = field(init=False)
     closed: bool = False
     _close_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.router = CommandRouter(self)
+        self.charts = IncidentCharts(self.runner)
         self.desk = IncidentDesk(self.incidents, self.audit, self.pipeline, self.router.may_operate)
         self.pipeline.help_text = lambda language: self.router.help_text(language)
 

@@ -32,7 +32,7 @@ from bot.slack.blocks import (
     proposal_message,
     reply_message,
 )
-from bot.slack.notifier import INCIDENT_ACTION_PREFIX, incident_root
+from bot.slack.notifier import INCIDENT_ACTION_PREFIX, incident_root, upload_chart
 from bot.slack.payloads import CHANNEL_ID, TS, USER_ID, checked, parse_click, text_of
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,14 @@ class SlackFrontEnd:
             return
         text, blocks = reply_message(reply)
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
+        result = reply.outcome.result if reply.kind == "result" and reply.outcome is not None else None
+        if result is not None:
+            try:
+                chart = result.chart()
+                if chart is not None:  # "cpu of X": the graph under the figures
+                    upload_chart(client, channel, thread_ts, chart)
+            except Exception:  # the answer is posted; a picture that failed is only logged
+                log.exception("could not post the chart")
 
     # -- buttons ----------------------------------------------------------------------------
 

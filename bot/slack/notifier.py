@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 
 from slack_sdk import WebClient
 
+from bot.core.charts import IncidentCharts
 from bot.core.recovery import RecoveryAdvisor, runbook_lines
 from bot.slack.blocks import code_block, context, escape, proposal_message, section
 from monitoring.notifier import TIER_NAMES, Incident, Thread
+from tools.charts import Chart
 
 log = logging.getLogger(__name__)
 TIER_EMOJI = {0: ":rotating_light:", 1: ":large_orange_diamond:"}
@@ -70,11 +72,19 @@ def _who(user: str) -> str:
     return f"<@{user}>" if re.fullmatch(r"[UW][A-Z0-9]{2,20}", user) else escape(user)
 
 
+def upload_chart(client: WebClient, channel: str, thread_ts: str | None, chart: Chart) -> None:
+    """Share a PNG in a thread: files.getUploadURLExternal, the bytes, files.completeUploadExternal."""
+    client.files_upload_v2(channel=channel, thread_ts=thread_ts, content=chart.png, filename=chart.filename,
+                           title=chart.title, alt_txt=chart.title)
+
+
 class SlackNotifier:
-    def __init__(self, client: WebClient, channel: str, recovery: RecoveryAdvisor | None = None) -> None:
+    def __init__(self, client: WebClient, channel: str, recovery: RecoveryAdvisor | None = None,
+                 charts: IncidentCharts | None = None) -> None:
         self.client = client
         self.channel = channel
         self.recovery = recovery
+        self.charts = charts
 
     def _root(self, incident: Incident, resolved: bool = False) -> tuple[str, list[dict]]:
         return incident_root(incident, resolved)
@@ -87,7 +97,17 @@ class SlackNotifier:
             self._post_recovery(incident, thread)
         except Exception:  # the incident itself is announced; never repost it for a failed extra
             log.exception("could not post the recovery of incident %s", incident.id)
+        try:
+            self._post_chart(incident, thread)
+        except Exception:
+            log.exception("could not post the chart of incident %s", incident.id)
         return thread
+
+    def _post_chart(self, incident: Incident, thread: Thread) -> None:
+        """The incident's metric over the last hour, as a picture in its thread (files upload v2)."""
+        chart = self.charts.chart(incident) if self.charts is not None else None
+        if chart is not None:
+            upload_chart(self.client, thread.channel or self.channel, thread.thread_ts, chart)
 
     def _permalink(self, posted: dict) -> str | None:
         """The thread's link for incident lists; the incident is announced either way."""

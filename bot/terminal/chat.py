@@ -80,9 +80,12 @@ def recovery_lines(runtime: Runtime, incident) -> list[str]:  # type: ignore[no-
     """Runbook and proposal lines under an incident printed in the terminal."""
     from bot.core.recovery import runbook_lines
 
-    if runtime.recovery is None:
-        return []
     lines = []
+    trend = runtime.charts.sparkline(incident)
+    if trend:
+        lines.append(trend)
+    if runtime.recovery is None:
+        return lines
     runbook = runtime.recovery.runbook(incident.sop_id)
     if runbook is not None:
         lines += runbook_lines(runbook)

@@ -32,6 +32,7 @@ class Call:
 class FakeSlackWebApi(LocalHttpServer):
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.uploads: dict[str, bytes] = {}  # file id → the bytes uploaded to its upload URL
         self.socket_url = ""
         self.failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
         self._ts = itertools.count(1)
@@ -40,7 +41,13 @@ class FakeSlackWebApi(LocalHttpServer):
 
         class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0)).decode()
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
+                if self.path.startswith("/upload/"):  # files upload v2, step 2: the bytes, to the upload URL
+                    with outer._lock:
+                        outer.uploads[self.path.removeprefix("/upload/")] = body
+                    send_bytes(self, 200, f"OK - {len(body)}".encode(), "text/plain")
+                    return
+                raw = body.decode()
                 if "json" in (self.headers.get("Content-Type") or ""):
                     params = json.loads(raw or "{}")
                 else:
@@ -85,6 +92,13 @@ class FakeSlackWebApi(LocalHttpServer):
                          "message": {"text": params.get("text"), "ts": ts}}, {}
         if method == "chat.update":
             return 200, {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}, {}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):08d}"
+            return 200, {"ok": True, "file_id": file_id, "upload_url": f"{self.base_url}/upload/{file_id}"}, {}
+        if method == "files.completeUploadExternal":
+            files = params.get("files")
+            files = json.loads(files) if isinstance(files, str) else files or []
+            return 200, {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}, {}
         if method == "chat.getPermalink":
             message = str(params.get("message_ts", "")).replace(".", "")
             return 200, {"ok": True, "channel": params.get("channel"),
@@ -100,6 +114,18 @@ class FakeSlackWebApi(LocalHttpServer):
     def responses_of(self, method: str) -> list[dict[str, Any]]:
         with self._lock:
             return [call.response or {} for call in self.calls if call.method == method]
+
+    def uploaded(self) -> list[tuple[dict[str, Any], bytes]]:
+        """(the completeUploadExternal call, the file's bytes) for every file shared."""
+        with self._lock:
+            done = [call.params for call in self.calls if call.method == "files.completeUploadExternal"]
+            uploads = dict(self.uploads)
+        shared = []
+        for params in done:
+            files = params.get("files")
+            files = json.loads(files) if isinstance(files, str) else files or []
+            shared += [(params, uploads.get(f["id"], b"")) for f in files]
+        return shared
 
     def of(self, method: str) -> list[dict[str, Any]]:
         with self._lock:

@@ -177,3 +177,45 @@ def test_the_timeline_has_every_event_with_who_and_the_terminal_acts_the_same(de
     kinds = [line.split()[3] for line in detail.splitlines() if line[:2].isdigit()]
     assert kinds == ["detected", "posted", "ack", "snooze_1h", "resolve"]  # oldest first
     assert "status: resolved by alice" in detail
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    import io
+
+    from PIL import Image
+
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size
+
+
+def test_cpu_of_an_instance_in_slack_posts_the_graph_in_the_thread(make_slack, slack_api):
+    from tests.integration.test_slack_app import mention
+
+    front = make_slack()
+    ts = mention(front, "cpu of web-server-1")
+    shared = slack_api.wait_for(lambda: slack_api.uploaded())
+    params, png = shared[0]
+    assert params["channel_id"] == CHANNEL and params["thread_ts"] == ts
+    assert "CPUUtilization" in params["files"]
+    width, height = png_size(png)
+    assert width >= 600 and height >= 200
+    answer = [p for p in slack_api.of("chat.postMessage") if p.get("thread_ts") == ts]
+    assert "web-server-1" in blocks_text(answer[0])  # the figures come first, the picture under them
+
+
+def test_an_incident_thread_gets_its_metric_graph(make_slack, slack_api, demo):
+    front = make_slack()
+    runtime = front.runtime
+    rules = load_rules()
+    rules.thresholds.cpu_period_seconds = 60
+    notifier = SlackNotifier(make_web_client("xoxb-test", base_url=slack_api.url), ALERTS, charts=runtime.charts)
+    monitor = MonitorService(runtime.engine, demo.clients, notifier, rules, runtime.audit, interval_seconds=1)
+    monitor.run_cycle()
+    demo.faults.spike_cpu("staging-web")
+    monitor.reader.force_cpu_refresh()  # as if the metric period had passed
+    monitor.run_cycle()
+    incident = next(i for i in monitor.incidents.open_incidents() if i.resource_name == "staging-web")
+    params, png = slack_api.wait_for(lambda: slack_api.uploaded())[0]
+    assert params["thread_ts"] == incident.thread_ts and params["channel_id"] == ALERTS
+    assert f"incident #{incident.id}" in params["files"] and png_size(png)[0] >= 600

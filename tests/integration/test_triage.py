@@ -114,3 +114,21 @@ def test_one_instances_logs_are_that_instances_lines_only(oncall):
     assert "[web-server-1]" in text and "[web-server-2]" not in text
     group = ask(runtime, "web logs")  # the group, every instance's lines
     assert "[web-server-1]" in group and "[web-server-2]" in group
+
+
+def test_the_terminal_shows_a_sparkline_for_metrics_and_under_an_incident(oncall, demo):
+    from bot.terminal import recovery_lines
+
+    runtime, monitor = oncall
+    text = ask(runtime, "cpu of web-server-1")
+    row = next(line for line in text.splitlines() if line.startswith("web-server-1"))
+    assert "TREND" in text and any(bar in row for bar in "▁▂▃▄▅▆▇█")
+    monitor.run_cycle()
+    demo.faults.spike_cpu("staging-web")
+    monitor.reader.force_cpu_refresh()  # as if the metric period had passed
+    monitor.run_cycle()
+    incident = next(i for i in monitor.incidents.open_incidents() if i.resource_name == "staging-web")
+    trend = recovery_lines(runtime, incident)[0]
+    bars = trend.removeprefix("CPUUtilization last hour: ").split()[0]
+    assert trend.startswith("CPUUtilization last hour: ") and bars[-1] > bars[0]  # the spike, at the end
+    assert float(trend.rsplit("latest ", 1)[1].rstrip(")")) > 80
