@@ -118,6 +118,24 @@ def _incident_action(action: str) -> Callable[[Call], Reply]:
     return run
 
 
+def _postmortem(call: Call) -> Reply:
+    """The draft in the reply: the terminal prints it (and saves it); Slack shares it in the incident's thread."""
+    runtime = call.runtime
+    incident = runtime.desk.get(int(call.args.lstrip("#")))
+    if incident is None:
+        return Reply(kind="error", text=f"No incident #{call.args.lstrip('#')}.")
+    outcome = runtime.desk.postmortem(incident, call.user)
+    attachment = outcome.attachment
+    assert attachment is not None
+    if call.front == "terminal":
+        folder = runtime.settings.data_dir / "postmortems"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / attachment.filename).write_text(attachment.content, encoding="utf-8")
+        return Reply(kind="chat", text=f"{attachment.content}\n(saved to {folder / attachment.filename})",
+                     attachment=attachment)
+    return Reply(kind="chat", text=outcome.message, attachment=attachment)
+
+
 def _snooze(call: Call) -> Reply:
     incident_id, hours = re.fullmatch(r"#?(\d+)\s+([14])\s*h", call.args).groups()  # type: ignore[union-attr]
     return _incident_action(f"snooze_{hours}h")(replace(call, args=incident_id))
@@ -160,6 +178,9 @@ COMMANDS: tuple[Command, ...] = (
             _words("snooze", args=r"#?\d{1,9}\s+[14]\s*h"), _snooze, fronts=frozenset({"terminal"})),
     Command("resolve", "resolve <id>", {"en": "resolve an incident by hand", "ko": "인시던트 수동 해결"},
             _words("resolve", args=r"#?\d{1,9}"), _incident_action("resolve"), fronts=frozenset({"terminal"})),
+    Command("postmortem", "postmortem <id>", {"en": "a postmortem draft of an incident (Markdown)",
+                                              "ko": "인시던트 포스트모템 초안 (Markdown)"},
+            _words("postmortem", "포스트모템", args=r"#?\d{1,9}"), _postmortem),
     Command("sop", "sop <question>", {"en": "the runbook for a problem", "ko": "문제에 맞는 런북"},
             re.compile(r"(?i:sop|runbook)(?:\s*:?\s+(?P<args>.+))?", re.S), _sop),
 )

@@ -16,17 +16,20 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from bot.core.pipeline import Pipeline, Reply
+from bot.core.pipeline import Attachment, Pipeline, Reply
+from bot.core.postmortem import draft
+from bot.core.recovery import runbook_path
 from bot.store.audit import AuditLog
 from bot.store.engine import utcnow
 from bot.store.incidents import IncidentStore
 from monitoring.notifier import Incident
+from sop.runbooks import Runbook
 from tools.inventory import fetch_instances
 from tools.logs import log_group_for, log_group_names
 from tools.render import age, table
 
-Action = Literal["ack", "snooze_1h", "snooze_4h", "resolve", "logs", "metrics"]
-ACTIONS: tuple[str, ...] = ("ack", "snooze_1h", "snooze_4h", "resolve", "logs", "metrics")
+Action = Literal["ack", "snooze_1h", "snooze_4h", "resolve", "logs", "metrics", "postmortem"]
+ACTIONS: tuple[str, ...] = ("ack", "snooze_1h", "snooze_4h", "resolve", "logs", "metrics", "postmortem")
 SNOOZE_HOURS = {"snooze_1h": 1, "snooze_4h": 4}
 OPERATOR_ACTIONS = frozenset({"snooze_1h", "snooze_4h", "resolve"})  # they silence or close it for everyone
 
@@ -36,16 +39,19 @@ class DeskOutcome(BaseModel):
     message: str
     incident: Incident | None = None
     reply: Reply | None = None  # logs / metrics: the tool's reply, rendered by the front end
+    attachment: Attachment | None = None  # postmortem: a Markdown file for the incident's thread
     changed: bool = False  # the incident row changed: its root message should be redrawn
 
 
 class IncidentDesk:
     def __init__(self, store: IncidentStore, audit: AuditLog, pipeline: Pipeline,
-                 may_operate: Callable[[str, str], bool]) -> None:
+                 may_operate: Callable[[str, str], bool],
+                 runbook: Callable[[str | None], Runbook | None] = lambda _: None) -> None:
         self.store = store
         self.audit = audit
         self.pipeline = pipeline
         self.may_operate = may_operate
+        self.runbook = runbook
 
     def get(self, incident_id: int) -> Incident | None:
         row = self.store.get(incident_id)
@@ -61,6 +67,8 @@ class IncidentDesk:
                                "(OPERATOR_USER_IDS) may snooze or resolve an incident; nothing changed.")
         if action in ("logs", "metrics"):
             return self._read(incident, action, user, front)
+        if action == "postmortem":
+            return self.postmortem(incident, user)
         if incident.status != "open":
             return DeskOutcome(ok=False, incident=incident, message=f"Incident #{incident.id} is already "
                                f"{incident.status}" + (f" (by {incident.resolved_by})" if incident.resolved_by else "")
@@ -108,6 +116,19 @@ class IncidentDesk:
                           message=f"incident #{incident.id} {action}: {incident.summary}" + (f" — {message}" if
                                                                                               message else ""),
                           detail={"incident": incident.id, "action": action})
+
+    def postmortem(self, incident: Incident, user: str) -> DeskOutcome:
+        """The Markdown draft, as a file for the incident's thread (and the terminal prints it)."""
+        proposal = self.pipeline.approvals.get(incident.proposal_id) if incident.proposal_id else None
+        text = draft(incident, self.timeline(incident), proposal, self.runbook(incident.sop_id), utcnow(),
+                     runbook_path)
+        self.store.add_event(incident.id, user, "postmortem", "draft written")
+        attachment = Attachment(filename=f"postmortem-incident-{incident.id}.md",
+                                title=f"Postmortem draft — incident #{incident.id}", content=text,
+                                channel=incident.channel if incident.announced else None,
+                                thread_ts=incident.thread_ts if incident.announced else None)
+        return DeskOutcome(ok=True, message=f"Postmortem draft for incident #{incident.id} written.",
+                           incident=incident, attachment=attachment)
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -97,6 +97,16 @@ class Decision(BaseModel):
         return {instance.name or instance.id for instance in instances}
 
 
+class Attachment(BaseModel):
+    """A file a reply carries (a postmortem draft): Slack shares it in `thread_ts`, the terminal prints it."""
+
+    filename: str
+    title: str
+    content: str
+    channel: str | None = None  # where it belongs (the incident's thread), if not where it was asked
+    thread_ts: str | None = None
+
+
 class Reply(BaseModel):
     kind: ReplyKind
     text: str
@@ -108,6 +118,7 @@ class Reply(BaseModel):
     public: bool = False
     preformatted: bool = False
     proposals: list[Proposal] = Field(default_factory=list)  # `pending`: each can be decided where it is shown
+    attachment: Attachment | None = None
 
 
 class Pipeline:

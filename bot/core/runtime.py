@@ -76,7 +76,8 @@ class Runtime:
     def __post_init__(self) -> None:
         self.router = CommandRouter(self)
         self.charts = IncidentCharts(self.runner)
-        self.desk = IncidentDesk(self.incidents, self.audit, self.pipeline, self.router.may_operate)
+        self.desk = IncidentDesk(self.incidents, self.audit, self.pipeline, self.router.may_operate,
+                                 runbook=lambda sop_id: self.recovery.runbook(sop_id) if self.recovery else None)
         self.pipeline.help_text = lambda language: self.router.help_text(language)
 
     def attach_sop(self) -> SyncReport:

@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.core.approvals import Proposal
-from bot.core.pipeline import Reply, left_out_note
+from bot.core.pipeline import Attachment, Reply, left_out_note
 from bot.core.runtime import Runtime
 from bot.slack.blocks import (
     APPROVE_ACTION,
@@ -111,6 +111,8 @@ class SlackFrontEnd:
             return
         text, blocks = reply_message(reply)
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
+        if reply.attachment is not None:
+            self.share(client, reply.attachment, channel, thread_ts)
         result = reply.outcome.result if reply.kind == "result" and reply.outcome is not None else None
         if result is not None:
             try:
@@ -119,6 +121,18 @@ class SlackFrontEnd:
                     upload_chart(client, channel, thread_ts, chart)
             except Exception:  # the answer is posted; a picture that failed is only logged
                 log.exception("could not post the chart")
+
+    def share(self, client: WebClient, attachment: Attachment, channel: str, thread_ts: str | None) -> None:
+        """A reply's file (a postmortem draft) in the thread it belongs to, else where it was asked."""
+        where = attachment.channel or channel
+        thread = attachment.thread_ts if attachment.channel else thread_ts
+        try:
+            client.files_upload_v2(channel=where, thread_ts=thread, content=attachment.content.encode(),
+                                   filename=attachment.filename, title=attachment.title)
+        except Exception:
+            log.exception("could not share %s", attachment.filename)
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts,
+                                    text=f":warning: I could not share {escape(attachment.filename)} here.")
 
     # -- buttons ----------------------------------------------------------------------------
 
@@ -207,6 +221,9 @@ class SlackFrontEnd:
         if outcome.reply is not None:  # logs / metrics: the tool's own rendering, in the thread
             self.post_reply(client, where, thread_ts, outcome.reply)
             return
+        if outcome.attachment is not None:  # the postmortem draft, as a file in the incident's thread
+            self.share(client, outcome.attachment, where, thread_ts)
+            return
         # the message names the user by id: shown as a mention, everything else escaped
         text = escape(outcome.message).replace(escape(user), f"<@{user}>", 1)
         client.chat_postMessage(channel=where, thread_ts=thread_ts, text=text)
@@ -229,6 +246,8 @@ class SlackFrontEnd:
             reply = self.runtime.router.answer(text, user=user, front="slack", channel=channel)
             body, blocks = reply_message(reply)
             respond(text=body, blocks=blocks, response_type="in_channel" if reply.public else "ephemeral")
+            if reply.attachment is not None:
+                self.share(client, reply.attachment, channel, None)
             return
         try:
             posted = client.chat_postMessage(channel=channel, text=f"<@{user}> asked: {escape(text)}")

@@ -25,7 +25,7 @@ TIER_EMOJI = {0: ":rotating_light:", 1: ":large_orange_diamond:"}
 
 INCIDENT_BUTTONS = (("ack", "Acknowledge", "primary"), ("snooze_1h", "Snooze 1 h", None),
                     ("snooze_4h", "Snooze 4 h", None), ("resolve", "Resolve", None), ("logs", "Show logs", None),
-                    ("metrics", "Show metrics", None))
+                    ("metrics", "Show metrics", None), ("postmortem", "Postmortem draft", None))
 INCIDENT_ACTION_PREFIX = "incident_"
 
 
@@ -53,8 +53,8 @@ def incident_root(incident: Incident, resolved: bool = False, now: datetime | No
     if incident.suppressed:
         blocks.append(context(":zzz: flapping: further opens and closes of this resource are suppressed "
                               "for a while"))
-    buttons = [(action, label, style) for action, label, style in INCIDENT_BUTTONS
-               if not resolved or action in ("logs", "metrics")]
+    shown = ("logs", "metrics", "postmortem") if resolved else tuple(a for a, _, _ in INCIDENT_BUTTONS if a != "postmortem")
+    buttons = [(action, label, style) for action, label, style in INCIDENT_BUTTONS if action in shown]
     if incident.acknowledged_by:
         buttons = [button for button in buttons if button[0] != "ack"]
     if not incident.instance_id:

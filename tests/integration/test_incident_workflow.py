@@ -219,3 +219,29 @@ def test_an_incident_thread_gets_its_metric_graph(make_slack, slack_api, demo):
     params, png = slack_api.wait_for(lambda: slack_api.uploaded())[0]
     assert params["thread_ts"] == incident.thread_ts and params["channel_id"] == ALERTS
     assert f"incident #{incident.id}" in params["files"] and png_size(png)[0] >= 600
+
+
+def test_a_resolved_incident_offers_a_postmortem_draft_shared_in_its_thread(desk, demo, slack_api):
+    front, monitor = desk
+    incident, _, ts = open_incident(front, monitor, demo, slack_api, fault="impair", name="web-server-1")
+    click(front, "incident_ack", str(incident.id), user=REQUESTER, message_ts=ts)
+    slack_api.wait_for(lambda: [p for p in thread_posts(slack_api, ts) if "Acknowledged" in p["text"]])
+    click(front, "incident_resolve", str(incident.id), user=APPROVER, message_ts=ts)
+    root = slack_api.wait_for(lambda: [u for u in slack_api.of("chat.update") if u["ts"] == ts and
+                                       "RESOLVED" in u["text"]])[-1]
+    assert set(buttons(root)) == {"incident_logs", "incident_metrics", "incident_postmortem"}
+
+    click(front, "incident_postmortem", str(incident.id), user=REQUESTER, message_ts=ts)
+    params, content = slack_api.wait_for(lambda: slack_api.uploaded())[0]
+    assert params["thread_ts"] == ts and "Postmortem draft" in json_files(params)
+    assert slack_api.of("files.getUploadURLExternal")[-1]["filename"] == f"postmortem-incident-{incident.id}.md"
+    text = content.decode()
+    for heading in ("# Postmortem draft", "## Summary", "## Impact window", "## Timeline (UTC)", "## Runbook used",
+                    "## Open questions"):
+        assert heading in text
+    assert f"| {REQUESTER} | ack |" in text and f"| {APPROVER} | resolve |" in text
+    assert f"resolved by {APPROVER}" in text and "web-server-1" in text
+
+
+def json_files(params) -> str:
+    return params["files"] if isinstance(params["files"], str) else str(params["files"])

@@ -132,3 +132,29 @@ def test_the_terminal_shows_a_sparkline_for_metrics_and_under_an_incident(oncall
     bars = trend.removeprefix("CPUUtilization last hour: ").split()[0]
     assert trend.startswith("CPUUtilization last hour: ") and bars[-1] > bars[0]  # the spike, at the end
     assert float(trend.rsplit("latest ", 1)[1].rstrip(")")) > 80
+
+
+def test_postmortem_draft_has_the_recovery_the_runbook_and_who_did_what(oncall, demo):
+    runtime, monitor = oncall
+    monitor.incidents.on_open = runtime.recovery.on_open
+    monitor.run_cycle()
+    demo.faults.stop_behind_back("web-server-2")
+    monitor.run_cycle()
+    incident = monitor.incidents.open_incidents()[0]
+    assert incident.proposal_id  # the runbook's recovery step, proposed
+    assert runtime.approvals.approve(incident.proposal_id, ONCALL).ok
+    monitor.run_cycle()
+    monitor.run_cycle()
+    reply = runtime.router.answer(f"postmortem {incident.id}", user=ONCALL, front="terminal")
+    text = reply.text
+    assert "## Runbook used" in text and "EC2 instance stopped unexpectedly" in text
+    assert f"Proposal `{incident.proposal_id}`: start_instances web-server-2" in text
+    assert f"executed by {ONCALL}" in text
+    assert "resolved when the monitor saw the finding clear" in text
+    timeline = text.split("## Timeline (UTC)")[1].split("##")[0]
+    order = [kind for kind in ("detected", "proposal pending", "decision approved", "call ok", "cleared")
+             if f"| {kind} |" in timeline]
+    assert order == ["detected", "proposal pending", "decision approved", "call ok", "cleared"]
+    assert timeline.index("| detected |") < timeline.index("| decision approved |") < timeline.index("| cleared |")
+    saved = runtime.settings.data_dir / "postmortems" / f"postmortem-incident-{incident.id}.md"
+    assert saved.read_text(encoding="utf-8") in text

@@ -1,0 +1,91 @@
+"""A postmortem draft from what the bot recorded: summary, impact window, timeline with who, the runbook,
+the recovery, and the questions a person must answer.
+
+Why a draft and not a report: the bot knows when it saw the fault, who clicked what and what AWS said;
+it does not know the cause or the impact on customers. The draft fills in the facts and asks the rest,
+so the postmortem starts from the record instead of from memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.core.approvals import Proposal
+from monitoring.notifier import TIER_NAMES, Incident
+from sop.runbooks import Runbook
+
+
+def _cell(text: object) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")[:300]
+
+
+def draft(incident: Incident, timeline: list[tuple[str, str, str, str]], proposal: Proposal | None,
+          runbook: Runbook | None, now: datetime, runbook_path: Callable[[Runbook], str] = lambda r: r.id) -> str:
+    """The Markdown draft (the timeline is the desk's: incident events plus its proposal's audit)."""
+    end = incident.resolved_at
+    minutes = ((end or now) - incident.opened_at).total_seconds() / 60
+    who_resolved = (f"resolved by {incident.resolved_by}" if incident.resolved_by
+                    else "resolved when the monitor saw the finding clear" if end else "still open")
+    resource = incident.resource_name or incident.resource_id
+    lines = [
+        f"# Postmortem draft — incident #{incident.id}: {incident.summary}",
+        "",
+        f"_Drafted by the AIOps bot from its records at {now:%Y-%m-%d %H:%M} UTC. Facts below are what the bot "
+        "saw and recorded; everything under Open questions needs a person._",
+        "",
+        "## Summary",
+        f"- **What:** {incident.summary}",
+        f"- **Severity:** {TIER_NAMES.get(incident.tier, f'Tier {incident.tier}')} (rule: {incident.rule})",
+        f"- **Resource:** {resource} (`{incident.resource_id}`) in {incident.region}",
+        f"- **Detected by:** the monitor's `{incident.check_name}` check",
+        f"- **Acknowledged by:** {incident.acknowledged_by or 'nobody'}"
+        + (f" at {incident.acknowledged_at:%H:%M} UTC" if incident.acknowledged_at else ""),
+        f"- **Outcome:** {who_resolved}",
+    ]
+    if incident.link:
+        lines.append(f"- **Thread:** {incident.link}")
+    lines += [
+        "",
+        "## Impact window",
+        f"- **Start (detected):** {incident.opened_at:%Y-%m-%d %H:%M:%S} UTC",
+        f"- **End:** {f'{end:%Y-%m-%d %H:%M:%S} UTC' if end else 'ongoing'}",
+        f"- **Duration:** {minutes:.0f} min" + ("" if end else " so far"),
+        "- The fault may have begun up to one monitor interval before detection.",
+        "",
+        "## Evidence at detection",
+        *[f"- `{line}`" for line in incident.evidence or ["(none recorded)"]],
+        "",
+        "## Timeline (UTC)",
+        "| When | Who | What | Detail |",
+        "|---|---|---|---|",
+        *[f"| {_cell(when)} | {_cell(who)} | {_cell(what)} | {_cell(detail)} |" for when, who, what, detail in timeline],
+        "",
+        "## Runbook used",
+    ]
+    if runbook is not None:
+        lines.append(f"- {runbook.title} (`{runbook_path(runbook)}`)" + (
+            f" — first action `{runbook.recovery.tool}`: {runbook.recovery.why}" if runbook.recovery.tool != "none"
+            else ""))
+    else:
+        lines.append("- none matched")
+    lines += ["", "## Recovery actions"]
+    if proposal is not None:
+        decided = (f", {proposal.status} by {proposal.decided_by} at {proposal.decided_at:%H:%M:%S} UTC"
+                   if proposal.decided_by and proposal.decided_at else f", {proposal.status}")
+        lines.append(f"- Proposal `{proposal.id}`: {proposal.summary}{decided}")
+        if proposal.result:
+            lines.append(f"  - AWS said: {_cell(proposal.result)}")
+    else:
+        lines.append("- no recovery proposal was made by the bot")
+    lines += [
+        "",
+        "## Open questions",
+        f"- What caused it? The bot saw only the symptom: {incident.summary}.",
+        "- Who and what was affected (users, dependent services), and for how long?",
+        f"- Was {minutes:.0f} min to {'resolution' if end else 'now'} acceptable? What slowed detection or recovery?",
+        "- Did the runbook help? What should change in it?" if runbook else "- Should a runbook cover this?",
+        "- What will keep it from happening again (owner, due date)?",
+        "",
+    ]
+    return "\n".join(lines)
