@@ -59,7 +59,7 @@ def test_read_only_mode_exposes_read_tools_only(tmp_path):
         async with Client(server(tmp_path, "--read-only"), read_timeout_seconds=120) as client:
             names = {tool.name for tool in (await client.list_tools()).tools}
             assert names == {"list_instances", "describe_instance", "get_metrics", "list_alarms", "search_logs",
-                             "get_cost"}
+                             "get_cost", "list_incidents", "recent_changes", "diagnose"}
             blocked = await client.call_tool("stop_instances", {"targets": ["web-server-2"]})
             assert blocked.is_error and "read-only" in blocked.content[0].text
 

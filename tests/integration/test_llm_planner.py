@@ -44,7 +44,8 @@ def test_valid_plan_executes_and_the_prompt_comes_from_the_registry(ollama, make
     by_tool = {branch["properties"]["tool"]["enum"][0]: branch for branch in runs}
     assert set(by_tool) == set(REGISTRY) and all(b["required"] == ["outcome", "tool"] for b in runs)
     assert by_tool["get_cost"]["properties"]["arguments"]["properties"]["period"]["enum"] == [
-        "month_to_date", "last_month", "last_7_days", "last_30_days"]  # the registry's enum, in the grammar
+        "month_to_date", "last_month", "last_7_days", "last_30_days", "yesterday", "day",
+        "last_n_days"]  # the registry's enum, in the grammar
     assert clarify["properties"]["message"]["minLength"] == 1 and answer["required"] == ["outcome", "message"]
     # the policy's cap (5) + 1: an over-cap request still reaches the policy and is refused by name
     assert by_tool["reboot_instances"]["properties"]["targets"]["maxItems"] == 6
@@ -54,7 +55,7 @@ def test_valid_plan_executes_and_the_prompt_comes_from_the_registry(ollama, make
     # bounded: a context that holds the prompt and a repair round, a cap on the answer
     assert request["options"]["num_ctx"] >= 4096 and request["options"]["num_predict"] == 320
     system = request["messages"][0]["content"]
-    for name in ("list_instances(", "get_cost(period: ", "search_logs(log_group: string",
+    for name in ("list_instances(", "get_cost(period: ", "search_logs(targets, log_group: string",
                  "stop_instances(targets, force: boolean = false) [critical]"):
         assert name in system
     assert "web-server-1" in system  # the fleet's names as data

@@ -52,8 +52,26 @@ def test_stopped_as_an_adjective_is_a_filter_not_an_order():
 
 
 def test_questions_about_the_past_are_not_commands():
-    for text in ("why did web-server-2 stop?", "who stopped web-server-2?", "왜 웹 서버 2가 멈췄어?"):
-        assert plan(text).tool == "describe_instance", text
+    for text in ("why did web-server-2 stop?", "why is web-server-2 slow?", "what's wrong with web-server-2?"):
+        assert plan(text).tool == "diagnose" and plan(text).targets == ["web-server-2"], text
+    assert plan("왜 웹 서버 2가 멈췄어?").tool == "diagnose"
+    assert plan("who stopped web-server-2?").tool == "recent_changes"
+    assert plan("who stopped web-server-2?").targets == ["web-server-2"]
+    assert plan("누가 웹 서버 2 중지했어?").tool == "recent_changes"
+
+
+def test_triage_questions_in_both_languages():
+    for text in ("is anything broken right now?", "open incidents", "지금 장애 있어?", "인시던트 목록 보여줘",
+                 "any outages?"):
+        assert plan(text).tool == "list_incidents", text
+    changed = plan("what changed in the last 3 hours?")
+    assert changed.tool == "recent_changes" and changed.arguments == {"minutes": 180} and changed.targets == []
+    assert plan("최근 변경 사항").arguments == {"minutes": 60}
+    assert plan("who rebooted web-server-1?").arguments == {"minutes": 1440}  # a named instance looks back a day
+    slow = plan("api 서버 왜 느려?")
+    assert slow.tool == "diagnose" and slow.targets == ["api server"] and slow.arguments == {"symptom": "slow"}
+    assert plan("diagnose").outcome == "clarify"
+    assert plan("why is the bill so high this month?").tool == "get_cost"  # money is not an instance problem
 
 
 def test_several_targets_and_plurals():
@@ -138,7 +156,6 @@ def test_time_windows_still_parse_next_to_ids_and_in_korean():
         ("show me this month's cost", "month_to_date"), ("이번 달 비용", "month_to_date"),
         ("what was last month's bill", "last_month"), ("지난달 비용", "last_month"),
         ("spend over the last 7 days", "last_7_days"), ("이번 주 비용", "last_7_days"),
-        ("how much did we spend today", "last_7_days"),
         ("cost for the past 30 days", "last_30_days"), ("최근 30일 비용", "last_30_days"),
         ("daily cost", "last_30_days"), ("비용 일별로 보여줘", "last_30_days"),
     ],
@@ -146,3 +163,29 @@ def test_time_windows_still_parse_next_to_ids_and_in_korean():
 def test_cost_questions_pick_the_window_asked_for(text, period):
     result = plan(text)
     assert (result.tool, result.arguments) == ("get_cost", {"period": period})
+
+
+@pytest.mark.parametrize(
+    ("text", "arguments"),
+    [
+        ("cost yesterday", {"period": "yesterday"}), ("어제 비용 얼마야", {"period": "yesterday"}),
+        ("how much did we spend today", {"period": "day", "day": "2026-03-10"}),
+        ("cost on 2026-03-02", {"period": "day", "day": "2026-03-02"}),
+        ("spend on mar 5", {"period": "day", "day": "2026-03-05"}),
+        ("cost on the 5th of march", {"period": "day", "day": "2026-03-05"}),
+        ("3월 5일 비용", {"period": "day", "day": "2026-03-05"}),
+        ("cost on dec 24", {"period": "day", "day": "2025-12-24"}),  # no year: the latest such day, not ahead
+        ("cost for the last 10 days", {"period": "last_n_days", "days": 10}),
+        ("최근 3일 비용", {"period": "last_n_days", "days": 3}),
+        ("cost over the past 2 weeks", {"period": "last_n_days", "days": 14}),
+        ("spend over the last 7 days", {"period": "last_7_days"}),
+    ],
+)
+def test_cost_for_a_day_or_the_last_n_days(text, arguments):
+    from datetime import date
+
+    from bot.planning.keywords import clean, cost_arguments, extract_minutes
+
+    lowered = clean(text)
+    minutes, _ = extract_minutes(lowered)
+    assert cost_arguments(lowered, minutes, today=date(2026, 3, 10)) == arguments
