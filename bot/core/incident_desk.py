@@ -53,6 +53,11 @@ class IncidentDesk:
         self.may_operate = may_operate
         self.runbook = runbook
 
+    def open_incidents(self) -> list[Incident]:
+        """Most urgent first: tier, then age."""
+        rows = [Incident.model_validate(row) for row in self.store.open_rows()]
+        return sorted(rows, key=lambda incident: (incident.tier, incident.opened_at))
+
     def get(self, incident_id: int) -> Incident | None:
         row = self.store.get(incident_id)
         return Incident.model_validate(row) if row else None

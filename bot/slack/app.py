@@ -33,7 +33,8 @@ from bot.slack.blocks import (
     reply_message,
 )
 from bot.slack.notifier import INCIDENT_ACTION_PREFIX, incident_root, upload_chart
-from bot.slack.payloads import CHANNEL_ID, TS, USER_ID, checked, parse_click, text_of
+from bot.slack.home import home_view
+from bot.slack.payloads import CHANNEL_ID, TS, USER_ID, Click, checked, parse_click, text_of
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+>")
@@ -63,6 +64,7 @@ class SlackFrontEnd:
         self.app.action(APPROVE_ACTION)(self.on_approve)
         self.app.action(REJECT_ACTION)(self.on_reject)
         self.app.action(re.compile(f"^{INCIDENT_ACTION_PREFIX}"))(self.on_incident_action)
+        self.app.event("app_home_opened")(self.on_home_opened)
         self.app.command("/aiops")(self.on_command)
         self.app.error(self.on_error)
 
@@ -144,8 +146,24 @@ class SlackFrontEnd:
         ack()
         self.decide(body, client, "reject")
 
+    def on_home_opened(self, event: dict, client: WebClient) -> None:
+        """Publish the Home tab for whoever opened it (only the Home tab, not the Messages tab)."""
+        user = checked(event.get("user"), USER_ID)
+        if user is None or event.get("tab", "home") != "home":
+            return
+        self.publish_home(client, user)
+
+    def publish_home(self, client: WebClient, user: str, notice: str | None = None) -> None:
+        try:
+            client.views_publish(user_id=user, view=home_view(self.runtime, user, notice))
+        except Exception:
+            log.exception("could not publish the Home tab")
+
     def decide(self, body: dict, client: WebClient, verb: str) -> None:
         click = parse_click(body)
+        if click.home:
+            self.decide_from_home(click, client, verb)
+            return
         user, channel, message_ts, proposal_id = click.user, click.channel, click.message_ts, click.proposal_id
         if click.problem or user is None or channel is None or proposal_id is None:
             self.runtime.audit.record("decision", user or "?", status="malformed",
@@ -230,6 +248,29 @@ class SlackFrontEnd:
         if outcome.changed and incident is not None and incident.announced:
             root_text, blocks = incident_root(incident)
             client.chat_update(channel=where, ts=incident.thread_ts, text=root_text, blocks=blocks)
+
+    def decide_from_home(self, click: Click, client: WebClient, verb: str) -> None:
+        """A decision from the Home tab: the same approvals and authority; the proposal's own message is
+        redrawn where it was posted, and the tab is republished with what happened."""
+        user, proposal_id = click.user, click.proposal_id
+        if click.problem or user is None or proposal_id is None:
+            self.runtime.audit.record("decision", user or "?", status="malformed",
+                                      message=f"{verb} refused: {click.problem}")
+            return
+        approvals = self.runtime.approvals
+        authorize = approvals.may_decide
+        try:
+            decision = approvals.approve(proposal_id, user, authorize) if verb == "approve" else \
+                approvals.reject(proposal_id, user, authorize)
+        except Exception:
+            log.exception("decision failed")
+            self.publish_home(client, user, "Something went wrong; the proposal was not run.")
+            return
+        proposal = decision.proposal
+        if decision.status in ("executed", "failed", "rejected") and proposal and proposal.message_ts and proposal.channel:
+            text, blocks = decided_message(proposal, decision)
+            client.chat_update(channel=proposal.channel, ts=proposal.message_ts, text=text, blocks=blocks)
+        self.publish_home(client, user, decision.message)
 
     # -- /aiops -----------------------------------------------------------------------------
 

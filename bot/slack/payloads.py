@@ -39,11 +39,14 @@ class Click:
     message_ts: str | None
     proposal_id: str | None
     ephemeral: bool = False  # a button in `/aiops pending`, shown only to the person who asked
+    home: bool = False  # a button in the App Home tab: no channel, no message
+
 
     @property
     def problem(self) -> str | None:
         """What is malformed, for the audit; None when every field checked out."""
-        bad = [name for name in ("user", "channel", "proposal_id") if getattr(self, name) is None]
+        needed = ("user", "proposal_id") if self.home else ("user", "channel", "proposal_id")
+        bad = [name for name in needed if getattr(self, name) is None]
         return f"malformed {', '.join(bad)}" if bad else None
 
 
@@ -56,4 +59,5 @@ def parse_click(body: Any) -> Click:
     message_ts = _dict(body.get("message")).get("ts") or container.get("message_ts")
     return Click(user=checked(_dict(body.get("user")).get("id"), USER_ID), channel=checked(channel, CHANNEL_ID),
                  message_ts=checked(message_ts, TS), proposal_id=checked(action.get("value"), PROPOSAL_ID),
-                 ephemeral=container.get("is_ephemeral") is True)
+                 ephemeral=container.get("is_ephemeral") is True,
+                 home=container.get("type") == "view" and _dict(body.get("view")).get("type") == "home")

@@ -65,11 +65,14 @@ def test_manifest_asks_for_exactly_what_the_app_uses():
     manifest = yaml.safe_load((ROOT / "manifest.yaml").read_text())
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
-    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im",
+                                                                              "app_home_opened"}
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/aiops"]
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"app_mentions:read", "chat:write", "commands",
-                                                               "im:history"}
-    source = (ROOT / "bot/slack/app.py").read_text()
+                                                               "im:history", "files:write"}
+    source = (ROOT / "bot/slack/app.py").read_text() + (ROOT / "bot/slack/notifier.py").read_text()
     for used in ('app.event("app_mention")', 'app.event("message")', 'app.command("/aiops")', "chat_postMessage",
-                 "chat_update", "chat_postEphemeral"):
+                 "chat_update", "chat_postEphemeral", 'app.event("app_home_opened")', "views_publish",
+                 "files_upload_v2"):
         assert used in source

@@ -4,6 +4,7 @@ hand resolutions, the timeline, and the same actions from the terminal."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -245,3 +246,49 @@ def test_a_resolved_incident_offers_a_postmortem_draft_shared_in_its_thread(desk
 
 def json_files(params) -> str:
     return params["files"] if isinstance(params["files"], str) else str(params["files"])
+
+
+def open_home(front, user):
+    from slack_bolt.request import BoltRequest
+
+    from tests.fakes.slack_payloads import event_callback
+
+    body = event_callback({"type": "app_home_opened", "user": user, "channel": "D0000001", "tab": "home",
+                           "event_ts": "1711111111.000100"}, f"EvHome{user}")
+    assert front.app.dispatch(BoltRequest(body=body, mode="socket_mode")).status == 200
+
+
+def test_app_home_shows_the_monitor_incidents_and_buttons_only_for_deciders(desk, demo, slack_api):
+    front, monitor = desk
+    incident, _, _ = open_incident(front, monitor, demo, slack_api)
+    proposal = front.runtime.router.answer("stop web-server-1", user=REQUESTER, front="slack").proposal
+
+    open_home(front, APPROVER)
+    view = slack_api.wait_for(lambda: [p for p in slack_api.of("views.publish") if p["user_id"] == APPROVER])[-1]
+    text = json.dumps(view["view"], ensure_ascii=False)
+    assert view["view"]["type"] == "home"
+    assert "monitor:" in text and "last cycle:" in text
+    assert f"#{incident.id}" in text and "web-server-2" in text
+    assert proposal.id in text and "proposal_approve" in text  # an approver gets the buttons
+
+    open_home(front, REQUESTER)
+    view = slack_api.wait_for(lambda: [p for p in slack_api.of("views.publish") if p["user_id"] == REQUESTER])[-1]
+    text = json.dumps(view["view"], ensure_ascii=False)
+    assert proposal.id in text and "proposal_approve" not in text  # sees it, cannot decide it
+
+
+def test_approving_from_the_home_tab_runs_it_and_republishes(desk, demo, slack_api):
+    from slack_bolt.request import BoltRequest
+
+    front, _ = desk
+    proposal = front.runtime.router.answer("stop web-server-1", user=REQUESTER, front="slack").proposal
+    body = {"type": "block_actions", "user": {"id": APPROVER}, "api_app_id": "A0001", "team": {"id": "T0001"},
+            "container": {"type": "view", "view_id": "V0001"}, "view": {"id": "V0001", "type": "home"},
+            "trigger_id": "1.2.3", "actions": [{"type": "button", "action_id": "proposal_approve",
+                                                "block_id": "proposal_actions", "value": proposal.id,
+                                                "action_ts": "1711111111.1"}]}
+    assert front.app.dispatch(BoltRequest(body=body, mode="socket_mode")).status == 200
+    view = slack_api.wait_for(lambda: [p for p in slack_api.of("views.publish") if p["user_id"] == APPROVER])[-1]
+    assert "Approved by" in json.dumps(view["view"])
+    assert demo.state_of("web-server-1") in ("stopping", "stopped")
+    assert front.runtime.approvals.get(proposal.id).status == "executed"
