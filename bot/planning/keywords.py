@@ -223,6 +223,7 @@ def first_match(text: str, table: Iterable[tuple[str, str]]) -> str | None:
     return None
 
 
+WHY = re.compile(r"\bwhy\b|왜")
 TRIAGE_INTENTS = frozenset({"diagnose", "changes", "incidents"})
 
 
@@ -261,8 +262,9 @@ class KeywordPlanner:
         vocabulary = fleet_words(context.instance_names)
 
         if (intent is None or intent in lexicon.MUTATING_INTENTS) and STATE_QUESTION.search(
-                self._clause_of(lowered, intent)):
-            intent = "describe"  # "why did web-server-2 stop?" asks, it does not order
+                clause := self._clause_of(lowered, intent)):
+            # "why did web-server-2 stop?" asks, it does not order; a "why" about an instance is a diagnosis
+            intent = "diagnose" if WHY.search(clause) else "describe"
         if intent is None:
             intent = self._implicit_intent(lowered, rest_without_state, vocabulary, context)
         if intent in (None, "help", "greeting"):

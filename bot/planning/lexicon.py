@@ -35,8 +35,9 @@ INTENT_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"errors?|unhealthy|unresponsive|stuck|lagg(ing|y)|high|hot|spiking|crash(ed|ing)?|dead|stop(ped)?|"
             r"terminated|reboot(ed)?|restart(ed)?|timing out|time ?outs?|5\d\d|flapping|impaired|hanging|not (responding|working))\b",
             r"진단", r"원인", r"뭐가 문제", r"무슨 문제", r"문제가 뭐",
-            r"왜.{0,30}(느려|느리|느린|죽었|죽어|멈췄|멈춰|다운|안 ?돼|안 ?되|에러|오류|터졌|먹통|이상해|높아|높지|꺼졌|중지됐|재부팅됐|종료됐)",
-            r"(느려|느린|먹통|이상해).{0,10}왜",
+            # lookaheads, not spans: words between "왜" and the symptom may be a name said in Hangul ("배치 워커")
+            r"왜(?=.{0,30}(느려|느리|느린|죽었|죽어|멈췄|멈춰|다운|안 ?돼|안 ?되|에러|오류|터졌|먹통|이상해|높아|높지|꺼졌|중지됐|재부팅됐|종료됐))",
+            r"(느려|느린|먹통|이상해)(?=.{0,10}왜)",
         ),
     ),
     (
@@ -47,14 +48,17 @@ INTENT_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"\bwho (stopped|started|rebooted|restarted|terminated|changed|touched|killed|shut down|turned off|modified|deleted|bounced)\b",
             r"\bwhat did (the bot|you|anyone|someone|somebody) (do|change)\b",
             r"변경 ?(사항|이력|내역|된|한|됐)", r"뭐가? 바뀌", r"바뀐 ?(것|거|게)", r"최근 ?(작업|변경)", r"작업 ?(이력|내역)",
-            r"누가.{0,30}(중지|정지|껐|꺼|재부팅|재시작|종료|시작|켰|바꿨|건드)",
+            r"누가(?=.{0,30}(중지|정지|껐|꺼|재부팅|재시작|종료|시작|켰|바꿨|건드))",
+            r"\b(did|has|have) (anyone|someone|somebody|anybody) (touch|change|stop|start|reboot|restart|terminate|modify|"
+            r"kill|bounce|shut)",
         ),
     ),
     (
         "incidents",
         (
             r"\bincidents?\b", r"\boutages?\b", r"\b(is|are) (anything|something|anything else) (broken|down|wrong|failing|on fire)\b",
-            r"\banything (broken|down|wrong|failing|on fire)\b", r"\bwhat('s| is) (broken|on fire|failing)\b",
+            r"\banything (broken|down|wrong|failing|on fire)\b",
+            r"\bwhat('s| is)( (currently|now|still|actually))? (broken|on fire|failing)\b",
             r"\bany (problems|issues|fires)\b", r"\bon fire\b",
             r"인시던트", r"장애", r"문제 ?(있|생긴|났)", r"이슈 ?있", r"터진 ?(거|것|게)",
         ),
@@ -277,9 +281,9 @@ ALARM_STATE_WORDS: tuple[tuple[str, str], ...] = (
 # What a user says is wrong, passed to `diagnose` (it searches the runbooks with it).
 SYMPTOM_WORDS: tuple[tuple[str, str], ...] = (
     (r"\bslow|sluggish|\blagg|느려|느린|느리", "slow"),
-    (r"\b5\d\d\b|\b(errors?|erroring|failing|fail(ed|ures?)?)\b|에러|오류", "errors"),
+    (r"\b5\d\ds?\b|\b(errors?|erroring|failing|fail(ed|ures?)?|throwing|exceptions?)\b|에러|오류", "errors"),
     (r"\btim(ing|e) ?outs?\b|\btimeout|타임아웃", "timeouts"),
-    (r"\b(unresponsive|hanging|stuck|not responding)\b|먹통|응답 ?없", "unresponsive"),
+    (r"\b(unresponsive|unreachable|hanging|stuck|not responding|can'?t (reach|connect))\b|먹통|응답 ?없|접속 ?안", "unresponsive"),
     (r"\b(crash(ed|ing)?|dead)\b|죽었|죽어|터졌", "crashed"),
     (r"\bhigh cpu\b|\b(hot|spiking)\b|cpu.{0,10}(높|high)", "high CPU"),
     (r"\bstop(ped)?\b|\bdown\b|\bterminated\b|다운|멈췄|멈춰|꺼졌|중지됐|종료됐", "down"),

@@ -18,6 +18,7 @@ LAST_LINE = re.compile(r"^accuracy: (\d+\.\d)% \((\d+)/(\d+)\)$")
     ("tests/data/commands_paraphrases.jsonl", None),
     ("tests/data/training_platform.jsonl", "tests/data/fleets/platform.yaml"),  # names in no code or lexicon
     ("tests/data/training_shop.jsonl", "tests/data/fleets/shop.yaml"),
+    ("tests/data/training_triage.jsonl", None),  # on-call triage, round 1 of its fresh set
 ])
 def test_the_keyword_planner_keeps_its_training_sets(dataset, fleet, tmp_path):
     """Regression: what the planner was built on stays right (the fresh sets are reported, not asserted)."""
