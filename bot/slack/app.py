@@ -222,6 +222,13 @@ class SlackFrontEnd:
             if user and channel:
                 client.chat_postEphemeral(channel=channel, user=user, text="That button is not valid; nothing changed.")
             return
+        posted_in = self.runtime.desk.get(int(value))
+        if posted_in is not None and posted_in.announced and posted_in.channel and channel != posted_in.channel:
+            self.runtime.audit.record("incident_action", user, status="refused",
+                                      message=f"incident #{value} {action} refused: clicked outside its channel")
+            client.chat_postEphemeral(channel=channel, user=user,
+                                      text="That incident belongs to another channel; nothing changed.")
+            return
         try:
             outcome = self.runtime.desk.act(int(value), action, user, "slack")
         except Exception:

@@ -292,3 +292,12 @@ def test_approving_from_the_home_tab_runs_it_and_republishes(desk, demo, slack_a
     assert "Approved by" in json.dumps(view["view"])
     assert demo.state_of("web-server-1") in ("stopping", "stopped")
     assert front.runtime.approvals.get(proposal.id).status == "executed"
+
+
+def test_an_incident_button_clicked_in_another_channel_changes_nothing(desk, demo, slack_api):
+    front, monitor = desk
+    incident, _, ts = open_incident(front, monitor, demo, slack_api)
+    click(front, "incident_resolve", str(incident.id), user=APPROVER, channel="CELSEWHERE1", message_ts=ts)
+    slack_api.wait_for(lambda: [p for p in slack_api.of("chat.postEphemeral") if "another channel" in p["text"]])
+    assert monitor.incidents.get(incident.id).status == "open"
+    assert [row for row in front.runtime.audit.rows(kind="incident_action") if row.status == "refused"]
