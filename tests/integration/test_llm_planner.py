@@ -276,3 +276,15 @@ def test_few_shot_examples_are_the_registrys_own_and_plan_as_the_keyword_planner
     LlmPlanner(ollama.url, "llama3.1:8b", few_shot=False).plan("list instances", PlannerContext())
     with_examples, without = (request["messages"][0]["content"] for request in ollama.requests)
     assert all(line in with_examples for line in lines) and lines[0] not in without
+
+
+def test_the_model_can_serve_the_triage_tools_where_the_keywords_read_nothing(ollama, make_runtime, demo):
+    ollama.script(plan_json(tool="list_incidents"), plan_json(tool="diagnose", targets=["api-server"],
+                                                              arguments={"symptom": "latency"}))
+    runtime = llm_runtime(make_runtime, ollama.url)
+    reply = runtime.pipeline.handle("anything I should worry about tonight?", user="U1")
+    assert reply.kind == "result" and reply.decision.planner == "llm", reply.text
+    assert "No open incidents" in reply.text
+    reply = runtime.pipeline.handle("api-server latency through the roof", user="U1")  # no keyword reading
+    assert reply.kind == "result" and reply.outcome.tool == "diagnose", reply.text
+    assert "database connection pool exhausted" in reply.text and "Nothing was changed" in reply.text
