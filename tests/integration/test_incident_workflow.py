@@ -322,3 +322,19 @@ def test_triage_answers_in_slack_are_escaped_data(make_slack, slack_api, demo):
     ts = mention(front, "지금 장애 있어?")
     post = slack_api.wait_for(lambda: [p for p in slack_api.of("chat.postMessage") if p.get("thread_ts") == ts])[0]
     assert "No open incidents" in blocks_text(post)
+
+
+def test_slash_incidents_and_incident_and_postmortem(desk, demo, slack_api):
+    from tests.integration.test_slack_app import command, responses
+
+    front, monitor = desk
+    incident, _, ts = open_incident(front, monitor, demo, slack_api)
+    command(front, slack_api, "incidents")
+    listed = slack_api.wait_for(lambda: responses(slack_api))[0]
+    assert f"#{incident.id}" in blocks_text(listed) and "web-server-2" in blocks_text(listed)
+    command(front, slack_api, f"incident {incident.id}")
+    detail = slack_api.wait_for(lambda: len(responses(slack_api)) == 2 and responses(slack_api))[1]
+    assert "timeline (UTC)" in detail["text"] and "detected" in detail["text"]
+    command(front, slack_api, f"postmortem {incident.id}")
+    params, content = slack_api.wait_for(lambda: slack_api.uploaded())[0]
+    assert params["thread_ts"] == ts and content.decode().startswith(f"# Postmortem draft — incident #{incident.id}")
