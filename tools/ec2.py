@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from tools.context import ToolContext
 from tools.errors import ToolError
 from tools.inventory import fetch_instances
-from tools.models import Instance, StateChange, StateChangeResult, TargetedArgs, ToolArgs, ToolResult
+from tools.models import Instance, OneTargetArgs, StateChange, StateChangeResult, TargetedArgs, ToolArgs, ToolResult
 from tools.render import STATE_EMOJI, Block, escape, instance_line, instances_table, lines_blocks, section
 from tools.resolver import normalise
 
@@ -66,13 +66,8 @@ def list_instances(ctx: ToolContext, args: ListInstancesArgs, _: list[Instance])
     return InstanceListResult(region=ctx.region(args.region), instances=instances)
 
 
-class DescribeInstanceArgs(TargetedArgs):
-    @field_validator("targets")
-    @classmethod
-    def _one_target(cls, value: list[str]) -> list[str]:
-        if len(value) != 1:
-            raise ValueError("describe one instance at a time")
-        return value
+class DescribeInstanceArgs(OneTargetArgs):
+    verb: ClassVar[str] = "describe"
 
 
 class StatusCheck(BaseModel):

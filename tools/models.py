@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import Enum
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -92,6 +93,19 @@ class TargetedArgs(ToolArgs):
         if not cleaned:
             raise ValueError("name at least one instance")
         return cleaned
+
+
+class OneTargetArgs(TargetedArgs):
+    """Arguments of tools that look at exactly one instance (describe, diagnose)."""
+
+    verb: ClassVar[str] = "act on"
+
+    @field_validator("targets")
+    @classmethod
+    def _one_target(cls, value: list[str]) -> list[str]:
+        if len(value) != 1:
+            raise ValueError(f"{cls.verb} one instance at a time")
+        return value
 
 
 class ToolResult(BaseModel):

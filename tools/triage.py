@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, Field, field_validator
@@ -20,7 +21,7 @@ from tools.context import ToolContext
 from tools.ec2 import StatusCheck
 from tools.errors import ToolError, describe_aws_error
 from tools.logs import instance_streams, log_group_names, log_group_for
-from tools.models import Instance, TargetedArgs, ToolArgs, ToolResult, check_window
+from tools.models import Instance, OneTargetArgs, ToolArgs, ToolResult, check_window
 from tools.ops import ChangeView, IncidentView
 from tools.render import Block, age, context, escape, fmt, section, sparkline, table
 
@@ -129,16 +130,10 @@ def recent_changes(ctx: ToolContext, args: RecentChangesArgs, instances: list[In
 
 # -- diagnose ---------------------------------------------------------------------------------------
 
-class DiagnoseArgs(TargetedArgs):
+class DiagnoseArgs(OneTargetArgs):
+    verb: ClassVar[str] = "diagnose"
     symptom: str = Field("", max_length=200,
                          description="What the user sees, in their words: 'slow', 'down', '502 errors'.")
-
-    @field_validator("targets")
-    @classmethod
-    def _one_target(cls, value: list[str]) -> list[str]:
-        if len(value) != 1:
-            raise ValueError("diagnose one instance at a time")
-        return value
 
 
 class DiagnosisPart(BaseModel):
