@@ -25,9 +25,9 @@ class ListInstancesArgs(ToolArgs):
         default_factory=dict, description="Only instances carrying all these tag key/values, e.g. {\"Env\": \"prod\"}."
     )
     instance_type: str | None = Field(
-        None, pattern=r"^[a-z0-9][a-z0-9.\-]*(\.\*)?$",
+        None, pattern=r"^[a-z0-9][a-z0-9.-]*([.][*])?$",
         description="Only this instance type (t3.small) or family (t3.*).")
-    az: str | None = Field(None, pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$",
+    az: str | None = Field(None, pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9][a-z]$",
                            description="Only this availability zone, e.g. us-east-1a.")
 
 

@@ -80,7 +80,9 @@ def plan_schema(max_targets: int = DEFAULT_MAX_TARGETS) -> dict[str, Any]:
     message = {"type": "string", "minLength": 1}
     arguments = {"type": "object"}
     run_branches = [
-        {"type": "object", "additionalProperties": False, "required": ["outcome", "tool"],
+        {"type": "object", "additionalProperties": False,
+         # a tool that cannot run without targets gets them from the grammar, not a failed validation
+         "required": ["outcome", "tool", *(["targets"] if _needs_targets(spec) else [])],
          "properties": {"outcome": {"enum": ["run"]}, "tool": {"enum": [spec.name]},
                         **({"targets": targets} if spec.takes_targets else {}),
                         "arguments": arguments_schema(spec)}}
@@ -96,15 +98,29 @@ def plan_schema(max_targets: int = DEFAULT_MAX_TARGETS) -> dict[str, Any]:
     ]}
 
 
+def _needs_targets(spec: ToolSpec) -> bool:
+    field = spec.args_model.model_fields.get("targets")
+    return field is not None and field.is_required()
+
+
 # no string lengths: llama.cpp (Ollama's grammar engine) unrolls a {0,N} repetition into rules and
 # refuses a grammar past its limit — search_logs' filter_pattern (maxLength 1024) made every request
 # fail, and crashed the llama.cpp server we measured with. Lengths are checked by validation instead.
 GRAMMAR_KEYS = ("type", "enum", "anyOf", "items", "minimum", "maximum", "maxItems")
 
 
+LONG_REPETITION = re.compile(r"\{\d*,\s*(\d{3,}|[2-9]\d)\}|\{(\d{3,}|[2-9]\d)\}")
+
+
 def _for_grammar(field: dict[str, Any]) -> dict[str, Any]:
-    """A field's schema as a grammar can hold it: types, enums and bounds (no titles, regexes, refs)."""
+    """A field's schema as a grammar can hold it: types, enums, bounds, and a regex when it has neither a
+    long bounded repetition (a {1,512} unrolls past the grammar engine's limit) nor an escape (one
+    converter we measured writes "\\d" into a grammar its own parser rejects) — an AZ's shape keeps a
+    small model from writing "true" there. No titles, no refs."""
     kept = {key: value for key, value in field.items() if key in GRAMMAR_KEYS}
+    pattern = field.get("pattern")
+    if isinstance(pattern, str) and "\\" not in pattern and not LONG_REPETITION.search(pattern):
+        kept["pattern"] = pattern  # no escapes: llama-cpp-python's converter writes "\d" into a broken grammar
     if "anyOf" in kept:
         kept["anyOf"] = [_for_grammar(option) for option in kept["anyOf"]]
     if isinstance(kept.get("items"), dict):

@@ -42,7 +42,14 @@ def test_valid_plan_executes_and_the_prompt_comes_from_the_registry(ollama, make
     # one branch per outcome (and per tool for run), so the server's grammar enforces what each needs
     *runs, clarify, answer = request["format"]["oneOf"]
     by_tool = {branch["properties"]["tool"]["enum"][0]: branch for branch in runs}
-    assert set(by_tool) == set(REGISTRY) and all(b["required"] == ["outcome", "tool"] for b in runs)
+    assert set(by_tool) == set(REGISTRY) and all(b["required"][:2] == ["outcome", "tool"] for b in runs)
+    # a tool that cannot run without targets gets them from the grammar (a small model skipped them)
+    assert by_tool["reboot_instances"]["required"] == ["outcome", "tool", "targets"]
+    assert by_tool["get_metrics"]["required"] == ["outcome", "tool"]  # optional: every running instance
+    # a regex the grammar can hold keeps a small model from writing "true" as an AZ; long ones are left out
+    listing = by_tool["list_instances"]["properties"]["arguments"]["properties"]
+    assert listing["az"]["anyOf"][0]["pattern"] == "^[a-z]{2}(-gov)?-[a-z]+-[0-9][a-z]$"
+    assert "pattern" not in json.dumps(by_tool["search_logs"]["properties"]["arguments"]["properties"]["log_group"])
     assert by_tool["get_cost"]["properties"]["arguments"]["properties"]["period"]["enum"] == [
         "month_to_date", "last_month", "last_7_days", "last_30_days", "yesterday", "day",
         "last_n_days"]  # the registry's enum, in the grammar
