@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import difflib
 import re
-from datetime import UTC, date, datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.planning import glossary, lexicon, transliterate
 from bot.planning.glossary import load_glossary
+from bot.planning.periods import cost_arguments
 from bot.planning.plan import WILDCARD, Plan, PlannerContext, detect_language
 from tools.models import Instance
 from tools.resolver import FILLER_WORDS, resolve, words
@@ -48,8 +48,7 @@ UNIT_TIME_PATTERNS: tuple[tuple[str, int], ...] = (
 NUMBER_NOISE = re.compile(NUMBER_START + r"\d+(\.\d+)?\s*(%|퍼센트|percent|ms|s\b|초)|\b(above|over|below|under|than|>|<)\s*\d+")
 
 
-def _compile(patterns: Iterable[str]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
+_compile = lexicon.compile_patterns
 
 
 # Every pattern of the lexicon: a Hangul word any of them knows (a verb, "상태") is never read as the
@@ -72,10 +71,6 @@ WH_QUESTION = _compile(lexicon.WH_QUESTION_PATTERNS)
 STATE_ADJECTIVES = tuple((state, _compile(patterns)) for state, patterns in lexicon.STATE_ADJECTIVES)
 WILDCARD_WORDS = _compile(lexicon.WILDCARD_PATTERNS)
 PLURAL_WORDS = _compile(lexicon.PLURAL_PATTERNS)
-LAST_MONTH = _compile(lexicon.LAST_MONTH_PATTERNS)
-THIS_WEEK = _compile(lexicon.THIS_WEEK_PATTERNS)
-DAILY_SERIES = _compile(lexicon.DAILY_SERIES_PATTERNS)
-WEEK_MINUTES = 7 * 1440
 GENERIC_WORDS = frozenset({"server", "node", "machine", "box", "host", "vm"})  # never a name filter on their own
 INTENT_KEYWORDS = frozenset(
     "list show describe start stop reboot restart terminate delete cost costs logs alarms metrics status cpu "
@@ -145,75 +140,6 @@ def extract_minutes(text: str) -> tuple[int | None, str]:
         if match:
             return minutes, text[: match.start()] + " " + text[match.end() :]
     return None, text
-
-
-def cost_period(text: str, minutes: int | None) -> str:
-    """Which get_cost window a question means; a calendar month unless days were asked for."""
-    if LAST_MONTH.search(text):
-        return "last_month"
-    if minutes is not None:  # "last 7 days", "today", "최근 30일", "past 2 weeks"
-        return "last_7_days" if minutes <= WEEK_MINUTES else "last_30_days"
-    if THIS_WEEK.search(text):
-        return "last_7_days"
-    if DAILY_SERIES.search(text):
-        return "last_30_days"
-    return "month_to_date"
-
-
-MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-YESTERDAY = re.compile(r"\byesterday\b|어제")
-TODAY = re.compile(r"\btoday\b|오늘")
-ISO_DAY = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
-MONTH_DAY = re.compile(r"\b(" + "|".join(MONTHS) + r")[a-z]*\.? (\d{1,2})(?:st|nd|rd|th)?\b|\b(\d{1,2})(?:st|nd|rd|th)? (?:of )?("
-                       + "|".join(MONTHS) + r")[a-z]*\b")
-KOREAN_DAY = re.compile(r"(\d{1,2})\s*월\s*(\d{1,2})\s*일")
-SLASH_DAY = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])")
-
-
-def cost_arguments(text: str, minutes: int | None, today: date | None = None) -> dict:
-    """get_cost's arguments: one day (yesterday, today, "nov 20", "11월 20일", 2026-11-20), the last N days,
-    or the named windows. A day without a year is the latest such day not in the future."""
-    today = today or datetime.now(UTC).date()
-    if YESTERDAY.search(text):
-        return {"period": "yesterday"}
-    day = _named_day(text, today)
-    if day is not None:
-        return {"period": "day", "day": day.isoformat()}
-    if minutes is not None and minutes % 1440 == 0 and not TODAY.search(text):
-        days = minutes // 1440
-        if days not in (7, 30):
-            return {"period": "last_n_days", "days": min(days, 365)}
-    if minutes == 1440 and TODAY.search(text):
-        return {"period": "day", "day": today.isoformat()}
-    return {"period": cost_period(text, minutes)}
-
-
-def _named_day(text: str, today: date) -> date | None:
-    found = ISO_DAY.search(text)
-    if found:
-        year, month, day = (int(part) for part in found.groups())
-        return _date_or_none(year, month, day)
-    month = day = None
-    if found := MONTH_DAY.search(text):
-        name = found.group(1) or found.group(4)
-        month, day = MONTHS.index(name[:3]) + 1, int(found.group(2) or found.group(3))
-    elif found := KOREAN_DAY.search(text):
-        month, day = int(found.group(1)), int(found.group(2))
-    elif found := SLASH_DAY.search(text):
-        month, day = int(found.group(1)), int(found.group(2))
-    if month is None or day is None:
-        return None
-    candidate = _date_or_none(today.year, month, day)
-    if candidate is not None and candidate > today:
-        candidate = _date_or_none(today.year - 1, month, day)
-    return candidate
-
-
-def _date_or_none(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
 
 
 def first_match(text: str, table: Iterable[tuple[str, str]]) -> str | None:

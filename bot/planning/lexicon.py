@@ -9,6 +9,14 @@ boundaries (particles attach to nouns), so Korean patterns match inside words.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
+
+def compile_patterns(patterns: Iterable[str]) -> re.Pattern[str]:
+    """One regex that matches any of the patterns (each kept as its own group of alternatives)."""
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
+
 # Intent → patterns. Order matters: the first intent that matches wins, so the more
 # specific and the more dangerous come first (재시작 before 시작, terminate before stop).
 INTENT_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -184,7 +184,8 @@ def test_cost_questions_pick_the_window_asked_for(text, period):
 def test_cost_for_a_day_or_the_last_n_days(text, arguments):
     from datetime import date
 
-    from bot.planning.keywords import clean, cost_arguments, extract_minutes
+    from bot.planning.keywords import clean, extract_minutes
+    from bot.planning.periods import cost_arguments
 
     lowered = clean(text)
     minutes, _ = extract_minutes(lowered)
