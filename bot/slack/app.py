@@ -34,11 +34,10 @@ from bot.slack.blocks import (
 )
 from bot.slack.notifier import INCIDENT_ACTION_PREFIX, incident_root, upload_chart
 from bot.slack.home import home_view
-from bot.slack.payloads import CHANNEL_ID, TS, USER_ID, Click, checked, parse_click, text_of
+from bot.slack.payloads import CHANNEL_ID, TS, USER_ID, Click, checked, parse_click, parse_incident_click, text_of
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+>")
-INCIDENT_ID = re.compile(r"\d{1,9}")
 
 
 def make_web_client(token: str, base_url: str | None = None) -> WebClient:
@@ -209,28 +208,23 @@ class SlackFrontEnd:
         """Acknowledge / Snooze / Resolve / Show logs / Show metrics on an incident's root message:
         the result goes into the incident's thread and the root is redrawn to show who works it."""
         ack()
-        click = parse_click(body)
-        actions = body.get("actions") if isinstance(body, dict) else None
-        action_id = actions[0].get("action_id") if isinstance(actions, list) and actions and \
-            isinstance(actions[0], dict) else None
-        action = action_id.removeprefix(INCIDENT_ACTION_PREFIX) if isinstance(action_id, str) else ""
-        value = actions[0].get("value") if isinstance(actions, list) and actions and isinstance(actions[0], dict) else None
-        user, channel = click.user, click.channel
-        if user is None or channel is None or not isinstance(value, str) or not INCIDENT_ID.fullmatch(value):
+        click = parse_incident_click(body)
+        user, channel, action, number = click.user, click.channel, click.action, click.incident_id
+        if click.problem or user is None or channel is None or action is None or number is None:
             self.runtime.audit.record("incident_action", user or "?", status="malformed",
-                                      message=f"incident button refused: {click.problem or 'malformed incident id'}")
+                                      message=f"incident button refused: {click.problem}")
             if user and channel:
                 client.chat_postEphemeral(channel=channel, user=user, text="That button is not valid; nothing changed.")
             return
-        posted_in = self.runtime.desk.get(int(value))
+        posted_in = self.runtime.desk.get(number)
         if posted_in is not None and posted_in.announced and posted_in.channel and channel != posted_in.channel:
             self.runtime.audit.record("incident_action", user, status="refused",
-                                      message=f"incident #{value} {action} refused: clicked outside its channel")
+                                      message=f"incident #{number} {action} refused: clicked outside its channel")
             client.chat_postEphemeral(channel=channel, user=user,
                                       text="That incident belongs to another channel; nothing changed.")
             return
         try:
-            outcome = self.runtime.desk.act(int(value), action, user, "slack")
+            outcome = self.runtime.desk.act(number, action, user, "slack")
         except Exception:
             log.exception("incident action failed")
             client.chat_postEphemeral(channel=channel, user=user, text=":warning: Something went wrong; nothing changed.")

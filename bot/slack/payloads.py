@@ -61,3 +61,35 @@ def parse_click(body: Any) -> Click:
                  message_ts=checked(message_ts, TS), proposal_id=checked(action.get("value"), PROPOSAL_ID),
                  ephemeral=container.get("is_ephemeral") is True,
                  home=container.get("type") == "view" and _dict(body.get("view")).get("type") == "home")
+
+
+INCIDENT_ACTION = re.compile(r"incident_([a-z0-9_]{1,20})")
+INCIDENT_NUMBER = re.compile(r"\d{1,9}")
+
+
+@dataclass(frozen=True)
+class IncidentClick:
+    """A click on an incident's root message: the action comes from the button's id, the incident from its value."""
+
+    user: str | None
+    channel: str | None
+    message_ts: str | None
+    action: str | None
+    incident_id: int | None
+
+    @property
+    def problem(self) -> str | None:
+        bad = [name for name in ("user", "channel", "action", "incident_id") if getattr(self, name) is None]
+        return f"malformed {', '.join(bad)}" if bad else None
+
+
+def parse_incident_click(body: Any) -> IncidentClick:
+    click = parse_click(body)
+    actions = _dict(body).get("actions")
+    action = _dict(actions[0]) if isinstance(actions, list) and actions else {}
+    action_id = action.get("action_id")
+    named = INCIDENT_ACTION.fullmatch(action_id) if isinstance(action_id, str) else None
+    value = action.get("value")
+    number = int(value) if isinstance(value, str) and INCIDENT_NUMBER.fullmatch(value) else None
+    return IncidentClick(user=click.user, channel=click.channel, message_ts=click.message_ts,
+                         action=named.group(1) if named else None, incident_id=number)
