@@ -25,7 +25,8 @@ CostPeriod = Literal["month_to_date", "last_month", "last_7_days", "last_30_days
 DAY_WINDOWS: dict[str, int] = {"last_7_days": 7, "last_30_days": 30}
 PERIOD_LABELS: dict[str, str] = {"month_to_date": "Month to date", "last_month": "Last month",
                                  "last_7_days": "Last 7 days", "last_30_days": "Last 30 days"}
-CANONICAL_DAYS = 30  # day windows inside the last 30 days are cut from that one (cached) daily request
+# these windows, when inside the last 30 days, are cut from that one (cached) daily request
+SLICED_PERIODS = frozenset({"yesterday", "day", "last_n_days"})
 MAX_DAYS_BACK = 365
 
 
@@ -174,10 +175,11 @@ def get_cost(ctx: ToolContext, args: GetCostArgs, _: list[Instance]) -> CostResu
     ce = ctx.clients.client("ce")
     today = datetime.now(UTC).date()
     start, end = cost_window(args.period, today, args.day, args.days)
-    daily_request = args.period in DAY_WINDOWS or args.period in ("yesterday", "day", "last_n_days")
+    sliced = args.period in SLICED_PERIODS
+    daily_request = sliced or args.period in DAY_WINDOWS
     series = args.period in DAY_WINDOWS or args.period == "last_n_days"
     canonical_start, canonical_end = cost_window("last_30_days", today)
-    if args.period not in DAY_WINDOWS and daily_request and canonical_start <= start and end <= canonical_end:
+    if sliced and canonical_start <= start and end <= canonical_end:
         # one request shape for every recent day window: Cost Explorer charges per request, and the
         # answer for "yesterday" is a slice of the last 30 days anyway
         results = _query(ce, canonical_start, canonical_end, daily=True)

@@ -143,3 +143,8 @@ def age(seconds: float) -> str:
         return f"{hours}h{minutes:02d}m"
     days, hours = divmod(hours, 24)
     return f"{days}d{hours}h"
+
+
+def link(url: str | None, label: str) -> str:
+    """A mrkdwn link for an https URL we were given (a Slack permalink); nothing for anything else."""
+    return f"<{escape(url)}|{escape(label)}>" if url and url.startswith("https://") else ""

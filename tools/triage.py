@@ -23,7 +23,7 @@ from tools.errors import ToolError, describe_aws_error
 from tools.logs import instance_streams, log_group_names, log_group_for
 from tools.models import Instance, OneTargetArgs, ToolArgs, ToolResult, check_window
 from tools.ops import ChangeView, IncidentView
-from tools.render import Block, age, context, escape, fmt, section, sparkline, table
+from tools.render import Block, age, context, escape, fmt, link, section, sparkline, table
 
 TIER_LABELS = {0: "Tier 0", 1: "Tier 1"}
 
@@ -62,7 +62,8 @@ class IncidentsResult(ToolResult):
             return [section(":white_check_mark: No open incidents: nothing the monitor watches is failing right now.")]
         lines = []
         for i in self.incidents:
-            thread = f" · <{escape(i.link)}|thread>" if i.link and i.link.startswith("https://") else ""
+            thread = link(i.link, "thread")
+            thread = f" · {thread}" if thread else ""
             lines.append(f"{':rotating_light:' if i.tier == 0 else ':large_orange_diamond:'} *#{i.id}* "
                          f"{TIER_LABELS.get(i.tier, f'Tier {i.tier}')} · *{escape(i.resource)}* · "
                          f"{age((self.as_of - i.opened_at).total_seconds())} · {escape(self._state(i))}{thread}\n"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from bot.core.pipeline import Origin, Reply
@@ -101,17 +101,22 @@ def _decide(verb: str) -> Callable[[Call], Reply]:
     return run
 
 
+def _number(call: Call) -> int:
+    """The incident number of `incident 3`, `ack #3` (the pattern admitted only digits)."""
+    return int(call.args.split()[0].lstrip("#"))
+
+
 def _incidents(call: Call) -> Reply:
     return call.runtime.pipeline.call("list_incidents", {}, user=call.user, origin=call.front)  # type: ignore[arg-type]
 
 
 def _incident(call: Call) -> Reply:
-    return Reply(kind="chat", text=call.runtime.desk.detail_text(int(call.args.lstrip("#"))), preformatted=True)
+    return Reply(kind="chat", text=call.runtime.desk.detail_text(_number(call)), preformatted=True)
 
 
 def _incident_action(action: str) -> Callable[[Call], Reply]:
     def run(call: Call) -> Reply:
-        outcome = call.runtime.desk.act(int(call.args.lstrip("#")), action, call.user, call.front)
+        outcome = call.runtime.desk.act(_number(call), action, call.user, call.front)
         if outcome.reply is not None:
             return outcome.reply
         return Reply(kind="chat" if outcome.ok else "error", text=outcome.message)
@@ -121,9 +126,9 @@ def _incident_action(action: str) -> Callable[[Call], Reply]:
 def _postmortem(call: Call) -> Reply:
     """The draft in the reply: the terminal prints it (and saves it); Slack shares it in the incident's thread."""
     runtime = call.runtime
-    incident = runtime.desk.get(int(call.args.lstrip("#")))
+    incident = runtime.desk.get(_number(call))
     if incident is None:
-        return Reply(kind="error", text=f"No incident #{call.args.lstrip('#')}.")
+        return Reply(kind="error", text=f"No incident #{_number(call)}.")
     outcome = runtime.desk.postmortem(incident, call.user)
     attachment = outcome.attachment
     assert attachment is not None
@@ -137,8 +142,8 @@ def _postmortem(call: Call) -> Reply:
 
 
 def _snooze(call: Call) -> Reply:
-    incident_id, hours = re.fullmatch(r"#?(\d+)\s+([14])\s*h", call.args).groups()  # type: ignore[union-attr]
-    return _incident_action(f"snooze_{hours}h")(replace(call, args=incident_id))
+    hours = call.args.rstrip("h ").rsplit(None, 1)[-1]  # "3 1h", "#3 4 h": the pattern admitted 1 or 4
+    return _incident_action(f"snooze_{hours}h")(call)
 
 
 def _sop(call: Call) -> Reply:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Literal
 
 from pydantic import BaseModel
 
@@ -28,7 +27,6 @@ from tools.inventory import fetch_instances
 from tools.logs import log_group_for, log_group_names
 from tools.render import age, table
 
-Action = Literal["ack", "snooze_1h", "snooze_4h", "resolve", "logs", "metrics", "postmortem"]
 ACTIONS: tuple[str, ...] = ("ack", "snooze_1h", "snooze_4h", "resolve", "logs", "metrics", "postmortem")
 SNOOZE_HOURS = {"snooze_1h": 1, "snooze_4h": 4}
 OPERATOR_ACTIONS = frozenset({"snooze_1h", "snooze_4h", "resolve"})  # they silence or close it for everyone

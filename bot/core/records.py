@@ -37,16 +37,18 @@ class StoreRecords:
                 for row in self.incidents.open_rows()]
 
     def changes(self, since: datetime, mentioning: Sequence[str] = ()) -> list[ChangeView]:
-        return [self._view(row) for row in self.audit.changes(since, list(mentioning))]
+        rows = self.audit.changes(since, list(mentioning))
+        asked_by = self.proposals.requesters(row.proposal_id for row in rows if row.kind == "call" and row.proposal_id)
+        return [self._view(row, asked_by) for row in rows]
 
-    def _view(self, row: AuditRow) -> ChangeView:
+    @staticmethod
+    def _view(row: AuditRow, asked_by: dict[str, str]) -> ChangeView:
         if row.kind == "observed":
             return ChangeView(at=row.at, who="nobody through the bot" if row.status == "outside" else "the bot",
                               what=row.message, outside_bot=row.status == "outside")
         if row.kind == "call":
-            proposal = self.proposals.get(row.proposal_id) if row.proposal_id else None
-            asked = f" (asked by {proposal['requested_by']})" if proposal and \
-                proposal["requested_by"] != row.actor else ""
+            requester = asked_by.get(row.proposal_id or "")
+            asked = f" (asked by {requester})" if requester and requester != row.actor else ""
             return ChangeView(at=row.at, who=row.actor, what=f"ran {row.message}{asked}")
         return ChangeView(at=row.at, who=row.actor, what=f"{row.kind} {row.status or ''}: {row.message}".strip())
 

@@ -181,8 +181,8 @@ class KeywordPlanner:
         minutes, rest = extract_minutes(lowered)
         state, rest_without_state = self._state_adjective(rest)
         intent = self._intent(rest_without_state)
-        if self._intent(rest) in TRIAGE_INTENTS:
-            intent = self._intent(rest)  # "who stopped web-server-2?": "stopped" is the question, not a filter
+        if state is not None and (asked := self._intent(rest)) in TRIAGE_INTENTS:
+            intent = asked  # "who stopped web-server-2?": "stopped" is the question, not a filter
         if intent is None and state is not None:
             intent = "list"  # "stopped ones?", "실행 중인 거"
         vocabulary = fleet_words(context.instance_names)

@@ -69,12 +69,12 @@ def proposal_message(proposal: Proposal) -> tuple[str, list[Block]]:
     if confirm:
         text = f"Confirm: {summary}?"
         head = f":question: *Confirm?* — `{escape(proposal.tool)}` on {names} in {escape(proposal.region)}"
-        who = "you (who asked) or an approver"
+        decider = "you (who asked) or an approver"
         yes, no = "Confirm", "Cancel"
     else:
         text = f"Approval needed: {summary}"
         head = f":warning: *Approval needed* — `{escape(proposal.tool)}` on {names} in {escape(proposal.region)}"
-        who = "an approver"
+        decider = "an approver"
         yes, no = "Approve", "Reject"
     approve = _button(APPROVE_ACTION, yes, proposal.id, style="danger")
     approve["confirm"] = {"title": {"type": "plain_text", "text": "Run it?"},
@@ -83,7 +83,7 @@ def proposal_message(proposal: Proposal) -> tuple[str, list[Block]]:
                           "deny": {"type": "plain_text", "text": "Back"}}
     blocks: list[Block] = [
         section(head),
-        context(f"Requested by {_who(proposal.requested_by)} · {who} decides · expires "
+        context(f"Requested by {who(proposal.requested_by)} · {decider} decides · expires "
                 f"{proposal.expires_at:%H:%M} UTC · proposal `{escape(proposal.id)}`"),
         {"type": "actions", "block_id": "proposal_actions",
          "elements": [approve, _button(REJECT_ACTION, no, proposal.id)]},
@@ -96,23 +96,23 @@ def decided_message(proposal: Proposal, decision: ApprovalOutcome) -> tuple[str,
     summary = escape(proposal.summary)
     verb = "Confirmed" if proposal.needs == "confirm" else "Approved"
     if decision.status == "executed":
-        head = f":white_check_mark: *{verb}* by {_who(proposal.decided_by)} and executed: {summary}"
+        head = f":white_check_mark: *{verb}* by {who(proposal.decided_by)} and executed: {summary}"
     elif decision.status == "failed":
-        head = (f":x: *{verb}* by {_who(proposal.decided_by)} but failed: "
+        head = (f":x: *{verb}* by {who(proposal.decided_by)} but failed: "
                 f"{escape(proposal.result or decision.message)}")
     elif decision.status == "rejected":
         cancelled = "Cancelled" if proposal.needs == "confirm" else "Rejected"
-        head = f":no_entry_sign: *{cancelled}* by {_who(proposal.decided_by)}: {summary}. Nothing was done."
+        head = f":no_entry_sign: *{cancelled}* by {who(proposal.decided_by)}: {summary}. Nothing was done."
     else:
         head = f":hourglass: *Expired* without a decision: {summary}. Nothing was done."
     blocks = [section(head)]
     if decision.outcome is not None and decision.outcome.ok and decision.outcome.result is not None:
         blocks += decision.outcome.result.to_blocks()
-    blocks.append(context(f"Requested by {_who(proposal.requested_by)} · proposal `{escape(proposal.id)}`"))
+    blocks.append(context(f"Requested by {who(proposal.requested_by)} · proposal `{escape(proposal.id)}`"))
     return head.replace("*", ""), blocks[:MAX_BLOCKS]
 
 
-def _who(user: str | None) -> str:
+def who(user: str | None) -> str:
     """A Slack user id as a mention; anything else (monitor, mcp, terminal:alice) as escaped text."""
     if not user:
         return "someone"

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 from bot.core.commands import status_lines
 from bot.core.runtime import Runtime
-from bot.slack.blocks import Block, code_block, context, escape, proposal_message, section
+from bot.slack.blocks import Block, code_block, context, escape, proposal_message, section, who
+from tools.render import link
 
 MAX_SHOWN = 10  # a view holds 100 blocks; each proposal takes 3
 
@@ -27,10 +28,9 @@ def home_view(runtime: Runtime, user: str, notice: str | None = None) -> dict:
     incidents = runtime.desk.open_incidents()
     blocks.append(section(f"*Open incidents* ({len(incidents)})" if incidents else "*Open incidents*: none"))
     for incident in incidents[:MAX_SHOWN]:
-        thread = f" · <{escape(incident.link)}|thread>" if incident.link and incident.link.startswith("https://") else ""
-        owner = f"ack by <@{incident.acknowledged_by}>" if incident.acknowledged_by and \
-            incident.acknowledged_by[:1] in "UW" else (escape(incident.acknowledged_by) if incident.acknowledged_by
-                                                       else "not acknowledged")
+        thread = link(incident.link, "thread")
+        thread = f" · {thread}" if thread else ""
+        owner = f"ack by {who(incident.acknowledged_by)}" if incident.acknowledged_by else "not acknowledged"
         snoozed = " · snoozed" if incident.snoozed(now) else ""
         blocks.append(section(f"{escape(incident.title)}\n{owner}{snoozed}{thread}"))
     pending = runtime.approvals.pending()

@@ -8,14 +8,13 @@ edited to show RESOLVED — so the channel reads as one line per incident.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import UTC, datetime
 
 from slack_sdk import WebClient
 
 from bot.core.charts import IncidentCharts
 from bot.core.recovery import RecoveryAdvisor, runbook_lines
-from bot.slack.blocks import code_block, context, escape, proposal_message, section
+from bot.slack.blocks import code_block, context, escape, proposal_message, section, who
 from monitoring.notifier import TIER_NAMES, Incident, Thread
 from tools.charts import Chart
 
@@ -42,12 +41,12 @@ def incident_root(incident: Incident, resolved: bool = False, now: datetime | No
                       f"opened {incident.opened_at:%H:%M:%S} UTC")]
     people = []
     if incident.acknowledged_by:
-        people.append(f":eyes: acknowledged by {_who(incident.acknowledged_by)}"
+        people.append(f":eyes: acknowledged by {who(incident.acknowledged_by)}"
                       + (f" at {incident.acknowledged_at:%H:%M} UTC" if incident.acknowledged_at else ""))
     if not resolved and incident.snoozed(now or datetime.now(UTC).replace(tzinfo=None)):
         people.append(f":zzz: snoozed until {incident.snoozed_until:%H:%M} UTC")
     if resolved and incident.resolved_by:
-        people.append(f":white_check_mark: resolved by {_who(incident.resolved_by)}")
+        people.append(f":white_check_mark: resolved by {who(incident.resolved_by)}")
     if people:
         blocks.append(context(" · ".join(people)))
     if incident.suppressed:
@@ -65,11 +64,6 @@ def incident_root(incident: Incident, resolved: bool = False, now: datetime | No
              "text": {"type": "plain_text", "text": label}, "value": str(incident.id),
              **({"style": style} if style else {})} for action, label, style in buttons]})
     return escape(f"{state}{incident.title}"), blocks
-
-
-def _who(user: str) -> str:
-    """A Slack user id as a mention; anything else (the terminal's user name) as escaped text."""
-    return f"<@{user}>" if re.fullmatch(r"[UW][A-Z0-9]{2,20}", user) else escape(user)
 
 
 def upload_chart(client: WebClient, channel: str, thread_ts: str | None, chart: Chart) -> None:

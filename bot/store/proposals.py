@@ -69,6 +69,16 @@ class ProposalStore:
             connection.execute(update(proposals).where(proposals.c.id == proposal_id, proposals.c.status == "pending")
                                .values(status="expired"))
 
+    def requesters(self, proposal_ids: Iterable[str]) -> dict[str, str]:
+        """Who asked for each of these proposals, in one query (a change list names them)."""
+        wanted = sorted(set(proposal_ids))
+        if not wanted:
+            return {}
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(proposals.c.id, proposals.c.requested_by)
+                                      .where(proposals.c.id.in_(wanted)))
+            return {row.id: row.requested_by for row in rows}
+
     def instances_acted_on(self, tools: Iterable[str], since: datetime) -> set[str]:
         """Instance ids that approved runs of these tools touched since then (executing or done)."""
         names = list(tools)
