@@ -2,7 +2,10 @@
 
 Why: botocore clients are thread-safe and expensive to build (endpoint and model
 loading), so the bot keeps exactly one per (service, region) and shares it between
-Slack workers, the terminal and the monitor. Retries are botocore's *adaptive* mode,
+Slack workers, the terminal and the monitor. With an accounts file, each account gets
+its own session whose credentials come from STS AssumeRole and refresh themselves before
+they expire (botocore's refreshable credentials), and its own clients: one per (account,
+region, service). Retries are botocore's *adaptive* mode,
 which rate-limits itself client-side when AWS starts throttling, instead of every
 caller writing its own sleep loop. A counter of API calls by operation rides on
 botocore's event hooks so tests and benchmarks can prove batching without patching boto3.
@@ -10,6 +13,8 @@ botocore's event hooks so tests and benchmarks can prove batching without patchi
 
 from __future__ import annotations
 
+import copy
+import functools
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -19,6 +24,9 @@ import boto3
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
+from botocore.credentials import DeferredRefreshableCredentials
+
+from tools.accounts import Account, Estate
 
 # Service models are large JSON files; parsing them is most of a client's creation cost.
 # One loader (with its cache) for the whole process means each model is parsed once, even
@@ -27,6 +35,9 @@ _SHARED_LOADER = botocore.loaders.create_loader()
 
 # EC2 calls that change instances; every one is written to the mutation ledger.
 MUTATING_EC2_OPERATIONS = ("StartInstances", "StopInstances", "RebootInstances", "TerminateInstances")
+
+ASSUMED_ROLE_SESSION = "aiops-chatops-bot"  # how CloudTrail names the bot's sessions in other accounts
+ASSUMED_ROLE_SECONDS = 3600
 
 # Cost Explorer is a global service answered from us-east-1 only.
 GLOBAL_SERVICE_REGIONS = {"ce": "us-east-1"}
@@ -39,10 +50,17 @@ class Mutation:
     operation: str
     instance_ids: tuple[str, ...]
     dry_run: bool
+    account: str | None = None
+    region: str | None = None
 
 
 class AwsClients:
-    """Cache of boto3 clients keyed by (service, region), with an API call counter."""
+    """Cache of boto3 clients keyed by (service, region), with an API call counter.
+
+    The root object holds the bot's own credentials; `for_account` returns a view bound to one
+    account of the estate (its credentials, its default region) that shares the root's counters
+    and mutation ledger, so a test or benchmark sees every call the bot made, in any account.
+    """
 
     def __init__(
         self,
@@ -52,8 +70,12 @@ class AwsClients:
         credentials: dict[str, str] | None = None,
         max_attempts: int = 8,
         read_timeout: float = 30,
+        estate: Estate | None = None,
     ) -> None:
         self.default_region = default_region
+        self.estate = estate
+        self.account: str | None = None  # set on a view: the account its clients act in
+        self._views: dict[str, AwsClients] = {}
         self.endpoint_url = endpoint_url
         core_session = botocore.session.get_session()
         core_session.register_component("data_loader", _SHARED_LOADER)
@@ -85,9 +107,9 @@ class AwsClients:
                 )
                 client.meta.events.register("before-call.*.*", self._count_call)
                 if service == "ec2":
+                    record = functools.partial(self._record_mutation, account=self.account, region=region)
                     for operation in MUTATING_EC2_OPERATIONS:
-                        client.meta.events.register(f"provide-client-params.ec2.{operation}",
-                                                    self._record_mutation)
+                        client.meta.events.register(f"provide-client-params.ec2.{operation}", record)
                 self._clients[key] = client
         return client
 
@@ -96,10 +118,64 @@ class AwsClients:
         with self._calls_lock:
             self._calls[name] += 1
 
-    def _record_mutation(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+    def _record_mutation(self, params: dict[str, Any], model: Any, account: str | None, region: str,
+                         **_: Any) -> None:
         with self._calls_lock:
             self.mutations.append(Mutation(operation=model.name, instance_ids=tuple(params.get("InstanceIds", [])),
-                                           dry_run=bool(params.get("DryRun", False))))
+                                           dry_run=bool(params.get("DryRun", False)), account=account,
+                                           region=region))
+
+    # -- accounts -------------------------------------------------------------------------------
+
+    def for_account(self, name: str | None) -> AwsClients:
+        """The clients of one account of the estate (None, or no estate: these, the bot's own)."""
+        root = self._root()
+        if name is None or root.estate is None:
+            return root
+        view = root._views.get(name)
+        if view is not None:
+            return view
+        account = root.estate.get(name)
+        if account is None:
+            raise KeyError(name)
+        with root._lock:
+            view = root._views.get(name)
+            if view is None:
+                view = copy.copy(root)  # shares counters, ledger and locks; its own clients and session
+                view.account = account.name
+                view.default_region = account.default_region
+                view._clients = {}
+                view._views = {}
+                view._parent = root
+                if account.role_arn:
+                    view._session = root._assumed_session(account)
+                root._views[name] = view
+        return view
+
+    def _root(self) -> AwsClients:
+        return getattr(self, "_parent", None) or self
+
+    def _assumed_session(self, account: Account) -> boto3.Session:
+        """A session whose credentials are the account's role, assumed with the bot's own credentials
+        on first use and again shortly before they expire — a long-running bot never holds stale keys."""
+        sts = self.client("sts")
+
+        def assume() -> dict[str, str]:
+            request: dict[str, Any] = {"RoleArn": account.role_arn, "RoleSessionName": ASSUMED_ROLE_SESSION,
+                                       "DurationSeconds": ASSUMED_ROLE_SECONDS}
+            if account.external_id:
+                request["ExternalId"] = account.external_id
+            credentials = sts.assume_role(**request)["Credentials"]
+            return {"access_key": credentials["AccessKeyId"], "secret_key": credentials["SecretAccessKey"],
+                    "token": credentials["SessionToken"], "expiry_time": credentials["Expiration"].isoformat()}
+
+        core_session = botocore.session.get_session()
+        core_session.register_component("data_loader", _SHARED_LOADER)
+        # botocore has no public setter for a session's credentials; this is how its own
+        # assume-role provider hands them over (deferred: no STS call until the first API call)
+        core_session._credentials = DeferredRefreshableCredentials(refresh_using=assume,
+                                                                   method="sts-assume-role")
+        return boto3.Session(botocore_session=core_session)
 
     def real_mutations(self) -> list[Mutation]:
         """State-changing EC2 calls sent (DryRun pre-flights excluded) — what an auditor counts."""

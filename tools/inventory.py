@@ -8,13 +8,15 @@ the first page would tell an engineer a machine does not exist.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from tools.accounts import Scope
 from tools.aws import AwsClients
 from tools.models import Instance
 
 
-def instance_from_aws(raw: dict[str, Any]) -> Instance:
+def instance_from_aws(raw: dict[str, Any], account: str | None = None, region: str | None = None) -> Instance:
     tags = {tag["Key"]: tag["Value"] for tag in raw.get("Tags", []) or []}
     return Instance(
         id=raw["InstanceId"],
@@ -29,6 +31,8 @@ def instance_from_aws(raw: dict[str, Any]) -> Instance:
         launch_time=raw.get("LaunchTime"),
         tags=tags,
         detailed_monitoring=raw.get("Monitoring", {}).get("State") == "enabled",
+        account=account,
+        region=region if account else None,
     )
 
 
@@ -41,6 +45,7 @@ def fetch_instances(
 ) -> list[Instance]:
     """All instances in `region` matching EC2 `filters` / `instance_ids`, every page."""
     ec2 = clients.client("ec2", region)
+    where = {"account": clients.account, "region": ec2.meta.region_name}
     kwargs: dict[str, Any] = {}
     if filters:
         kwargs["Filters"] = list(filters)
@@ -51,5 +56,32 @@ def fetch_instances(
     instances: list[Instance] = []
     for page in ec2.get_paginator("describe_instances").paginate(**kwargs):
         for reservation in page.get("Reservations", []):
-            instances.extend(instance_from_aws(raw) for raw in reservation.get("Instances", []))
+            instances.extend(instance_from_aws(raw, **where) for raw in reservation.get("Instances", []))
     return instances
+
+
+def fetch_scopes(clients: AwsClients, scopes: Sequence[Scope], max_workers: int = 8,
+                 ) -> tuple[list[Instance], dict[Scope, str]]:
+    """Every instance of several (account, region) scopes, read side by side; a scope that cannot be
+    read is named with its error instead of failing the others (one account's AccessDenied must not
+    hide the rest of the estate)."""
+    from tools.errors import describe_aws_error
+
+    def read(scope: Scope) -> list[Instance]:
+        return fetch_instances(clients.for_account(scope.account), scope.region)
+
+    instances: list[Instance] = []
+    failed: dict[Scope, str] = {}
+    if len(scopes) == 1:
+        try:
+            return read(scopes[0]), {}
+        except Exception as error:  # noqa: BLE001 - said to the user per scope
+            return [], {scopes[0]: describe_aws_error(error, f"reading {scopes[0]}")}
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(scopes))) as pool:
+        futures = {scope: pool.submit(read, scope) for scope in scopes}
+    for scope, future in futures.items():
+        try:
+            instances.extend(future.result())
+        except Exception as error:  # noqa: BLE001
+            failed[scope] = describe_aws_error(error, f"reading {scope}")
+    return instances, failed

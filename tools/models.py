@@ -45,6 +45,9 @@ class Instance(BaseModel):
     tags: dict[str, str] = Field(default_factory=dict)
     # detailed monitoring: CloudWatch has a CPU datapoint every minute instead of every five
     detailed_monitoring: bool = False
+    # where it lives: set when the bot works in several accounts (ACCOUNTS_FILE), else None
+    account: str | None = None
+    region: str | None = None
 
     @property
     def protected(self) -> bool:
@@ -57,9 +60,14 @@ class Instance(BaseModel):
 
 
 class ToolArgs(BaseModel):
-    """Base of every tool's arguments: unknown fields are errors, region is optional."""
+    """Base of every tool's arguments: unknown fields are errors, account and region are optional."""
 
     model_config = ConfigDict(extra="forbid")
+
+    account: str | None = Field(
+        None, pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
+        description="Account name from the accounts file, only if the user names an account; "
+                    "omit to use the channel's account.")
 
     region: str | None = Field(
         None, description="AWS region such as us-east-1; omit to use the bot's default region."

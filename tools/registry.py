@@ -22,9 +22,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, Field, SerializeAsAny, ValidationError
 
 from tools import cloudwatch, cost, ec2, logs, triage
+from tools.accounts import Scope
 from tools.context import ToolContext
 from tools.errors import ToolError, describe_aws_error
-from tools.inventory import fetch_instances
+from tools.inventory import fetch_instances, fetch_scopes
 from tools.models import Instance, Risk, ToolArgs, ToolResult
 from tools.render import instances_table
 from tools.resolver import resolve_all
@@ -247,13 +248,23 @@ class PreparedCall(BaseModel):
     args: dict[str, Any]
     instances: list[Instance] = Field(default_factory=list)
 
+    @property
+    def account(self) -> str | None:
+        """The account of the estate it acts in (None: the bot's own credentials, no accounts file)."""
+        return self.args.get("account")
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.account, self.region)
+
     def describe(self) -> str:
-        """One line a person can approve: `stop_instances web-server-2 (i-…) in us-east-1`."""
+        """One line a person can approve: `stop_instances web-server-2 (i-…) in us-east-1`
+        (`… in account prod, us-east-1` when the bot works in several accounts)."""
         fields = REGISTRY[self.tool].args_model.model_fields if self.tool in REGISTRY else {}
         shown = {
             key: value
             for key, value in self.args.items()
-            if key not in ("targets", "region") and (key not in fields or fields[key].default != value)
+            if key not in ("targets", "region", "account") and (key not in fields or fields[key].default != value)
         }
         target_text = ", ".join(instance.label for instance in self.instances)
         parts = [self.tool]
@@ -261,7 +272,8 @@ class PreparedCall(BaseModel):
             parts.append(target_text)
         if shown:
             parts.append(" ".join(f"{k}={v}" for k, v in shown.items()))
-        return " ".join(parts) + f" in {self.region}"
+        where = f"account {self.account}, {self.region}" if self.account else self.region
+        return " ".join(parts) + f" in {where}"
 
 
 class ToolOutcome(BaseModel):
@@ -306,11 +318,13 @@ class ToolRunner:
         self.ctx = ctx
 
     def prepare(self, tool: str, raw_args: dict[str, Any] | None = None, *,
-                all_matches: bool = False) -> PreparedCall | ToolOutcome:
+                all_matches: bool = False, channel: str | None = None) -> PreparedCall | ToolOutcome:
         """Validate, resolve and pre-flight; a ToolOutcome means it cannot run (and why).
 
         `all_matches`: an ambiguous phrase stands for every instance it matches ("cpu of the web
         servers") — only ever asked for read tools that take several targets.
+        `channel`: where the request came from; with an accounts file it decides which accounts
+        may be used and which is searched first.
         """
         spec = REGISTRY.get(tool)
         if spec is None:
@@ -321,29 +335,89 @@ class ToolRunner:
             args = spec.args_model.model_validate(raw_args or {})
         except ValidationError as error:
             return ToolOutcome(tool=tool, status="invalid", message=describe_validation(tool, error))
-        region = self.ctx.region(args.region)
         instances: list[Instance] = []
         try:
+            scopes = self._scopes(args.account, args.region, channel)
+            scope = scopes[0][0]
             if spec.takes_targets and args.targets:
-                resolved = self._resolve(spec, args.targets, region, all_matches and spec.many_targets)
+                resolved = self._resolve(spec, args.targets, scopes, all_matches and spec.many_targets)
                 if isinstance(resolved, ToolOutcome):
                     return resolved
-                instances = resolved
+                instances, scope = resolved
             if spec.ec2_action:
-                self._dry_run(spec, instances, region)
+                self._dry_run(spec, instances, scope)
         except ToolError as error:
             return ToolOutcome(tool=tool, status="error", message=error.message)
         except (ClientError, BotoCoreError) as error:
             return ToolOutcome(tool=tool, status="error", message=describe_aws_error(error, tool))
         stored = args.model_dump(mode="json")
-        stored["region"] = region
+        stored["region"] = scope.region
+        if scope.account is None:
+            stored.pop("account", None)
+        else:
+            stored["account"] = scope.account
         if instances:
             stored["targets"] = [instance.id for instance in instances]
-        return PreparedCall(tool=tool, risk=spec.risk, region=region, args=stored, instances=instances)
+        return PreparedCall(tool=tool, risk=spec.risk, region=scope.region, args=stored, instances=instances)
 
-    def _resolve(self, spec: ToolSpec, phrases: list[str], region: str,
-                 all_matches: bool) -> list[Instance] | ToolOutcome:
-        inventory = fetch_instances(self.ctx.clients, region)
+    def context_for(self, account: str | None) -> ToolContext:
+        """The context a call runs with: the clients of its account (the bot's own without an estate)."""
+        if account is None or self.ctx.clients.estate is None:
+            return self.ctx
+        return ToolContext(self.ctx.clients.for_account(account), records=self.ctx.records)
+
+    def _scopes(self, account: str | None, region: str | None, channel: str | None) -> list[list[Scope]]:
+        """Where to look, in rounds: the first scope of the first round is where a call without
+        targets acts; targets are searched round by round (the channel's account, then every account
+        the channel may use). Without an accounts file: one round, one scope, as always."""
+        estate = self.ctx.clients.estate
+        if estate is None:
+            if account is not None:
+                raise ToolError(f"there is no account '{account}': this bot works in one account "
+                                "(no ACCOUNTS_FILE)")
+            return [[Scope(None, self.ctx.region(region))]]
+        usable = estate.usable_from(channel)
+        if account is not None:
+            chosen = estate.get(account)
+            if chosen is None:
+                raise ToolError(f"there is no account '{account}' (known: {', '.join(estate.names)})")
+            if chosen not in usable:
+                raise ToolError(f"account '{account}' cannot be used from this channel "
+                                f"(here: {', '.join(a.name for a in usable)})")
+            usable = [chosen]
+        if region is not None:
+            usable = [a for a in usable if region in a.regions] or usable
+            if account is not None and region not in usable[0].regions:
+                raise ToolError(f"account '{account}' works in {', '.join(usable[0].regions)} "
+                                f"(accounts file), not {region}")
+            own = [Scope(usable[0].name, region)]
+            every = [Scope(a.name, region) for a in usable if region in a.regions]
+        else:
+            own = usable[0].scopes()
+            every = [scope for a in usable for scope in a.scopes()]
+        return [own, every] if len(every) > len(own) else [own]
+
+    def _resolve(self, spec: ToolSpec, phrases: list[str], rounds: list[list[Scope]],
+                 all_matches: bool) -> tuple[list[Instance], Scope] | ToolOutcome:
+        """Resolve in the first round that knows every phrase; the last round's answer otherwise.
+        A call acts in one account and region: targets found in several make a question."""
+        outcome: tuple[list[Instance], Scope] | ToolOutcome | None = None
+        for scopes in rounds:
+            outcome = self._resolve_in(spec, phrases, scopes, all_matches)
+            if not (isinstance(outcome, ToolOutcome) and outcome.status == "not_found"):
+                return outcome
+        assert outcome is not None
+        return outcome
+
+    def _resolve_in(self, spec: ToolSpec, phrases: list[str], scopes: list[Scope],
+                    all_matches: bool) -> tuple[list[Instance], Scope] | ToolOutcome:
+        failed: dict[Scope, str] = {}
+        if len(scopes) == 1 and scopes[0].account is None:
+            inventory = fetch_instances(self.ctx.clients, scopes[0].region)
+        else:
+            inventory, failed = fetch_scopes(self.ctx.clients, scopes)
+            if failed and not inventory:
+                raise ToolError("; ".join(failed.values()))
         resolutions = resolve_all(phrases, inventory)
         unresolved = [r for r in resolutions if not (r.resolved or (all_matches and r.kind == "ambiguous"))]
         if unresolved:
@@ -351,21 +425,31 @@ class ToolRunner:
             status: OutcomeStatus = "ambiguous" if ambiguous and len(ambiguous) == len(unresolved) else "not_found"
             if any(r.kind == "malformed_id" for r in unresolved):
                 status = "invalid"
+            unread = f" (not searched, unreadable: {'; '.join(failed.values())})" if failed else ""
             return ToolOutcome(
                 tool=spec.name,
                 status=status,
-                message="; ".join(resolution.explain() for resolution in unresolved),
+                message="; ".join(resolution.explain() for resolution in unresolved) + unread,
                 candidates=[instance for resolution in ambiguous for instance in resolution.matches],
             )
         unique: dict[str, Instance] = {}
         for resolution in resolutions:
             for instance in resolution.matches:
                 unique.setdefault(instance.id, instance)
-        return list(unique.values())
+        found = list(unique.values())
+        places = list(dict.fromkeys(Scope(i.account, i.region or scopes[0].region) for i in found))
+        if len(places) > 1:  # the same name in two accounts (or regions): never pick one
+            return ToolOutcome(
+                tool=spec.name, status="ambiguous", candidates=found,
+                message=f"{', '.join(phrases)} matches instances in {len(places)} places: "
+                        + "; ".join(f"{i.label} in {Scope(i.account, i.region or '?')}" for i in found)
+                        + " — which account and region? (say 'in account <name>' or the instance id)")
+        return found, places[0] if places else scopes[0]
 
-    def _dry_run(self, spec: ToolSpec, instances: list[Instance], region: str) -> None:
+    def _dry_run(self, spec: ToolSpec, instances: list[Instance], scope: Scope) -> None:
         """Ask AWS whether the call would be permitted, without doing it."""
-        method = getattr(self.ctx.clients.client("ec2", region), spec.ec2_action or "")
+        clients = self.context_for(scope.account).clients
+        method = getattr(clients.client("ec2", scope.region), spec.ec2_action or "")
         try:
             method(InstanceIds=[instance.id for instance in instances], DryRun=True)
         except ClientError as error:
@@ -398,7 +482,7 @@ class ToolRunner:
             refusal = guard(call.model_copy(update={"instances": instances})) if guard else None
             if refusal:
                 raise ToolError(f"{refusal}; nothing was done")
-            result = spec.handler(self.ctx, args, instances)
+            result = spec.handler(self.context_for(call.account), args, instances)
         except ValidationError as error:
             return ToolOutcome(tool=call.tool, status="invalid", message=describe_validation(call.tool, error), call=call)
         except ToolError as error:
@@ -411,7 +495,8 @@ class ToolRunner:
         """Re-read the stored ids (never the names) so the call acts on exactly them."""
         wanted = [instance.id for instance in call.instances]
         try:
-            found = {i.id: i for i in fetch_instances(self.ctx.clients, call.region, instance_ids=wanted)}
+            found = {i.id: i for i in fetch_instances(self.context_for(call.account).clients, call.region,
+                                                     instance_ids=wanted)}
         except ClientError as error:
             if "InvalidInstanceID" in error.response.get("Error", {}).get("Code", ""):
                 raise ToolError(f"{', '.join(wanted)} no longer exist; nothing was done") from None

@@ -54,7 +54,7 @@ class Resolution(BaseModel):
         if self.kind == "malformed_id":
             return f"'{self.phrase}' is not a valid instance id (expected i- followed by 8 or 17 hex digits)"
         if self.kind == "ambiguous":
-            names = ", ".join(instance.label for instance in self.matches)
+            names = ", ".join(instance.label + _place(instance) for instance in self.matches)
             return f"'{self.phrase}' matches {len(self.matches)} instances: {names} — which one?"
         if self.kind == "confusable":
             shown = "; ".join(_exact_label(instance) for instance in self.matches)
@@ -186,7 +186,12 @@ def _lookalikes(phrase: str, named: list[Instance]) -> Resolution | None:
 
 def _exact_label(instance: Instance) -> str:
     odd = unusual_characters(instance.name or "")
-    return instance.label + (f" [contains {', '.join(odd)}]" if odd else "")
+    return instance.label + _place(instance) + (f" [contains {', '.join(odd)}]" if odd else "")
+
+
+def _place(instance: Instance) -> str:
+    """' in prod · us-east-1' when the bot works in several accounts: the same name can live in two."""
+    return f" in {instance.account} · {instance.region}" if instance.account else ""
 
 
 def closest_names(phrase: str, instances: Iterable[Instance], limit: int = 3) -> list[str]:

@@ -1,0 +1,167 @@
+"""The estate: which AWS accounts and regions the bot works in, and who may use which from where.
+
+Why a file (ACCOUNTS_FILE) and not discovery: which accounts a Slack channel may touch, and
+who approves changes there, is a decision people make (like the channel configurations of
+AWS's own Slack integration), not something to infer from an Organizations listing. Without
+the file there is no estate: one set of credentials, one region — the bot as it always was.
+
+A `Scope` is one (account, region) pair: the unit a call acts in, the monitor reads and an
+incident belongs to.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import NamedTuple
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tools.models import AWS_REGION_PATTERN
+
+ACCOUNT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class AccountsFileError(Exception):
+    """The accounts file is missing or malformed; the message names the file and the problem."""
+
+
+class Scope(NamedTuple):
+    """Where a call acts: an account (None: the bot's own credentials, no estate) and a region."""
+
+    account: str | None
+    region: str
+
+    def __str__(self) -> str:
+        return f"{self.account} · {self.region}" if self.account else self.region
+
+
+class Account(BaseModel):
+    """One AWS account as the accounts file declares it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=ACCOUNT_NAME_PATTERN)
+    account_id: str = Field(pattern=r"^\d{12}$")
+    # None: the account of the bot's own credentials (the home account) — no role to assume
+    role_arn: str | None = None
+    external_id: str | None = Field(None, min_length=2, max_length=1224)
+    regions: list[str] = Field(min_length=1)
+    # Slack channels whose default account this is ("prod-ops" talks about prod unless told otherwise)
+    channels: list[str] = Field(default_factory=list)
+    # only these channels may use the account (its default channels always may); empty: every channel
+    allowed_channels: list[str] = Field(default_factory=list)
+    # who approves changes here, instead of APPROVER_USER_IDS (a team owns its account)
+    approvers: list[str] = Field(default_factory=list)
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        bad = [region for region in value if not AWS_REGION_PATTERN.match(region)]
+        if bad:
+            raise ValueError(f"not AWS regions: {', '.join(bad)}")
+        return list(dict.fromkeys(value))
+
+    @field_validator("channels", "allowed_channels")
+    @classmethod
+    def _channels(cls, value: list[str]) -> list[str]:
+        bad = [channel for channel in value if not CHANNEL_ID.match(channel)]
+        if bad:
+            raise ValueError(f"not Slack channel ids: {', '.join(bad)} (expected C…)")
+        return value
+
+    @field_validator("approvers")
+    @classmethod
+    def _approvers(cls, value: list[str]) -> list[str]:
+        bad = [user for user in value if not USER_ID.match(user)]
+        if bad:
+            raise ValueError(f"not Slack user ids: {', '.join(bad)} (expected U…)")
+        return value
+
+    @model_validator(mode="after")
+    def _role_in_account(self) -> Account:
+        if self.role_arn is not None:
+            match = ROLE_ARN.match(self.role_arn)
+            if not match:
+                raise ValueError(f"role_arn '{self.role_arn}' is not an IAM role ARN")
+            if match.group(1) != self.account_id:
+                raise ValueError(f"role_arn is in account {match.group(1)}, not {self.account_id}")
+        return self
+
+    @property
+    def default_region(self) -> str:
+        return self.regions[0]
+
+    def scopes(self) -> list[Scope]:
+        return [Scope(self.name, region) for region in self.regions]
+
+    def usable_from(self, channel: str | None) -> bool:
+        """No channel (terminal, MCP, the monitor) may use every account."""
+        if channel is None or not self.allowed_channels:
+            return True
+        return channel in self.allowed_channels or channel in self.channels
+
+
+class Estate(BaseModel):
+    """Every account of the accounts file, in the file's order (the first is the default)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    accounts: list[Account] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Estate:
+        for what, values in (("name", [a.name for a in self.accounts]),
+                             ("account_id", [a.account_id for a in self.accounts]),
+                             ("channel binding", [c for a in self.accounts for c in a.channels])):
+            repeated = sorted({value for value in values if values.count(value) > 1})
+            if repeated:
+                raise ValueError(f"each {what} may appear once: {', '.join(repeated)}")
+        return self
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(account.name for account in self.accounts)
+
+    def get(self, name: str) -> Account | None:
+        return next((account for account in self.accounts if account.name == name), None)
+
+    def default_for(self, channel: str | None) -> Account:
+        """The channel's own account, else the first account of the file."""
+        bound = next((account for account in self.accounts if channel and channel in account.channels), None)
+        return bound or self.accounts[0]
+
+    def usable_from(self, channel: str | None) -> list[Account]:
+        """The channel's default account first, then every other account it may use."""
+        first = self.default_for(channel)
+        return [first] + [account for account in self.accounts
+                          if account is not first and account.usable_from(channel)]
+
+    def scopes(self) -> list[Scope]:
+        return [scope for account in self.accounts for scope in account.scopes()]
+
+    def label(self, name: str | None) -> str:
+        account = self.get(name or "")
+        return f"{account.name} ({account.account_id})" if account else (name or "-")
+
+
+def load_estate(path: Path) -> Estate:
+    """Read and check ACCOUNTS_FILE; every problem is one line naming the file."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise AccountsFileError(f"cannot read the accounts file {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise AccountsFileError(f"the accounts file {path} is not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise AccountsFileError(f"the accounts file {path} must be a mapping with an 'accounts:' list")
+    try:
+        return Estate.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(part) for part in item['loc']) or 'file'}: "
+                             f"{item['msg'].removeprefix('Value error, ')}" for item in error.errors())
+        raise AccountsFileError(f"the accounts file {path} is invalid: {problems}") from None
