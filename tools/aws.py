@@ -87,7 +87,7 @@ class AwsClients:
             max_pool_connections=20,
         )
         self._clients: dict[tuple[str, str], Any] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered: a new account view makes its STS client
         self._calls: Counter[str] = Counter()
         self.mutations: list[Mutation] = []
         self._calls_lock = threading.Lock()

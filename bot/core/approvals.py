@@ -100,15 +100,23 @@ class Approvals:
         confirmation may also come from the person who asked for it."""
         if proposal.needs == "confirm" and who == proposal.requested_by:
             return None
-        if not self.approvers:
+        approvers = self.approvers_for(proposal.args.get("account"))
+        if not approvers:
             return "Nobody can approve: no approvers are configured (APPROVER_USER_IDS). Nothing was done."
-        if who not in self.approvers:
+        if who not in approvers:
             if proposal.needs == "confirm":
                 return "Only the person who asked, or an approver, can confirm this; nothing was done."
             return "You are not an approver for this bot; nothing was done."
         if self.four_eyes and proposal.needs == "approve" and who == proposal.requested_by:
             return "Four-eyes rule: someone other than the requester must approve. Nothing was done."
         return None
+
+    def approvers_for(self, account: str | None) -> frozenset[str]:
+        """An account's own approvers (accounts file) when it names some — the team that owns it —
+        else APPROVER_USER_IDS."""
+        estate = self.runner.ctx.clients.estate
+        declared = estate.get(account) if estate is not None and account else None
+        return frozenset(declared.approvers) if declared is not None and declared.approvers else self.approvers
 
     def _still_allowed(self, needs: Needs) -> Callable[[PreparedCall], str | None]:
         """The policy once more, on the instances as they are at decision time: a refusal now, or a

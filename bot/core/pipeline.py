@@ -28,8 +28,9 @@ from bot.planning.intent import action_of, normalise_input, without_negated
 from bot.planning.intent import read as read_intent
 from bot.planning.keywords import KeywordPlanner, english_target_words
 from bot.planning.plan import WILDCARD, Language, Plan, PlannerContext, detect_language
+from bot.planning.scope import take_scope
 from bot.store.audit import AuditLog
-from tools.inventory import fetch_instances
+from tools.inventory import fetch_instances, fetch_scopes
 from tools.logs import log_group_names
 from tools.models import Instance, Risk
 from tools.policy import DEFAULT_MAX_TARGETS, check_request, decide
@@ -39,6 +40,7 @@ from tools.resolver import resolve
 
 if TYPE_CHECKING:
     from sop.store import SopStore
+    from tools.accounts import Estate
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +121,7 @@ class Reply(BaseModel):
     preformatted: bool = False
     proposals: list[Proposal] = Field(default_factory=list)  # `pending`: each can be decided where it is shown
     attachment: Attachment | None = None
+    where: str | None = None  # "Account prod (…) · us-east-1": set when the bot works in several accounts
 
 
 class Pipeline:
@@ -166,8 +169,7 @@ class Pipeline:
         """Fleet names, tags and log groups for the planner, cached briefly (planning must be fast)."""
         with self._context_lock:
             if self._context is None or time.monotonic() - self._context_at > CONTEXT_TTL_SECONDS:
-                clients = self.runner.ctx.clients
-                live = [i for i in fetch_instances(clients) if i.state != "terminated"]
+                live = self._fleet()
                 names = tuple(sorted({i.name for i in live if i.name}))
                 tags = tuple(sorted({(key, value) for i in live for key, value in i.tags.items() if key != "Name"}))
                 groups = tuple(log_group_names(self.runner.ctx, None))
@@ -175,6 +177,20 @@ class Pipeline:
                                                synonyms=self.synonyms)
                 self._context_at = time.monotonic()
             return self._context
+
+    def _fleet(self) -> list[Instance]:
+        """The live instances the planner knows names from: the default region, or every account and
+        region of the estate (read side by side; an unreadable account only loses its own names)."""
+        clients = self.runner.ctx.clients
+        if clients.estate is None:
+            fleet = fetch_instances(clients)
+        else:
+            fleet, failed = fetch_scopes(clients, clients.estate.scopes())
+            for scope, error in failed.items():
+                log.warning("fleet names of %s unavailable: %s", scope, error)
+            if failed and not fleet:
+                raise RuntimeError("; ".join(failed.values()))
+        return [instance for instance in fleet if instance.state != "terminated"]
 
     def fleet_names(self) -> tuple[str, ...]:
         try:
@@ -196,9 +212,15 @@ class Pipeline:
                 context = self.planner_context()
             except Exception as error:  # AWS down: still plan, with no names, to answer in the right words
                 context, fleet_error = PlannerContext(), f"cannot read the fleet: {type(error).__name__}"
-            text = normalise_input(request.text or "")
+            estate = self.runner.ctx.clients.estate
+            scope = take_scope(normalise_input(request.text or ""), estate.names if estate else ())
+            text = scope.text
             planned = self.planner.plan(text, context)
             plan, planner, note = planned.plan, planned.planner, planned.note
+            if plan.tool and (scope.account or scope.region):  # said by the user, so never the model's guess
+                plan = plan.model_copy(update={"arguments": {
+                    **plan.arguments, **({"account": scope.account} if scope.account else {}),
+                    **({"region": scope.region} if scope.region else {})}})
             if fleet_error:
                 return Decision(kind="error", plan=plan, planner=planner, message=fleet_error)
             guarded = self._guard(text, plan, planner, context, check_targets=not planned.own_targets)
@@ -222,7 +244,8 @@ class Pipeline:
             return Decision(kind="refuse", message=f"{spec.name} changes state and this is read-only mode", **base)
         arguments = self._arguments(request, plan)
         # reading several matches is harmless: "cpu of the web servers" shows each
-        prepared = self.runner.prepare(spec.name, arguments, all_matches=spec.risk is Risk.READ)
+        prepared = self.runner.prepare(spec.name, arguments, all_matches=spec.risk is Risk.READ,
+                                       channel=request.channel)
         if isinstance(prepared, ToolOutcome):
             if prepared.status in ("ambiguous", "not_found"):
                 candidates = prepared.candidates or self._candidates(arguments.get("targets") or [])
@@ -309,7 +332,7 @@ class Pipeline:
         """Instances a clarifying question can offer: matches, else closest names."""
         if not phrases:
             return []
-        inventory = [i for i in fetch_instances(self.runner.ctx.clients) if i.state != "terminated"]
+        inventory = self._fleet()
         by_name = {instance.name: instance for instance in inventory if instance.name}
         found: dict[str, Instance] = {}
         for phrase in phrases:
@@ -397,9 +420,12 @@ class Pipeline:
                                                  "planner": decision.planner}))
         kind: ReplyKind = "result" if outcome.ok else "error"
         body = outcome.to_text() if outcome.ok else say("error", language, message=outcome.message)
+        where = where_note(decision.call, self.runner.ctx.clients.estate) if decision.call.account else None
+        if outcome.ok and where:  # several accounts: every answer says whose it is
+            body = where + "\n" + body
         if outcome.ok and decision.plan.caveat:  # a filter asked for but not applied is said, never dropped
             body += "\n" + caveat_note(decision, language)
-        return Reply(kind=kind, text=body + note, language=language, decision=decision, outcome=outcome)
+        return Reply(kind=kind, text=body + note, language=language, decision=decision, outcome=outcome, where=where)
 
     def _announce(self, proposal: Proposal) -> None:
         for listener in self.proposal_listeners:
@@ -437,6 +463,11 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return repr(value)[:200]
+
+
+def where_note(call: PreparedCall, estate: Estate | None) -> str:
+    """'Account prod (111111111111) · us-east-1' — the account and region an answer came from."""
+    return f"Account {estate.label(call.account) if estate else call.account} · {call.region}"
 
 
 def caveat_note(decision: Decision, language: Language) -> str:

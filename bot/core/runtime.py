@@ -157,4 +157,4 @@ def build_runtime(settings: Settings, clients: AwsClients, db_file: str = DEFAUL
 
 def real_aws_clients(settings: Settings) -> AwsClients:
     return AwsClients(default_region=settings.aws_region, endpoint_url=settings.aws_endpoint_url,
-                      profile=settings.aws_profile)
+                      profile=settings.aws_profile, estate=settings.estate)

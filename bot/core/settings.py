@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     aws_region: str = Field("us-east-1", validation_alias="AWS_REGION")
     aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
     aws_profile: str | None = Field(None, validation_alias="AWS_PROFILE")
+    # several accounts and regions (YAML; docs/accounts.example.yaml); unset: one account, AWS_REGION
+    accounts_file: Path | None = Field(None, validation_alias="ACCOUNTS_FILE")
 
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
     slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
@@ -58,6 +60,8 @@ class Settings(BaseSettings):
     monitor_rules_file: Path | None = Field(None, validation_alias="MONITOR_RULES_FILE")
     monitor_interval_seconds: int = Field(30, ge=5, le=3600, validation_alias="MONITOR_INTERVAL_SECONDS")
     data_dir: Path = Field(Path("data"), validation_alias="DATA_DIR")
+    # a Chroma server shared by replicas (http://chroma:8000); unset: an index under DATA_DIR
+    chroma_url: str | None = Field(None, validation_alias="CHROMA_URL")
     database_url: str | None = Field(None, validation_alias="DATABASE_URL")
 
     four_eyes: bool = Field(False, validation_alias="FOUR_EYES")
@@ -77,7 +81,27 @@ class Settings(BaseSettings):
             raise ValueError("expected an AWS region such as us-east-1")
         return value
 
-    @field_validator("aws_endpoint_url", "ollama_host", "slack_api_url")
+    @field_validator("accounts_file")
+    @classmethod
+    def _accounts_load(cls, value: Path | None) -> Path | None:
+        """A broken accounts file stops the start with its reason, not the first request that needs it."""
+        if value in (None, ""):
+            return None
+        from tools.accounts import AccountsFileError, load_estate
+
+        try:
+            load_estate(value)
+        except AccountsFileError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+    @property
+    def estate(self):  # type: ignore[no-untyped-def]  # -> Estate | None (tools.accounts, loaded on demand)
+        from tools.accounts import load_estate
+
+        return load_estate(self.accounts_file) if self.accounts_file else None
+
+    @field_validator("aws_endpoint_url", "ollama_host", "slack_api_url", "chroma_url")
     @classmethod
     def _url_has_scheme(cls, value: str | None) -> str | None:
         if value in (None, ""):

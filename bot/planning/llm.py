@@ -129,9 +129,9 @@ def _for_grammar(field: dict[str, Any]) -> dict[str, Any]:
 
 
 def arguments_schema(spec: ToolSpec) -> dict[str, Any]:
-    """The tool's own arguments (not region, not targets), with the registry's enums and bounds."""
+    """The tool's own arguments (not account, region or targets: those come from the user's words), with the registry's enums and bounds."""
     properties = {name: _for_grammar(field) for name, field in spec.json_schema().get("properties", {}).items()
-                  if name not in ("region", "targets")}
+                  if name not in ("region", "targets", "account")}
     return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
@@ -188,7 +188,7 @@ def tool_line(spec: ToolSpec) -> str:
     """One compact line per tool: `name(arg: type = default | a/b/c, …) [risk] description`."""
     parts = []
     for name, field in spec.json_schema().get("properties", {}).items():
-        if name in ("region", "targets"):
+        if name in ("region", "targets", "account"):
             continue
         options = [option for option in field.get("anyOf", [field]) if option.get("type") != "null"]
         kind = "/".join("/".join(map(str, option["enum"])) if "enum" in option else option.get("type", "?")

@@ -28,6 +28,8 @@ def reply_message(reply: Reply) -> tuple[str, list[Block]]:
     (names, AWS errors, what the user typed), so all of it is escaped."""
     if reply.kind == "result" and reply.outcome is not None and reply.outcome.result is not None:
         blocks = reply.outcome.result.to_blocks()
+        if reply.where:
+            blocks.insert(0, context(escape(reply.where)))
         note = reply.decision.note if reply.decision else None
         if reply.decision is not None and reply.decision.plan.caveat:
             blocks.append(context(":warning: " + escape(caveat_note(reply.decision, reply.language))))

@@ -1,0 +1,49 @@
+"""Which account and region a sentence names: "restart web-server-1 in the staging account",
+"us-west-2의 인스턴스 목록", "account shared: list alarms".
+
+Why read here, before any planner, and only from explicit words: an account decides whose
+machines a change touches, so it must come from what the user wrote (never a model's guess),
+and taking the words out first keeps "staging" from also being read as an instance or an
+environment. A bare account name counts only next to "account"/"계정" — "staging" alone is
+far more often an environment tag than an account.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+REGION = re.compile(r"(?:\b(?:in|on|from|at)\s+)?(?<![a-z0-9-])([a-z]{2}(?:-gov)?-[a-z]+-[0-9])(?![a-z0-9-])"
+                    r"(?:\s*(?:region|리전))?(?:에서|의|에)?", re.I)
+
+
+@dataclass(frozen=True)
+class ScopeWords:
+    text: str  # the sentence without the account and region words
+    account: str | None = None
+    region: str | None = None
+
+
+def _account_pattern(name: str) -> re.Pattern[str]:
+    quoted = re.escape(name)
+    return re.compile(
+        rf"(?:\b(?:in|on|from|for|of)\s+)?(?:the\s+)?(?<![\w-])(?:{quoted}\s+account|account[:\s]+{quoted}|"
+        rf"{quoted}\s*계정(?:에서|의|에|에 있는)?)(?![\w-])", re.I)
+
+
+def take_scope(text: str, accounts: Sequence[str]) -> ScopeWords:
+    """The account (one of `accounts`) and AWS region the sentence names, and the sentence without them."""
+    account = None
+    for name in sorted(accounts, key=len, reverse=True):  # "prod-eu" before "prod"
+        match = _account_pattern(name).search(text)
+        if match:
+            account = name
+            text = (text[:match.start()] + " " + text[match.end():]).strip()
+            break
+    region = None
+    match = REGION.search(text)
+    if match:
+        region = match.group(1).lower()
+        text = (text[:match.start()] + " " + text[match.end():]).strip()
+    return ScopeWords(text=re.sub(r"\s{2,}", " ", text).strip(" :,;"), account=account, region=region)
