@@ -49,6 +49,12 @@ class ReconcileReport(BaseModel):
     notify_failures: int = 0
 
 
+def placed(summary: str, account: str, region: str) -> str:
+    """With several accounts a summary says where ('[prod · us-east-1] web-1 is stopped'): every thread,
+    list and postmortem shows it. The bot's own account ('') keeps the summary as it was."""
+    return f"[{account} · {region}] {summary}" if account else summary
+
+
 def match_rule(finding: Finding, rules: list[TierRule]) -> TierRule | None:
     for rule in rules:
         when = rule.when
@@ -73,21 +79,22 @@ class IncidentManager:
         self.audit = audit
         self.on_open = on_open
 
-    def open_incidents(self, region: str | None = None) -> list[Incident]:
-        return [Incident.model_validate(row) for row in self.store.open_rows(region)]
+    def open_incidents(self, region: str | None = None, account: str = "") -> list[Incident]:
+        return [Incident.model_validate(row) for row in self.store.open_rows(region, account)]
 
     def get(self, incident_id: int) -> Incident | None:
         row = self.store.get(incident_id)
         return Incident.model_validate(row) if row else None
 
     def reconcile(self, findings: list[Finding], region: str,
-                  open_incidents: list[Incident] | None = None) -> ReconcileReport:
-        """`open_incidents`: the region's open incidents if the caller already read them this cycle."""
+                  open_incidents: list[Incident] | None = None, account: str = "") -> ReconcileReport:
+        """Findings of one account ('' = the bot's own) and region against its incidents.
+        `open_incidents`: that scope's open incidents if the caller already read them this cycle."""
         report = ReconcileReport()
         if open_incidents is None:
-            open_incidents = self.open_incidents(region)
+            open_incidents = self.open_incidents(region, account)
         open_by_fingerprint = {incident.fingerprint: incident for incident in open_incidents}
-        held = self.store.held_fingerprints(region)  # resolved by hand while still firing: stay quiet
+        held = self.store.held_fingerprints(region, account)  # resolved by hand while still firing: stay quiet
         seen: set[str] = set()
         for finding in findings:
             rule = match_rule(finding, self.rules.rules)
@@ -99,7 +106,7 @@ class IncidentManager:
             seen.add(finding.fingerprint)
             existing = open_by_fingerprint.get(finding.fingerprint)
             if existing is None:
-                opened = self._open(finding, rule, region)
+                opened = self._open(finding, rule, region, account)
                 if opened is not None:
                     report.opened.append(opened)
             elif existing.signature != finding.signature or existing.tier != rule.tier:
@@ -108,27 +115,30 @@ class IncidentManager:
         for fingerprint, incident in open_by_fingerprint.items():
             if fingerprint not in seen and self._resolve(incident):
                 report.resolved.append(incident.id)
-        self.store.release_held(region, held - seen)
-        report.notify_failures = self._announce_pending(region)
+        self.store.release_held(region, held - seen, account)
+        report.notify_failures = self._announce_pending(region, account)
         return report
 
     # -- steps ------------------------------------------------------------------------------
 
-    def _open(self, finding: Finding, rule: TierRule, region: str) -> int | None:
+    def _open(self, finding: Finding, rule: TierRule, region: str, account: str = "") -> int | None:
         """The new incident's id, or None when another replica opened it a moment ago."""
         window = utcnow() - timedelta(minutes=self.rules.flapping.window_minutes)
+        # with several accounts the summary says where: every thread, list and postmortem shows it
+        summary = placed(finding.summary, account, region)
         incident_id = self.store.insert_open(dict(
             fingerprint=finding.fingerprint, check_name=finding.check, tier=rule.tier, rule=rule.name,
             resource_id=finding.resource_id, resource_name=finding.resource_name,
-            instance_id=finding.instance_id, region=region, summary=finding.summary,
+            instance_id=finding.instance_id, region=region, account=account, summary=summary,
             evidence=finding.evidence, signature=finding.signature,
         ), window, self.rules.flapping.max_openings)
         if incident_id is None:
             log.info("incident %s is already open (another replica)", finding.fingerprint)
             return None
-        self.audit.record("incident", "monitor", status="open", message=finding.summary,
-                          detail={"incident": incident_id, "tier": rule.tier, "fingerprint": finding.fingerprint})
-        self.store.add_event(incident_id, "monitor", "detected", f"Tier {rule.tier} ({rule.name}): {finding.summary}")
+        self.audit.record("incident", "monitor", status="open", message=summary,
+                          detail={"incident": incident_id, "tier": rule.tier, "fingerprint": finding.fingerprint,
+                                  "account": account or None, "region": region})
+        self.store.add_event(incident_id, "monitor", "detected", f"Tier {rule.tier} ({rule.name}): {summary}")
         incident = self.get(incident_id)
         if self.on_open is not None and incident is not None and not incident.suppressed:
             try:
@@ -152,7 +162,8 @@ class IncidentManager:
         if incident.signature != finding.signature:
             changes.append(finding.summary)
         changed = self.store.change(incident.id, incident.signature, incident.tier, dict(
-            tier=rule.tier, rule=rule.name, summary=finding.summary, evidence=finding.evidence,
+            tier=rule.tier, rule=rule.name, summary=placed(finding.summary, incident.account, incident.region),
+            evidence=finding.evidence,
             signature=finding.signature))
         if not changed:
             return False
@@ -175,10 +186,11 @@ class IncidentManager:
         self.store.add_event(incident.id, "monitor", "cleared", "the finding cleared; resolved by the monitor")
         return True
 
-    def _announce_pending(self, region: str) -> int:
+    def _announce_pending(self, region: str, account: str = "") -> int:
         """Announce what is not announced yet: new incidents and resolutions (and retries of both)."""
         failures = 0
-        rows = self.store.announcements_due(region, ANNOUNCE_CLAIM_PREFIX, utcnow() - ANNOUNCE_CLAIM_TIMEOUT)
+        rows = self.store.announcements_due(region, ANNOUNCE_CLAIM_PREFIX, utcnow() - ANNOUNCE_CLAIM_TIMEOUT,
+                                            account)
         now = utcnow()
         for row in rows:
             incident = Incident.model_validate(row)

@@ -27,6 +27,7 @@ class Incident(BaseModel):
     resource_name: str | None
     instance_id: str | None
     region: str
+    account: str = ""  # the account of the estate; '' for the bot's own
     status: str
     suppressed: bool
     summary: str
@@ -47,6 +48,14 @@ class Incident(BaseModel):
     snoozed_until: datetime | None = None
     resolved_by: str | None = None
     held: bool = False
+
+
+    def call_arguments(self) -> dict[str, object]:
+        """Its instance as a tool call's arguments: by id, in its own account and region."""
+        arguments: dict[str, object] = {"targets": [self.instance_id], "region": self.region}
+        if self.account:
+            arguments["account"] = self.account
+        return arguments
 
     def snoozed(self, now: datetime) -> bool:
         return self.snoozed_until is not None and self.snoozed_until > now

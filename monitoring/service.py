@@ -6,6 +6,15 @@ Why these choices:
 * A lease row in the database: several replicas may run the bot, but APScheduler 3
   cannot share a job store between processes, so each replica schedules the job and only
   the lease holder runs the cycle; if it dies, another takes over when the lease expires.
+* Several accounts and regions (ACCOUNTS_FILE): each (account, region) scope has its own
+  reader, read side by side in a bounded thread pool (reads are network-bound; the database
+  part stays sequential). One scope's AccessDenied or throttling never stops the others: it
+  backs off (1, 2, 4 … intervals, at most BACKOFF_MAX), is named in `status`, and the alert
+  channel hears of it once after FAILURE_NOTICE_AFTER failures in a row — and once when it
+  recovers. The cycle fails only when no scope could be read.
+* The lease is short (LEASE_INTERVALS of an interval) and renewed by a heartbeat while the
+  holder lives, even through a long cycle: a replica killed with -9 is replaced within two
+  intervals, and a slow cycle never loses the lease to a healthy standby.
 * A cycle never raises into the scheduler: a failure is logged and recorded (so `status`
   shows it), and after FAILURE_NOTICE_AFTER failed cycles in a row a notice goes to the alert
   channel — once, and once more when cycles work again; open incidents are not resolved by a
@@ -16,11 +25,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -35,9 +47,10 @@ from bot.store.observations import Observations
 from bot.store.proposals import ProposalStore
 from monitoring import checks
 from monitoring.config import MonitorRules
-from monitoring.incidents import IncidentManager, OpenHook
+from monitoring.incidents import IncidentManager, OpenHook, ReconcileReport
 from monitoring.notifier import Notifier
 from monitoring.snapshot import FleetSnapshot, SnapshotReader
+from tools.accounts import Scope
 from tools.aws import AwsClients
 from tools.errors import describe_aws_error
 from tools.models import Risk
@@ -47,6 +60,11 @@ log = logging.getLogger(__name__)
 LEASE_NAME = "monitor"
 BOT_ACTION_MEMORY = timedelta(hours=2)
 FAILURE_NOTICE_AFTER = 3  # failed cycles in a row before the alert channel hears of it
+BACKOFF_MAX_SECONDS = 600  # a failing scope is retried at least this often
+LEASE_INTERVALS = 0.75  # lease length in intervals: takeover after a crash within 1.75 intervals
+MIN_LEASE_SECONDS = 3.0
+HEARTBEATS_PER_LEASE = 3  # renewals per lease length: two may fail (a database blip) without losing it
+MAX_READERS = 8  # scopes read side by side; botocore's pool holds 20 connections per client
 
 
 class CycleReport(BaseModel):
@@ -59,28 +77,53 @@ class CycleReport(BaseModel):
     resolved: list[int] = []
     error: str | None = None
     failures_in_a_row: int = 0
+    scopes_read: int = 0
+    # "prod · us-east-1" → why it could not be read (and for how many cycles), for `status`
+    failing_scopes: dict[str, str] = {}
+
+
+@dataclass
+class ScopeWatch:
+    """One (account, region) the monitor reads, and how reading it has been going."""
+
+    scope: Scope
+    reader: SnapshotReader
+    failures_in_a_row: int = 0
+    retry_at: float = 0.0  # monotonic; a failing scope waits (backoff) before its next read
+    error: str | None = None
+    told: bool = False
 
 
 class MonitorService:
     def __init__(self, engine: Engine, clients: AwsClients, notifier: Notifier, rules: MonitorRules,
                  audit: AuditLog, interval_seconds: int = 30, region: str | None = None,
                  watch_tag: tuple[str, str] | None = None, on_open: OpenHook | None = None,
-                 set_flag: Callable[[str, str], None] | None = None) -> None:
+                 set_flag: Callable[[str, str], None] | None = None, scopes: list[Scope] | None = None,
+                 max_readers: int = MAX_READERS, clock: Callable[[], float] = time.monotonic) -> None:
         self.engine = engine
         self.lease = Lease(engine, LEASE_NAME)
         self.observations = Observations(engine)
         self.proposals = ProposalStore(engine)
-        self.region = region or clients.default_region
         self.interval_seconds = interval_seconds
         self.rules = rules
         self.notifier = notifier
         thresholds = rules.thresholds
-        self.reader = SnapshotReader(clients, self.region, watch_tag, thresholds.cpu_period_seconds,
-                                     thresholds.cpu_statistic, thresholds.cpu_period_detailed_seconds,
-                                     thresholds.inventory_refresh_seconds, interval_seconds)
+        if scopes is None:  # no accounts file: the bot's own account, one region — as it always was
+            scopes = [Scope(None, region or clients.default_region)]
+        self.watches = [ScopeWatch(scope, SnapshotReader(
+            clients.for_account(scope.account), scope.region, watch_tag, thresholds.cpu_period_seconds,
+            thresholds.cpu_statistic, thresholds.cpu_period_detailed_seconds, thresholds.inventory_refresh_seconds,
+            interval_seconds)) for scope in scopes]
+        self.region = scopes[0].region
+        self.reader = self.watches[0].reader
+        self.max_readers = max_readers
+        self.clock = clock
         self.incidents = IncidentManager(engine, notifier, rules, audit, on_open)
         self.audit = audit
-        self.holder = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        # the pid lets an operator (and the fail-over test) tell which process of a host leads
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._heartbeat: threading.Thread | None = None
+        self._heartbeat_stop = threading.Event()
         self.last_report: CycleReport | None = None
         self._set_flag = set_flag
         self.failures_in_a_row = 0
@@ -137,18 +180,27 @@ class MonitorService:
                 report = CycleReport(ok=True, skipped=True)
                 self.last_report = report
                 return report
-            snapshot = self.reader.read()
-        except Exception as error:  # AWS down, throttled past retries, database hiccup …
+        except Exception as error:  # database hiccup
             return self._failed(started, describe_aws_error(error, "monitor cycle"))
+        now = self.clock()
+        due = [watch for watch in self.watches if watch.retry_at <= now]
+        snapshots, errors = self._read(due)
+        if len(self.watches) == 1 and errors:  # one scope: the cycle is the scope, as it always was
+            return self._failed(started, next(iter(errors.values())))
+        for watch in due:
+            self._note_scope(watch, errors.get(watch.scope), now)
+        if due and not snapshots:
+            return self._failed(started, "; ".join(f"{scope}: {error}" for scope, error in errors.items()))
+        findings_count = 0
+        outcome = ReconcileReport()
         try:
-            previous = self.observations.states(self.region)
-            still_open = self.incidents.open_incidents(self.region)
-            findings = checks.evaluate(snapshot, previous, {incident.fingerprint for incident in still_open},
-                                       self._stopped_by_bot(), self.rules.thresholds.cpu_percent)
-            outcome = self.incidents.reconcile(findings, self.region, still_open)
-            self._record_state_changes(snapshot, previous)
-            self.observations.save(self.region, [(h.instance.id, h.instance.state) for h in snapshot.instances],
-                                   previous)
+            stopped_by_bot = self._stopped_by_bot()
+            for scope, snapshot in snapshots.items():
+                found, done = self._reconcile(scope, snapshot, stopped_by_bot)
+                findings_count += found
+                outcome.opened += done.opened
+                outcome.updated += done.updated
+                outcome.resolved += done.resolved
         except Exception as error:
             log.exception("monitor cycle failed after reading the fleet")
             return self._failed(started, f"monitor cycle failed after reading the fleet: {type(error).__name__}")
@@ -156,10 +208,77 @@ class MonitorService:
             self._tell(f"monitor cycles work again (after {self.failures_in_a_row} failed in a row).")
         self.failures_in_a_row = 0
         self._failure_told = False
-        report = CycleReport(ok=True, seconds=time.perf_counter() - started, findings=len(findings),
-                             opened=outcome.opened, updated=outcome.updated, resolved=outcome.resolved)
+        report = CycleReport(ok=True, seconds=time.perf_counter() - started, findings=findings_count,
+                             opened=outcome.opened, updated=outcome.updated, resolved=outcome.resolved,
+                             scopes_read=len(snapshots), failing_scopes=self._failing())
         self._record(report)
         return report
+
+    def _read(self, due: list[ScopeWatch]) -> tuple[dict[Scope, FleetSnapshot], dict[Scope, str]]:
+        """Read every due scope, side by side when there are several; errors are kept per scope."""
+        def read(watch: ScopeWatch) -> FleetSnapshot:
+            return watch.reader.read()
+
+        snapshots: dict[Scope, FleetSnapshot] = {}
+        errors: dict[Scope, str] = {}
+        if len(due) <= 1:
+            results = []
+            for watch in due:
+                try:
+                    results.append((watch, read(watch), None))
+                except Exception as error:  # AWS down, throttled past retries, denied …
+                    results.append((watch, None, error))
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.max_readers, len(due)),
+                                    thread_name_prefix="monitor-read") as pool:
+                futures = [(watch, pool.submit(read, watch)) for watch in due]
+            results = []
+            for watch, future in futures:
+                error = future.exception()
+                results.append((watch, None if error else future.result(), error))
+        for watch, snapshot, error in results:
+            if error is not None:
+                errors[watch.scope] = describe_aws_error(error, f"monitor cycle ({watch.scope})"
+                                                         if watch.scope.account else "monitor cycle")
+            else:
+                snapshots[watch.scope] = snapshot
+        return snapshots, errors
+
+    def _reconcile(self, scope: Scope, snapshot: FleetSnapshot,
+                   stopped_by_bot: set[str]) -> tuple[int, ReconcileReport]:
+        """One scope's findings against its own incidents and memory (keyed by account and region)."""
+        account = scope.account or ""
+        previous = self.observations.states(scope.region)
+        still_open = self.incidents.open_incidents(scope.region, account)
+        findings = checks.evaluate(snapshot, previous, {incident.fingerprint for incident in still_open},
+                                   stopped_by_bot, self.rules.thresholds.cpu_percent)
+        outcome = self.incidents.reconcile(findings, scope.region, still_open, account=account)
+        self._record_state_changes(snapshot, previous, scope)
+        self.observations.save(scope.region, [(h.instance.id, h.instance.state) for h in snapshot.instances],
+                               previous)
+        return len(findings), outcome
+
+    def _note_scope(self, watch: ScopeWatch, error: str | None, now: float) -> None:
+        """Count a scope's failure (and back off), or its recovery; tell the alert channel once each way."""
+        if error is None:
+            if watch.told:
+                self._tell(f"{watch.scope} can be read again (after {watch.failures_in_a_row} failed reads).")
+            watch.failures_in_a_row, watch.error, watch.told, watch.retry_at = 0, None, False, 0.0
+            return
+        watch.failures_in_a_row += 1
+        watch.error = error
+        if len(self.watches) > 1:
+            watch.retry_at = now + min(self.interval_seconds * 2 ** (watch.failures_in_a_row - 1),
+                                       BACKOFF_MAX_SECONDS) - 1.0
+        log.warning("%s (%d in a row)", error, watch.failures_in_a_row)
+        if len(self.watches) > 1 and watch.failures_in_a_row >= FAILURE_NOTICE_AFTER and not watch.told:
+            watch.told = True
+            self._tell(f"{error}. {watch.failures_in_a_row} reads of {watch.scope} in a row failed; the other "
+                       "accounts and regions are still watched, and I retry it with backoff.")
+
+    def _failing(self) -> dict[str, str]:
+        return {str(watch.scope): f"{watch.error} ({watch.failures_in_a_row} in a row)"
+                for watch in self.watches if watch.error}
 
     def _failed(self, started: float, error: str) -> CycleReport:
         """Count the failure; the alert channel hears once, at the FAILURE_NOTICE_AFTER-th in a row."""
@@ -187,13 +306,16 @@ class MonitorService:
                 self._set_flag(LAST_CYCLE_FLAG, json.dumps({"at": utcnow().isoformat(timespec="seconds"),
                                                             "ok": report.ok, "seconds": round(report.seconds, 2),
                                                             "error": report.error,
-                                                            "failures_in_a_row": report.failures_in_a_row}))
+                                                            "failures_in_a_row": report.failures_in_a_row,
+                                                            "scopes": len(self.watches),
+                                                            "failing_scopes": report.failing_scopes}))
             except Exception:
                 log.warning("could not record the monitor cycle")
 
     # -- memory between cycles ----------------------------------------------------------------
 
-    def _record_state_changes(self, snapshot: FleetSnapshot, previous: dict[str, str]) -> None:
+    def _record_state_changes(self, snapshot: FleetSnapshot, previous: dict[str, str],
+                              scope: Scope | None = None) -> None:
         """Audit every instance that went up or down since the last cycle, and whether the bot did it:
         "what changed?" must also show "api-server stopped outside the bot at 14:02"."""
         moved = [h.instance for h in snapshot.instances if h.instance.id in previous
@@ -204,8 +326,9 @@ class MonitorService:
                                                    utcnow() - BOT_ACTION_MEMORY)
         for instance in moved:
             outside = instance.id not in by_bot
+            where = f" in {scope}" if scope is not None and scope.account else ""
             self.audit.record("observed", "monitor", status="outside" if outside else "bot",
-                              message=f"{instance.label} {previous[instance.id]} → {instance.state}"
+                              message=f"{instance.label}{where} {previous[instance.id]} → {instance.state}"
                                       + (" (outside the bot)" if outside else " (after an approved change)"))
 
     def _stopped_by_bot(self) -> set[str]:
@@ -215,8 +338,38 @@ class MonitorService:
 
     # -- lease ----------------------------------------------------------------------------------
 
+    @property
+    def lease_seconds(self) -> float:
+        return max(LEASE_INTERVALS * self.interval_seconds, MIN_LEASE_SECONDS)
+
     def _take_lease(self) -> bool:
-        return self.lease.take(self.holder, timedelta(seconds=max(3 * self.interval_seconds, 30)))
+        taken = self.lease.take(self.holder, timedelta(seconds=self.lease_seconds))
+        if taken:
+            self._start_heartbeat()
+        return taken
+
+    def _start_heartbeat(self) -> None:
+        """Renew the lease several times per lease length while this replica holds it — through a cycle
+        that runs longer than the lease, too — and stop as soon as it is lost or released."""
+        with self._lock:
+            if self._heartbeat is not None and self._heartbeat.is_alive():
+                return
+            self._heartbeat_stop.clear()
+            self._heartbeat = threading.Thread(target=self._beat, name="monitor-lease", daemon=True)
+            self._heartbeat.start()
+
+    def _beat(self) -> None:
+        while not self._heartbeat_stop.wait(self.lease_seconds / HEARTBEATS_PER_LEASE):
+            try:
+                if not self.lease.take(self.holder, timedelta(seconds=self.lease_seconds)):
+                    log.warning("the monitor lease went to another replica")
+                    return
+            except Exception:  # a database blip: the next beat (or cycle) tries again
+                log.warning("could not renew the monitor lease", exc_info=True)
 
     def _release_lease(self) -> None:
+        self._heartbeat_stop.set()
+        heartbeat = self._heartbeat
+        if heartbeat is not None and heartbeat is not threading.current_thread():
+            heartbeat.join(timeout=2)
         self.lease.release(self.holder)

@@ -262,8 +262,15 @@ def status_lines(runtime: Runtime) -> list[str]:
                else "keyword planner (no OLLAMA_HOST)")
     approvers = len(settings.approver_user_ids)
     monitor = runtime.monitor
+    estate = runtime.clients.estate
+    if estate is None:
+        where = f"region: {runtime.clients.default_region}{endpoint}"
+    else:
+        accounts = [f"{account.name} ({account.account_id}: {', '.join(account.regions)})"
+                    for account in estate.accounts]
+        where = f"accounts: {'; '.join(accounts)}{endpoint}"
     return [
-        f"region: {runtime.clients.default_region}{endpoint}",
+        where,
         f"planner: {planner}",
         f"monitor: {runtime.flags.get(MONITOR_FLAG, 'off')}"
         + ("" if monitor is None else (" (running)" if monitor.running else " (not running here)")),
@@ -284,6 +291,10 @@ def _last_cycle(runtime: Runtime) -> str:
     else:
         in_a_row = cycle.get("failures_in_a_row") or 1
         outcome = f"FAILED ({cycle.get('error')}; {in_a_row} in a row)"
+    failing = cycle.get("failing_scopes") or {}
+    if failing:  # one account's trouble is said, while the others are still watched
+        outcome += f"; {len(failing)} of {cycle.get('scopes')} account/regions failing: " + "; ".join(
+            f"{scope}: {error}" for scope, error in sorted(failing.items()))
     return f"{cycle.get('at')} UTC, {outcome}, {cycle.get('seconds')} s"
 
 

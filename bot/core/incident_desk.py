@@ -99,11 +99,11 @@ class IncidentDesk:
         if not incident.instance_id:
             return DeskOutcome(ok=False, incident=incident, message=f"Incident #{incident.id} is not about one "
                                "instance; there are no instance logs or metrics to show.")
-        target = {"targets": [incident.instance_id], "region": incident.region}
+        target = incident.call_arguments()
         if action == "metrics":
             reply = self.pipeline.call("get_metrics", target, user=user, origin=front)  # type: ignore[arg-type]
         else:
-            ctx = self.pipeline.runner.ctx
+            ctx = self.pipeline.runner.context_for(incident.account or None)
             found = fetch_instances(ctx.clients, incident.region, instance_ids=[incident.instance_id])
             group = log_group_for(found[0], log_group_names(ctx, incident.region)) if found else None
             if group is None:

@@ -50,7 +50,7 @@ class RecoveryAdvisor:
         if runbook.recovery.tool == "none" or not incident.instance_id:
             return plan
         reply = self.pipeline.call(runbook.recovery.tool,
-                                   {"targets": [incident.instance_id], "region": incident.region},
+                                   incident.call_arguments(),
                                    user=MONITOR_ACTOR, origin="monitor", channel=self.channel)
         if reply.proposal is None:
             log.info("no recovery proposal for incident %s: %s", incident.id, reply.text)

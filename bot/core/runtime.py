@@ -102,6 +102,7 @@ class Runtime:
             self.engine, self.clients, notifier, rules, self.audit,
             interval_seconds=self.settings.monitor_interval_seconds, watch_tag=self.settings.watch_tag,
             on_open=on_open or (self.recovery.on_open if self.recovery else None), set_flag=self.flags.set,
+            scopes=self.clients.estate.scopes() if self.clients.estate else None,
         )
         if self.flags.get(MONITOR_FLAG, "off") == "on":
             self.monitor.start()

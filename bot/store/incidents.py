@@ -24,10 +24,11 @@ class IncidentStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def open_rows(self, region: str | None = None) -> list[Row]:
+    def open_rows(self, region: str | None = None, account: str = "") -> list[Row]:
+        """Open incidents; of one account and region when `region` is given."""
         query = select(incidents).where(incidents.c.status == "open").order_by(incidents.c.id)
         if region:
-            query = query.where(incidents.c.region == region)
+            query = query.where(*_in_scope(region, account))
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
 
@@ -50,7 +51,8 @@ class IncidentStore:
             with self.engine.begin() as connection:
                 recent = connection.execute(
                     select(func.count()).select_from(incidents).where(
-                        incidents.c.fingerprint == values["fingerprint"], incidents.c.opened_at >= flap_window_start)
+                        incidents.c.fingerprint == values["fingerprint"], incidents.c.opened_at >= flap_window_start,
+                        *_in_scope(values["region"], values.get("account", "")))
                 ).scalar_one()
                 return connection.execute(insert(incidents).values(
                     **values, status="open", suppressed=recent >= max_openings, opened_at=now, updated_at=now,
@@ -74,11 +76,12 @@ class IncidentStore:
             ).values(status="resolved", resolved_at=now, updated_at=now,
                      resolved_notified=resolved_notified)).rowcount == 1
 
-    def announcements_due(self, region: str, claim_prefix: str, stale_before: datetime) -> list[Row]:
+    def announcements_due(self, region: str, claim_prefix: str, stale_before: datetime,
+                          account: str = "") -> list[Row]:
         """Open incidents not announced (or whose claim went stale) and resolutions not yet told."""
         with self.engine.connect() as connection:
             rows = connection.execute(select(incidents).where(
-                incidents.c.region == region,
+                *_in_scope(region, account),
                 or_(and_(incidents.c.status == "open",
                          or_(incidents.c.thread_ts.is_(None),
                              and_(incidents.c.thread_ts.startswith(claim_prefix),
@@ -140,19 +143,19 @@ class IncidentStore:
             ).values(status="resolved", resolved_at=now, updated_at=now, resolved_by=user, held=True,
                      resolved_notified=True)).rowcount == 1
 
-    def held_fingerprints(self, region: str) -> set[str]:
+    def held_fingerprints(self, region: str, account: str = "") -> set[str]:
         with self.engine.connect() as connection:
             rows = connection.execute(select(incidents.c.fingerprint).where(
-                incidents.c.region == region, incidents.c.held.is_(True)))
+                *_in_scope(region, account), incidents.c.held.is_(True)))
             return {row.fingerprint for row in rows}
 
-    def release_held(self, region: str, fingerprints: set[str]) -> None:
+    def release_held(self, region: str, fingerprints: set[str], account: str = "") -> None:
         """The finding cleared: the next time it fires it is a new incident."""
         if not fingerprints:
             return
         with self.engine.begin() as connection:
             connection.execute(update(incidents).where(
-                incidents.c.region == region, incidents.c.held.is_(True),
+                *_in_scope(region, account), incidents.c.held.is_(True),
                 incidents.c.fingerprint.in_(sorted(fingerprints))).values(held=False))
 
     def add_event(self, incident_id: int, actor: str, kind: str, message: str = "") -> None:
@@ -165,3 +168,8 @@ class IncidentStore:
             return [dict(row._mapping) for row in connection.execute(
                 select(incident_events).where(incident_events.c.incident_id == incident_id)
                 .order_by(incident_events.c.at, incident_events.c.id))]
+
+
+def _in_scope(region: str, account: str) -> tuple[Any, ...]:
+    """Rows of one account ('' = the bot's own) and region: incidents are keyed by both."""
+    return incidents.c.region == region, incidents.c.account == account

@@ -95,6 +95,8 @@ incidents = Table(
     Column("resource_name", String(256)),
     Column("instance_id", String(32)),
     Column("region", String(32), nullable=False),
+    # the account of the estate (ACCOUNTS_FILE); '' for the bot's own account; migration 0005
+    Column("account", String(64), nullable=False, server_default="", default=""),
     Column("status", String(16), nullable=False, index=True),  # open | resolved
     Column("suppressed", Boolean, nullable=False, default=False),
     Column("summary", Text, nullable=False),
@@ -118,9 +120,10 @@ incidents = Table(
     # resolved by hand while the finding still showed: stay quiet until the finding clears once
     Column("held", Boolean, nullable=False, server_default=false(), default=False),
 )
-# At most one open incident per fingerprint, enforced by the database itself: two replicas that
-# both see a fault in the same moment (a lease hand-over, a split brain) cannot open it twice.
-Index("one_open_incident_per_fingerprint", incidents.c.fingerprint, unique=True,
+# At most one open incident per fingerprint in an account and region, enforced by the database itself: two
+# replicas that both see a fault in the same moment (a lease hand-over, a split brain) cannot open it twice.
+Index("one_open_incident_per_scope_fingerprint", incidents.c.account, incidents.c.region, incidents.c.fingerprint,
+      unique=True,
       sqlite_where=incidents.c.status == "open", postgresql_where=incidents.c.status == "open")
 
 # An incident's timeline: detection, posts, proposals, decisions, acknowledgements, snoozes, resolution.
