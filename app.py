@@ -68,6 +68,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fleet", type=Path, metavar="FILE",
                         help="--sandbox: seed the instances, tags and log lines of a fleet file (YAML) "
                              "instead of the demo fleet")
+    parser.add_argument("--accounts", type=int, default=0, metavar="N",
+                        help="--sandbox: N accounts (prod, staging, shared, team-4 …, at most 10) in two regions, "
+                             "reached by AssumeRole, each with its own fleet; its accounts file is written to "
+                             "DATA_DIR/sandbox-accounts.yaml as an example")
     parser.add_argument(
         "--sandbox",
         action="store_true",
@@ -76,18 +80,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def start_sandbox(settings, out=None, fleet_size: int = 0, fleet=None):  # type: ignore[no-untyped-def]
+def start_sandbox(settings, out=None, fleet_size: int = 0, fleet=None, accounts: int = 0):  # type: ignore[no-untyped-def]
     """Start moto on 127.0.0.1 in a child process (so this process's memory is the bot's alone), seed
-    the demo fleet or a loaded fleet file (and generated instances up to `fleet_size`), print it;
-    returns (sandbox, clients)."""
+    the demo fleet or a loaded fleet file (and generated instances up to `fleet_size`), and with
+    `accounts` more accounts and a second region; print it; returns (sandbox, clients)."""
     out = out or sys.stdout
     from sandbox.fleet import DEMO_FLEET, seed_demo_fleet, seed_load_fleet
     from sandbox.server import MotoSandbox
     from tools.inventory import fetch_instances
-    from tools.render import instances_table
+    from tools.render import instances_table, table
 
     sandbox = MotoSandbox(region=settings.aws_region, separate_process=True).start()
-    clients = sandbox.clients()
+    estate = None
+    if accounts:
+        from sandbox.accounts import sandbox_estate
+
+        estate = sandbox_estate(accounts, settings.aws_region)
+    clients = sandbox.clients(estate=estate)
     if fleet is not None:
         from sandbox.fleet_file import seed_fleet_file
 
@@ -97,6 +106,21 @@ def start_sandbox(settings, out=None, fleet_size: int = 0, fleet=None):  # type:
     print(f"AWS sandbox running at {sandbox.endpoint_url} ({settings.aws_region}); "
           f"{'fleet from the file' if fleet is not None else 'demo fleet'}:", file=out)
     print(instances_table(sorted(fetch_instances(clients), key=lambda i: i.name or "")), file=out, flush=True)
+    if estate is not None:
+        from sandbox.accounts import seed_accounts, write_estate
+        from tools.inventory import fetch_scopes
+
+        seed_accounts(sandbox, clients)
+        written = write_estate(estate, Path(settings.data_dir) / "sandbox-accounts.yaml")
+        others, _ = fetch_scopes(clients, [scope for scope in estate.scopes() if scope != (estate.accounts[0].name,
+                                                                                          settings.aws_region)])
+        print(f"{len(estate.accounts)} accounts ({', '.join(estate.label(a.name) for a in estate.accounts)}), "
+              f"regions {', '.join(estate.accounts[0].regions)} (accounts file: {written}); "
+              "beyond the demo fleet:", file=out)
+        print(table(["ACCOUNT", "REGION", "NAME", "ID", "STATE"],
+                    [(i.account or "", i.region or "", i.name or "-", i.id, i.state)
+                     for i in sorted(others, key=lambda i: (i.account or "", i.region or "", i.name or ""))]),
+              file=out, flush=True)
     extra = fleet_size - (len(fleet.instances) if fleet is not None else len(DEMO_FLEET))
     if extra > 0:
         print(f"adding {extra:,} generated instances (node-0000…, Env=load)…", file=out, flush=True)
@@ -258,6 +282,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
+    if args.accounts and (not args.sandbox or not 1 <= args.accounts <= 10):
+        print("--accounts N (1 to 10) seeds accounts in the local sandbox: use it with --sandbox; for AWS "
+              "set ACCOUNTS_FILE", file=sys.stderr)
+        return 2
+
     fleet = None
     if args.fleet is not None:
         from sandbox.fleet_file import FleetFileError, load_fleet_file
@@ -282,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.sandbox:
                     # in MCP stdio mode stdout is the protocol: everything human goes to stderr
                     sandbox, clients = start_sandbox(settings, out=sys.stderr if args.mode == "mcp" else sys.stdout,
-                                                     fleet_size=args.fleet_size, fleet=fleet)
+                                                     fleet_size=args.fleet_size, fleet=fleet, accounts=args.accounts)
                     runtime = build_runtime(settings, clients, db_file=sandbox_database(settings, args.keep))
                     add_fault_command(runtime, sandbox)
                 else:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.emulator import READY_PREFIX, SANDBOX_ACCOUNT_ID, make_emulator_server
+from tools.accounts import Estate
 from tools.aws import AwsClients
 
 __all__ = ["SANDBOX_ACCOUNT_ID", "SANDBOX_CREDENTIALS", "MotoSandbox"]
@@ -81,13 +82,15 @@ class MotoSandbox:
     def __exit__(self, *_: object) -> None:
         self.stop()
 
-    def clients(self, max_attempts: int = 8) -> AwsClients:
-        """New AwsClients pointed at this sandbox (each with its own call counter)."""
+    def clients(self, max_attempts: int = 8, estate: Estate | None = None) -> AwsClients:
+        """New AwsClients pointed at this sandbox (each with its own call counter); with an estate,
+        other accounts are reached by AssumeRole, which moto answers for any account id."""
         return AwsClients(
             default_region=self.region,
             endpoint_url=self.endpoint_url,
             credentials=SANDBOX_CREDENTIALS,
             max_attempts=max_attempts,
+            estate=estate,
         )
 
     def reset(self) -> None:
