@@ -217,6 +217,10 @@ class Pipeline:
             text = scope.text
             planned = self.planner.plan(text, context)
             plan, planner, note = planned.plan, planned.planner, planned.note
+            if scope.unknown_account and estate is not None:  # an account that is not in the file: ask
+                return Decision(kind="clarify", plan=plan, planner=planner, note=note, tool=plan.tool,
+                                message=f"there is no account '{scope.unknown_account}' "
+                                        f"(accounts: {', '.join(estate.names)})")
             if plan.tool and (scope.account or scope.region):  # said by the user, so never the model's guess
                 plan = plan.model_copy(update={"arguments": {
                     **plan.arguments, **({"account": scope.account} if scope.account else {}),

@@ -23,6 +23,7 @@ class ScopeWords:
     text: str  # the sentence without the account and region words
     account: str | None = None
     region: str | None = None
+    unknown_account: str | None = None  # "in the billing account" where no account is called billing
 
 
 def _account_pattern(name: str) -> re.Pattern[str]:
@@ -30,6 +31,12 @@ def _account_pattern(name: str) -> re.Pattern[str]:
     return re.compile(
         rf"(?:\b(?:in|on|from|for|of)\s+)?(?:the\s+)?(?<![\w-])(?:{quoted}\s+account|account[:\s]+{quoted}|"
         rf"{quoted}\s*계정(?:에서|의|에|에 있는)?)(?![\w-])", re.I)
+
+
+# "in the billing account", "account billing", "billing 계정": an account is meant, whatever the name
+ANY_ACCOUNT = re.compile(r"\b(?:in|on|from|for|of)\s+(?:the\s+)?([a-z0-9][a-z0-9_-]{0,31})\s+account\b"
+                         r"|\baccount[:\s]+([a-z0-9][a-z0-9_-]{0,31})\b|([a-z0-9][a-z0-9_-]{0,31})\s*계정", re.I)
+NOT_NAMES = frozenset({"this", "that", "my", "our", "the", "aws", "every", "each", "all", "which", "what", "other"})
 
 
 def take_scope(text: str, accounts: Sequence[str]) -> ScopeWords:
@@ -41,9 +48,16 @@ def take_scope(text: str, accounts: Sequence[str]) -> ScopeWords:
             account = name
             text = (text[:match.start()] + " " + text[match.end():]).strip()
             break
+    unknown = None
+    if account is None and accounts:
+        meant = ANY_ACCOUNT.search(text)
+        word = next((group for group in meant.groups() if group), None) if meant else None
+        if word and word.lower() not in NOT_NAMES:
+            unknown = word
     region = None
     match = REGION.search(text)
     if match:
         region = match.group(1).lower()
         text = (text[:match.start()] + " " + text[match.end():]).strip()
-    return ScopeWords(text=re.sub(r"\s{2,}", " ", text).strip(" :,;"), account=account, region=region)
+    return ScopeWords(text=re.sub(r"\s{2,}", " ", text).strip(" :,;"), account=account, region=region,
+                      unknown_account=unknown)

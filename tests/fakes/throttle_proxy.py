@@ -3,12 +3,14 @@
 Real AWS throttles with `RequestLimitExceeded` (EC2) under load; moto never does. The
 proxy forwards everything to moto except the next N EC2 requests, which get EC2's own
 throttling error, so botocore's retry logic and the monitor's resilience are exercised
-against the same wire format AWS uses. `down()` makes it refuse like a dead endpoint.
+against the same wire format AWS uses. `down()` makes it refuse like a dead endpoint; `deny(key)` answers every request signed with that
+access key as AWS answers a role without permission (an account whose role the bot may not use).
 """
 
 from __future__ import annotations
 
 import http.client
+import re
 import threading
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlparse
@@ -19,6 +21,11 @@ EC2_THROTTLE = (b'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error
                 b"<Message>Request limit exceeded.</Message></Error></Errors><RequestID>throttled</RequestID></Response>")
 
 
+EC2_DENIED = (b'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>UnauthorizedOperation</Code>'
+              b"<Message>You are not authorized to perform this operation.</Message></Error></Errors>"
+              b"<RequestID>denied</RequestID></Response>")
+ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
+
 MUTATING_ACTIONS = frozenset({"StartInstances", "StopInstances", "RebootInstances", "TerminateInstances"})
 
 
@@ -28,9 +35,10 @@ class WireMutation:
 
     operation: str
     instance_ids: tuple[str, ...]
+    access_key: str = ""  # whose credentials signed it: which account it acted in
 
 
-def wire_mutation(body: bytes) -> WireMutation | None:
+def wire_mutation(body: bytes, access_key: str = "") -> WireMutation | None:
     form = parse_qs(body.decode("utf-8", "replace"))
     action = (form.get("Action") or [""])[0]
     if action not in MUTATING_ACTIONS or (form.get("DryRun") or ["false"])[0].lower() == "true":
@@ -38,7 +46,7 @@ def wire_mutation(body: bytes) -> WireMutation | None:
     numbered = [(int(key.split(".", 1)[1]), values[0]) for key, values in form.items()
                 if key.startswith("InstanceId.") and key.split(".", 1)[1].isdigit()]
     ids = [instance_id for _, instance_id in sorted(numbered)]
-    return WireMutation(action, tuple(ids))
+    return WireMutation(action, tuple(ids), access_key)
 
 
 class ThrottlingProxy(LocalHttpServer):
@@ -52,6 +60,7 @@ class ThrottlingProxy(LocalHttpServer):
         self.forwarded = 0
         self._pending = 0
         self._down = False
+        self.denied_keys: set[str] = set()
         self._lock = threading.Lock()
         outer = self
 
@@ -59,11 +68,18 @@ class ThrottlingProxy(LocalHttpServer):
             def _relay(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
                 is_ec2 = b"Version=2016-11-15" in body
+                signed = ACCESS_KEY.search(self.headers.get("Authorization", ""))
+                access_key = signed.group(1) if signed else ""
                 with outer._lock:
                     if outer._down:
                         self.close_connection = True
                         self.connection.close()
                         return
+                    denied = access_key in outer.denied_keys
+                if denied:
+                    send_bytes(self, 403, EC2_DENIED, "text/xml")
+                    return
+                with outer._lock:
                     throttle = is_ec2 and outer._pending > 0
                     if throttle:
                         outer._pending -= 1
@@ -78,7 +94,7 @@ class ThrottlingProxy(LocalHttpServer):
                 connection.request(self.command, self.path, body=body, headers=headers)
                 response = connection.getresponse()
                 data = response.read()
-                mutation = wire_mutation(body) if is_ec2 and response.status == 200 else None
+                mutation = wire_mutation(body, access_key) if is_ec2 and response.status == 200 else None
                 if mutation is not None:
                     with outer._lock:
                         outer.mutations.append(mutation)
@@ -102,6 +118,10 @@ class ThrottlingProxy(LocalHttpServer):
     def throttle_next(self, count: int) -> None:
         with self._lock:
             self._pending = count
+
+    def deny(self, access_key: str, denied: bool = True) -> None:
+        with self._lock:
+            (self.denied_keys.add if denied else self.denied_keys.discard)(access_key)
 
     def down(self, is_down: bool = True) -> None:
         with self._lock:

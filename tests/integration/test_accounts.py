@@ -1,0 +1,233 @@
+"""Several accounts and regions (ACCOUNTS_FILE): who is searched first, what is asked, where a change
+lands, who approves it, and how the monitor keeps watching when one account cannot be read.
+
+The estate is the sandbox's: prod (the emulator's own account, the demo fleet), staging and shared,
+reached through AssumeRole, in us-east-1 and us-west-2. Every request goes through a proxy that
+counts changing EC2 calls on the wire, by the access key that signed them — so "which account did
+it change" is judged by what AWS received, never by the bot's reply.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.core.commands import status_lines
+from bot.core.runtime import Runtime, build_runtime
+from bot.core.settings import SettingsError, load_settings
+from monitoring.config import load_rules
+from monitoring.notifier import TerminalNotifier
+from monitoring.service import MonitorService
+from sandbox.accounts import sandbox_estate, seed_accounts, write_estate
+from sandbox.fleet import seed_demo_fleet
+from sandbox.server import SANDBOX_CREDENTIALS, MotoSandbox
+from tests.fakes.throttle_proxy import ThrottlingProxy
+from tools.accounts import AccountsFileError, Estate, load_estate
+from tools.aws import AwsClients
+
+APPROVER = "UAPPROVER1"
+STAGING_APPROVER = "USTAGEAPP1"
+REQUESTER = "UREQUEST01"
+STAGING_CHANNEL = "CSTAGING01"
+SHARED_CHANNEL = "CSHARED001"
+OTHER_CHANNEL = "COTHER0001"
+
+
+@dataclass
+class EstateEnv:
+    sandbox: MotoSandbox
+    proxy: ThrottlingProxy
+    clients: AwsClients
+    runtime: Runtime
+    ids: dict[str, list[str]]
+
+    def access_key(self, account: str) -> str:
+        """The key the bot signs that account's requests with (AssumeRole'd; the sandbox's own for prod)."""
+        session = self.clients.for_account(account)._session
+        return session.get_credentials().get_frozen_credentials().access_key
+
+    def changed_on_the_wire(self, account: str) -> list[str]:
+        key = self.access_key(account)
+        return [f"{m.operation} {' '.join(m.instance_ids)}" for m in self.proxy.mutations if m.access_key == key]
+
+    def state(self, account: str, instance_id: str, region: str = "us-east-1") -> str:
+        ec2 = self.sandbox.clients(estate=self.clients.estate).for_account(account).client("ec2", region)
+        reservations = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        return reservations[0]["Instances"][0]["State"]["Name"]
+
+    def ask(self, text: str, channel: str | None = None, user: str = REQUESTER):
+        origin = "slack" if channel else "terminal"
+        return self.runtime.pipeline.handle(text, user=user, origin=origin, channel=channel)
+
+
+def the_estate() -> Estate:
+    estate = sandbox_estate(3, "us-east-1")
+    prod, staging, shared = estate.accounts
+    staging = staging.model_copy(update={"channels": [STAGING_CHANNEL], "approvers": [STAGING_APPROVER]})
+    shared = shared.model_copy(update={"channels": [SHARED_CHANNEL], "allowed_channels": [SHARED_CHANNEL]})
+    return Estate(accounts=[prod, staging, shared])
+
+
+@pytest.fixture
+def estate_env(empty_sandbox, tmp_path):
+    estate = the_estate()
+    seed_demo_fleet(empty_sandbox)
+    ids = seed_accounts(empty_sandbox, empty_sandbox.clients(estate=estate))
+    proxy = ThrottlingProxy(empty_sandbox.endpoint_url).start()
+    clients = AwsClients("us-east-1", endpoint_url=proxy.url, credentials=SANDBOX_CREDENTIALS, estate=estate)
+    settings = load_settings(data_dir=tmp_path / "data", approver_user_ids=[APPROVER])
+    runtime = build_runtime(settings, clients)
+    yield EstateEnv(empty_sandbox, proxy, clients, runtime, ids)
+    runtime.close()
+    proxy.stop()
+
+
+def staging_web(env: EstateEnv) -> str:
+    return env.ids["staging"][0]  # staging's web-server-1 (sandbox/accounts.py)
+
+
+def test_an_account_named_in_the_sentence_is_where_the_change_lands(estate_env):
+    reply = estate_env.ask("stop web-server-1 in the staging account", channel=OTHER_CHANNEL)
+    assert reply.kind == "proposal"
+    assert "in account staging, us-east-1" in reply.proposal.summary
+    assert staging_web(estate_env) in reply.proposal.summary
+    approvals = estate_env.runtime.approvals
+    outcome = approvals.approve(reply.proposal.id, STAGING_APPROVER, approvals.may_decide)  # as Slack decides
+    assert outcome.ok, outcome.message
+    assert estate_env.changed_on_the_wire("staging") == [f"StopInstances {staging_web(estate_env)}"]
+    assert estate_env.changed_on_the_wire("prod") == []  # prod's web-server-1 is untouched
+    assert estate_env.state("staging", staging_web(estate_env)) in ("stopping", "stopped")
+    audit = estate_env.runtime.audit.recent(limit=5)
+    assert any("account staging, us-east-1" in row.message for row in audit if row.kind == "call")
+
+
+def test_a_channel_talks_about_its_own_account_first(estate_env):
+    from_staging = estate_env.ask("describe web-server-1", channel=STAGING_CHANNEL)
+    assert from_staging.kind == "result"
+    assert from_staging.where == "Account staging (111111111111) · us-east-1"
+    assert staging_web(estate_env) in from_staging.text
+    elsewhere = estate_env.ask("describe web-server-1", channel=OTHER_CHANNEL)  # no binding: the first account
+    assert elsewhere.where == "Account prod (123456789012) · us-east-1"
+    assert staging_web(estate_env) not in elsewhere.text
+
+
+def test_a_name_only_another_account_has_is_found_there(estate_env):
+    reply = estate_env.ask("describe artifact-cache", channel=SHARED_CHANNEL)
+    assert reply.kind == "result"
+    assert reply.where == "Account shared (222222222222) · us-west-2"
+    from_prod = estate_env.ask("describe load-test-runner")  # the terminal: prod first, then every account
+    assert from_prod.where == "Account staging (111111111111) · us-west-2"
+
+
+def test_the_same_name_in_two_accounts_is_a_question_and_nothing_changes(estate_env):
+    # shared's channel: shared has no web-server-1, prod and staging both have one
+    reply = estate_env.ask("stop web-server-1", channel=SHARED_CHANNEL)
+    assert reply.kind == "clarify"
+    assert "prod · us-east-1" in reply.text and "staging · us-east-1" in reply.text
+    assert reply.proposal is None
+    assert estate_env.proxy.mutations == []
+    assert estate_env.runtime.approvals.pending_count() == 0
+
+
+def test_an_account_the_channel_may_not_use_is_refused_and_not_searched(estate_env):
+    named = estate_env.ask("stop jenkins in the shared account", channel=STAGING_CHANNEL)
+    assert named.kind == "error" and "cannot be used from this channel" in named.text
+    unnamed = estate_env.ask("describe jenkins", channel=STAGING_CHANNEL)
+    assert unnamed.kind == "clarify" and "no instance named 'jenkins'" in unnamed.text
+    unknown = estate_env.ask("list instances in the billing account", channel=OTHER_CHANNEL)
+    assert unknown.kind == "clarify"  # not an account of the file: said, never read as something else
+    assert "there is no account 'billing' (accounts: prod, staging, shared)" in unknown.text
+    assert estate_env.proxy.mutations == []
+
+
+def test_an_accounts_own_approvers_replace_the_global_ones(estate_env):
+    approvals = estate_env.runtime.approvals  # Slack's buttons decide with may_decide
+    reply = estate_env.ask("stop web-server-1 in the staging account", channel=STAGING_CHANNEL)
+    refused = approvals.approve(reply.proposal.id, APPROVER, approvals.may_decide)
+    assert not refused.ok and "not an approver" in refused.message
+    assert estate_env.proxy.mutations == []
+    prod = estate_env.ask("stop web-server-2", channel=OTHER_CHANNEL)
+    assert not approvals.approve(prod.proposal.id, STAGING_APPROVER, approvals.may_decide).ok
+    assert approvals.approve(prod.proposal.id, APPROVER, approvals.may_decide).ok
+    assert [m.operation for m in estate_env.proxy.mutations] == ["StopInstances"]
+
+
+def test_region_words_pick_the_region(estate_env):
+    reply = estate_env.ask("list instances in us-west-2")
+    assert reply.where == "Account prod (123456789012) · us-west-2"
+    assert "web-dr-1" in reply.text and "web-server-1" not in reply.text
+
+
+def monitor_for(env: EstateEnv, out: io.StringIO) -> MonitorService:
+    return MonitorService(env.runtime.engine, env.clients, TerminalNotifier(out), load_rules(), env.runtime.audit,
+                          interval_seconds=5, scopes=env.clients.estate.scopes(), set_flag=env.runtime.set_flag)
+
+
+def test_the_monitor_watches_every_account_and_keys_incidents_by_account(estate_env):
+    out = io.StringIO()
+    monitor = monitor_for(estate_env, out)
+    first = monitor.run_cycle()
+    assert first.ok and first.scopes_read == 6 and first.failing_scopes == {}
+    owner = estate_env.sandbox.clients(estate=estate_env.clients.estate).for_account("staging")
+    owner.client("ec2").stop_instances(InstanceIds=[staging_web(estate_env)])  # behind the bot's back
+    report = monitor.run_cycle()
+    assert len(report.opened) == 1
+    [incident] = monitor.incidents.open_incidents("us-east-1", "staging")
+    assert incident.instance_id == staging_web(estate_env)
+    assert incident.summary.startswith("[staging · us-east-1] web-server-1")
+    assert monitor.incidents.open_incidents("us-east-1", "") == []  # prod's web-server-1 is fine
+    assert "[staging · us-east-1]" in out.getvalue()
+    monitor.stop()
+
+
+def test_one_denied_account_does_not_stop_the_others(estate_env):
+    out = io.StringIO()
+    monitor = monitor_for(estate_env, out)
+    assert monitor.run_cycle().ok
+    estate_env.proxy.deny(estate_env.access_key("shared"))  # its role lost its permissions
+    prod = estate_env.sandbox.clients().client("ec2")  # and prod breaks meanwhile, behind the bot's back
+    [web2] = [i["InstanceId"] for r in prod.describe_instances(Filters=[
+        {"Name": "tag:Name", "Values": ["web-server-2"]}])["Reservations"] for i in r["Instances"]]
+    prod.stop_instances(InstanceIds=[web2])
+    report = monitor.run_cycle()
+    assert report.ok and report.scopes_read == 4
+    assert set(report.failing_scopes) == {"shared · us-east-1", "shared · us-west-2"}
+    assert "AWS denied permission" in report.failing_scopes["shared · us-east-1"]
+    assert len(report.opened) == 1  # prod's incident opened although shared cannot be read
+    status = status_lines(estate_env.runtime)
+    assert any("2 of 6 account/regions failing: shared · us-east-1" in line for line in status)
+    # backoff: the failing scopes are not read again on the very next cycle
+    assert monitor.run_cycle().scopes_read == 4 and all(
+        watch.retry_at > 0 for watch in monitor.watches if watch.scope.account == "shared")
+    estate_env.proxy.deny(estate_env.access_key("shared"), denied=False)
+    for watch in monitor.watches:
+        watch.retry_at = 0.0  # as if the backoff had passed
+    recovered = monitor.run_cycle()
+    assert recovered.scopes_read == 6 and recovered.failing_scopes == {}
+    monitor.stop()
+
+
+def test_a_broken_accounts_file_stops_the_start_with_one_line(tmp_path):
+    path = tmp_path / "accounts.yaml"
+    path.write_text("accounts:\n  - name: prod\n    account_id: '123456789012'\n    regions: [us-east-1]\n"
+                    "  - name: dev\n    account_id: '210987654321'\n    regions: [us-east-1]\n"
+                    "    role_arn: arn:aws:iam::999999999999:role/bot\n")
+    with pytest.raises(AccountsFileError, match="role_arn is in account 999999999999, not 210987654321"):
+        load_estate(path)
+    with pytest.raises(SettingsError, match="ACCOUNTS_FILE"):
+        load_settings(accounts_file=path)
+    path.write_text("accounts:\n  - name: prod\n    account_id: '123456789012'\n    regions: [us-east-1]\n"
+                    "    channels: [C1234567]\n  - name: dev\n    account_id: '210987654321'\n"
+                    "    regions: [us-east-1]\n    channels: [C1234567]\n")
+    with pytest.raises(AccountsFileError, match="each channel binding may appear once: C1234567"):
+        load_estate(path)
+
+
+def test_the_sandbox_accounts_file_round_trips(tmp_path):
+    written = write_estate(the_estate(), tmp_path / "accounts.yaml")
+    assert load_estate(Path(written)) == the_estate()
+    settings = load_settings(accounts_file=written, data_dir=tmp_path)
+    assert settings.estate.names == ("prod", "staging", "shared")
