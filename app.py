@@ -3,6 +3,8 @@
     python app.py --sandbox   local AWS emulator + demo fleet; terminal chat, or Slack if its tokens are set
                               (--fleet FILE: your fleet's names and tags instead of the demo's)
     python app.py             Slack front end (Socket Mode) against real AWS (needs the Slack tokens)
+    python app.py --terminal  terminal chat against real AWS (an operator console beside the Slack replicas)
+    python app.py --sandbox --accounts 3   three accounts × two regions in the emulator
     python app.py mcp         the same tools over MCP (stdio; --http PORT, --read-only, --sandbox)
     python app.py health      exit 0 if the running bot is healthy, 1 if not (Docker HEALTHCHECK)
 """
@@ -68,6 +70,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fleet", type=Path, metavar="FILE",
                         help="--sandbox: seed the instances, tags and log lines of a fleet file (YAML) "
                              "instead of the demo fleet")
+    parser.add_argument("--terminal", action="store_true",
+                        help="chat in this terminal against the configured AWS account(s) instead of Slack "
+                             "(an operator console; it shares the database, approvals and monitor with Slack "
+                             "replicas)")
     parser.add_argument("--accounts", type=int, default=0, metavar="N",
                         help="--sandbox: N accounts (prod, staging, shared, team-4 …, at most 10) in two regions, "
                              "reached by AssumeRole, each with its own fleet; its accounts file is written to "
@@ -273,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
 
-    if not args.sandbox and not settings.slack_configured and args.mode != "mcp":
+    if not args.sandbox and not args.terminal and not settings.slack_configured and args.mode != "mcp":
         print(
             "Slack is not configured: set SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…) in the "
             "environment or .env (see manifest.yaml and the README).\n"
@@ -324,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
                     report = runtime.attach_sop()
                     for problem in report.problems:
                         print(f"runbook skipped: {problem}", file=sys.stderr)
-                    if settings.slack_configured:
+                    if settings.slack_configured and not args.terminal:
                         code = run_slack(runtime)  # its heartbeat carries the Socket Mode state
                     else:
                         with beating(runtime, "terminal"):

@@ -124,6 +124,8 @@ class MonitorService:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._heartbeat: threading.Thread | None = None
         self._heartbeat_stop = threading.Event()
+        self._follower: threading.Thread | None = None
+        self._follow_stop = threading.Event()
         self.last_report: CycleReport | None = None
         self._set_flag = set_flag
         self.failures_in_a_row = 0
@@ -166,6 +168,33 @@ class MonitorService:
         finally:
             if finished:
                 self._cycle_lock.release()
+
+    def follow(self, switch: Callable[[], bool]) -> None:
+        """Start and stop with a switch every replica shares (the saved `auto on|off`): a replica that
+        was started while the monitor was off must still stand by when another replica turns it on."""
+        if self._follower is not None:
+            return
+        self._follow_stop.clear()
+
+        def loop() -> None:
+            while not self._follow_stop.wait(self.interval_seconds):
+                try:
+                    wanted = switch()
+                except Exception:  # a database blip: keep the current state until the next look
+                    log.warning("could not read the monitor switch", exc_info=True)
+                    continue
+                if wanted and not self.running:
+                    self.start()
+                elif not wanted and self.running:
+                    self.stop()
+
+        self._follower = threading.Thread(target=loop, name="monitor-switch", daemon=True)
+        self._follower.start()
+
+    def close(self) -> None:
+        """Stop following the switch, then stop (the bot is shutting down)."""
+        self._follow_stop.set()
+        self.stop()
 
     # -- one cycle ----------------------------------------------------------------------------
 

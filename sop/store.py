@@ -16,6 +16,7 @@ import math
 import os
 import re
 import threading
+from urllib.parse import urlparse
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
@@ -88,15 +89,24 @@ def tokens(text: str) -> list[str]:
 
 
 class SopStore:
-    def __init__(self, data_dir: Path, sop_dir: Path, embedder: Embedder, keyword_weight: float = 0.35) -> None:
+    def __init__(self, data_dir: Path, sop_dir: Path, embedder: Embedder, keyword_weight: float = 0.35,
+                 chroma_url: str | None = None) -> None:
+        """`chroma_url`: a Chroma server shared by every replica (one index for all); else a local
+        index under `data_dir`."""
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
         self.sop_dir = sop_dir
         self.embedder = embedder
         self.keyword_weight = keyword_weight
-        self._client = chromadb.PersistentClient(path=str(data_dir / "chroma"),
-                                                 settings=ChromaSettings(anonymized_telemetry=False))
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if chroma_url:
+            server = urlparse(chroma_url)
+            self._client = chromadb.HttpClient(host=server.hostname or "localhost",
+                                               port=server.port or (443 if server.scheme == "https" else 8000),
+                                               ssl=server.scheme == "https", settings=chroma_settings)
+        else:
+            self._client = chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=chroma_settings)
         self._collection = self._client.get_or_create_collection(
             f"sops-{embedder.name}", metadata={"hnsw:space": "cosine"}, embedding_function=None)
         self._runbooks: dict[str, Runbook] = {}

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -33,6 +37,7 @@ from bot.store.engine import DEFAULT_DB_FILE, database_url, make_engine
 from bot.store.events import EventLedger
 from bot.store.flags import Flags
 from bot.store.incidents import IncidentStore
+from bot.store.leases import Lease
 from bot.store.proposals import ProposalStore
 from monitoring.config import load_rules
 from monitoring.incidents import OpenHook
@@ -48,6 +53,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = ["MONITOR_FLAG", "Runtime", "build_runtime", "real_aws_clients"]
+INDEX_LEASE = "runbook-index"
+INDEX_LEASE_SECONDS = 300
+INDEX_WAIT_SECONDS = 300
 
 
 @dataclass
@@ -87,13 +95,32 @@ class Runtime:
 
         settings = self.settings
         embedder = make_embedder(settings.sop_embeddings, settings.ollama_host, settings.ollama_embed_model)
-        self.sop = SopStore(settings.data_dir, settings.sop_dir, embedder)
-        report = self.sop.sync()
+        self.sop = SopStore(settings.data_dir, settings.sop_dir, embedder, chroma_url=settings.chroma_url)
+        with self._indexing():
+            report = self.sop.sync()
         self.recovery = RecoveryAdvisor(self.sop, self.pipeline, settings.slack_alert_channel)
         self.pipeline.sop = self.sop
         if self.records is not None:
             self.records.sop = self.sop
         return report
+
+    @contextmanager
+    def _indexing(self) -> Iterator[None]:
+        """One replica at a time brings the runbook index up to date: replicas that start together
+        would otherwise all embed every runbook into the shared index. The next one then finds it
+        current and embeds nothing. A holder that died frees it when the lease runs out."""
+        lease, holder = Lease(self.engine, INDEX_LEASE), uuid.uuid4().hex
+        deadline = time.monotonic() + INDEX_WAIT_SECONDS
+        while not lease.take(holder, timedelta(seconds=INDEX_LEASE_SECONDS)):
+            if time.monotonic() > deadline:
+                log.warning("another replica has been indexing runbooks for %d s; indexing here too",
+                            INDEX_WAIT_SECONDS)
+                break
+            time.sleep(0.5)  # waiting for another process; there is no cross-process event to wait on
+        try:
+            yield
+        finally:
+            lease.release(holder)
 
     def attach_monitor(self, notifier: Notifier, on_open: OpenHook | None = None) -> MonitorService:
         """Create the monitor; it runs now if `auto on` was saved before the restart."""
@@ -106,6 +133,8 @@ class Runtime:
         )
         if self.flags.get(MONITOR_FLAG, "off") == "on":
             self.monitor.start()
+        # `auto on|off` said to any replica switches every replica's scheduler (only the lease holder runs)
+        self.monitor.follow(lambda: self.flags.get(MONITOR_FLAG, "off") == "on")
         return self.monitor
 
     def warm_up_planner(self) -> None:
@@ -125,7 +154,7 @@ class Runtime:
             if self.closed:
                 return
             self.closed = True
-        for name, step in (("monitor", self.monitor.stop if self.monitor else None),
+        for name, step in (("monitor", self.monitor.close if self.monitor else None),
                            ("runbook index", self.sop.close if self.sop else None),
                            ("database", self.engine.dispose)):
             if step is None:
