@@ -231,3 +231,18 @@ def test_the_sandbox_accounts_file_round_trips(tmp_path):
     assert load_estate(Path(written)) == the_estate()
     settings = load_settings(accounts_file=written, data_dir=tmp_path)
     assert settings.estate.names == ("prod", "staging", "shared")
+
+
+def test_the_documented_examples_load():
+    root = Path(__file__).resolve().parents[2]
+    example = load_estate(root / "docs/deploy/accounts.example.yaml")
+    assert example.default_for("C0STAGING1").name == "staging" and example.default_for(None).name == "prod"
+    assert [a.name for a in example.usable_from("C0STAGING1")] == ["staging", "prod"]  # shared: one channel only
+    import yaml
+
+    compose = yaml.safe_load((root / "docs/deploy/docker-compose.yml").read_text())
+    replicas = [service for name, service in compose["services"].items() if name.startswith("bot-")]
+    assert len(replicas) == 2
+    assert {r["environment"]["DATABASE_URL"] for r in replicas} == {
+        "postgresql+psycopg://aiops:aiops@postgres:5432/aiops"}  # one database, one index for both
+    assert {r["environment"]["CHROMA_URL"] for r in replicas} == {"http://chroma:8000"}
