@@ -38,7 +38,9 @@ def operation_of(path: str, headers: dict[str, str], body: bytes) -> str:
 class CountingProxy:
     """Forwards everything to `upstream`; `counts` and `response_bytes` by operation."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, latency_seconds: float = 0.0) -> None:
+        """`latency_seconds`: added to every call, as a network round trip to AWS would be (moto answers
+        from this machine in a millisecond; a bench of network-bound fan-out needs the round trip)."""
         target = urlparse(upstream)
         self.counts: Counter[str] = Counter()
         self.response_bytes: Counter[str] = Counter()
@@ -61,6 +63,8 @@ class CountingProxy:
                 operation = operation_of(self.path, headers, body)
                 upstream_connection = http.client.HTTPConnection(target.hostname, target.port, timeout=300)
                 started = time.perf_counter()
+                if latency_seconds:
+                    time.sleep(latency_seconds)  # the simulated round trip (a bench parameter, not a test wait)
                 try:
                     upstream_connection.request(self.command, self.path, body=body, headers={
                         key: value for key, value in self.headers.items() if key.lower() not in HOP_BY_HOP})
