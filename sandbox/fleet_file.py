@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sandbox.fleet import SeededFleet, launch_instance, put_cpu_history, seed_costs
 from sandbox.server import MotoSandbox
 from tools.aws import AwsClients
+from tools.yaml_file import load_yaml_model
 
 STEADY_CPU_PERCENT = 20.0  # the hour of CPU history every running instance gets
 LOG_STREAM = "fleet-file"
@@ -82,20 +82,8 @@ class FleetFile(BaseModel):
 
 def load_fleet_file(path: Path) -> FleetFile:
     """The file, checked; FleetFileError names the file and each problem's place in it."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise FleetFileError(f"cannot read the fleet file {path}: {error.strerror or error}") from None
-    except yaml.YAMLError as error:
-        raise FleetFileError(f"{path} is not valid YAML: {error}") from None
-    if not isinstance(raw, dict):
-        raise FleetFileError(f"{path}: expected a mapping with `instances:` (see sandbox/fleet_file.py)")
-    try:
-        return FleetFile.model_validate(raw)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(part) for part in problem['loc']) or 'file'}: {problem['msg']}"
-                             for problem in error.errors())
-        raise FleetFileError(f"{path}: {problems}") from None
+    return load_yaml_model(path, FleetFile, "the fleet file", FleetFileError,
+                           "a mapping with `instances:` (see sandbox/fleet_file.py)")
 
 
 def seed_fleet_file(sandbox: MotoSandbox, fleet: FleetFile, clients: AwsClients | None = None) -> SeededFleet:

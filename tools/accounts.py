@@ -15,10 +15,10 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tools.models import AWS_REGION_PATTERN
+from tools.yaml_file import load_yaml_model
 
 ACCOUNT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
@@ -151,17 +151,4 @@ class Estate(BaseModel):
 
 def load_estate(path: Path) -> Estate:
     """Read and check ACCOUNTS_FILE; every problem is one line naming the file."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as error:
-        raise AccountsFileError(f"cannot read the accounts file {path}: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        raise AccountsFileError(f"the accounts file {path} is not valid YAML: {error}") from None
-    if not isinstance(raw, dict):
-        raise AccountsFileError(f"the accounts file {path} must be a mapping with an 'accounts:' list")
-    try:
-        return Estate.model_validate(raw)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(part) for part in item['loc']) or 'file'}: "
-                             f"{item['msg'].removeprefix('Value error, ')}" for item in error.errors())
-        raise AccountsFileError(f"the accounts file {path} is invalid: {problems}") from None
+    return load_yaml_model(path, Estate, "the accounts file", AccountsFileError, "a mapping with an 'accounts:' list")
