@@ -386,10 +386,12 @@ class ToolRunner:
                                 f"(here: {', '.join(a.name for a in usable)})")
             usable = [chosen]
         if region is not None:
-            usable = [a for a in usable if region in a.regions] or usable
             if account is not None and region not in usable[0].regions:
                 raise ToolError(f"account '{account}' works in {', '.join(usable[0].regions)} "
                                 f"(accounts file), not {region}")
+            usable = [a for a in usable if region in a.regions]
+            if not usable:
+                raise ToolError(f"no account this channel may use works in {region} (accounts file)")
             own = [Scope(usable[0].name, region)]
             every = [Scope(a.name, region) for a in usable if region in a.regions]
         else:

@@ -159,6 +159,8 @@ def test_region_words_pick_the_region(estate_env):
     reply = estate_env.ask("list instances in us-west-2")
     assert reply.where == "Account prod (123456789012) · us-west-2"
     assert "web-dr-1" in reply.text and "web-server-1" not in reply.text
+    elsewhere = estate_env.ask("list instances in eu-central-1")  # no account of the file works there
+    assert elsewhere.kind == "error" and "no account this channel may use works in eu-central-1" in elsewhere.text
 
 
 def monitor_for(env: EstateEnv, out: io.StringIO) -> MonitorService:
