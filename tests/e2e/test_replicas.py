@@ -178,8 +178,11 @@ def test_the_monitor_fails_over_after_kill_9_and_nothing_is_posted_twice(demo, p
 @pytest.fixture
 def chroma_url(tmp_path) -> Iterator[str]:
     port = free_port()
-    server = subprocess.Popen(["chroma", "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1",
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # chromadb's own `chroma run`, through this interpreter (its script may not be on PATH)
+    cli = "import sys; from chromadb.cli.cli import app; sys.argv[0] = 'chroma'; app()"
+    server = subprocess.Popen([sys.executable, "-c", cli, "run", "--path", str(tmp_path / "chroma-server"),
+                               "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def answers() -> bool:
         try:
