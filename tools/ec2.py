@@ -38,13 +38,23 @@ class InstanceListResult(ToolResult):
     def to_text(self) -> str:
         if not self.instances:
             return f"No instances match in {self.region}."
-        return f"{len(self.instances)} instance(s) in {self.region}:\n" + instances_table(self.instances)
+        return f"{len(self.instances)} instance(s) in {self.region}:\n" + instances_table(
+            self.instances, regions="," in self.region)
 
     def to_blocks(self) -> list[Block]:
         if not self.instances:
             return [section(f"No instances match in {self.region}.")]
+        several = "," in self.region
         return lines_blocks(f"*{len(self.instances)} instance(s)* in {self.region}",
-                            [instance_line(i) for i in self.instances])
+                            [instance_line(i) + (f" · {escape(i.region or '')}" if several else "")
+                             for i in self.instances])
+
+
+def merge_lists(results: list[ToolResult]) -> InstanceListResult:
+    """One list from the lists of an account's regions (each instance keeps its region)."""
+    lists = [result for result in results if isinstance(result, InstanceListResult)]
+    return InstanceListResult(region=", ".join(result.region for result in lists),
+                              instances=[instance for result in lists for instance in result.instances])
 
 
 def list_instances(ctx: ToolContext, args: ListInstancesArgs, _: list[Instance]) -> InstanceListResult:

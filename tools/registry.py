@@ -54,6 +54,9 @@ class ToolSpec:
     destructive: bool = False  # interrupts or removes what runs (MCP's destructiveHint)
     ec2_action: str | None = None  # boto3 method to pre-flight with DryRun=True
     many_targets: bool = True  # False: the tool acts on exactly one instance
+    # reads a whole account: with several regions in the accounts file and none asked for, it runs in each
+    # of the account's regions and this merges the results into one answer ("list instances")
+    merge: Callable[[list[ToolResult]], ToolResult] | None = None
 
     @property
     def takes_targets(self) -> bool:
@@ -80,6 +83,7 @@ BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
         Risk.READ,
         ec2.list_instances,
         verbs=_verbs("list", "조회"),
+        merge=ec2.merge_lists,
         examples={"en": ("list instances", "show stopped instances"), "ko": ("인스턴스 목록 보여줘", "중지된 인스턴스")},
     ),
     ToolSpec(
@@ -247,6 +251,8 @@ class PreparedCall(BaseModel):
     region: str
     args: dict[str, Any]
     instances: list[Instance] = Field(default_factory=list)
+    # every region a merged read covers (`region` is the first); empty: `region` only
+    regions: list[str] = Field(default_factory=list)
 
     @property
     def account(self) -> str | None:
@@ -272,7 +278,8 @@ class PreparedCall(BaseModel):
             parts.append(target_text)
         if shown:
             parts.append(" ".join(f"{k}={v}" for k, v in shown.items()))
-        where = f"account {self.account}, {self.region}" if self.account else self.region
+        regions = ", ".join(self.regions or [self.region])
+        where = f"account {self.account}, {regions}" if self.account else regions
         return " ".join(parts) + f" in {where}"
 
 
@@ -358,7 +365,17 @@ class ToolRunner:
             stored["account"] = scope.account
         if instances:
             stored["targets"] = [instance.id for instance in instances]
-        return PreparedCall(tool=tool, risk=spec.risk, region=scope.region, args=stored, instances=instances)
+        regions = self._merged_regions(spec, args, scope)
+        return PreparedCall(tool=tool, risk=spec.risk, region=scope.region, args=stored, instances=instances,
+                            regions=regions)
+
+    def _merged_regions(self, spec: ToolSpec, args: ToolArgs, scope: Scope) -> list[str]:
+        """The account's regions, for a whole-account read that names no region; else none."""
+        estate = self.ctx.clients.estate
+        account = estate.get(scope.account or "") if estate is not None else None
+        if spec.merge is None or account is None or args.region is not None or len(account.regions) < 2:
+            return []
+        return list(account.regions)
 
     def context_for(self, account: str | None) -> ToolContext:
         """The context a call runs with: the clients of its account (the bot's own without an estate)."""
@@ -484,7 +501,12 @@ class ToolRunner:
             refusal = guard(call.model_copy(update={"instances": instances})) if guard else None
             if refusal:
                 raise ToolError(f"{refusal}; nothing was done")
-            result = spec.handler(self.context_for(call.account), args, instances)
+            ctx = self.context_for(call.account)
+            if call.regions and spec.merge is not None:  # the whole account: each region, one answer
+                result = spec.merge([spec.handler(ctx, args.model_copy(update={"region": region}), instances)
+                                     for region in call.regions])
+            else:
+                result = spec.handler(ctx, args, instances)
         except ValidationError as error:
             return ToolOutcome(tool=call.tool, status="invalid", message=describe_validation(call.tool, error), call=call)
         except ToolError as error:

@@ -41,7 +41,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], max_rows: in
     return "\n".join(lines)
 
 
-def instances_table(instances: Sequence[Instance]) -> str:
+def instances_table(instances: Sequence[Instance], regions: bool = False) -> str:
+    """`regions`: a REGION column, for a list that spans an account's regions."""
+    if regions:
+        return table(["NAME", "ID", "STATE", "TYPE", "ENV", "REGION"],
+                     [(i.name or "-", i.id, i.state, i.type, i.env or "-", i.region or "-") for i in instances])
     return table(
         ["NAME", "ID", "STATE", "TYPE", "ENV"],
         [(i.name or "-", i.id, i.state, i.type, i.env or "-") for i in instances],

@@ -155,6 +155,15 @@ def test_an_accounts_own_approvers_replace_the_global_ones(estate_env):
     assert [m.operation for m in estate_env.proxy.mutations] == ["StopInstances"]
 
 
+def test_a_list_covers_every_region_of_the_channels_account(estate_env):
+    reply = estate_env.ask("list instances", channel=STAGING_CHANNEL)
+    assert reply.where == "Account staging (111111111111) · us-east-1, us-west-2"
+    rows = {line.split()[0]: line.split()[-1] for line in reply.text.splitlines()[4:]}  # after where, count, head
+    assert rows == {"staging-api": "us-east-1", "web-server-1": "us-east-1", "load-test-runner": "us-west-2"}
+    stopped = estate_env.ask("list stopped instances", channel=STAGING_CHANNEL)
+    assert "load-test-runner" in stopped.text and "staging-api" not in stopped.text
+
+
 def test_region_words_pick_the_region(estate_env):
     reply = estate_env.ask("list instances in us-west-2")
     assert reply.where == "Account prod (123456789012) · us-west-2"
