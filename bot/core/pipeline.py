@@ -471,7 +471,8 @@ def _jsonable(value: Any) -> Any:
 
 def where_note(call: PreparedCall, estate: Estate | None) -> str:
     """'Account prod (111111111111) · us-east-1' — the account and region an answer came from."""
-    return f"Account {estate.label(call.account) if estate else call.account} · {', '.join(call.regions or [call.region])}"
+    account = estate.label(call.account) if estate else call.account
+    return f"Account {account} · {', '.join(call.regions or [call.region])}"
 
 
 def caveat_note(decision: Decision, language: Language) -> str:

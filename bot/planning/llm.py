@@ -129,7 +129,8 @@ def _for_grammar(field: dict[str, Any]) -> dict[str, Any]:
 
 
 def arguments_schema(spec: ToolSpec) -> dict[str, Any]:
-    """The tool's own arguments (not account, region or targets: those come from the user's words), with the registry's enums and bounds."""
+    """The tool's own arguments (not account, region or targets: those come from the user's words), with
+    the registry's enums and bounds."""
     properties = {name: _for_grammar(field) for name, field in spec.json_schema().get("properties", {}).items()
                   if name not in ("region", "targets", "account")}
     return {"type": "object", "additionalProperties": False, "properties": properties}
