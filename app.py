@@ -116,7 +116,7 @@ def start_sandbox(settings, out=None, fleet_size: int = 0, fleet=None, accounts:
         from sandbox.accounts import seed_accounts, write_estate
         from tools.inventory import fetch_scopes
 
-        seed_accounts(sandbox, clients)
+        seed_accounts(clients)
         written = write_estate(estate, Path(settings.data_dir) / "sandbox-accounts.yaml")
         others, _ = fetch_scopes(clients, [scope for scope in estate.scopes() if scope != (estate.accounts[0].name,
                                                                                           settings.aws_region)])

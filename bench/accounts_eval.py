@@ -29,7 +29,7 @@ def main() -> None:
     with MotoSandbox() as sandbox, tempfile.TemporaryDirectory() as data_dir:
         seed_demo_fleet(sandbox)
         clients = sandbox.clients(estate=sandbox_estate(3, sandbox.region))
-        seed_accounts(sandbox, clients)
+        seed_accounts(clients)
         runtime = build_runtime(load_settings(data_dir=Path(data_dir)), clients)
         passed = 0
         for case in cases:

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from sandbox.fleet import launch_instance, put_cpu_history
-from sandbox.server import SANDBOX_ACCOUNT_ID, MotoSandbox
+from sandbox.server import SANDBOX_ACCOUNT_ID
 from tools.accounts import Account, Estate
 from tools.aws import AwsClients
 
@@ -50,7 +50,7 @@ def write_estate(estate: Estate, path: Path) -> Path:
     return path
 
 
-def seed_accounts(sandbox: MotoSandbox, clients: AwsClients) -> dict[str, list[str]]:
+def seed_accounts(clients: AwsClients) -> dict[str, list[str]]:
     """Launch each account's fleet (the first account's home region holds the demo fleet already);
     returns account → instance ids."""
     assert clients.estate is not None

@@ -75,7 +75,7 @@ def the_estate() -> Estate:
 def estate_env(empty_sandbox, tmp_path):
     estate = the_estate()
     seed_demo_fleet(empty_sandbox)
-    ids = seed_accounts(empty_sandbox, empty_sandbox.clients(estate=estate))
+    ids = seed_accounts(empty_sandbox.clients(estate=estate))
     proxy = ThrottlingProxy(empty_sandbox.endpoint_url).start()
     clients = AwsClients("us-east-1", endpoint_url=proxy.url, credentials=SANDBOX_CREDENTIALS, estate=estate)
     settings = load_settings(data_dir=tmp_path / "data", approver_user_ids=[APPROVER])
