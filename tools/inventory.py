@@ -13,6 +13,7 @@ from typing import Any
 
 from tools.accounts import Scope
 from tools.aws import AwsClients
+from tools.errors import describe_aws_error
 from tools.models import Instance
 
 
@@ -65,8 +66,6 @@ def fetch_scopes(clients: AwsClients, scopes: Sequence[Scope], max_workers: int 
     """Every instance of several (account, region) scopes, read side by side; a scope that cannot be
     read is named with its error instead of failing the others (one account's AccessDenied must not
     hide the rest of the estate)."""
-    from tools.errors import describe_aws_error
-
     def read(scope: Scope) -> list[Instance]:
         return fetch_instances(clients.for_account(scope.account), scope.region)
 
