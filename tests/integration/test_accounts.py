@@ -257,3 +257,31 @@ def test_the_documented_examples_load():
     assert {r["environment"]["DATABASE_URL"] for r in replicas} == {
         "postgresql+psycopg://aiops:aiops@postgres:5432/aiops"}  # one database, one index for both
     assert {r["environment"]["CHROMA_URL"] for r in replicas} == {"http://chroma:8000"}
+
+
+def test_in_slack_the_channel_picks_the_account_and_its_approver_decides(estate_env, slack_api):
+    """The real Bolt app: a mention in staging's channel acts in staging, the answer says so, and the
+    Approve button works for staging's approver only."""
+    from bot.slack.app import SlackFrontEnd, make_web_client
+    from tests.integration.test_slack_app import blocks_text, click, mention, proposal_posted
+
+    front = SlackFrontEnd(estate_env.runtime, make_web_client("xoxb-test-token", base_url=slack_api.url))
+    mention(front, "describe web-server-1", channel=STAGING_CHANNEL)
+    [answer] = slack_api.wait_for(lambda: slack_api.of("chat.postMessage"))
+    assert answer["channel"] == STAGING_CHANNEL
+    assert "Account staging (111111111111) · us-east-1" in blocks_text(answer)
+    assert staging_web(estate_env) in blocks_text(answer)
+
+    mention(front, "stop web-server-1", channel=STAGING_CHANNEL)
+    post, buttons = proposal_posted(slack_api, front)
+    assert "in account staging, us-east-1" in blocks_text(post)
+    posted_ts = slack_api.responses_of("chat.postMessage")[-1]["ts"]
+    click(front, "proposal_approve", buttons[0]["value"], user=APPROVER, channel=STAGING_CHANNEL,
+          message_ts=posted_ts)
+    refusal = slack_api.wait_for(lambda: slack_api.of("chat.postEphemeral"))[0]
+    assert "not an approver" in refusal["text"] and estate_env.proxy.mutations == []
+    click(front, "proposal_approve", buttons[0]["value"], user=STAGING_APPROVER, channel=STAGING_CHANNEL,
+          message_ts=posted_ts)
+    slack_api.wait_for(lambda: slack_api.of("chat.update"))
+    assert estate_env.changed_on_the_wire("staging") == [f"StopInstances {staging_web(estate_env)}"]
+    assert estate_env.changed_on_the_wire("prod") == []
