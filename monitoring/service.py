@@ -245,32 +245,18 @@ class MonitorService:
 
     def _read(self, due: list[ScopeWatch]) -> tuple[dict[Scope, FleetSnapshot], dict[Scope, str]]:
         """Read every due scope, side by side when there are several; errors are kept per scope."""
-        def read(watch: ScopeWatch) -> FleetSnapshot:
-            return watch.reader.read()
-
         snapshots: dict[Scope, FleetSnapshot] = {}
         errors: dict[Scope, str] = {}
-        if len(due) <= 1:
-            results = []
-            for watch in due:
-                try:
-                    results.append((watch, read(watch), None))
-                except Exception as error:  # AWS down, throttled past retries, denied …
-                    results.append((watch, None, error))
-        else:
-            with ThreadPoolExecutor(max_workers=min(self.max_readers, len(due)),
-                                    thread_name_prefix="monitor-read") as pool:
-                futures = [(watch, pool.submit(read, watch)) for watch in due]
-            results = []
-            for watch, future in futures:
-                error = future.exception()
-                results.append((watch, None if error else future.result(), error))
-        for watch, snapshot, error in results:
+        with ThreadPoolExecutor(max_workers=max(1, min(self.max_readers, len(due))),
+                                thread_name_prefix="monitor-read") as pool:
+            futures = [(watch, pool.submit(watch.reader.read)) for watch in due]
+        for watch, future in futures:
+            error = future.exception()  # AWS down, throttled past retries, denied …
             if error is not None:
                 errors[watch.scope] = describe_aws_error(error, f"monitor cycle ({watch.scope})"
                                                          if watch.scope.account else "monitor cycle")
             else:
-                snapshots[watch.scope] = snapshot
+                snapshots[watch.scope] = future.result()
         return snapshots, errors
 
     def _reconcile(self, scope: Scope, snapshot: FleetSnapshot,

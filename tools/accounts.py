@@ -69,18 +69,12 @@ class Account(BaseModel):
     @field_validator("channels", "allowed_channels")
     @classmethod
     def _channels(cls, value: list[str]) -> list[str]:
-        bad = [channel for channel in value if not CHANNEL_ID.match(channel)]
-        if bad:
-            raise ValueError(f"not Slack channel ids: {', '.join(bad)} (expected C…)")
-        return value
+        return _slack_ids(value, CHANNEL_ID, "channel ids", "C…")
 
     @field_validator("approvers")
     @classmethod
     def _approvers(cls, value: list[str]) -> list[str]:
-        bad = [user for user in value if not USER_ID.match(user)]
-        if bad:
-            raise ValueError(f"not Slack user ids: {', '.join(bad)} (expected U…)")
-        return value
+        return _slack_ids(value, USER_ID, "user ids", "U…")
 
     @model_validator(mode="after")
     def _role_in_account(self) -> Account:
@@ -104,6 +98,13 @@ class Account(BaseModel):
         if channel is None or not self.allowed_channels:
             return True
         return channel in self.allowed_channels or channel in self.channels
+
+
+def _slack_ids(values: list[str], pattern: re.Pattern[str], what: str, example: str) -> list[str]:
+    bad = [value for value in values if not pattern.match(value)]
+    if bad:
+        raise ValueError(f"not Slack {what}: {', '.join(bad)} (expected {example})")
+    return values
 
 
 class Estate(BaseModel):

@@ -71,16 +71,11 @@ def fetch_scopes(clients: AwsClients, scopes: Sequence[Scope], max_workers: int 
 
     instances: list[Instance] = []
     failed: dict[Scope, str] = {}
-    if len(scopes) == 1:
-        try:
-            return read(scopes[0]), {}
-        except Exception as error:  # noqa: BLE001 - said to the user per scope
-            return [], {scopes[0]: describe_aws_error(error, f"reading {scopes[0]}")}
-    with ThreadPoolExecutor(max_workers=min(max_workers, len(scopes))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(scopes)))) as pool:
         futures = {scope: pool.submit(read, scope) for scope in scopes}
     for scope, future in futures.items():
         try:
             instances.extend(future.result())
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:  # noqa: BLE001 - said to the user per scope
             failed[scope] = describe_aws_error(error, f"reading {scope}")
     return instances, failed

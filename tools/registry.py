@@ -259,10 +259,6 @@ class PreparedCall(BaseModel):
         """The account of the estate it acts in (None: the bot's own credentials, no accounts file)."""
         return self.args.get("account")
 
-    @property
-    def scope(self) -> Scope:
-        return Scope(self.account, self.region)
-
     def describe(self) -> str:
         """One line a person can approve: `stop_instances web-server-2 (i-…) in us-east-1`
         (`… in account prod, us-east-1` when the bot works in several accounts)."""

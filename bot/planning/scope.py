@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 REGION = re.compile(r"(?:\b(?:in|on|from|at)\s+)?(?<![a-z0-9-])([a-z]{2}(?:-gov)?-[a-z]+-[0-9])(?![a-z0-9-])"
                     r"(?:\s*(?:region|리전))?(?:에서|의|에)?", re.I)
@@ -26,6 +27,7 @@ class ScopeWords:
     unknown_account: str | None = None  # "in the billing account" where no account is called billing
 
 
+@lru_cache(maxsize=256)  # every message is read against every account name: compile each once
 def _account_pattern(name: str) -> re.Pattern[str]:
     quoted = re.escape(name)
     return re.compile(
