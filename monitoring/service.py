@@ -13,8 +13,9 @@ Why these choices:
   channel hears of it once after FAILURE_NOTICE_AFTER failures in a row — and once when it
   recovers. The cycle fails only when no scope could be read.
 * The lease is short (LEASE_INTERVALS of an interval) and renewed by a heartbeat while the
-  holder lives, even through a long cycle: a replica killed with -9 is replaced within two
-  intervals, and a slow cycle never loses the lease to a healthy standby.
+  holder lives and its cycles keep coming, even through a long cycle: a replica killed with -9
+  is replaced within two intervals, a slow cycle never loses the lease to a healthy standby, and
+  a holder whose cycles stopped coming (nothing schedules them) lets the lease run out.
 * A cycle never raises into the scheduler: a failure is logged and recorded (so `status`
   shows it), and after FAILURE_NOTICE_AFTER failed cycles in a row a notice goes to the alert
   channel — once, and once more when cycles work again; open incidents are not resolved by a
@@ -124,6 +125,7 @@ class MonitorService:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._heartbeat: threading.Thread | None = None
         self._heartbeat_stop = threading.Event()
+        self._cycle_started = time.monotonic()  # the heartbeat renews only while cycles keep coming
         self._follower: threading.Thread | None = None
         self._follow_stop = threading.Event()
         self.last_report: CycleReport | None = None
@@ -200,6 +202,7 @@ class MonitorService:
 
     def run_cycle(self) -> CycleReport:
         with self._cycle_lock:
+            self._cycle_started = time.monotonic()
             return self._run_cycle()
 
     def _run_cycle(self) -> CycleReport:
@@ -375,6 +378,9 @@ class MonitorService:
 
     def _beat(self) -> None:
         while not self._heartbeat_stop.wait(self.lease_seconds / HEARTBEATS_PER_LEASE):
+            idle = time.monotonic() - self._cycle_started > self.interval_seconds + self.lease_seconds
+            if idle and not self._cycle_lock.locked():
+                return  # no cycles run here any more (nothing schedules them): let the lease run out
             try:
                 if not self.lease.take(self.holder, timedelta(seconds=self.lease_seconds)):
                     log.warning("the monitor lease went to another replica")

@@ -133,7 +133,8 @@ def test_the_monitor_fails_over_after_kill_9_and_nothing_is_posted_twice(demo, p
     try:
         for replica in replicas:
             wait_for(lambda r=replica: "Type a request" in r.output(), 180, f"replica {replica.name} to start")
-        leader_pid = wait_for(holder_pid, 30, "a monitor leader")
+        leader_pid = wait_for(lambda: holder_pid() in {r.pid for r in replicas} and holder_pid(), 30,
+                              "one of the replicas to lead the monitor")
         [leader] = [r for r in replicas if r.pid == leader_pid]
         [standby] = [r for r in replicas if r is not leader]
 

@@ -160,6 +160,20 @@ def test_a_second_replica_waits_for_the_lease(make_monitor, make_runtime, demo):
     assert len(first.roots()) == 1
 
 
+def test_a_holder_that_runs_no_more_cycles_lets_the_lease_go(make_monitor, make_runtime):
+    """The heartbeat keeps the lease only while cycles keep coming: a holder whose cycles stopped (its
+    scheduler gone, the process wedged) must not keep a standby out for ever."""
+    first = make_monitor()
+    assert not first.cycle().skipped
+    second = make_monitor(runtime=make_runtime())
+    assert second.cycle().skipped  # the heartbeat holds it while the first is fresh
+    deadline = time.monotonic() + 30
+    while first.service.lease.current_holder() == first.service.holder:  # the lease running out
+        assert time.monotonic() < deadline, "an idle holder kept the lease"
+        time.sleep(0.1)  # polling the database for the other thread's (non-)renewal
+    assert not second.cycle().skipped
+
+
 def test_split_brain_replicas_announce_each_event_once(make_monitor, make_runtime, demo, db_url):
     """Both replicas believe they hold the lease and run every cycle at the same moment: the
     database still lets exactly one of them open, update and resolve each incident."""
