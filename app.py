@@ -94,7 +94,8 @@ def start_sandbox(settings, out=None, fleet_size: int = 0, fleet=None, accounts:
     from sandbox.fleet import DEMO_FLEET, seed_demo_fleet, seed_load_fleet
     from sandbox.server import MotoSandbox
     from tools.inventory import fetch_instances
-    from tools.render import instances_table, table
+    from tools.models import instances_table
+    from tools.render import table
 
     sandbox = MotoSandbox(region=settings.aws_region, separate_process=True).start()
     estate = None

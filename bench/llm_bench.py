@@ -32,10 +32,10 @@ sys.path.insert(0, str(ROOT))
 from bot.core.runtime import build_runtime  # noqa: E402
 from bot.core.settings import load_settings  # noqa: E402
 from bot.eval import StrictLlm, evaluate, load_cases  # noqa: E402
-from bot.planning.chain import PlannerChain  # noqa: E402
-from bot.planning.keywords import KeywordPlanner  # noqa: E402
-from bot.planning.llm import FEW_SHOT, LlmPlanner, PlanInvalid, PlannerUnavailable, system_prompt  # noqa: E402
-from bot.planning.plan import Plan, PlannerContext  # noqa: E402
+from planning.chain import PlannerChain  # noqa: E402
+from planning.keywords import KeywordPlanner  # noqa: E402
+from planning.llm import FEW_SHOT, LlmPlanner, PlanInvalid, PlannerUnavailable, system_prompt  # noqa: E402
+from planning.plan import Plan, PlannerContext  # noqa: E402
 from sandbox.fleet import seed_demo_fleet  # noqa: E402
 from sandbox.server import MotoSandbox  # noqa: E402
 

@@ -41,8 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.counting_proxy import CountingProxy  # noqa: E402
-from bot.store.audit import AuditLog  # noqa: E402
-from bot.store.engine import make_engine  # noqa: E402
+from store.audit import AuditLog  # noqa: E402
+from store.engine import make_engine  # noqa: E402
 from monitoring.config import load_rules  # noqa: E402
 from monitoring.notifier import TerminalNotifier  # noqa: E402
 from monitoring.service import MonitorService  # noqa: E402

@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: E402
 
-from bot.planning.chain import PlannerChain  # noqa: E402
-from bot.planning.llm import LlmPlanner  # noqa: E402
+from planning.chain import PlannerChain  # noqa: E402
+from planning.llm import LlmPlanner  # noqa: E402
 from bot.core.runtime import build_runtime  # noqa: E402
 from bot.core.settings import load_settings  # noqa: E402
 from bot.slack.app import SlackFrontEnd, make_web_client  # noqa: E402

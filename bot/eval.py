@@ -24,10 +24,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from bot.core.pipeline import Decision, Pipeline
-from bot.planning.plan import Plan, PlannerContext
-from bot.planning.chain import PlannerChain
-from bot.planning.keywords import KeywordPlanner
-from bot.planning.llm import LlmPlanner, PlanInvalid, PlannerUnavailable
+from planning.plan import Plan, PlannerContext
+from planning.chain import PlannerChain
+from planning.keywords import KeywordPlanner
+from planning.llm import LlmPlanner, PlanInvalid, PlannerUnavailable
 from bot.core.runtime import build_runtime
 from bot.core.settings import SettingsError, load_settings
 from sandbox.fleet import seed_demo_fleet

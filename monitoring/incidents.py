@@ -22,9 +22,9 @@ from datetime import timedelta
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from bot.store.audit import AuditLog
-from bot.store.engine import utcnow
-from bot.store.incidents import IncidentStore
+from store.audit import AuditLog
+from store.engine import utcnow
+from store.incidents import IncidentStore
 from monitoring.checks import Finding
 from monitoring.config import MonitorRules, TierRule
 from monitoring.notifier import ANNOUNCE_CLAIM_PREFIX, Incident, Notifier

@@ -40,12 +40,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
-from bot.store.audit import AuditLog
-from bot.store.engine import utcnow
-from bot.store.flags import LAST_CYCLE_FLAG
-from bot.store.leases import Lease
-from bot.store.observations import Observations
-from bot.store.proposals import ProposalStore
+from store.audit import AuditLog
+from store.engine import utcnow
+from store.flags import LAST_CYCLE_FLAG
+from store.leases import Lease
+from store.observations import Observations
+from store.proposals import ProposalStore
 from monitoring import checks
 from monitoring.config import MonitorRules
 from monitoring.incidents import IncidentManager, OpenHook, ReconcileReport

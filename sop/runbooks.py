@@ -50,6 +50,20 @@ class Runbook(BaseModel):
         steps = re.findall(r"^\s*\d+\.\s+(.+?)(?=\n\s*\d+\.|\n\n|\Z)", self.sections.get("Recover", ""), re.S | re.M)
         return [re.sub(r"\s+", " ", step).strip() for step in steps[:limit]]
 
+    @property
+    def shown_path(self) -> str:
+        """Where a person finds it in the repository (`sops/disk-full.md`)."""
+        name = Path(self.path).name
+        return f"sops/{name}" if name else self.id
+
+    def first_lines(self, steps: int = 3) -> list[str]:
+        """The runbook as a person first needs it: which one, where, and the first recovery steps."""
+        lines = [f"Runbook: {self.title} ({self.shown_path})"]
+        if self.recovery.tool != "none":
+            lines.append(f"First action: {self.recovery.tool} — {self.recovery.why}")
+        lines += [f"{number}. {step}" for number, step in enumerate(self.key_steps(steps), start=1)]
+        return lines
+
     def chunks(self) -> list[tuple[str, str]]:
         """(section, text) pairs to embed: the summary first, then each section."""
         summary = f"{self.title}. Symptoms: " + "; ".join(self.symptoms)

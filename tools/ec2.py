@@ -10,7 +10,8 @@ from tools.context import ToolContext
 from tools.errors import ToolError
 from tools.inventory import fetch_instances
 from tools.models import Instance, OneTargetArgs, StateChange, StateChangeResult, TargetedArgs, ToolArgs, ToolResult
-from tools.render import STATE_EMOJI, Block, escape, instance_line, instances_table, lines_blocks, section
+from tools.models import instance_line, instances_table
+from tools.render import STATE_EMOJI, Block, escape, lines_blocks, section
 from tools.resolver import normalise
 
 InstanceState = Literal["pending", "running", "stopping", "stopped", "shutting-down", "terminated"]

@@ -15,7 +15,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tools.charts import Chart
-from tools.render import Block, code_block, escape, lines_blocks, section, table
+from tools.render import STATE_EMOJI, Block, code_block, escape, lines_blocks, section, table
 
 AWS_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 INSTANCE_ID_PATTERN = re.compile(r"^i-([0-9a-f]{8}|[0-9a-f]{17})$")
@@ -57,6 +57,25 @@ class Instance(BaseModel):
     def label(self) -> str:
         """`name (id)` — how a person recognises an instance in a message."""
         return f"{self.name} ({self.id})" if self.name else self.id
+
+
+# -- an instance as text and as a mrkdwn line (here, beside the model they render) --------------
+
+def instances_table(instances: Sequence[Instance], regions: bool = False) -> str:
+    """`regions`: a REGION column, for a list that spans an account's regions."""
+    if regions:
+        return table(["NAME", "ID", "STATE", "TYPE", "ENV", "REGION"],
+                     [(i.name or "-", i.id, i.state, i.type, i.env or "-", i.region or "-") for i in instances])
+    return table(
+        ["NAME", "ID", "STATE", "TYPE", "ENV"],
+        [(i.name or "-", i.id, i.state, i.type, i.env or "-") for i in instances],
+    )
+
+
+def instance_line(instance: Instance) -> str:
+    emoji = STATE_EMOJI.get(instance.state, ":white_circle:")
+    extras = " · ".join(escape(part) for part in (instance.state, instance.type, instance.env) if part)
+    return f"{emoji} *{escape(instance.name or '(no name)')}* `{escape(instance.id)}` {extras}"
 
 
 class ToolArgs(BaseModel):

@@ -27,7 +27,7 @@ from tools.context import ToolContext
 from tools.errors import ToolError, describe_aws_error
 from tools.inventory import fetch_instances, fetch_scopes
 from tools.models import Instance, Risk, ToolArgs, ToolResult
-from tools.render import instances_table
+from tools.models import instances_table
 from tools.resolver import resolve_all
 
 Handler = Callable[[ToolContext, Any, list[Instance]], ToolResult]

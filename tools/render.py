@@ -10,10 +10,7 @@ says how much was left out rather than failing to post.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from tools.models import Instance
+from typing import Any
 
 MAX_ROWS = 50
 SECTION_LIMIT = 2900
@@ -39,17 +36,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], max_rows: in
     if len(rows) > max_rows:
         lines.append(f"… and {len(rows) - max_rows} more")
     return "\n".join(lines)
-
-
-def instances_table(instances: Sequence[Instance], regions: bool = False) -> str:
-    """`regions`: a REGION column, for a list that spans an account's regions."""
-    if regions:
-        return table(["NAME", "ID", "STATE", "TYPE", "ENV", "REGION"],
-                     [(i.name or "-", i.id, i.state, i.type, i.env or "-", i.region or "-") for i in instances])
-    return table(
-        ["NAME", "ID", "STATE", "TYPE", "ENV"],
-        [(i.name or "-", i.id, i.state, i.type, i.env or "-") for i in instances],
-    )
 
 
 def fmt(value: float | None, digits: int = 1, missing: str = "-") -> str:
@@ -109,12 +95,6 @@ def code_block(lines: Sequence[str], limit: int = SECTION_LIMIT - 80) -> tuple[s
         kept.append(line)
         size += len(line) + 1
     return "```" + "\n".join(kept) + "```", len(lines) - len(kept)
-
-
-def instance_line(instance: Instance) -> str:
-    emoji = STATE_EMOJI.get(instance.state, ":white_circle:")
-    extras = " · ".join(escape(part) for part in (instance.state, instance.type, instance.env) if part)
-    return f"{emoji} *{escape(instance.name or '(no name)')}* `{escape(instance.id)}` {extras}"
 
 
 SPARK_BARS = "▁▂▃▄▅▆▇█"

@@ -21,9 +21,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from bot.store.audit import AuditLog
-from bot.store.engine import utcnow
-from bot.store.proposals import ProposalStore
+from store.audit import AuditLog
+from store.engine import utcnow
+from store.proposals import ProposalStore
 from tools.models import Instance
 from tools.policy import DEFAULT_MAX_TARGETS, decide
 from tools.registry import REGISTRY, PreparedCall, ToolOutcome, ToolRunner

@@ -13,17 +13,39 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
-from bot.core.pipeline import Origin, Reply
-from bot.planning.plan import Language, detect_language
-from bot.store.flags import LAST_CYCLE_FLAG, MONITOR_FLAG
+from bot.core.approvals import Approvals
+from bot.core.incident_desk import IncidentDesk
+from bot.core.pipeline import Origin, Pipeline, Reply
+from bot.core.settings import Settings
+from monitoring.service import MonitorService
+from planning.chain import PlannerChain
+from planning.plan import Language, detect_language
+from store.audit import AuditLog
+from store.flags import LAST_CYCLE_FLAG, MONITOR_FLAG, Flags
+from store.incidents import IncidentStore
+from tools.aws import AwsClients
 from tools.models import Risk
 from tools.registry import tools
 from tools.render import table
 
-if TYPE_CHECKING:
-    from bot.core.runtime import Runtime
+class Runtime(Protocol):
+    """What the operator commands read and change. `bot.core.runtime.Runtime` is one; it is named
+    here as a protocol so that the router does not import the module that builds it."""
+
+    settings: Settings
+    clients: AwsClients
+    flags: Flags
+    audit: AuditLog
+    approvals: Approvals
+    pipeline: Pipeline
+    desk: IncidentDesk
+    incidents: IncidentStore
+    planner: PlannerChain
+    monitor: MonitorService | None
+    router: CommandRouter
+
 
 Front = Literal["slack", "terminal"]
 ALL_FRONTS: frozenset[str] = frozenset({"slack", "terminal"})

@@ -27,8 +27,8 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, text
 
 from bot.core.settings import Settings
-from bot.store.engine import DEFAULT_DB_FILE, database_url, make_engine
-from bot.store.flags import LAST_CYCLE_FLAG, MONITOR_FLAG, Flags
+from store.engine import DEFAULT_DB_FILE, database_url, make_engine
+from store.flags import LAST_CYCLE_FLAG, MONITOR_FLAG, Flags
 
 log = logging.getLogger(__name__)
 HEARTBEAT_FILE = "heartbeat.json"

@@ -6,7 +6,7 @@ tools' declared examples, so it can never advertise a command or a tool that doe
 
 from __future__ import annotations
 
-from bot.planning.plan import Language
+from planning.plan import Language
 from tools.registry import REGISTRY
 
 MESSAGES: dict[str, dict[Language, str]] = {

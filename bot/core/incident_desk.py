@@ -17,10 +17,9 @@ from pydantic import BaseModel
 
 from bot.core.pipeline import Attachment, Pipeline, Reply
 from bot.core.postmortem import draft
-from bot.core.recovery import runbook_path
-from bot.store.audit import AuditLog
-from bot.store.engine import utcnow
-from bot.store.incidents import IncidentStore
+from store.audit import AuditLog
+from store.engine import utcnow
+from store.incidents import IncidentStore
 from monitoring.notifier import Incident
 from sop.runbooks import Runbook
 from tools.inventory import fetch_instances
@@ -123,8 +122,7 @@ class IncidentDesk:
     def postmortem(self, incident: Incident, user: str) -> DeskOutcome:
         """The Markdown draft, as a file for the incident's thread (and the terminal prints it)."""
         proposal = self.pipeline.approvals.get(incident.proposal_id) if incident.proposal_id else None
-        text = draft(incident, self.timeline(incident), proposal, self.runbook(incident.sop_id), utcnow(),
-                     runbook_path)
+        text = draft(incident, self.timeline(incident), proposal, self.runbook(incident.sop_id), utcnow())
         self.store.add_event(incident.id, user, "postmortem", "draft written")
         attachment = Attachment(filename=f"postmortem-incident-{incident.id}.md",
                                 title=f"Postmortem draft — incident #{incident.id}", content=text,

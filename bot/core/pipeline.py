@@ -21,21 +21,21 @@ from pydantic import BaseModel, Field
 
 from bot.core.approvals import Approvals, Proposal
 from bot.core.i18n import say, verb
-from bot.planning.chain import PlannerChain
-from bot.planning.glossary import Synonyms, load_glossary
-from bot.planning.grounding import ungrounded
-from bot.planning.intent import action_of, normalise_input, without_negated
-from bot.planning.intent import read as read_intent
-from bot.planning.keywords import KeywordPlanner, english_target_words
-from bot.planning.plan import WILDCARD, Language, Plan, PlannerContext, detect_language
-from bot.planning.scope import take_scope
-from bot.store.audit import AuditLog
+from planning.chain import PlannerChain
+from planning.glossary import Synonyms, load_glossary
+from planning.grounding import ungrounded
+from planning.intent import action_of, normalise_input, without_negated
+from planning.intent import read as read_intent
+from planning.keywords import KeywordPlanner, english_target_words
+from planning.plan import WILDCARD, Language, Plan, PlannerContext, detect_language
+from planning.scope import take_scope
+from store.audit import AuditLog
 from tools.inventory import fetch_instances, fetch_scopes
 from tools.logs import log_group_names
 from tools.models import Instance, Risk
 from tools.policy import DEFAULT_MAX_TARGETS, check_request, decide
 from tools.registry import REGISTRY, PreparedCall, ToolOutcome, ToolRunner
-from tools.render import instances_table
+from tools.models import instances_table
 from tools.resolver import resolve
 
 if TYPE_CHECKING:
@@ -354,8 +354,6 @@ class Pipeline:
 
     def answer_from_runbooks(self, question: str) -> Reply:
         """'how do I fix a full disk?' → the best runbook, cited, with its first steps."""
-        from bot.core.recovery import runbook_lines
-
         language = detect_language(question)
         question = re.sub(r"^\s*(sop|runbook)\b[:\s]*", "", question, flags=re.I)
         if self.sop is None:
@@ -363,7 +361,7 @@ class Pipeline:
         hits = self.sop.search(question, limit=3, names=self.fleet_names())
         if not hits:
             return Reply(kind="chat", text="No runbooks are indexed (check SOP_DIR).", language=language)
-        lines = runbook_lines(hits[0].runbook, steps=4)
+        lines = hits[0].runbook.first_lines(4)
         others = ", ".join(hit.runbook.title for hit in hits[1:])
         if others:
             lines.append(f"See also: {others}")

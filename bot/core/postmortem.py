@@ -8,7 +8,6 @@ so the postmortem starts from the record instead of from memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from bot.core.approvals import Proposal
@@ -21,7 +20,7 @@ def _cell(text: object) -> str:
 
 
 def draft(incident: Incident, timeline: list[tuple[str, str, str, str]], proposal: Proposal | None,
-          runbook: Runbook | None, now: datetime, runbook_path: Callable[[Runbook], str] = lambda r: r.id) -> str:
+          runbook: Runbook | None, now: datetime) -> str:
     """The Markdown draft (the timeline is the desk's: incident events plus its proposal's audit)."""
     end = incident.resolved_at
     minutes = ((end or now) - incident.opened_at).total_seconds() / 60
@@ -64,7 +63,7 @@ def draft(incident: Incident, timeline: list[tuple[str, str, str, str]], proposa
         "## Runbook used",
     ]
     if runbook is not None:
-        lines.append(f"- {runbook.title} (`{runbook_path(runbook)}`)" + (
+        lines.append(f"- {runbook.title} (`{runbook.shown_path}`)" + (
             f" — first action `{runbook.recovery.tool}`: {runbook.recovery.why}" if runbook.recovery.tool != "none"
             else ""))
     else:

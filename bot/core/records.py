@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.store.audit import AuditLog, AuditRow
-from bot.store.incidents import IncidentStore
-from bot.store.proposals import ProposalStore
+from store.audit import AuditLog, AuditRow
+from store.incidents import IncidentStore
+from store.proposals import ProposalStore
 from tools.ops import ChangeView, IncidentView, RunbookHint
 
 if TYPE_CHECKING:

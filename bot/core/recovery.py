@@ -11,7 +11,6 @@ names a *tool*, never a target.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from bot.core.approvals import Proposal
 from bot.core.pipeline import Pipeline
@@ -67,17 +66,3 @@ class RecoveryAdvisor:
     def set_message(self, proposal_id: str, channel: str, message_ts: str) -> None:
         """Where the proposal was posted, so only that message's buttons decide it."""
         self.pipeline.approvals.set_message(proposal_id, channel, message_ts)
-
-
-def runbook_lines(runbook: Runbook, steps: int = 3) -> list[str]:
-    """The runbook as a person first needs it: which one, where, and the first recovery steps."""
-    lines = [f"Runbook: {runbook.title} ({runbook_path(runbook)})"]
-    if runbook.recovery.tool != "none":
-        lines.append(f"First action: {runbook.recovery.tool} — {runbook.recovery.why}")
-    lines += [f"{number}. {step}" for number, step in enumerate(runbook.key_steps(steps), start=1)]
-    return lines
-
-
-def runbook_path(runbook: Runbook) -> str:
-    path = Path(runbook.path)
-    return f"sops/{path.name}" if path.name else runbook.id

@@ -28,17 +28,17 @@ from bot.core.incident_desk import IncidentDesk
 from bot.core.recovery import RecoveryAdvisor
 from bot.core.records import StoreRecords
 from bot.core.settings import Settings
-from bot.planning.chain import PlannerChain
-from bot.planning.glossary import load_glossary
-from bot.planning.keywords import KeywordPlanner
-from bot.planning.llm import LlmPlanner
-from bot.store.audit import AuditLog
-from bot.store.engine import DEFAULT_DB_FILE, database_url, make_engine
-from bot.store.events import EventLedger
-from bot.store.flags import Flags
-from bot.store.incidents import IncidentStore
-from bot.store.leases import Lease
-from bot.store.proposals import ProposalStore
+from planning.chain import PlannerChain
+from planning.glossary import load_glossary
+from planning.keywords import KeywordPlanner
+from planning.llm import LlmPlanner
+from store.audit import AuditLog
+from store.engine import DEFAULT_DB_FILE, database_url, make_engine
+from store.events import EventLedger
+from store.flags import Flags
+from store.incidents import IncidentStore
+from store.leases import Lease
+from store.proposals import ProposalStore
 from monitoring.config import load_rules
 from monitoring.incidents import OpenHook
 from monitoring.notifier import Notifier

@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     def _glossary_loads(cls, value: Path | None) -> Path | None:
         """A broken glossary stops the start with its reason, not the first request that needs it."""
         if value is not None:
-            from bot.planning.glossary import GlossaryError, load_glossary
+            from planning.glossary import GlossaryError, load_glossary
 
             try:
                 load_glossary(value)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from slack_sdk import WebClient
 
 from bot.core.charts import IncidentCharts
-from bot.core.recovery import RecoveryAdvisor, runbook_lines
+from bot.core.recovery import RecoveryAdvisor
 from bot.slack.blocks import code_block, context, escape, proposal_message, section, who
 from monitoring.notifier import TIER_NAMES, Incident, Thread
 from tools.charts import Chart
@@ -118,7 +118,7 @@ class SlackNotifier:
             return
         runbook = self.recovery.runbook(incident.sop_id)
         if runbook is not None:
-            lines = runbook_lines(runbook)
+            lines = runbook.first_lines()
             self.client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts, text=escape(lines[0]),
                                          blocks=[section(":books: " + escape("\n".join(lines)))])
         proposal = self.recovery.proposal(incident.proposal_id)

@@ -78,7 +78,6 @@ class Terminal:
 
 def recovery_lines(runtime: Runtime, incident) -> list[str]:  # type: ignore[no-untyped-def]
     """Runbook and proposal lines under an incident printed in the terminal."""
-    from bot.core.recovery import runbook_lines
 
     lines = []
     trend = runtime.charts.sparkline(incident)
@@ -88,7 +87,7 @@ def recovery_lines(runtime: Runtime, incident) -> list[str]:  # type: ignore[no-
         return lines
     runbook = runtime.recovery.runbook(incident.sop_id)
     if runbook is not None:
-        lines += runbook_lines(runbook)
+        lines += runbook.first_lines()
     proposal = runtime.recovery.proposal(incident.proposal_id)
     if proposal is not None:
         lines.append(f"Proposal {proposal.id}: {proposal.summary} — type 'approve {proposal.id}' or "

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.engine import utcnow
+from store.engine import utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
 

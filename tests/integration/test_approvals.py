@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from bot.store.engine import utcnow
-from bot.store.schema import proposals
+from store.engine import utcnow
+from store.schema import proposals
 
 
 def propose_stop(runtime, name="web-server-2", user="alice"):

@@ -12,9 +12,9 @@ from pydantic import Field
 from slack_bolt.request import BoltRequest
 
 from bot.mcp.server import McpFrontEnd
-from bot.planning.chain import PlannerChain
-from bot.planning.llm import LlmPlanner, plan_schema, system_prompt
-from bot.planning.plan import PlannerContext
+from planning.chain import PlannerChain
+from planning.llm import LlmPlanner, plan_schema, system_prompt
+from planning.plan import PlannerContext
 from bot.terminal import Terminal
 from tests.conftest import CHANNEL, REQUESTER
 from tests.fakes.ollama_server import FakeOllama

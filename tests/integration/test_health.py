@@ -7,8 +7,8 @@ import time
 
 from bot.core.health import HEARTBEAT_FILE, Heartbeat, check_health
 from bot.core.settings import load_settings
-from bot.store.engine import database_url, make_engine
-from bot.store.flags import Flags
+from store.engine import database_url, make_engine
+from store.flags import Flags
 
 
 def healthy_bot(tmp_path, socket_mode=True, monitor=None):

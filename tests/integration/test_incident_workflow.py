@@ -12,8 +12,8 @@ from sqlalchemy import update
 
 from bot.slack.app import make_web_client
 from bot.slack.notifier import SlackNotifier
-from bot.store.engine import utcnow
-from bot.store.schema import incidents as incidents_table
+from store.engine import utcnow
+from store.schema import incidents as incidents_table
 from monitoring.config import load_rules
 from monitoring.service import MonitorService
 from tests.conftest import APPROVER, CHANNEL, REQUESTER

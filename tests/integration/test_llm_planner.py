@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bot.planning.chain import PlannerChain
-from bot.planning.llm import LlmPlanner
+from planning.chain import PlannerChain
+from planning.llm import LlmPlanner
 from tools.registry import REGISTRY
 from tests.fakes.ollama_server import Delay, FakeOllama, HttpError
 
@@ -162,11 +162,11 @@ def test_a_bug_in_the_planner_is_logged_with_its_traceback_and_still_answers(mak
             raise KeyError("a bug of ours")
 
     runtime = make_runtime(planner=PlannerChain(llm=BuggyPlanner("http://127.0.0.1:9", "llama3.1:8b")))
-    with caplog.at_level("ERROR", logger="bot.planning.chain"):
+    with caplog.at_level("ERROR", logger="planning.chain"):
         reply = runtime.pipeline.handle("list instances", user="U1")
     assert reply.kind == "result" and reply.decision.planner == "fallback" and "web-server-1" in reply.text
     assert "failed unexpectedly" in reply.text and "did not answer" not in reply.text
-    [record] = [r for r in caplog.records if r.name == "bot.planning.chain"]
+    [record] = [r for r in caplog.records if r.name == "planning.chain"]
     assert record.exc_info is not None and record.exc_info[0] is KeyError
 
 
@@ -257,7 +257,7 @@ def test_a_plan_the_schema_forbids_gets_a_repair_round_naming_the_problem(ollama
 
 
 def test_warm_up_sends_the_system_prompt_once_in_the_background(ollama):
-    from bot.planning.plan import PlannerContext
+    from planning.plan import PlannerContext
 
     ollama.script(plan_json(tool="list_instances"))
     planner = LlmPlanner(ollama.url, "llama3.1:8b")
@@ -269,8 +269,8 @@ def test_warm_up_sends_the_system_prompt_once_in_the_background(ollama):
 def test_few_shot_examples_are_the_registrys_own_and_plan_as_the_keyword_planner_does(ollama):
     """With few_shot on, the prompt carries one example per tool, generated from the registry; each shown
     plan is valid and is what the keyword planner makes of that example (so the two teach the same)."""
-    from bot.planning.llm import examples
-    from bot.planning.plan import Plan, PlannerContext
+    from planning.llm import examples
+    from planning.plan import Plan, PlannerContext
 
     lines = examples()
     assert len(lines) == len([spec for spec in REGISTRY.values() if spec.examples.get("en")])

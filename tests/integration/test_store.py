@@ -13,10 +13,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, func, insert, inspect, select
 
-from bot.store.engine import current_revision, make_engine, utcnow
-from bot.store.events import EventLedger
-from bot.store.flags import Flags
-from bot.store.schema import audit_events, metadata, processed_events, proposals
+from store.engine import current_revision, make_engine, utcnow
+from store.events import EventLedger
+from store.flags import Flags
+from store.schema import audit_events, metadata, processed_events, proposals
 
 LEGACY = Path(__file__).resolve().parents[1] / "data" / "legacy" / "b367286.sqlite3"
 HEAD = "0005"
@@ -127,8 +127,8 @@ def test_flags_set_at_the_same_moment_by_many_replicas_do_not_fail(db_url):
 def test_a_failed_execution_is_finished_not_left_executing(db_url, demo):
     """An approved proposal whose execution raises ends `failed`, with an audit row and a time."""
     from bot.core.approvals import Approvals
-    from bot.store.audit import AuditLog
-    from bot.store.proposals import ProposalStore
+    from store.audit import AuditLog
+    from store.proposals import ProposalStore
 
     class ExplodingRunner:
         def execute(self, call, approved=False, guard=None):  # noqa: ARG002 - the runner's signature

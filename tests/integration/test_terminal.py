@@ -124,7 +124,7 @@ class AnswerWhileMonitorPrints(io.StringIO):
 
 def test_monitor_output_waits_until_the_prompt_is_answered(make_runtime, demo):
     from monitoring.notifier import Incident, TerminalNotifier
-    from bot.store.engine import utcnow
+    from store.engine import utcnow
 
     runtime = make_runtime()
     out = io.StringIO()

@@ -64,7 +64,7 @@ def _executed(runtime):
     from sqlalchemy import select
 
     from bot.core.approvals import Proposal
-    from bot.store.schema import proposals
+    from store.schema import proposals
 
     with runtime.engine.connect() as connection:
         rows = connection.execute(select(proposals).where(proposals.c.status.in_(["executed", "failed",

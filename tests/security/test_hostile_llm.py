@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bot.planning.chain import PlannerChain
-from bot.planning.llm import LlmPlanner
+from planning.chain import PlannerChain
+from planning.llm import LlmPlanner
 from tests.fakes.ollama_server import FakeOllama
 
 

@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from bot.planning.chain import PlannerChain
-from bot.planning.intent import action_of
-from bot.planning.llm import LlmPlanner
+from planning.chain import PlannerChain
+from planning.intent import action_of
+from planning.llm import LlmPlanner
 from sandbox.fleet import launch_instance
 from tests.fakes.ollama_server import FakeOllama
 from tests.fakes.ollama_server import plan_json as plan

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.planning.plan import WILDCARD, PlannerContext
-from bot.planning.keywords import KeywordPlanner, english_target_words
+from planning.plan import WILDCARD, PlannerContext
+from planning.keywords import KeywordPlanner, english_target_words
 
 CONTEXT = PlannerContext(
     instance_names=("web-server-1", "web-server-2", "api-server", "db-primary", "batch-worker", "staging-web",
@@ -184,8 +184,8 @@ def test_cost_questions_pick_the_window_asked_for(text, period):
 def test_cost_for_a_day_or_the_last_n_days(text, arguments):
     from datetime import date
 
-    from bot.planning.keywords import clean, extract_minutes
-    from bot.planning.periods import cost_arguments
+    from planning.keywords import clean, extract_minutes
+    from planning.periods import cost_arguments
 
     lowered = clean(text)
     minutes, _ = extract_minutes(lowered)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bot.core.settings import SettingsError, load_settings
-from bot.planning.glossary import load_glossary
-from bot.planning.grounding import ungrounded
-from bot.planning.keywords import KeywordPlanner
-from bot.planning.plan import PlannerContext
+from planning.glossary import load_glossary
+from planning.grounding import ungrounded
+from planning.keywords import KeywordPlanner
+from planning.plan import PlannerContext
 
 NAMES = ("orders-db", "search-es", "redis-cache", "checkout")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.planning.scope import take_scope
+from planning.scope import take_scope
 
 ACCOUNTS = ("prod", "prod-eu", "staging", "shared")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.planning.keywords import KeywordPlanner
-from bot.planning.plan import PlannerContext
-from bot.planning.transliterate import closest_word
+from planning.keywords import KeywordPlanner
+from planning.plan import PlannerContext
+from planning.transliterate import closest_word
 
 FLEET_WORDS = ("redis cache jenkins ledger nginx kafka grafana prometheus vault consul elastic mongo payment "
                "gateway search staging bastion batch worker server").split()

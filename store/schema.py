@@ -4,7 +4,7 @@ Why SQLAlchemy Core tables and plain SQL-expressible updates: the same code must
 the default SQLite file and on a PostgreSQL server shared by several bot replicas, and the
 "approve once" guarantee rests on a conditional UPDATE that both databases make atomic.
 Timestamps are stored as naive UTC so both backends compare them the same way.
-This module describes the *current* schema; `bot/store/migrations/` brings any older
+This module describes the *current* schema; `store/migrations/` brings any older
 database to it (a change here needs a migration there, and a test proves the upgrade).
 """
 

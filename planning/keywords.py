@@ -13,10 +13,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bot.planning import glossary, lexicon, transliterate
-from bot.planning.glossary import load_glossary
-from bot.planning.periods import cost_arguments
-from bot.planning.plan import WILDCARD, Plan, PlannerContext, detect_language
+from planning import glossary, lexicon, transliterate
+from planning.glossary import load_glossary
+from planning.periods import cost_arguments
+from planning.plan import WILDCARD, Plan, PlannerContext, detect_language
 from tools.models import Instance
 from tools.resolver import FILLER_WORDS, resolve, words
 

@@ -306,7 +306,7 @@ DAILY_SERIES_PATTERNS = (r"\bdaily\b", r"\bby day\b", r"\bper day\b", r"\beach d
 LAST_MONTH_PATTERNS = (r"\blast month\b", r"\bprevious month\b", r"\bprior month\b", r"지난 ?달", r"저번 ?달",
                        r"전월", r"지난 ?월")
 
-# -- the intent guard (bot/planning/intent.py) ------------------------------------------------------
+# -- the intent guard (planning/intent.py) ------------------------------------------------------
 # Words that cancel the action verb they stand before (English) …
 NEGATION_BEFORE = (
     r"\bdon'?t\b", r"\bdo not\b", r"\bdoes not\b", r"\bdoesn'?t\b", r"\bnever\b", r"\bnot\b", r"\bno need to\b",

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.planning.glossary import Synonyms, load_glossary
+from planning.glossary import Synonyms, load_glossary
 from tools.resolver import WILDCARD
 
 __all__ = ["WILDCARD", "Plan", "PlannerContext", "detect_language"]

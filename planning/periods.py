@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
-from bot.planning import lexicon
+from planning import lexicon
 
 
 _compile = lexicon.compile_patterns

@@ -30,7 +30,7 @@ from langchain_ollama import ChatOllama
 from ollama import ResponseError
 from pydantic import ValidationError
 
-from bot.planning.plan import WILDCARD, Plan, PlannerContext, detect_language
+from planning.plan import WILDCARD, Plan, PlannerContext, detect_language
 from tools.models import INSTANCE_ID_PATTERN
 from tools.registry import REGISTRY, ToolSpec, describe_validation, tools
 
@@ -139,7 +139,7 @@ def arguments_schema(spec: ToolSpec) -> dict[str, Any]:
 def examples() -> list[str]:
     """Few-shot lines generated from the registry: each tool's first English help example, planned by
     the keyword planner (names: the hyphenated words the examples themselves use), as `text → plan`."""
-    from bot.planning.keywords import KeywordPlanner
+    from planning.keywords import KeywordPlanner
 
     texts = [spec.examples["en"][0].split(" · ")[0].split(" (")[0] for spec in tools() if spec.examples.get("en")]
     names = tuple(sorted({word for text in texts for word in text.split() if "-" in word}))

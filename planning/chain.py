@@ -33,10 +33,10 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from bot.planning import intent
-from bot.planning.plan import Plan, PlannerContext
-from bot.planning.keywords import KeywordPlanner
-from bot.planning.llm import LlmPlanner, PlanInvalid, PlannerUnavailable
+from planning import intent
+from planning.plan import Plan, PlannerContext
+from planning.keywords import KeywordPlanner
+from planning.llm import LlmPlanner, PlanInvalid, PlannerUnavailable
 from tools.models import Risk
 from tools.registry import REGISTRY
 

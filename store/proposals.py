@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from bot.store.engine import utcnow
-from bot.store.schema import proposals
+from store.engine import utcnow
+from store.schema import proposals
 
 
 class ProposalStore:

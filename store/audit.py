@@ -13,8 +13,8 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Engine, and_, insert, not_, or_, select
 
-from bot.store.engine import utcnow
-from bot.store.schema import audit_events
+from store.engine import utcnow
+from store.schema import audit_events
 from tools.models import Risk
 from tools.registry import ToolOutcome, tools
 

@@ -11,7 +11,7 @@ import os
 from alembic import context
 from sqlalchemy import create_engine
 
-from bot.store.schema import metadata
+from store.schema import metadata
 
 connection = context.config.attributes.get("connection")
 

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.store.engine import utcnow
-from bot.store.schema import incident_events, incidents
+from store.engine import utcnow
+from store.schema import incident_events, incidents
 
 Row = dict[str, Any]
 

@@ -12,8 +12,8 @@ from datetime import timedelta
 from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.store.engine import utcnow
-from bot.store.schema import leases
+from store.engine import utcnow
+from store.schema import leases
 
 
 class Lease:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import difflib
 
-from bot.planning.glossary import load_glossary
-from bot.planning.intent import normalise_input
-from bot.planning.keywords import english_target_words, name_words
-from bot.planning.plan import PlannerContext
+from planning.glossary import load_glossary
+from planning.intent import normalise_input
+from planning.keywords import english_target_words, name_words
+from planning.plan import PlannerContext
 from tools.resolver import words
 
 FUZZY_CUTOFF = 0.8

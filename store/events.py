@@ -15,8 +15,8 @@ from datetime import timedelta
 from sqlalchemy import Engine, delete, insert
 from sqlalchemy.exc import IntegrityError
 
-from bot.store.engine import utcnow
-from bot.store.schema import processed_events
+from store.engine import utcnow
+from store.schema import processed_events
 
 KEEP_FOR = timedelta(days=1)
 PRUNE_EVERY_SECONDS = 300.0

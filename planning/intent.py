@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bot.planning import lexicon
+from planning import lexicon
 
 ACTIONS = ("terminate", "reboot", "stop", "start")  # the lexicon's mutating intents, most specific first
 NEGATION_WINDOW = 24  # characters before an English verb in which a "don't" still belongs to it

@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.store.engine import utcnow
-from bot.store.schema import flags
+from store.engine import utcnow
+from store.schema import flags
 
 
 # the flags the bot itself keeps; named here so a reader (the health check) needs no bot import

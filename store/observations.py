@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import Engine, insert, select, update
 
-from bot.store.engine import utcnow
-from bot.store.schema import instance_observations
+from store.engine import utcnow
+from store.schema import instance_observations
 
 
 class Observations:
