@@ -8,6 +8,7 @@ so an approval executes exactly what was shown.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
 from typing import ClassVar
