@@ -32,7 +32,8 @@ from pydantic import ValidationError
 
 from planning.plan import WILDCARD, Plan, PlannerContext, detect_language
 from tools.models import INSTANCE_ID_PATTERN
-from tools.registry import REGISTRY, ToolSpec, describe_validation, tools
+from tools.calls import describe_validation
+from tools.registry import REGISTRY, ToolSpec, tools
 
 
 log = logging.getLogger(__name__)

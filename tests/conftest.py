@@ -21,7 +21,7 @@ from sandbox.fleet import SeededFleet, seed_demo_fleet  # noqa: E402
 from sandbox.server import MotoSandbox  # noqa: E402
 from tools.aws import AwsClients  # noqa: E402
 from tools.context import ToolContext  # noqa: E402
-from tools.registry import ToolRunner  # noqa: E402
+from tools.runner import ToolRunner  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field, field_validator
 from tools.aws import AwsClients
 from tools.context import ToolContext
 from tools.inventory import fetch_instances
-from tools.models import Instance, ToolArgs, ToolResult, check_window
+from tools.models import Instance, Risk, ToolArgs, ToolResult, check_window
 from tools.charts import Chart, ChartSeries, line_chart
 from tools.render import Block, escape, fmt, lines_blocks, section, sparkline, table
+from tools.spec import ToolSpec, verbs
 
 # GetMetricData accepts at most 500 metric queries per request; batching at that size
 # is both the fastest and the cheapest way to read a fleet (billing is per metric).
@@ -267,3 +268,28 @@ def list_alarms(ctx: ToolContext, args: ListAlarmsArgs, _: list[Instance]) -> Al
         )
     alarms.sort(key=lambda alarm: (alarm.state != "ALARM", alarm.name))
     return AlarmsResult(alarms=alarms)
+
+
+# -- the declarations: what the LLM, MCP, the keyword planner, help and the policy read ------------
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        "get_metrics",
+        "Read a CloudWatch EC2 metric (default CPUUtilization, average) over a recent window for "
+        "named instances or, with no targets, every running instance.",
+        GetMetricsArgs,
+        Risk.READ,
+        get_metrics,
+        verbs=verbs("read metrics of", "메트릭 조회"),
+        examples={"en": ("cpu of the db over the last 2 hours",), "ko": ("디비 CPU 지난 2시간",)},
+    ),
+    ToolSpec(
+        "list_alarms",
+        "List CloudWatch alarms, optionally only those in a state (ALARM = firing now).",
+        ListAlarmsArgs,
+        Risk.READ,
+        list_alarms,
+        verbs=verbs("list alarms", "알람 조회"),
+        examples={"en": ("alarms firing",), "ko": ("울리고 있는 알람",)},
+    ),
+)

@@ -14,8 +14,9 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from tools.context import ToolContext
-from tools.models import Instance, ToolArgs, ToolResult
+from tools.models import Instance, Risk, ToolArgs, ToolResult
 from tools.render import Block, code_block, context, escape, lines_blocks, section, table
+from tools.spec import ToolSpec, verbs
 
 COST_METRIC = "UnblendedCost"
 
@@ -214,3 +215,19 @@ def get_cost(ctx: ToolContext, args: GetCostArgs, _: list[Instance]) -> CostResu
         by_service=by_service,
         by_day=[DayCost(day=day, amount=round(amount, 2)) for day, amount in sorted(daily.items())],
     )
+
+
+# -- the declarations: what the LLM, MCP, the keyword planner, help and the policy read ------------
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        "get_cost",
+        "AWS spend from Cost Explorer for this month so far or last month: total and by service.",
+        GetCostArgs,
+        Risk.READ,
+        get_cost,
+        verbs=verbs("read cost", "비용 조회"),
+        examples={"en": ("cost this month · cost last month · cost by day this week",),
+                  "ko": ("이번 달 비용 · 지난달 비용 · 이번 주 일별 비용",)},
+    ),
+)

@@ -9,10 +9,11 @@ from pydantic import BaseModel, Field
 from tools.context import ToolContext
 from tools.errors import ToolError
 from tools.inventory import fetch_instances
-from tools.models import Instance, OneTargetArgs, StateChange, StateChangeResult, TargetedArgs, ToolArgs, ToolResult
+from tools.models import Instance, Risk, OneTargetArgs, StateChange, StateChangeResult, TargetedArgs, ToolArgs, ToolResult
 from tools.models import instance_line, instances_table
 from tools.render import STATE_EMOJI, Block, escape, lines_blocks, section
 from tools.resolver import normalise
+from tools.spec import ToolSpec, verbs
 
 InstanceState = Literal["pending", "running", "stopping", "stopped", "shutting-down", "terminated"]
 
@@ -205,3 +206,78 @@ def reboot_instances(ctx: ToolContext, args: RebootInstancesArgs, instances: lis
         for i in instances
     ]
     return StateChangeResult(action="reboot", changes=changes)
+
+
+# -- the declarations: what the LLM, MCP, the keyword planner, help and the policy read ------------
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        "list_instances",
+        "List EC2 instances with their Name, id, state, type and Env; optionally only one state, "
+        "a Name containing some text, or instances carrying given tags.",
+        ListInstancesArgs,
+        Risk.READ,
+        list_instances,
+        verbs=verbs("list", "조회"),
+        merge=merge_lists,
+        examples={"en": ("list instances", "show stopped instances"), "ko": ("인스턴스 목록 보여줘", "중지된 인스턴스")},
+    ),
+    ToolSpec(
+        "describe_instance",
+        "Show one instance in detail: state, type, addresses, tags, launch time and EC2 status checks.",
+        DescribeInstanceArgs,
+        Risk.READ,
+        describe_instance,
+        verbs=verbs("describe", "조회"),
+        examples={"en": ("describe web-server-1",), "ko": ("웹 서버 1 상세 정보",)},
+        many_targets=False,
+    ),
+    ToolSpec(
+        "start_instances",
+        "Start stopped instances.",
+        StartInstancesArgs,
+        Risk.CHANGE,
+        start_instances,
+        verbs=verbs("start", "시작"),
+        examples={"en": ("start batch-worker",), "ko": ("배치 워커 시작해줘",)},
+        noop_states=frozenset({"running", "pending"}),
+        ec2_action="start_instances",
+    ),
+    ToolSpec(
+        "reboot_instances",
+        "Reboot (restart) running instances; the instance keeps its id, disks and addresses.",
+        RebootInstancesArgs,
+        Risk.CHANGE,
+        reboot_instances,
+        verbs=verbs("reboot", "재부팅"),
+        examples={"en": ("reboot web server 1",), "ko": ("웹 서버 1 재부팅해줘",)},
+        destructive=True,
+        ec2_action="reboot_instances",
+    ),
+    ToolSpec(
+        "stop_instances",
+        "Stop running instances (they can be started again). Needs an engineer's approval.",
+        StopInstancesArgs,
+        Risk.CRITICAL,
+        stop_instances,
+        verbs=verbs("stop", "중지"),
+        examples={"en": ("stop web-server-2 (needs approval)",), "ko": ("웹 서버 2 중지해줘 (승인 필요)",)},
+        noop_states=frozenset({"stopped", "stopping"}),
+        takes_down=True,
+        destructive=True,
+        ec2_action="stop_instances",
+    ),
+    ToolSpec(
+        "terminate_instances",
+        "Terminate (permanently delete) instances. Irreversible. Needs an engineer's approval.",
+        TerminateInstancesArgs,
+        Risk.CRITICAL,
+        terminate_instances,
+        verbs=verbs("terminate", "종료"),
+        noop_states=frozenset({"terminated", "shutting-down"}),
+        takes_down=True,
+        irreversible=True,
+        destructive=True,
+        ec2_action="terminate_instances",
+    ),
+)

@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field, field_validator
 
 from tools.context import ToolContext
 from tools.errors import ToolError
-from tools.models import Instance, ToolArgs, ToolResult, check_window
+from tools.models import Instance, Risk, ToolArgs, ToolResult, check_window
 from tools.render import Block, code_block, context, escape, section
+from tools.spec import ToolSpec, verbs
 
 LOG_GROUP_PATTERN = r"^[\.\-_/#A-Za-z0-9]{1,512}$"
 
@@ -170,3 +171,18 @@ def search_logs(ctx: ToolContext, args: SearchLogsArgs, instances: list[Instance
         truncated=truncated,
         sources=[instance.label for instance in instances],
     )
+
+
+# -- the declarations: what the LLM, MCP, the keyword planner, help and the policy read ------------
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        "search_logs",
+        "Search a CloudWatch Logs group for lines matching a filter pattern (e.g. ERROR) in a recent window.",
+        SearchLogsArgs,
+        Risk.READ,
+        search_logs,
+        verbs=verbs("search logs", "로그 검색"),
+        examples={"en": ("errors in /app/api",), "ko": ("api 로그 에러 찾아줘",)},
+    ),
+)

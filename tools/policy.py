@@ -13,7 +13,8 @@ from typing import Literal
 from pydantic import BaseModel
 
 from tools.models import Risk
-from tools.registry import REGISTRY, PreparedCall
+from tools.calls import PreparedCall
+from tools.registry import REGISTRY
 from tools.resolver import WILDCARD
 
 DEFAULT_MAX_TARGETS = 5

@@ -21,9 +21,10 @@ from tools.context import ToolContext
 from tools.ec2 import StatusCheck
 from tools.errors import ToolError, describe_aws_error
 from tools.logs import instance_streams, log_group_names, log_group_for
-from tools.models import Instance, OneTargetArgs, ToolArgs, ToolResult, check_window
+from tools.models import Instance, Risk, OneTargetArgs, ToolArgs, ToolResult, check_window
 from tools.ops import ChangeView, IncidentView
 from tools.render import Block, age, context, escape, fmt, link, section, sparkline, table
+from tools.spec import ToolSpec, verbs
 
 TIER_LABELS = {0: "Tier 0", 1: "Tier 1"}
 
@@ -298,3 +299,41 @@ def _runbook(ctx: ToolContext, instance: Instance, symptom: str, found: dict) ->
         lines.append(f"its recovery step is {hint.recovery_tool} ({hint.why or 'see the runbook'}); "
                      f"ask for it by name if you decide so — I propose, you decide")
     return DiagnosisPart(label="runbook", lines=lines)
+
+
+# -- the declarations: what the LLM, MCP, the keyword planner, help and the policy read ------------
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        "list_incidents",
+        "Open incidents the monitor is tracking: tier, resource, age, who acknowledged it, link to its thread. "
+        "Answers 'is anything broken right now?'.",
+        ListIncidentsArgs,
+        Risk.READ,
+        list_incidents,
+        verbs=verbs("list incidents", "인시던트 조회"),
+        examples={"en": ("open incidents", "is anything broken right now?"), "ko": ("인시던트 목록", "지금 장애 있어?")},
+    ),
+    ToolSpec(
+        "recent_changes",
+        "What changed recently: changes made through the bot (who ran what, when) and instance state changes "
+        "the monitor saw that nobody made through the bot; optionally only for named instances.",
+        RecentChangesArgs,
+        Risk.READ,
+        recent_changes,
+        verbs=verbs("show recent changes", "변경 이력 조회"),
+        examples={"en": ("what changed in the last hour?", "who stopped web-server-2?"),
+                  "ko": ("최근 변경 사항", "누가 웹 서버 2 중지했어?")},
+    ),
+    ToolSpec(
+        "diagnose",
+        "Why one instance is slow, down or broken, read-only: state and status checks, CPU over the last hour, "
+        "its alarms, the latest ERROR lines of its log group, recent changes to it and the matching runbook.",
+        DiagnoseArgs,
+        Risk.READ,
+        diagnose,
+        verbs=verbs("diagnose", "진단"),
+        examples={"en": ("why is api-server slow?",), "ko": ("api 서버 왜 느려?",)},
+        many_targets=False,
+    ),
+)

@@ -26,7 +26,9 @@ from store.engine import utcnow
 from store.proposals import ProposalStore
 from tools.models import Instance
 from tools.policy import DEFAULT_MAX_TARGETS, decide
-from tools.registry import REGISTRY, PreparedCall, ToolOutcome, ToolRunner
+from tools.calls import PreparedCall, ToolOutcome
+from tools.registry import REGISTRY
+from tools.runner import ToolRunner
 
 log = logging.getLogger(__name__)
 DEFAULT_TTL = timedelta(minutes=15)

@@ -16,7 +16,7 @@ from monitoring.notifier import Incident
 from tools.charts import Chart, ChartSeries, line_chart
 from tools.cloudwatch import Ec2Metric, InstanceMetric, fetch_metric_series
 from tools.inventory import fetch_instances
-from tools.registry import ToolRunner
+from tools.runner import ToolRunner
 from tools.render import sparkline
 
 log = logging.getLogger(__name__)

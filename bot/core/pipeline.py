@@ -34,7 +34,9 @@ from tools.inventory import fetch_instances, fetch_scopes
 from tools.logs import log_group_names
 from tools.models import Instance, Risk
 from tools.policy import DEFAULT_MAX_TARGETS, check_request, decide
-from tools.registry import REGISTRY, PreparedCall, ToolOutcome, ToolRunner
+from tools.calls import PreparedCall, ToolOutcome
+from tools.registry import REGISTRY
+from tools.runner import ToolRunner
 from tools.models import instances_table
 from tools.resolver import resolve
 

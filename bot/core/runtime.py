@@ -45,7 +45,7 @@ from monitoring.notifier import Notifier
 from monitoring.service import MonitorService
 from tools.aws import AwsClients
 from tools.context import ToolContext
-from tools.registry import ToolRunner
+from tools.runner import ToolRunner
 
 if TYPE_CHECKING:
     from sop.store import SopStore, SyncReport

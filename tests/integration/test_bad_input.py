@@ -6,7 +6,7 @@ import pytest
 
 from tools.aws import AwsClients
 from tools.context import ToolContext
-from tools.registry import ToolRunner
+from tools.runner import ToolRunner
 
 
 @pytest.mark.parametrize(

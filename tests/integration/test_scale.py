@@ -7,7 +7,7 @@ import pytest
 from sandbox.fleet import SANDBOX_AMI, launch_instance, put_cpu_history
 from tools.context import ToolContext
 from tools.inventory import fetch_instances
-from tools.registry import ToolRunner
+from tools.runner import ToolRunner
 
 
 def test_list_follows_next_token_past_250_reservations(empty_sandbox):

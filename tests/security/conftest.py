@@ -16,7 +16,7 @@ from tests.conftest import APPROVER, DemoEnv
 from tests.fakes.throttle_proxy import ThrottlingProxy
 from tools.aws import AwsClients
 from tools.context import ToolContext
-from tools.registry import ToolRunner
+from tools.runner import ToolRunner
 
 TALLY = {"attacks": 0, "unapproved": 0, "failed": 0}
 TOOLS = {"StartInstances": "start_instances", "StopInstances": "stop_instances",
