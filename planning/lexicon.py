@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from tools.models import Risk
+from tools.registry import ToolSpec, tools
+
 
 def compile_patterns(patterns: Iterable[str]) -> re.Pattern[str]:
     """One regex that matches any of the patterns (each kept as its own group of alternatives)."""
@@ -19,167 +22,38 @@ def compile_patterns(patterns: Iterable[str]) -> re.Pattern[str]:
 
 # Intent → patterns. Order matters: the first intent that matches wins, so the more
 # specific and the more dangerous come first (재시작 before 시작, terminate before stop).
-INTENT_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("help", (r"^\s*(help|도움말?|명령어|commands?)\s*[?!.]*\s*$", r"what can you do", r"뭘? 할 수 있", r"무엇을 할 수")),
-    (
-        "unsupported",
-        (
+# A tool's own phrasings live in its declaration (`phrasings`, `phrasing_rank`).
+# The words that are not a tool: help first, unsupported services before any tool (an S3 "list" is
+# no list_instances), small talk last.
+HELP_PATTERNS = (r"^\s*(help|도움말?|명령어|commands?)\s*[?!.]*\s*$", r"what can you do", r"뭘? 할 수 있", r"무엇을 할 수")
+UNSUPPORTED_PATTERNS = (
             r"\bs3\b", r"\bbuckets?\b", r"버킷", r"\blambda\b", r"람다", r"security.?groups?", r"보안 ?그룹",
             r"\biam\b", r"\bvpcs?\b", r"\bsnapshots?\b", r"스냅샷", r"\bamis?\b", r"\bautoscal", r"오토 ?스케일",
             r"\bscal(e|ing)\b", r"스케일", r"\brds\b", r"\bdynamodb\b", r"\beks\b", r"\bkubernetes\b", r"\bk8s\b", r"\bpods?\b",
             r"\b(create|launch|provision|spin up a new|resize|modify|change the type)\b", r"(만들어|생성|새로 띄워|타입 변경|사이즈 변경)",
             r"\b(ssh into|run (a )?command|execute (a )?command|shell)\b", r"(접속해|명령어? 실행)",
             r"\b(drop|truncate)\b", r"\bdelete (the )?(users?|tables?|data(base)?|logs?)\b",
-        ),
-    ),
-    # on-call triage: before the actions, so "why did kafka-3 stop?" and "who stopped it?" read, never act
-    (
-        "diagnose",
-        (
-            r"\bdiagnos", r"\btroubleshoot", r"\binvestigate\b", r"\broot cause\b", r"\bwhat('s| is) wrong with\b",
-            r"\bwhat('s| is) going on with\b",
-            r"\bwhy\b(?!.{0,60}\b(costs?|bills?|spend|spent|expens\w*|charges?|pay|paid|budget|invoice)\b)\s+"
-            r"(is|are|was|were|did|does|do|has|have|'?s)\b.{0,60}\b(slow|sluggish|down|broken|failing|fail(ed)?|erroring|"
-            r"errors?|unhealthy|unresponsive|stuck|lagg(ing|y)|high|hot|spiking|crash(ed|ing)?|dead|stop(ped)?|"
-            r"terminated|reboot(ed)?|restart(ed)?|timing out|time ?outs?|5\d\d|flapping|impaired|hanging|not (responding|working))\b",
-            r"진단", r"원인", r"뭐가 문제", r"무슨 문제", r"문제가 뭐",
-            # lookaheads, not spans: words between "왜" and the symptom may be a name said in Hangul ("배치 워커")
-            r"왜(?=.{0,30}(느려|느리|느린|죽었|죽어|멈췄|멈춰|다운|안 ?돼|안 ?되|에러|오류|터졌|먹통|이상해|높아|높지|꺼졌|중지됐|재부팅됐|종료됐))",
-            r"(느려|느린|먹통|이상해)(?=.{0,10}왜)",
-        ),
-    ),
-    (
-        "changes",
-        (
-            r"\bwhat('s| has| have)? changed\b", r"\bwhat changes\b", r"\brecent changes\b", r"\bchange ?log\b",
-            r"\bchanges? (in|over|during|since|today|made|to)\b", r"\bany changes\b",
-            r"\bwho (stopped|started|rebooted|restarted|terminated|changed|touched|killed|shut down|turned off|modified|deleted|bounced)\b",
-            r"\bwhat did (the bot|you|anyone|someone|somebody) (do|change)\b",
-            r"변경 ?(사항|이력|내역|된|한|됐)", r"뭐가? 바뀌", r"바뀐 ?(것|거|게)", r"최근 ?(작업|변경)", r"작업 ?(이력|내역)",
-            r"누가(?=.{0,30}(중지|정지|껐|꺼|재부팅|재시작|종료|시작|켰|바꿨|건드))",
-            r"\b(did|has|have) (anyone|someone|somebody|anybody) (touch|change|stop|start|reboot|restart|terminate|modify|"
-            r"kill|bounce|shut)",
-        ),
-    ),
-    (
-        "incidents",
-        (
-            r"\bincidents?\b", r"\boutages?\b", r"\b(is|are) (anything|something|anything else) (broken|down|wrong|failing|on fire)\b",
-            r"\banything (broken|down|wrong|failing|on fire)\b",
-            r"\bwhat('s| is)( (currently|now|still|actually))? (broken|on fire|failing)\b",
-            r"\bany (problems|issues|fires)\b", r"\bon fire\b",
-            r"인시던트", r"장애", r"문제 ?(있|생긴|났)", r"이슈 ?있", r"터진 ?(거|것|게)",
-        ),
-    ),
-    (
-        "terminate",
-        (
-            r"\bterminat", r"\bdelete\b", r"\bdestroy", r"\bdecommission", r"\bnuke\b", r"\bkill\b",
-            r"\bremove\b", r"\bget rid of\b", r"\bblow away\b", r"\bwipe\b",
-            r"종료", r"삭제", r"제거", r"폐기", r"없애", r"날려", r"터미네이트",
-        ),
-    ),
-    (
-        "reboot",
-        (
-            r"\breboot", r"\brestart", r"\bbounce\b", r"\bpower.?cycle", r"\brecycle\b", r"\bcycle\b",
-            r"재부팅", r"재시작", r"제부팅", r"제시작", r"재부딩", r"리부팅", r"재기동", r"리부트", r"리붓", r"리스타트", r"다시 ?시작", r"껐다 ?켜", r"재실행",
-        ),
-    ),
-    (
-        "stop",
-        (
-            r"\bstop\b", r"\bshut ?down\b", r"\bshut\b.{0,40}\b(off|down)\b", r"\bhalt\b", r"\bpower\b.{0,40}\b(off|down)\b",
-            r"\bturn\b.{0,40}\boff\b", r"\bbring\b.{0,40}\bdown\b", r"\btake\b.{0,40}\b(down|offline)\b", r"\bpause\b",
-            r"중지", r"정지", r"멈춰", r"멈추", r"멈춤", r"꺼\s*(줘|주|봐|라|요|$|\.|!)", r"\b끄", r"^끄|\s끄", r"셧다운", r"내려 ?(줘|주|라|$)",
-            r"스톱",
-        ),
-    ),
-    (
-        "start",
-        (
-            r"\bstart", r"(?<!re)\bboot\b", r"\bpower\b.{0,40}\b(on|up)\b", r"\bturn\b.{0,40}\bon\b",
-            r"\bbring\b.{0,40}\b(up|back)\b", r"\bspin (it |them )?up\b", r"\bfire (it |them )?up\b", r"\bwake\b",
-            r"\bresume\b",
-            r"시작", r"켜", r"기동", r"(?<!재)부팅", r"올려 ?(줘|주|라|$)", r"스타트", r"가동해", r"살려",
-        ),
-    ),
-    (
-        "cost",
-        (
-            r"\bcosts?\b", r"\bspend", r"\bspent\b", r"\bbill", r"\binvoice", r"\bexpens", r"\bcharges?\b",
-            r"\bhow much\b(?!.{0,30}\b(cpu|memory|disk|network|traffic|load)\b)", r"\bpa(y|id)\b",
-            r"\bbudget", r"\bpricing\b", r"\bdollars?\b", r"\$",
-            r"비용", r"요금", r"청구", r"지출", r"과금", r"돈", r"빌링",
-            r"얼마(나)? ?(나왔|들었|썼|냈|청구|나가)", r"^(이번 ?달|지난 ?달|저번 ?달).{0,6}얼마",
-        ),
-    ),
-    (
-        "logs",
-        (
-            r"\blogs?\b", r"\blogging\b", r"\bgrep\b", r"\btail\b", r"\berror lines?\b", r"\bstack ?traces?\b",
-            r"(?<!\w)/[a-z0-9_\-]+/[a-z0-9_\-./#]+", r"로그", r"에러 (줄|라인|메시지)", r"에러 찾", r"오류 찾",
-        ),
-    ),
-    (
-        "alarms",
-        (
-            r"\balarms?\b", r"\balerts?\b", r"\balerting\b", r"\bfiring\b", r"\bgoing off\b", r"\bpag(ed|ing)\b",
-            r"알람", r"경보", r"알림", r"얼럿", r"울리",
-        ),
-    ),
-    (
-        "metrics",
-        (
-            r"\bcpu\b", r"\bmetrics?\b", r"\butili[sz]ation\b", r"\busage\b", r"\bload\b", r"\bnetwork\b",
-            r"\btraffic\b", r"\bdisk (reads?|writes?|ops|io)\b", r"\bhow busy\b", r"\bperformance\b", r"\bgraph\b",
-            r"\biops\b", r"\bbusy\b", r"\bhot\b",
-            r"씨피유", r"사용률", r"사용량", r"메트릭", r"지표", r"부하", r"성능", r"트래픽", r"네트워크", r"그래프",
-        ),
-    ),
-    (
-        "describe",
-        (
-            r"\bdescribe\b", r"\bdetails?\b", r"\binfo(rmation)?\b", r"\bstatus\b", r"\bstate of\b", r"\btell me about\b",
-            r"\binspect\b", r"\bhealth\b", r"\bhealthy\b", r"\bstatus checks?\b", r"\bis .+ (up|down|running|stopped|ok)\b",
-            r"\bwhat('s| is) (up with|wrong with)\b", r"\bip address\b", r"\bwhen was .+ launched\b",
-            r"상세", r"정보", r"상태", r"자세히", r"헬스", r"아이피", r"괜찮", r"살아 ?있",
-        ),
-    ),
-    (
-        "list",
-        (
-            r"\blist\b", r"\bshow\b", r"\bdisplay\b", r"\binstances\b", r"\bservers\b", r"\bfleet\b", r"\binventory\b",
-            r"\bwhat('s| is) running\b", r"\bwhich (instances|servers|machines)\b", r"\bmachines\b", r"\bvms\b",
-            r"\bhow many\b", r"\benumerate\b",
-            r"목록", r"리스트", r"보여", r"조회", r"현황", r"인스턴스", r"서버들", r"알려", r"몇 ?대", r"뭐가? ?있", r"어떤 (서버|인스턴스)",
-        ),
-    ),
-    (
-        "greeting",
-        (
+        )
+GREETING_PATTERNS = (
             r"^\s*(hi|hello|hey|yo|thanks|thank you|good (morning|evening|night)|sup)\b", r"안녕", r"고마워", r"감사",
             r"수고", r"반가",
-        ),
-    ),
-)
+        )
 
-INTENT_TO_TOOL = {
-    "terminate": "terminate_instances",
-    "stop": "stop_instances",
-    "reboot": "reboot_instances",
-    "start": "start_instances",
-    "cost": "get_cost",
-    "logs": "search_logs",
-    "alarms": "list_alarms",
-    "metrics": "get_metrics",
-    "describe": "describe_instance",
-    "list": "list_instances",
-    "diagnose": "diagnose",
-    "changes": "recent_changes",
-    "incidents": "list_incidents",
-}
-MUTATING_INTENTS = frozenset({"terminate", "stop", "reboot", "start"})
+
+def _tool_intents() -> tuple[ToolSpec, ...]:
+    """The tools people can ask for in words, in the order the planner tries them (each tool declares
+    its phrasings and rank beside its handler, `tools/*.py`)."""
+    return tuple(sorted((spec for spec in tools() if spec.phrasings and spec.intent), key=lambda spec: spec.phrasing_rank))
+
+
+INTENT_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("help", HELP_PATTERNS),
+    ("unsupported", UNSUPPORTED_PATTERNS),
+    *((spec.intent, spec.phrasings) for spec in _tool_intents()),
+    ("greeting", GREETING_PATTERNS),
+)
+INTENT_TO_TOOL = {spec.intent: spec.name for spec in _tool_intents()}
+MUTATING_INTENTS = frozenset(spec.intent for spec in _tool_intents() if spec.risk is not Risk.READ)
 
 # A question about the past or a state ("did it stop?", "멈췄어?") is not a command.
 STATE_QUESTION_PATTERNS = (

@@ -282,6 +282,14 @@ TOOLS: tuple[ToolSpec, ...] = (
         get_metrics,
         verbs=verbs("read metrics of", "메트릭 조회"),
         examples={"en": ("cpu of the db over the last 2 hours",), "ko": ("디비 CPU 지난 2시간",)},
+        intent="metrics",
+        phrasing_rank=110,
+        phrasings=(
+            r"\bcpu\b", r"\bmetrics?\b", r"\butili[sz]ation\b", r"\busage\b", r"\bload\b", r"\bnetwork\b",
+            r"\btraffic\b", r"\bdisk (reads?|writes?|ops|io)\b", r"\bhow busy\b", r"\bperformance\b", r"\bgraph\b",
+            r"\biops\b", r"\bbusy\b", r"\bhot\b",
+            r"씨피유", r"사용률", r"사용량", r"메트릭", r"지표", r"부하", r"성능", r"트래픽", r"네트워크", r"그래프",
+        ),
     ),
     ToolSpec(
         "list_alarms",
@@ -291,5 +299,11 @@ TOOLS: tuple[ToolSpec, ...] = (
         list_alarms,
         verbs=verbs("list alarms", "알람 조회"),
         examples={"en": ("alarms firing",), "ko": ("울리고 있는 알람",)},
+        intent="alarms",
+        phrasing_rank=100,
+        phrasings=(
+            r"\balarms?\b", r"\balerts?\b", r"\balerting\b", r"\bfiring\b", r"\bgoing off\b", r"\bpag(ed|ing)\b",
+            r"알람", r"경보", r"알림", r"얼럿", r"울리",
+        ),
     ),
 )

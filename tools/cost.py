@@ -229,5 +229,14 @@ TOOLS: tuple[ToolSpec, ...] = (
         verbs=verbs("read cost", "비용 조회"),
         examples={"en": ("cost this month · cost last month · cost by day this week",),
                   "ko": ("이번 달 비용 · 지난달 비용 · 이번 주 일별 비용",)},
+        intent="cost",
+        phrasing_rank=80,
+        phrasings=(
+            r"\bcosts?\b", r"\bspend", r"\bspent\b", r"\bbill", r"\binvoice", r"\bexpens", r"\bcharges?\b",
+            r"\bhow much\b(?!.{0,30}\b(cpu|memory|disk|network|traffic|load)\b)", r"\bpa(y|id)\b",
+            r"\bbudget", r"\bpricing\b", r"\bdollars?\b", r"\$",
+            r"비용", r"요금", r"청구", r"지출", r"과금", r"돈", r"빌링",
+            r"얼마(나)? ?(나왔|들었|썼|냈|청구|나가)", r"^(이번 ?달|지난 ?달|저번 ?달).{0,6}얼마",
+        ),
     ),
 )

@@ -221,6 +221,14 @@ TOOLS: tuple[ToolSpec, ...] = (
         verbs=verbs("list", "조회"),
         merge=merge_lists,
         examples={"en": ("list instances", "show stopped instances"), "ko": ("인스턴스 목록 보여줘", "중지된 인스턴스")},
+        intent="list",
+        phrasing_rank=130,
+        phrasings=(
+            r"\blist\b", r"\bshow\b", r"\bdisplay\b", r"\binstances\b", r"\bservers\b", r"\bfleet\b", r"\binventory\b",
+            r"\bwhat('s| is) running\b", r"\bwhich (instances|servers|machines)\b", r"\bmachines\b", r"\bvms\b",
+            r"\bhow many\b", r"\benumerate\b",
+            r"목록", r"리스트", r"보여", r"조회", r"현황", r"인스턴스", r"서버들", r"알려", r"몇 ?대", r"뭐가? ?있", r"어떤 (서버|인스턴스)",
+        ),
     ),
     ToolSpec(
         "describe_instance",
@@ -231,6 +239,14 @@ TOOLS: tuple[ToolSpec, ...] = (
         verbs=verbs("describe", "조회"),
         examples={"en": ("describe web-server-1",), "ko": ("웹 서버 1 상세 정보",)},
         many_targets=False,
+        intent="describe",
+        phrasing_rank=120,
+        phrasings=(
+            r"\bdescribe\b", r"\bdetails?\b", r"\binfo(rmation)?\b", r"\bstatus\b", r"\bstate of\b", r"\btell me about\b",
+            r"\binspect\b", r"\bhealth\b", r"\bhealthy\b", r"\bstatus checks?\b", r"\bis .+ (up|down|running|stopped|ok)\b",
+            r"\bwhat('s| is) (up with|wrong with)\b", r"\bip address\b", r"\bwhen was .+ launched\b",
+            r"상세", r"정보", r"상태", r"자세히", r"헬스", r"아이피", r"괜찮", r"살아 ?있",
+        ),
     ),
     ToolSpec(
         "start_instances",
@@ -242,6 +258,14 @@ TOOLS: tuple[ToolSpec, ...] = (
         examples={"en": ("start batch-worker",), "ko": ("배치 워커 시작해줘",)},
         noop_states=frozenset({"running", "pending"}),
         ec2_action="start_instances",
+        intent="start",
+        phrasing_rank=70,
+        phrasings=(
+            r"\bstart", r"(?<!re)\bboot\b", r"\bpower\b.{0,40}\b(on|up)\b", r"\bturn\b.{0,40}\bon\b",
+            r"\bbring\b.{0,40}\b(up|back)\b", r"\bspin (it |them )?up\b", r"\bfire (it |them )?up\b", r"\bwake\b",
+            r"\bresume\b",
+            r"시작", r"켜", r"기동", r"(?<!재)부팅", r"올려 ?(줘|주|라|$)", r"스타트", r"가동해", r"살려",
+        ),
     ),
     ToolSpec(
         "reboot_instances",
@@ -253,6 +277,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         examples={"en": ("reboot web server 1",), "ko": ("웹 서버 1 재부팅해줘",)},
         destructive=True,
         ec2_action="reboot_instances",
+        intent="reboot",
+        phrasing_rank=50,
+        phrasings=(
+            r"\breboot", r"\brestart", r"\bbounce\b", r"\bpower.?cycle", r"\brecycle\b", r"\bcycle\b",
+            r"재부팅", r"재시작", r"제부팅", r"제시작", r"재부딩", r"리부팅", r"재기동", r"리부트", r"리붓", r"리스타트", r"다시 ?시작", r"껐다 ?켜", r"재실행",
+        ),
     ),
     ToolSpec(
         "stop_instances",
@@ -266,6 +296,14 @@ TOOLS: tuple[ToolSpec, ...] = (
         takes_down=True,
         destructive=True,
         ec2_action="stop_instances",
+        intent="stop",
+        phrasing_rank=60,
+        phrasings=(
+            r"\bstop\b", r"\bshut ?down\b", r"\bshut\b.{0,40}\b(off|down)\b", r"\bhalt\b", r"\bpower\b.{0,40}\b(off|down)\b",
+            r"\bturn\b.{0,40}\boff\b", r"\bbring\b.{0,40}\bdown\b", r"\btake\b.{0,40}\b(down|offline)\b", r"\bpause\b",
+            r"중지", r"정지", r"멈춰", r"멈추", r"멈춤", r"꺼\s*(줘|주|봐|라|요|$|\.|!)", r"\b끄", r"^끄|\s끄", r"셧다운", r"내려 ?(줘|주|라|$)",
+            r"스톱",
+        ),
     ),
     ToolSpec(
         "terminate_instances",
@@ -279,5 +317,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         irreversible=True,
         destructive=True,
         ec2_action="terminate_instances",
+        intent="terminate",
+        phrasing_rank=40,
+        phrasings=(
+            r"\bterminat", r"\bdelete\b", r"\bdestroy", r"\bdecommission", r"\bnuke\b", r"\bkill\b",
+            r"\bremove\b", r"\bget rid of\b", r"\bblow away\b", r"\bwipe\b",
+            r"종료", r"삭제", r"제거", r"폐기", r"없애", r"날려", r"터미네이트",
+        ),
     ),
 )

@@ -184,5 +184,11 @@ TOOLS: tuple[ToolSpec, ...] = (
         search_logs,
         verbs=verbs("search logs", "로그 검색"),
         examples={"en": ("errors in /app/api",), "ko": ("api 로그 에러 찾아줘",)},
+        intent="logs",
+        phrasing_rank=90,
+        phrasings=(
+            r"\blogs?\b", r"\blogging\b", r"\bgrep\b", r"\btail\b", r"\berror lines?\b", r"\bstack ?traces?\b",
+            r"(?<!\w)/[a-z0-9_\-]+/[a-z0-9_\-./#]+", r"로그", r"에러 (줄|라인|메시지)", r"에러 찾", r"오류 찾",
+        ),
     ),
 )

@@ -41,6 +41,13 @@ class ToolSpec:
     # reads a whole account: with several regions in the accounts file and none asked for, it runs in each
     # of the account's regions and this merges the results into one answer ("list instances")
     merge: Callable[[list[ToolResult]], ToolResult] | None = None
+    # how people ask for it, for the keyword planner: regular expressions (EN and KO, matched on the
+    # lower-cased message), its short name for the intent ("reboot"), and its rank — the planner tries
+    # tools in rank order and the first that matches wins, so the more specific and the more dangerous
+    # rank first (triage before the actions: "who stopped X?" reads; terminate before stop, 재시작 before 시작)
+    phrasings: tuple[str, ...] = ()
+    intent: str = ""
+    phrasing_rank: int = 1000
 
     @property
     def takes_targets(self) -> bool:

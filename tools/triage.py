@@ -313,6 +313,15 @@ TOOLS: tuple[ToolSpec, ...] = (
         list_incidents,
         verbs=verbs("list incidents", "인시던트 조회"),
         examples={"en": ("open incidents", "is anything broken right now?"), "ko": ("인시던트 목록", "지금 장애 있어?")},
+        intent="incidents",
+        phrasing_rank=30,
+        phrasings=(
+            r"\bincidents?\b", r"\boutages?\b", r"\b(is|are) (anything|something|anything else) (broken|down|wrong|failing|on fire)\b",
+            r"\banything (broken|down|wrong|failing|on fire)\b",
+            r"\bwhat('s| is)( (currently|now|still|actually))? (broken|on fire|failing)\b",
+            r"\bany (problems|issues|fires)\b", r"\bon fire\b",
+            r"인시던트", r"장애", r"문제 ?(있|생긴|났)", r"이슈 ?있", r"터진 ?(거|것|게)",
+        ),
     ),
     ToolSpec(
         "recent_changes",
@@ -324,6 +333,18 @@ TOOLS: tuple[ToolSpec, ...] = (
         verbs=verbs("show recent changes", "변경 이력 조회"),
         examples={"en": ("what changed in the last hour?", "who stopped web-server-2?"),
                   "ko": ("최근 변경 사항", "누가 웹 서버 2 중지했어?")},
+        intent="changes",
+        phrasing_rank=20,
+        phrasings=(
+            r"\bwhat('s| has| have)? changed\b", r"\bwhat changes\b", r"\brecent changes\b", r"\bchange ?log\b",
+            r"\bchanges? (in|over|during|since|today|made|to)\b", r"\bany changes\b",
+            r"\bwho (stopped|started|rebooted|restarted|terminated|changed|touched|killed|shut down|turned off|modified|deleted|bounced)\b",
+            r"\bwhat did (the bot|you|anyone|someone|somebody) (do|change)\b",
+            r"변경 ?(사항|이력|내역|된|한|됐)", r"뭐가? 바뀌", r"바뀐 ?(것|거|게)", r"최근 ?(작업|변경)", r"작업 ?(이력|내역)",
+            r"누가(?=.{0,30}(중지|정지|껐|꺼|재부팅|재시작|종료|시작|켰|바꿨|건드))",
+            r"\b(did|has|have) (anyone|someone|somebody|anybody) (touch|change|stop|start|reboot|restart|terminate|modify|"
+            r"kill|bounce|shut)",
+        ),
     ),
     ToolSpec(
         "diagnose",
@@ -335,5 +356,19 @@ TOOLS: tuple[ToolSpec, ...] = (
         verbs=verbs("diagnose", "진단"),
         examples={"en": ("why is api-server slow?",), "ko": ("api 서버 왜 느려?",)},
         many_targets=False,
+        intent="diagnose",
+        phrasing_rank=10,
+        phrasings=(
+            r"\bdiagnos", r"\btroubleshoot", r"\binvestigate\b", r"\broot cause\b", r"\bwhat('s| is) wrong with\b",
+            r"\bwhat('s| is) going on with\b",
+            r"\bwhy\b(?!.{0,60}\b(costs?|bills?|spend|spent|expens\w*|charges?|pay|paid|budget|invoice)\b)\s+"
+            r"(is|are|was|were|did|does|do|has|have|'?s)\b.{0,60}\b(slow|sluggish|down|broken|failing|fail(ed)?|erroring|"
+            r"errors?|unhealthy|unresponsive|stuck|lagg(ing|y)|high|hot|spiking|crash(ed|ing)?|dead|stop(ped)?|"
+            r"terminated|reboot(ed)?|restart(ed)?|timing out|time ?outs?|5\d\d|flapping|impaired|hanging|not (responding|working))\b",
+            r"진단", r"원인", r"뭐가 문제", r"무슨 문제", r"문제가 뭐",
+            # lookaheads, not spans: words between "왜" and the symptom may be a name said in Hangul ("배치 워커")
+            r"왜(?=.{0,30}(느려|느리|느린|죽었|죽어|멈췄|멈춰|다운|안 ?돼|안 ?되|에러|오류|터졌|먹통|이상해|높아|높지|꺼졌|중지됐|재부팅됐|종료됐))",
+            r"(느려|느린|먹통|이상해)(?=.{0,10}왜)",
+        ),
     ),
 )
