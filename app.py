@@ -148,21 +148,34 @@ def sandbox_database(settings, keep: bool) -> str:  # type: ignore[no-untyped-de
     return SANDBOX_DB
 
 
-def add_fault_command(runtime, sandbox) -> None:  # type: ignore[no-untyped-def]
+def fault_command(sandbox):  # type: ignore[no-untyped-def]
+    """The sandbox's `fault` command, for the router's table (so help lists it only where a sandbox runs)."""
+    from bot.core.commands import plain_command
     from bot.core.runtime import MONITOR_FLAG
     from sandbox.fault_command import PATTERN, USAGE, fault_runner
     from sandbox.faults import FaultInjector
 
     inject = fault_runner(FaultInjector(sandbox))
 
-    def run(args: str) -> str:
-        said = inject(args)
-        if said.startswith("fault: ") and runtime.get_flag(MONITOR_FLAG, "off") != "on":
+    def run(call) -> str:  # type: ignore[no-untyped-def]
+        said = inject(call.args)
+        if said.startswith("fault: ") and call.runtime.flags.get(MONITOR_FLAG, "off") != "on":
             said += " (the monitor is off: type `auto on` to watch)"
         return said
 
-    runtime.router.add("fault", USAGE, {"en": "sandbox only: break an instance to see the monitor react",
-                                        "ko": "샌드박스 전용: 장애 주입 (모니터 반응 확인)"}, PATTERN, run)
+    return plain_command("fault", USAGE, {"en": "sandbox only: break an instance to see the monitor react",
+                                          "ko": "샌드박스 전용: 장애 주입 (모니터 반응 확인)"}, PATTERN, run)
+
+
+def mcp_announcers(settings):  # type: ignore[no-untyped-def]
+    """MCP proposals have no thread: with Slack configured they are posted where the approvers are."""
+    if not (settings.slack_bot_token and settings.slack_alert_channel):
+        return ()
+    from bot.slack.app import make_web_client
+    from bot.slack.poster import ProposalPoster
+
+    client = make_web_client(settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
+    return (lambda approvals: ProposalPoster(client, settings.slack_alert_channel, approvals),)
 
 
 def run_terminal(runtime) -> int:  # type: ignore[no-untyped-def]
@@ -180,14 +193,6 @@ def run_mcp(runtime, read_only: bool, http_port: int | None,  # type: ignore[no-
 
     from bot.mcp.server import McpFrontEnd, McpSetupError
 
-    settings = runtime.settings
-    if settings.slack_bot_token and settings.slack_alert_channel:  # proposals go where the approvers are
-        from bot.slack.app import make_web_client
-        from bot.slack.poster import ProposalPoster
-
-        client = make_web_client(settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
-        runtime.pipeline.proposal_listeners.append(ProposalPoster(client, settings.slack_alert_channel,
-                                                                  runtime.approvals))
     front = McpFrontEnd(runtime, read_only=read_only)
     if http_port:
         token = runtime.settings.mcp_auth_token
@@ -307,7 +312,10 @@ def main(argv: list[str] | None = None) -> int:
             print(error, file=sys.stderr)
             return 2
 
+    from bot.core.commands import COMMANDS
     from bot.core.runtime import build_runtime, real_aws_clients
+
+    announce = mcp_announcers(settings) if args.mode == "mcp" else ()
 
     sandbox = None
     runtime = None
@@ -319,16 +327,16 @@ def main(argv: list[str] | None = None) -> int:
                     # in MCP stdio mode stdout is the protocol: everything human goes to stderr
                     sandbox, clients = start_sandbox(settings, out=sys.stderr if args.mode == "mcp" else sys.stdout,
                                                      fleet_size=args.fleet_size, fleet=fleet, accounts=args.accounts)
-                    runtime = build_runtime(settings, clients, db_file=sandbox_database(settings, args.keep))
-                    add_fault_command(runtime, sandbox)
+                    runtime = build_runtime(settings, clients, db_file=sandbox_database(settings, args.keep),
+                                            commands=(*COMMANDS, fault_command(sandbox)), announce=announce)
                 else:
-                    runtime = build_runtime(settings, real_aws_clients(settings))
+                    runtime = build_runtime(settings, real_aws_clients(settings), announce=announce)
                 runtime.warm_up_planner()  # background: the first request must not pay for the prompt
                 if args.mode == "mcp":
                     with beating(runtime, "mcp"):
                         code = run_mcp(runtime, args.read_only, args.http, args.host)
                 else:
-                    report = runtime.attach_sop()
+                    report = runtime.open_runbooks()
                     for problem in report.problems:
                         print(f"runbook skipped: {problem}", file=sys.stderr)
                     if settings.slack_configured and not args.terminal:

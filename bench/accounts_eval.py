@@ -33,7 +33,7 @@ def main() -> None:
         runtime = build_runtime(load_settings(data_dir=Path(data_dir)), clients)
         passed = 0
         for case in cases:
-            decision = runtime.pipeline.decide(case["text"])
+            decision = runtime.pipeline.decision_for(case["text"])
             account = decision.call.account if decision.call else None
             region = decision.call.region if decision.call else None
             ok = decision.kind == case["kind"] and (case["kind"] == "clarify" or (

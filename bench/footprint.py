@@ -38,7 +38,7 @@ def installed_size_mb() -> float:
 
 
 # the app's modules and the embedding model (loaded at the first runbook search)
-IMPORTS = ("import app, bot.core.runtime, bot.slack.app, bot.mcp.server, sop.store\n"
+IMPORTS = ("import app, bot.core.runtime, bot.slack.app, bot.mcp.server, sop.index\n"
            "from sop.embeddings import LocalMiniLM\nLocalMiniLM._model()")
 
 

@@ -126,10 +126,10 @@ def main() -> int:
             cases = load_cases(path)[: args.limit or None]
             recorder = Recorder(llm)
             strict = StrictLlm(recorder)  # type: ignore[arg-type]
-            llm_hits, total, _ = accuracy(settings, clients, PlannerChain(llm=None, fallback=strict), cases, strict)
-            chain_hits, _, chain_out = accuracy(settings, clients, PlannerChain(llm=recorder, fallback=KeywordPlanner()),  # type: ignore[arg-type]
+            llm_hits, total, _ = accuracy(settings, clients, PlannerChain(llm=None, keywords=strict), cases, strict)
+            chain_hits, _, chain_out = accuracy(settings, clients, PlannerChain(llm=recorder, keywords=KeywordPlanner()),  # type: ignore[arg-type]
                                                 cases)
-            keyword_hits, _, _ = accuracy(settings, clients, PlannerChain(llm=None, fallback=KeywordPlanner()), cases)
+            keyword_hits, _, _ = accuracy(settings, clients, PlannerChain(llm=None, keywords=KeywordPlanner()), cases)
             answers = list(recorder.answers.values())
             valid_first = sum(1 for a in answers if a.plan is not None and a.attempts == 1)
             valid_after = sum(1 for a in answers if a.plan is not None)

@@ -79,7 +79,7 @@ def main() -> int:
         samples = []
         for text in texts:
             started = time.perf_counter()
-            runtime.pipeline.decide(text)
+            runtime.pipeline.decision_for(text)
             samples.append(time.perf_counter() - started)
         report("whole decide path incl. sandbox AWS calls (for comparison)", samples)
         runtime.engine.dispose()

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sop.embeddings import LocalMiniLM  # noqa: E402
-from sop.store import SopStore  # noqa: E402
+from sop.index import RunbookIndex  # noqa: E402
 
 COMPONENTS = ["nginx", "postgres", "redis", "kafka", "api", "web", "batch", "cron", "dns", "tls", "s3", "iam",
               "disk", "memory", "cpu", "network", "queue", "cache", "auth", "payments"]
@@ -56,7 +56,7 @@ def main() -> int:
         folder = Path(tmp) / "sops"
         folder.mkdir()
         runbooks = write_runbooks(folder, args.chunks)
-        store = SopStore(Path(tmp) / "data", folder, embedder)
+        store = RunbookIndex(Path(tmp) / "data", folder, embedder)
         started = time.perf_counter()
         report = store.sync()
         indexed = time.perf_counter() - started

@@ -36,7 +36,7 @@ def main() -> int:
         seed_demo_fleet(sandbox)
         clients = sandbox.clients()
         runtime = build_runtime(load_settings(data_dir=Path(tempfile.mkdtemp())), clients)
-        runtime.attach_sop()
+        runtime.open_runbooks()
         print(f"{'question':<34} {'p50 ms':>7} {'max ms':>7}  AWS calls per answer")
         for question in QUESTIONS:
             runtime.router.answer(question, user="UBENCH0001", front="terminal")  # warm-up (caches, index)

@@ -1,11 +1,11 @@
-"""Planner accuracy: `python -m bot.eval --dataset FILE [--planner fallback|llm|chain] [--fleet FILE]`.
+"""Planner accuracy: `python -m bot.eval --dataset FILE [--planner keyword|llm|chain] [--fleet FILE]`.
 
 Each JSON line is {"text": ..., "tool": "<tool>|clarify|refuse|chat", "targets": [Name tags]}.
 Every text is planned, resolved and judged by the policy against a fresh sandbox with the
 demo fleet, or the fleet file's instances (`sandbox/fleet_file.py`) — nothing is executed.
 A case passes when the outcome/tool matches and the set of resolved Name tags equals `targets`.
 
-Planners: `fallback` is the keyword planner alone; `llm` the model alone — a failed answer
+Planners: `keyword` is the keyword planner alone; `llm` the model alone — a failed answer
 (unreachable, slow, invalid twice) is its own outcome, `llm_failed`, and never a pass (else
 every "hello" case would count when the model fails); `chain` is what users get.
 Output: one line per case (ok/MISS, the planner that served it), then which planners served,
@@ -40,7 +40,7 @@ class Case(BaseModel):
     tool: str | None = None
     targets: list[str] = Field(default_factory=list)
     # optional: what the bot must do with it — "hold" (the intent guard: nothing happens), "confirm",
-    # "propose", "run", "refuse", "clarify", or "no_change" (whatever it answers, nothing may change);
+    # "approve", "run", "refuse", "clarify", or "no_change" (whatever it answers, nothing may change);
     # the intent guard's datasets use it
     kind: str | None = None
     # optional: arguments the call must carry ("last 7 days" is not "this month" even if the tool is right)
@@ -82,13 +82,13 @@ def load_cases(path: Path) -> list[Case]:
 
 
 def observed(decision: Decision) -> str:
-    if decision.kind in ("run", "confirm", "propose", "noop"):
+    if decision.kind in ("run", "confirm", "approve", "noop"):
         return decision.call.tool if decision.call else (decision.tool or "?")
     return decision.kind
 
 
 def changes_something(decision: Decision) -> bool:
-    return decision.kind in ("confirm", "propose") or (
+    return decision.kind in ("confirm", "approve") or (
         decision.kind == "run" and decision.call is not None and decision.call.risk.value != "read")
 
 
@@ -118,7 +118,7 @@ def evaluate(pipeline: Pipeline, cases: list[Case], out=sys.stdout, strict: Stri
     causes: Counter[str] = Counter()
     confusion: Counter[tuple[str, str]] = Counter()
     for case in cases:
-        decision = pipeline.decide(case.text)
+        decision = pipeline.decision_for(case.text)
         failure = strict.failures.get(case.text) if strict else None
         if decision.note:  # the chain fell back: why
             causes[decision.note.split(" (")[0]] += 1
@@ -160,7 +160,7 @@ def make_llm(settings) -> LlmPlanner:  # type: ignore[no-untyped-def]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", required=True, type=Path)
-    parser.add_argument("--planner", choices=("fallback", "llm", "chain"), default="fallback")
+    parser.add_argument("--planner", choices=("keyword", "llm", "chain"), default="keyword")
     parser.add_argument("--fleet", type=Path, metavar="FILE",
                         help="seed the sandbox from a fleet file instead of the demo fleet (cases may "
                              "then name any of its instances)")
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
-    if args.planner != "fallback" and not settings.ollama_host:
+    if args.planner != "keyword" and not settings.ollama_host:
         print(f"--planner {args.planner} needs OLLAMA_HOST (e.g. http://localhost:11434)", file=sys.stderr)
         return 2
     fleet = None
@@ -186,12 +186,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     strict = None
     if args.planner == "chain":
-        chain = PlannerChain(llm=make_llm(settings), fallback=KeywordPlanner())
+        chain = PlannerChain(llm=make_llm(settings), keywords=KeywordPlanner())
     elif args.planner == "llm":
         strict = StrictLlm(make_llm(settings))
-        chain = PlannerChain(llm=None, fallback=strict)  # type: ignore[arg-type]
+        chain = PlannerChain(llm=None, keywords=strict)  # type: ignore[arg-type]
     else:
-        chain = PlannerChain(llm=None, fallback=KeywordPlanner())
+        chain = PlannerChain(llm=None, keywords=KeywordPlanner())
     with MotoSandbox(region=settings.aws_region) as sandbox, tempfile.TemporaryDirectory() as data_dir:
         clients = sandbox.clients()
         if fleet is not None:

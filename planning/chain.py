@@ -54,7 +54,7 @@ DISAGREEMENT = "disagreement"  # the planner name recorded when the two planners
 
 class PlanResult(BaseModel):
     plan: Plan
-    planner: str  # llm, fallback, or disagreement (audited)
+    planner: str  # llm, keyword, or disagreement (audited)
     note: str | None = None  # why the fallback served, shown to the user
     # the targets are the keyword planner's (the message's own words), even where the model served:
     # the guard checks only a model's own targets against the message
@@ -62,14 +62,14 @@ class PlanResult(BaseModel):
 
 
 class PlannerChain:
-    def __init__(self, llm: LlmPlanner | None = None, fallback: KeywordPlanner | None = None) -> None:
+    def __init__(self, llm: LlmPlanner | None = None, keywords: KeywordPlanner | None = None) -> None:
         self.llm = llm
-        self.fallback = fallback or KeywordPlanner()
+        self.keywords = keywords or KeywordPlanner()
 
     def plan(self, text: str, context: PlannerContext) -> PlanResult:
         keyword, recognised = self._keyword_reading(text, context)
         if self.llm is None:
-            return PlanResult(plan=keyword, planner=self.fallback.name)
+            return PlanResult(plan=keyword, planner=self.keywords.name)
         try:
             return self.arbitrate(self.llm.plan(text, context), keyword, recognised, text)
         except PlannerUnavailable as error:
@@ -81,13 +81,13 @@ class PlannerChain:
         except Exception:  # a bug of ours, not the model's: keep the traceback, still answer
             log.exception("LLM planner failed unexpectedly; using keyword fallback")
             note = "the LLM planner failed unexpectedly (logged)"
-        return PlanResult(plan=keyword, planner=self.fallback.name, note=note)
+        return PlanResult(plan=keyword, planner=self.keywords.name, note=note)
 
     def _keyword_reading(self, text: str, context: PlannerContext) -> tuple[Plan, bool]:
-        read = getattr(self.fallback, "read", None)
+        read = getattr(self.keywords, "read", None)
         if read is not None:
             return read(text, context)
-        return self.fallback.plan(text, context), True
+        return self.keywords.plan(text, context), True
 
     def arbitrate(self, llm_plan: Plan, keyword: Plan, recognised: bool, text: str) -> PlanResult:
         llm_name = self.llm.name if self.llm else "llm"
@@ -99,9 +99,9 @@ class PlannerChain:
         if _changes(llm_plan) and _changes(keyword) and _ordered_in(text, llm_plan) and _ordered_in(text, keyword):
             # two different changes, both named in the message: the guard holds two orders in one message
             return PlanResult(plan=keyword, planner=DISAGREEMENT, own_targets=True)
-        if llm_plan.outcome == "run" and llm_plan.tool not in getattr(self.fallback, "known_tools", ()):
+        if llm_plan.outcome == "run" and llm_plan.tool not in getattr(self.keywords, "known_tools", ()):
             return PlanResult(plan=llm_plan, planner=self.llm.name if self.llm else "llm")  # a read it cannot plan
-        return PlanResult(plan=keyword, planner=self.fallback.name)
+        return PlanResult(plan=keyword, planner=self.keywords.name)
 
 
 def _agreed(llm_plan: Plan, keyword: Plan) -> Plan:

@@ -156,7 +156,7 @@ TRIAGE_INTENTS = frozenset({"diagnose", "changes", "incidents"})
 class KeywordPlanner:
     """Deterministic planner; fast (no I/O) and measured by `python -m bot.eval`."""
 
-    name = "fallback"
+    name = "keyword"
     # the tools its lexicon can plan: on any other tool it has no reading to weigh against a model's
     known_tools = frozenset(lexicon.INTENT_TO_TOOL.values())
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sandbox.fleet import DEMO_FLEET
 from sop.embeddings import LocalMiniLM
-from sop.store import SopStore
+from sop.index import RunbookIndex
 
 ROOT = Path(__file__).resolve().parents[1]
 # The incidents describe the demo fleet; the bot strips its own fleet's names from queries.
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.dataset} has no cases", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as data_dir:
-        store = SopStore(Path(data_dir), args.sops, LocalMiniLM())
+        store = RunbookIndex(Path(data_dir), args.sops, LocalMiniLM())
         if args.keyword_weight is not None:
             store.keyword_weight = args.keyword_weight
         report = store.sync()

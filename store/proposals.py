@@ -49,7 +49,7 @@ class ProposalStore:
                     proposals.c.status == "pending", proposals.c.expires_at > utcnow())
             ).scalar_one()
 
-    def decide(self, proposal_id: str, status: str, actor: str, now: datetime) -> bool:
+    def claim(self, proposal_id: str, status: str, actor: str, now: datetime) -> bool:
         """pending and unexpired → `status`; True only for the one caller whose UPDATE won."""
         with self.engine.begin() as connection:
             return connection.execute(

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel
 
+from bot.core.verdict import Policy
 from store.audit import AuditLog
 from store.engine import utcnow
 from store.proposals import ProposalStore
 from tools.models import Instance
-from tools.policy import DEFAULT_MAX_TARGETS, decide
 from tools.calls import PreparedCall, ToolOutcome
 from tools.registry import REGISTRY
 from tools.runner import ToolRunner
@@ -80,18 +80,28 @@ class ApprovalOutcome(BaseModel):
     outcome: ToolOutcome | None = None
 
 
-Authorizer = Callable[[str, Proposal], str | None]  # returns a refusal reason, or None if allowed
+@dataclass(frozen=True)
+class Clicked:
+    """Where a button was pressed: a proposal's buttons decide only the proposal they were posted with.
+
+    `listed`: a list made for the person who clicks (`/aiops pending`, the Home tab) — it has no message
+    of the proposal's own, so only who may decide is checked. No `Clicked` at all: the terminal, where
+    whoever runs the bot decides (local trust)."""
+
+    channel: str | None = None
+    message_ts: str | None = None
+    listed: bool = False
 
 
 class Approvals:
-    def __init__(self, store: ProposalStore, audit: AuditLog, runner: ToolRunner, ttl: timedelta = DEFAULT_TTL,
-                 max_targets: int = DEFAULT_MAX_TARGETS, approvers: frozenset[str] = frozenset(),
+    def __init__(self, store: ProposalStore, audit: AuditLog, runner: ToolRunner, policy: Policy,
+                 ttl: timedelta = DEFAULT_TTL, approvers: frozenset[str] = frozenset(),
                  four_eyes: bool = False) -> None:
         self.store = store
         self.audit = audit
         self.runner = runner
+        self.policy = policy
         self.ttl = ttl
-        self.max_targets = max_targets
         self.approvers = approvers
         self.four_eyes = four_eyes
 
@@ -120,17 +130,19 @@ class Approvals:
         declared = estate.get(account) if estate is not None and account else None
         return frozenset(declared.approvers) if declared is not None and declared.approvers else self.approvers
 
-    def _still_allowed(self, needs: Needs) -> Callable[[PreparedCall], str | None]:
-        """The policy once more, on the instances as they are at decision time: a refusal now, or a
-        confirmation that now needs an approver (a Protected tag added meanwhile), stops it."""
-        def guard(current: PreparedCall) -> str | None:
-            verdict = decide(current, self.max_targets)
-            if verdict.action == "refuse":
-                return f"the policy now refuses it: {verdict.reason}"
-            if needs == "confirm" and verdict.action == "propose":
-                return f"it now needs an approver: {verdict.reason}"
+    def may_press(self, who: str, proposal: Proposal, clicked: Clicked | None) -> str | None:
+        """`may_decide`, and a button bound to its proposal: clicked in the proposal's own channel and
+        on its own message (a list made for the clicker is bound to nobody's message)."""
+        if clicked is None:
             return None
-        return guard
+        refusal = self.may_decide(who, proposal)
+        if refusal or clicked.listed:
+            return refusal
+        if proposal.channel and clicked.channel != proposal.channel:
+            return "That proposal belongs to another channel; nothing was done."
+        if proposal.message_ts and clicked.message_ts and clicked.message_ts != proposal.message_ts:
+            return "That button does not belong to this proposal; nothing was done."
+        return None
 
     def propose(
         self, call: PreparedCall, requested_by: str, origin: str, channel: str | None = None,
@@ -174,26 +186,26 @@ class Approvals:
     def pending_count(self) -> int:
         return self.store.pending_count()
 
-    def approve(self, proposal_id: str, approver: str, authorize: Authorizer | None = None) -> ApprovalOutcome:
-        return self._decide(proposal_id, approver, "approve", authorize)
+    def approve(self, proposal_id: str, approver: str, clicked: Clicked | None = None) -> ApprovalOutcome:
+        """Confirm or approve: run exactly the stored call, once, if `approver` may and the verdict still holds."""
+        return self._settle(proposal_id, approver, "approve", clicked)
 
-    def reject(self, proposal_id: str, approver: str, authorize: Authorizer | None = None) -> ApprovalOutcome:
-        return self._decide(proposal_id, approver, "reject", authorize)
+    def reject(self, proposal_id: str, approver: str, clicked: Clicked | None = None) -> ApprovalOutcome:
+        return self._settle(proposal_id, approver, "reject", clicked)
 
-    def _decide(self, proposal_id: str, actor: str, verb: str, authorize: Authorizer | None) -> ApprovalOutcome:
+    def _settle(self, proposal_id: str, actor: str, verb: str, clicked: Clicked | None) -> ApprovalOutcome:
         proposal = self.get(proposal_id)
         if proposal is None:
             self.audit.record("decision", actor, proposal_id=proposal_id[:40], status="unknown",
                               message=f"{verb} refused: no such proposal")
             return ApprovalOutcome(ok=False, status="unknown", message="No such proposal; nothing was done.")
-        if authorize is not None:
-            refusal = authorize(actor, proposal)
-            if refusal:
-                self.audit.record("decision", actor, tool=proposal.tool, proposal_id=proposal_id,
-                                  status="unauthorized", message=f"{verb} refused: {refusal}")
-                return ApprovalOutcome(ok=False, status="unauthorized", message=refusal, proposal=proposal)
+        refusal = self.may_press(actor, proposal, clicked)
+        if refusal:
+            self.audit.record("decision", actor, tool=proposal.tool, proposal_id=proposal_id,
+                              status="unauthorized", message=f"{verb} refused: {refusal}")
+            return ApprovalOutcome(ok=False, status="unauthorized", message=refusal, proposal=proposal)
         new_status = "executing" if verb == "approve" else "rejected"
-        if not self.store.decide(proposal_id, new_status, actor, utcnow()):
+        if not self.store.claim(proposal_id, new_status, actor, utcnow()):
             return self._explain_loss(proposal_id, actor, verb)
         done = ("confirmed" if proposal.needs == "confirm" else "approved") if verb == "approve" else "rejected"
         self.audit.record("decision", actor, tool=proposal.tool, proposal_id=proposal_id, status=done,
@@ -206,7 +218,8 @@ class Approvals:
     def _execute(self, proposal: Proposal, actor: str) -> ApprovalOutcome:
         """Run exactly the stored call, once; always end in executed or failed, audited."""
         try:
-            outcome = self.runner.execute(proposal.call(), approved=True, guard=self._still_allowed(proposal.needs))
+            outcome = self.runner.execute(proposal.call(), approved=True,
+                                          guard=lambda now: self.policy.still_allows(now, proposal.origin, proposal.needs))
         except Exception as error:  # a bug of ours or an unexpected library error: never leave it executing
             log.exception("approved proposal %s failed unexpectedly", proposal.id)
             outcome = ToolOutcome(tool=proposal.tool, status="error",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -118,7 +118,7 @@ def _decide(verb: str) -> Callable[[Call], Reply]:
         text = decision.message
         if decision.outcome is not None and decision.outcome.ok:
             text += "\n" + decision.outcome.to_text()
-        return Reply(kind="result" if decision.ok else "error", text=text, outcome=decision.outcome,
+        return Reply(kind="run" if decision.ok else "error", text=text, outcome=decision.outcome,
                      proposal=decision.proposal)
     return run
 
@@ -213,18 +213,55 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
+class CommandTable:
+    """The commands a bot offers (the built-ins, and any an entry point adds, like the sandbox's `fault`),
+    and the help text generated from them and from the tools' declared examples."""
+
+    def __init__(self, commands: Sequence[Command] = COMMANDS) -> None:
+        self.commands = tuple(commands)
+
+    def help_text(self, language: Language = "en", front: str = "terminal") -> str:
+        examples = [example for spec in tools() for example in (spec.examples.get(language)
+                                                               or spec.examples.get("en", ()))]
+        rows = [" · ".join(examples[index:index + 3]) for index in range(0, len(examples), 3)]
+        commands = " · ".join(command.usage for command in self.commands if front in command.fronts)
+        critical = [spec for spec in tools() if spec.risk is Risk.CRITICAL]
+        if language == "ko":
+            lines = ["채팅으로 AWS 작업을 실행합니다. 예:", *[f"  {row}" for row in rows], f"명령: {commands}"]
+            if critical:
+                verbs = "와 ".join(f"{spec.verb('ko')}({spec.verb('en')})" for spec in critical)
+                lines.append(f"{verbs}는 항상 엔지니어의 승인을 기다립니다.")
+        else:
+            lines = ["I run AWS operations from chat. Try:", *[f"  {row}" for row in rows], f"Commands: {commands}"]
+            if critical:
+                verbs = " and ".join(spec.verb("en") for spec in critical)
+                lines.append(f"{verbs[:1].upper()}{verbs[1:]} always wait for an engineer's approval.")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Operators:
+    """Who may change operator state (`auto`, incident actions): the terminal is local trust (whoever
+    runs the bot); in Slack, approvers and OPERATOR_USER_IDS."""
+
+    approvers: frozenset[str]
+    operators: frozenset[str]
+
+    def may_operate(self, user: str, front: str) -> bool:
+        return front == "terminal" or user in self.approvers or user in self.operators
+
+
 class CommandRouter:
     """Front ends call `answer`: an operator command from the table, or a request for the pipeline."""
 
-    def __init__(self, runtime: Runtime, commands: tuple[Command, ...] = COMMANDS) -> None:
+    def __init__(self, runtime: Runtime, table: CommandTable, operators: Operators) -> None:
         self.runtime = runtime
-        self.commands = list(commands)
+        self.table = table
+        self.operators = operators
 
-    def add(self, name: str, usage: str, summary: dict[str, str], pattern: re.Pattern[str],
-            run: Callable[[str], str], privileged: bool = True) -> None:
-        """A command an entry point adds (the sandbox's `fault`): routed and listed in help like the rest."""
-        self.commands.append(Command(name, usage, summary, pattern, lambda call: Reply(kind="chat", text=run(call.args)),
-                                     privileged=privileged))
+    @property
+    def commands(self) -> tuple[Command, ...]:
+        return self.table.commands
 
     def match(self, text: str, front: str) -> tuple[Command, str] | None:
         for command in self.commands:
@@ -242,37 +279,21 @@ class CommandRouter:
         if matched is None:
             return self.runtime.pipeline.handle(text, user=user, origin=front, channel=channel, thread_ts=thread_ts)
         command, args = matched
-        if command.privileged and not self.may_operate(user, front):
+        if command.privileged and not self.operators.may_operate(user, front):
             self.runtime.audit.record("command", user, status="refused", message=f"{text[:200]}: not an operator")
             return Reply(kind="refuse", text=f"Only approvers and operators (OPERATOR_USER_IDS) may use "
                                              f"`{command.usage}`; nothing changed.")
         return command.run(Call(self.runtime, user, front, args, detect_language(text)))
 
-    def may_operate(self, user: str, front: str) -> bool:
-        """The terminal is local trust (whoever runs the bot); in Slack, approvers and operators."""
-        if front == "terminal":
-            return True
-        settings = self.runtime.settings
-        return user in settings.approver_user_ids or user in settings.operator_user_ids
-
     def help_text(self, language: Language = "en", front: str = "terminal") -> str:
-        """Generated from the tools' declared examples and this router's table."""
-        examples = [example for spec in tools() for example in (spec.examples.get(language)
-                                                               or spec.examples.get("en", ()))]
-        rows = [" · ".join(examples[index:index + 3]) for index in range(0, len(examples), 3)]
-        commands = " · ".join(command.usage for command in self.commands if front in command.fronts)
-        critical = [spec for spec in tools() if spec.risk is Risk.CRITICAL]
-        if language == "ko":
-            lines = ["채팅으로 AWS 작업을 실행합니다. 예:", *[f"  {row}" for row in rows], f"명령: {commands}"]
-            if critical:
-                verbs = "와 ".join(f"{spec.verb('ko')}({spec.verb('en')})" for spec in critical)
-                lines.append(f"{verbs}는 항상 엔지니어의 승인을 기다립니다.")
-        else:
-            lines = ["I run AWS operations from chat. Try:", *[f"  {row}" for row in rows], f"Commands: {commands}"]
-            if critical:
-                verbs = " and ".join(spec.verb("en") for spec in critical)
-                lines.append(f"{verbs[:1].upper()}{verbs[1:]} always wait for an engineer's approval.")
-        return "\n".join(lines)
+        return self.table.help_text(language, front)
+
+
+def plain_command(name: str, usage: str, summary: dict[str, str], pattern: re.Pattern[str],
+                  run: Callable[[Call], str], privileged: bool = True) -> Command:
+    """A command an entry point adds (the sandbox's `fault`): its answer is plain text."""
+    return Command(name, usage, summary, pattern, lambda call: Reply(kind="chat", text=run(call)),
+                   privileged=privileged)
 
 
 # -- what the commands show ----------------------------------------------------------------------------

@@ -111,7 +111,7 @@ class IncidentDesk:
             reply = self.pipeline.call("search_logs", {**target, "log_group": group, "minutes": 180}, user=user,
                                        origin=front)  # type: ignore[arg-type]
         self.store.add_event(incident.id, user, f"showed {action}", "")
-        return DeskOutcome(ok=reply.kind == "result", message=reply.text, incident=incident, reply=reply)
+        return DeskOutcome(ok=reply.kind == "run", message=reply.text, incident=incident, reply=reply)
 
     def _audit(self, incident: Incident, user: str, action: str, status: str, message: str = "") -> None:
         self.audit.record("incident_action", user, status=status,

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from bot.core.approvals import Approvals, Proposal
+from bot.core.approvals import Approvals, Needs, Proposal
 from bot.core.i18n import say, verb
+from bot.core.fleet import FleetView
+from bot.core.runbooks import Runbooks
+from bot.core.verdict import Mode, Origin, Policy
 from planning.chain import PlannerChain
-from planning.glossary import Synonyms, load_glossary
 from planning.grounding import ungrounded
 from planning.intent import action_of, normalise_input, without_negated
 from planning.intent import read as read_intent
@@ -30,34 +30,25 @@ from planning.keywords import KeywordPlanner, english_target_words
 from planning.plan import WILDCARD, Language, Plan, PlannerContext, detect_language
 from planning.scope import take_scope
 from store.audit import AuditLog
-from tools.inventory import fetch_instances, fetch_scopes
-from tools.logs import log_group_names
-from tools.models import Instance, Risk
-from tools.policy import DEFAULT_MAX_TARGETS, check_request, decide
+from tools.accounts import Estate
 from tools.calls import PreparedCall, ToolOutcome
+from tools.models import Instance, Risk, instances_table
 from tools.registry import REGISTRY
-from tools.runner import ToolRunner
-from tools.models import instances_table
 from tools.resolver import resolve
-
-if TYPE_CHECKING:
-    from sop.store import SopStore
-    from tools.accounts import Estate
+from tools.runner import ToolRunner
 
 log = logging.getLogger(__name__)
 
-Origin = Literal["slack", "terminal", "mcp", "monitor", "eval"]
-ReplyKind = Literal["result", "proposal", "clarify", "refuse", "chat", "noop", "error"]
+# One vocabulary from plan to reply: a plan says run | clarify | refuse | chat; the verdict adds
+# confirm | approve | noop; the pipeline adds hold (the intent guard) and error. A reply carries the
+# word of the decision it answers (a command's reply: chat, run, refuse or error).
+Outcome = Literal["run", "confirm", "approve", "refuse", "noop", "clarify", "hold", "chat", "error"]
 HOWTO = re.compile(
     r"^\s*(sop|runbook)\b|\bhow (do|can|should|would) (i|we|you)\b|\bhow to\b|\bwhat (do|should) (i|we) do\b"
     r"|\bwhat'?s the (fix|procedure|runbook)\b|\brunbook for\b|어떻게|방법|런북|대처",
     re.I,
 )
-CONTEXT_TTL_SECONDS = 60.0
 KEYWORD_PLANNER = KeywordPlanner()  # the intent guard re-reads negated clauses with it
-# Requests with no person behind them who could confirm (an MCP client may be an autonomous agent;
-# the monitor's requests derive from telemetry): their changes always wait for an approver.
-APPROVER_ONLY_ORIGINS: frozenset[str] = frozenset({"monitor", "mcp"})
 # Proposals from these have no chat thread: they are announced where approvers are (Slack's alert channel).
 # The monitor's are posted in their incident's thread by its notifier.
 ANNOUNCED_ORIGINS: frozenset[str] = frozenset({"mcp"})
@@ -83,7 +74,7 @@ class Request(BaseModel):
 class Decision(BaseModel):
     """What the bot would do with a request, before doing anything."""
 
-    kind: Literal["run", "confirm", "propose", "refuse", "clarify", "hold", "chat", "noop", "error"]
+    kind: Outcome
     plan: Plan
     planner: str
     note: str | None = None
@@ -112,7 +103,7 @@ class Attachment(BaseModel):
 
 
 class Reply(BaseModel):
-    kind: ReplyKind
+    kind: Outcome
     text: str
     language: Language = "en"
     decision: Decision | None = None
@@ -125,6 +116,11 @@ class Reply(BaseModel):
     attachment: Attachment | None = None
     where: str | None = None  # "Account prod (…) · us-east-1": set when the bot works in several accounts
 
+    @property
+    def awaits_decision(self) -> bool:
+        """A proposal was made and waits for its click (confirm: the requester; approve: an approver)."""
+        return self.kind in ("confirm", "approve") and self.proposal is not None
+
 
 class Pipeline:
     def __init__(
@@ -133,24 +129,23 @@ class Pipeline:
         planner: PlannerChain,
         approvals: Approvals,
         audit: AuditLog,
-        max_targets: int = DEFAULT_MAX_TARGETS,
-        help_text: Callable[[Language], str] | None = None,
-        synonyms: Synonyms | None = None,
+        policy: Policy,
+        fleet: FleetView,
+        runbooks: Runbooks,
+        help_text: Callable[[Language], str],
+        announce: Sequence[Callable[[Proposal], None]] = (),
     ) -> None:
         self.runner = runner
         self.planner = planner
         self.approvals = approvals
         self.audit = audit
-        self.max_targets = max_targets
-        self.help_text = help_text or (lambda language: "help")
-        self.synonyms = synonyms if synonyms is not None else load_glossary()
-        self.sop: SopStore | None = None  # set when the runbook index is attached
+        self.policy = policy
+        self.fleet = fleet
+        self.runbooks = runbooks
+        self.help_text = help_text
         # called with each proposal made for a request that has no thread of its own to be decided in
         # (an MCP client): Slack posts it with its buttons where the approvers are
-        self.proposal_listeners: list[Callable[[Proposal], None]] = []
-        self._context: PlannerContext | None = None
-        self._context_at = 0.0
-        self._context_lock = threading.Lock()
+        self.announce = tuple(announce)
 
     # -- entry points ------------------------------------------------------------------------------
 
@@ -168,41 +163,11 @@ class Pipeline:
     # -- context -----------------------------------------------------------------------------------
 
     def planner_context(self) -> PlannerContext:
-        """Fleet names, tags and log groups for the planner, cached briefly (planning must be fast)."""
-        with self._context_lock:
-            if self._context is None or time.monotonic() - self._context_at > CONTEXT_TTL_SECONDS:
-                live = self._fleet()
-                names = tuple(sorted({i.name for i in live if i.name}))
-                tags = tuple(sorted({(key, value) for i in live for key, value in i.tags.items() if key != "Name"}))
-                groups = tuple(log_group_names(self.runner.ctx, None))
-                self._context = PlannerContext(instance_names=names, log_groups=groups, tags=tags,
-                                               synonyms=self.synonyms)
-                self._context_at = time.monotonic()
-            return self._context
-
-    def _fleet(self) -> list[Instance]:
-        """The live instances the planner knows names from: the default region, or every account and
-        region of the estate (read side by side; an unreadable account only loses its own names)."""
-        clients = self.runner.ctx.clients
-        if clients.estate is None:
-            fleet = fetch_instances(clients)
-        else:
-            fleet, failed = fetch_scopes(clients, clients.estate.scopes())
-            for scope, error in failed.items():
-                log.warning("fleet names of %s unavailable: %s", scope, error)
-            if failed and not fleet:
-                raise RuntimeError("; ".join(failed.values()))
-        return [instance for instance in fleet if instance.state != "terminated"]
-
-    def fleet_names(self) -> tuple[str, ...]:
-        try:
-            return self.planner_context().instance_names
-        except Exception:  # names only sharpen a runbook search; never fail it
-            return ()
+        return self.fleet.planner_context()
 
     # -- deciding ----------------------------------------------------------------------------------
 
-    def decide(self, request: Request | str) -> Decision:
+    def decision_for(self, request: Request | str) -> Decision:
         """Plan, resolve and apply the policy; nothing runs, nothing is proposed or audited."""
         if isinstance(request, str):
             request = Request(user="eval", origin="eval", text=request)
@@ -242,12 +207,11 @@ class Pipeline:
             return Decision(kind="clarify", message=plan.message,
                             candidates=self._candidates(plan.targets), **base)
 
-        verdict = check_request(plan.tool, plan.targets)
-        if verdict is not None:
-            return Decision(kind="refuse", message=verdict.reason, **base)
+        mode: Mode = "read_only" if request.read_only else "normal"
+        screened = self.policy.screen(plan.tool, plan.targets, mode)
+        if screened is not None:
+            return Decision(kind="refuse", message=screened.reason, **base)
         spec = REGISTRY[plan.tool or ""]
-        if request.read_only and spec.risk is not Risk.READ:
-            return Decision(kind="refuse", message=f"{spec.name} changes state and this is read-only mode", **base)
         arguments = self._arguments(request, plan)
         # reading several matches is harmless: "cpu of the web servers" shows each
         prepared = self.runner.prepare(spec.name, arguments, all_matches=spec.risk is Risk.READ,
@@ -261,16 +225,8 @@ class Pipeline:
         prepared, settled = _without_settled(prepared, spec.noop_states)
         if settled:
             base["left_out"] = settled
-        verdict = decide(prepared, self.max_targets)
-        if verdict.action == "refuse":
-            return Decision(kind="refuse", message=verdict.reason, call=prepared, **base)
-        if verdict.action == "noop":
-            return Decision(kind="noop", call=prepared, message=verdict.reason, **base)
-        if verdict.action == "run":
-            return Decision(kind="run", call=prepared, message=verdict.reason, **base)
-        approver_only = verdict.action == "propose" or request.origin in APPROVER_ONLY_ORIGINS
-        return Decision(kind="propose" if approver_only else "confirm", call=prepared, message=verdict.reason,
-                        **base)
+        verdict = self.policy.verdict(prepared, request.origin, mode)
+        return Decision(kind=verdict.kind, call=prepared, message=verdict.reason, **base)
 
     def _guard(self, text: str, plan: Plan, planner: str, context: PlannerContext,
                check_targets: bool = True) -> Plan | str:
@@ -338,7 +294,7 @@ class Pipeline:
         """Instances a clarifying question can offer: matches, else closest names."""
         if not phrases:
             return []
-        inventory = self._fleet()
+        inventory = self.fleet.instances()
         by_name = {instance.name: instance for instance in inventory if instance.name}
         found: dict[str, Instance] = {}
         for phrase in phrases:
@@ -358,9 +314,9 @@ class Pipeline:
         """'how do I fix a full disk?' → the best runbook, cited, with its first steps."""
         language = detect_language(question)
         question = re.sub(r"^\s*(sop|runbook)\b[:\s]*", "", question, flags=re.I)
-        if self.sop is None:
+        if not self.runbooks.loaded:
             return Reply(kind="chat", text="The runbook index is not loaded.", language=language)
-        hits = self.sop.search(question, limit=3, names=self.fleet_names())
+        hits = self.runbooks.search(question, limit=3)
         if not hits:
             return Reply(kind="chat", text="No runbooks are indexed (check SOP_DIR).", language=language)
         lines = hits[0].runbook.first_lines(4)
@@ -371,9 +327,9 @@ class Pipeline:
 
     def process(self, request: Request) -> Reply:
         """Decide, then act on the decision: the only place anything runs or is proposed."""
-        if request.text is not None and self.sop is not None and HOWTO.search(request.text):
+        if request.text is not None and self.runbooks.loaded and HOWTO.search(request.text):
             return self.answer_from_runbooks(request.text)
-        decision = self.decide(request)
+        decision = self.decision_for(request)
         language = decision.plan.language if not request.structured else "en"
         note = ("\n" + say("llm_unavailable", language, why=decision.note)) if decision.note else ""
         if decision.kind == "chat":
@@ -399,15 +355,15 @@ class Pipeline:
             self.audit.record("guard", request.user, tool=decision.tool, status="held", message=decision.message,
                               detail=_jsonable({"text": (request.text or "")[:500], "origin": request.origin,
                                                 "planner": decision.planner, "plan": decision.plan.model_dump()}))
-            return Reply(kind="clarify", text=decision.message + note, language=language, decision=decision)
+            return Reply(kind="hold", text=decision.message + note, language=language, decision=decision)
         if decision.kind == "noop":
             return Reply(kind="noop", text=say("noop", language, reason=decision.message) + note, language=language,
                          decision=decision)
         if decision.kind == "error" or decision.call is None:
             return Reply(kind="error", text=say("error", language, message=decision.message) + note,
                          language=language, decision=decision, outcome=decision.outcome)
-        if decision.kind in ("propose", "confirm"):
-            needs = "confirm" if decision.kind == "confirm" else "approve"
+        if decision.kind in ("approve", "confirm"):
+            needs: Needs = "confirm" if decision.kind == "confirm" else "approve"
             proposal = self.approvals.propose(decision.call, requested_by=request.user, origin=request.origin,
                                               channel=request.channel, thread_ts=request.thread_ts, needs=needs,
                                               planner=decision.planner)
@@ -417,12 +373,12 @@ class Pipeline:
                 text += " " + left_out_note(decision, language)
             if request.origin in ANNOUNCED_ORIGINS:
                 self._announce(proposal)
-            return Reply(kind="proposal", text=text + note, language=language, decision=decision, proposal=proposal)
+            return Reply(kind=needs, text=text + note, language=language, decision=decision, proposal=proposal)
         outcome = self._execute(decision.call)
         self.audit.record_call(request.user, decision.call.describe(), outcome,
                                detail=_jsonable({"args": decision.call.args, "origin": request.origin,
                                                  "planner": decision.planner}))
-        kind: ReplyKind = "result" if outcome.ok else "error"
+        kind: Outcome = "run" if outcome.ok else "error"
         body = outcome.to_text() if outcome.ok else say("error", language, message=outcome.message)
         where = where_note(decision.call, self.runner.ctx.clients.estate) if decision.call.account else None
         if outcome.ok and where:  # several accounts: every answer says whose it is
@@ -432,7 +388,7 @@ class Pipeline:
         return Reply(kind=kind, text=body + note, language=language, decision=decision, outcome=outcome, where=where)
 
     def _announce(self, proposal: Proposal) -> None:
-        for listener in self.proposal_listeners:
+        for listener in self.announce:
             try:
                 listener(proposal)
             except Exception:  # the proposal exists and `pending` lists it; a failed post must not lose it

@@ -8,26 +8,23 @@ any AWS API, without the tool layer importing the bot.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
+from bot.core.runbooks import Runbooks
 from store.audit import AuditLog, AuditRow
 from store.incidents import IncidentStore
 from store.proposals import ProposalStore
 from tools.ops import ChangeView, IncidentView, RunbookHint
 
-if TYPE_CHECKING:
-    from sop.store import SopStore
 
 class StoreRecords:
-    def __init__(self, incidents: IncidentStore, audit: AuditLog, proposals: ProposalStore) -> None:
+    def __init__(self, incidents: IncidentStore, audit: AuditLog, proposals: ProposalStore,
+                 runbooks: Runbooks) -> None:
         self.incidents = incidents
         self.audit = audit
         self.proposals = proposals
-        # set by the runtime once they exist: the runbook index opens after start, the names come from the pipeline
-        self.sop: SopStore | None = None
-        self.fleet_names: Callable[[], tuple[str, ...]] = tuple
+        self.runbooks = runbooks
 
     def open_incidents(self) -> list[IncidentView]:
         return [IncidentView(id=row["id"], tier=row["tier"], resource=row["resource_name"] or row["resource_id"],
@@ -53,10 +50,9 @@ class StoreRecords:
         return ChangeView(at=row.at, who=row.actor, what=f"{row.kind} {row.status or ''}: {row.message}".strip())
 
     def runbook(self, symptom: str) -> RunbookHint | None:
-        sop = self.sop
-        if sop is None or not symptom.strip():
+        if not symptom.strip():
             return None
-        hits = sop.search(symptom, limit=1, names=self.fleet_names())
+        hits = self.runbooks.search(symptom, limit=1)
         if not hits:
             return None
         runbook = hits[0].runbook

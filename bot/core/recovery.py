@@ -16,8 +16,8 @@ from bot.core.approvals import Proposal
 from bot.core.pipeline import Pipeline
 from monitoring.incidents import RecoveryPlan
 from monitoring.notifier import Incident
+from bot.core.runbooks import Runbooks
 from sop.runbooks import Runbook
-from sop.store import SopStore
 
 log = logging.getLogger(__name__)
 MONITOR_ACTOR = "monitor"
@@ -34,14 +34,14 @@ class RecoveryAdvisor:
     origin "monitor": the pipeline refuses what the policy refuses and only ever proposes.
     """
 
-    def __init__(self, sop: SopStore, pipeline: Pipeline, channel: str | None) -> None:
-        self.sop = sop
+    def __init__(self, runbooks: Runbooks, pipeline: Pipeline, channel: str | None) -> None:
+        self.runbooks = runbooks
         self.pipeline = pipeline
         self.channel = channel
 
     def on_open(self, incident: Incident) -> RecoveryPlan | None:
         # the pipeline's cached names: no extra AWS read per incident
-        hits = self.sop.search(incident_query(incident), limit=1, names=self.pipeline.fleet_names())
+        hits = self.runbooks.search(incident_query(incident), limit=1)
         if not hits:
             return None
         runbook = hits[0].runbook
@@ -58,7 +58,7 @@ class RecoveryAdvisor:
         return plan
 
     def runbook(self, sop_id: str | None) -> Runbook | None:
-        return self.sop.runbooks.get(sop_id or "")
+        return self.runbooks.get(sop_id)
 
     def proposal(self, proposal_id: str | None) -> Proposal | None:
         return self.pipeline.approvals.get(proposal_id) if proposal_id else None

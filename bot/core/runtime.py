@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,13 +21,16 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from bot.core.approvals import Approvals
-from bot.core.commands import MONITOR_FLAG, CommandRouter
-from bot.core.pipeline import Pipeline
 from bot.core.charts import IncidentCharts
+from bot.core.commands import COMMANDS, MONITOR_FLAG, Command, CommandRouter, CommandTable, Operators
+from bot.core.fleet import FleetView
 from bot.core.incident_desk import IncidentDesk
+from bot.core.pipeline import Pipeline
 from bot.core.recovery import RecoveryAdvisor
 from bot.core.records import StoreRecords
+from bot.core.runbooks import Runbooks
 from bot.core.settings import Settings
+from bot.core.verdict import Policy
 from planning.chain import PlannerChain
 from planning.glossary import load_glossary
 from planning.keywords import KeywordPlanner
@@ -48,7 +51,11 @@ from tools.context import ToolContext
 from tools.runner import ToolRunner
 
 if TYPE_CHECKING:
-    from sop.store import SopStore, SyncReport
+    from bot.core.approvals import Proposal
+    from sop.index import SyncReport
+
+# builds what announces a proposal that has no thread of its own (an MCP client's) where approvers are
+Announcer = Callable[[Approvals], Callable[["Proposal"], None]]
 
 log = logging.getLogger(__name__)
 
@@ -60,49 +67,48 @@ INDEX_WAIT_SECONDS = 300
 
 @dataclass
 class Runtime:
+    """Every part of the bot, built in order by `build_runtime`, each given what it needs. Two parts
+    start later because they wait on something outside: the runbook index (`open_runbooks`, indexed
+    one replica at a time) and the monitor (`attach_monitor`: its notifier belongs to a front end)."""
+
     settings: Settings
     clients: AwsClients
     runner: ToolRunner
     engine: Engine
     audit: AuditLog
+    policy: Policy
     approvals: Approvals
     planner: PlannerChain
+    fleet: FleetView
+    runbooks: Runbooks
+    records: StoreRecords
     pipeline: Pipeline
     flags: Flags
     events: EventLedger
     incidents: IncidentStore
+    desk: IncidentDesk
+    recovery: RecoveryAdvisor
+    charts: IncidentCharts
+    commands: CommandTable
+    operators: Operators
     router: CommandRouter = field(init=False)
     monitor: MonitorService | None = None
-    sop: SopStore | None = None
-    recovery: RecoveryAdvisor | None = None
-    records: StoreRecords | None = None
-    desk: IncidentDesk = field(init=False)
-    charts: IncidentCharts = field(init=False)
     closed: bool = False
     _close_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
-        self.router = CommandRouter(self)
-        self.charts = IncidentCharts(self.runner)
-        self.desk = IncidentDesk(self.incidents, self.audit, self.pipeline, self.router.may_operate,
-                                 runbook=lambda sop_id: self.recovery.runbook(sop_id) if self.recovery else None)
-        self.pipeline.help_text = lambda language: self.router.help_text(language)
+        self.router = CommandRouter(self, self.commands, self.operators)  # the runtime's own front door
 
-    def attach_sop(self) -> SyncReport:
+    def open_runbooks(self) -> SyncReport:
         """Open the runbook index and bring it in line with `sops/` (only changed files re-embed)."""
         from sop.embeddings import make_embedder
-        from sop.store import SopStore
+        from sop.index import RunbookIndex
 
         settings = self.settings
         embedder = make_embedder(settings.sop_embeddings, settings.ollama_host, settings.ollama_embed_model)
-        self.sop = SopStore(settings.data_dir, settings.sop_dir, embedder, chroma_url=settings.chroma_url)
+        index = RunbookIndex(settings.data_dir, settings.sop_dir, embedder, chroma_url=settings.chroma_url)
         with self._indexing():
-            report = self.sop.sync()
-        self.recovery = RecoveryAdvisor(self.sop, self.pipeline, settings.slack_alert_channel)
-        self.pipeline.sop = self.sop
-        if self.records is not None:
-            self.records.sop = self.sop
-        return report
+            return self.runbooks.open(index)
 
     @contextmanager
     def _indexing(self) -> Iterator[None]:
@@ -128,7 +134,7 @@ class Runtime:
         self.monitor = MonitorService(
             self.engine, self.clients, notifier, rules, self.audit,
             interval_seconds=self.settings.monitor_interval_seconds, watch_tag=self.settings.watch_tag,
-            on_open=on_open or (self.recovery.on_open if self.recovery else None), set_flag=self.flags.set,
+            on_open=on_open or self.recovery.on_open, set_flag=self.flags.set,
             scopes=self.clients.estate.scopes() if self.clients.estate else None,
         )
         if self.flags.get(MONITOR_FLAG, "off") == "on":
@@ -155,7 +161,7 @@ class Runtime:
                 return
             self.closed = True
         for name, step in (("monitor", self.monitor.close if self.monitor else None),
-                           ("runbook index", self.sop.close if self.sop else None),
+                           ("runbook index", self.runbooks.close),
                            ("database", self.engine.dispose)):
             if step is None:
                 continue
@@ -166,23 +172,33 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, clients: AwsClients, db_file: str = DEFAULT_DB_FILE,
-                  planner: PlannerChain | None = None) -> Runtime:
+                  planner: PlannerChain | None = None, commands: Sequence[Command] = COMMANDS,
+                  announce: Sequence[Announcer] = ()) -> Runtime:
+    """The bot, built bottom-up: state, what it knows of the fleet, tools, the verdict, approvals, the
+    pipeline, then the parts that use the pipeline. `commands`: the operator commands (an entry point
+    may add its own); `announce`: where proposals without a thread of their own are posted."""
     engine = make_engine(database_url(settings.data_dir, settings.database_url, db_file))
-    audit = AuditLog(engine)
-    records = StoreRecords(IncidentStore(engine), audit, ProposalStore(engine))
+    audit, proposals, incidents = AuditLog(engine), ProposalStore(engine), IncidentStore(engine)
+    fleet = FleetView(ToolContext(clients), load_glossary(settings.glossary_file))
+    runbooks = Runbooks(fleet)
+    records = StoreRecords(incidents, audit, proposals, runbooks)
     runner = ToolRunner(ToolContext(clients, records=records))
-    approvals = Approvals(ProposalStore(engine), audit, runner, ttl=timedelta(minutes=settings.proposal_ttl_minutes),
-                          max_targets=settings.max_targets, approvers=frozenset(settings.approver_user_ids),
-                          four_eyes=settings.four_eyes)
+    policy = Policy(settings.max_targets)
+    approvals = Approvals(proposals, audit, runner, policy, ttl=timedelta(minutes=settings.proposal_ttl_minutes),
+                          approvers=frozenset(settings.approver_user_ids), four_eyes=settings.four_eyes)
     if planner is None:
         llm = LlmPlanner(settings.ollama_host, settings.ollama_model, settings.llm_deadline_seconds,
                          settings.max_targets) if settings.ollama_host else None
-        planner = PlannerChain(llm=llm, fallback=KeywordPlanner())
-    pipeline = Pipeline(runner, planner, approvals, audit, settings.max_targets,
-                        synonyms=load_glossary(settings.glossary_file))
-    records.fleet_names = pipeline.fleet_names
-    return Runtime(settings, clients, runner, engine, audit, approvals, planner, pipeline,
-                   Flags(engine), EventLedger(engine), records.incidents, records=records)
+        planner = PlannerChain(llm=llm, keywords=KeywordPlanner())
+    table = CommandTable(commands)
+    pipeline = Pipeline(runner, planner, approvals, audit, policy, fleet, runbooks, help_text=table.help_text,
+                        announce=[make(approvals) for make in announce])
+    operators = Operators(frozenset(settings.approver_user_ids), frozenset(settings.operator_user_ids))
+    desk = IncidentDesk(incidents, audit, pipeline, operators.may_operate, runbook=runbooks.get)
+    recovery = RecoveryAdvisor(runbooks, pipeline, settings.slack_alert_channel)
+    return Runtime(settings, clients, runner, engine, audit, policy, approvals, planner, fleet, runbooks, records,
+                   pipeline, Flags(engine), EventLedger(engine), incidents, desk, recovery, IncidentCharts(runner),
+                   table, operators)
 
 
 def real_aws_clients(settings: Settings) -> AwsClients:

@@ -113,14 +113,14 @@ class BearerAuth:
 
 def to_mcp(reply: Reply) -> types.CallToolResult:
     """The pipeline's reply as an MCP tool result: text for people, structured content for agents."""
-    if reply.kind == "proposal" and reply.proposal is not None:
+    if reply.awaits_decision and reply.proposal is not None:
         proposal = reply.proposal
         return _text(
             f"Pending approval: proposal {proposal.id} — {proposal.summary}. An approver must approve it in "
             f"Slack or the terminal before {proposal.expires_at:%H:%M} UTC; nothing has run.",
             {"status": "pending_approval", "proposal_id": proposal.id, "summary": proposal.summary,
              "expires_at": proposal.expires_at.isoformat() + "Z"})
-    if reply.kind == "result" and reply.outcome is not None:
+    if reply.kind == "run" and reply.outcome is not None:
         structured = json.loads(reply.outcome.result.model_dump_json()) if reply.outcome.result is not None else None
         return _text(reply.text, {"status": reply.outcome.status, "result": structured})
     reason = reply.decision.message if reply.decision else reply.text

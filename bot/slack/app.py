@@ -20,7 +20,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.core.approvals import Proposal
+from bot.core.approvals import Clicked, Proposal
 from bot.core.pipeline import Attachment, Reply, left_out_note
 from bot.core.runtime import Runtime
 from bot.slack.blocks import (
@@ -103,7 +103,7 @@ class SlackFrontEnd:
                                     text=":warning: Something went wrong on my side; nothing was changed.")
 
     def post_reply(self, client: WebClient, channel: str, thread_ts: str, reply: Reply) -> None:
-        if reply.kind == "proposal" and reply.proposal is not None:
+        if reply.awaits_decision and reply.proposal is not None:
             text, blocks = proposal_message(reply.proposal)
             if reply.decision is not None and reply.decision.left_out:  # names are AWS data: escaped
                 blocks = [*blocks[:-1], context(escape(left_out_note(reply.decision, reply.language))), blocks[-1]]
@@ -114,7 +114,7 @@ class SlackFrontEnd:
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
         if reply.attachment is not None:
             self.share(client, reply.attachment, channel, thread_ts)
-        result = reply.outcome.result if reply.kind == "result" and reply.outcome is not None else None
+        result = reply.outcome.result if reply.kind == "run" and reply.outcome is not None else None
         if result is not None:
             try:
                 chart = result.chart()
@@ -139,11 +139,11 @@ class SlackFrontEnd:
 
     def on_approve(self, ack: Any, body: dict, client: WebClient) -> None:
         ack()
-        self.decide(body, client, "approve")
+        self.settle_click(body, client, "approve")
 
     def on_reject(self, ack: Any, body: dict, client: WebClient) -> None:
         ack()
-        self.decide(body, client, "reject")
+        self.settle_click(body, client, "reject")
 
     def on_home_opened(self, event: dict, client: WebClient) -> None:
         """Publish the Home tab for whoever opened it (only the Home tab, not the Messages tab)."""
@@ -158,10 +158,10 @@ class SlackFrontEnd:
         except Exception:
             log.exception("could not publish the Home tab")
 
-    def decide(self, body: dict, client: WebClient, verb: str) -> None:
+    def settle_click(self, body: dict, client: WebClient, verb: str) -> None:
         click = parse_click(body)
         if click.home:
-            self.decide_from_home(click, client, verb)
+            self.settle_home_click(click, client, verb)
             return
         user, channel, message_ts, proposal_id = click.user, click.channel, click.message_ts, click.proposal_id
         if click.problem or user is None or channel is None or proposal_id is None:
@@ -172,20 +172,12 @@ class SlackFrontEnd:
                                           text="No such proposal (that button is not valid); nothing was done.")
             return
 
-        def authorize(who: str, proposal: Proposal) -> str | None:
-            refusal = self.runtime.approvals.may_decide(who, proposal)
-            if refusal or click.ephemeral:  # `/aiops pending` shows any proposal to whoever may decide it
-                return refusal
-            if proposal.channel and channel != proposal.channel:
-                return "That proposal belongs to another channel; nothing was done."
-            if proposal.message_ts and message_ts and message_ts != proposal.message_ts:
-                return "That button does not belong to this proposal; nothing was done."
-            return None
-
+        # `/aiops pending` (ephemeral) lists any proposal to whoever may decide it: bound to no message
+        clicked = Clicked(channel=channel, message_ts=message_ts, listed=click.ephemeral)
         approvals = self.runtime.approvals
         try:
-            decision = approvals.approve(proposal_id, user, authorize) if verb == "approve" else \
-                approvals.reject(proposal_id, user, authorize)
+            decision = approvals.approve(proposal_id, user, clicked) if verb == "approve" else \
+                approvals.reject(proposal_id, user, clicked)
         except Exception:
             log.exception("decision failed")
             client.chat_postEphemeral(channel=channel, user=user,
@@ -250,7 +242,7 @@ class SlackFrontEnd:
             root_text, blocks = incident_root(incident)
             client.chat_update(channel=where, ts=incident.thread_ts, text=root_text, blocks=blocks)
 
-    def decide_from_home(self, click: Click, client: WebClient, verb: str) -> None:
+    def settle_home_click(self, click: Click, client: WebClient, verb: str) -> None:
         """A decision from the Home tab: the same approvals and authority; the proposal's own message is
         redrawn where it was posted, and the tab is republished with what happened."""
         user, proposal_id = click.user, click.proposal_id
@@ -259,10 +251,10 @@ class SlackFrontEnd:
                                       message=f"{verb} refused: {click.problem}")
             return
         approvals = self.runtime.approvals
-        authorize = approvals.may_decide
+        clicked = Clicked(listed=True)  # the Home tab is drawn for the clicker: who may decide is checked
         try:
-            decision = approvals.approve(proposal_id, user, authorize) if verb == "approve" else \
-                approvals.reject(proposal_id, user, authorize)
+            decision = approvals.approve(proposal_id, user, clicked) if verb == "approve" else \
+                approvals.reject(proposal_id, user, clicked)
         except Exception:
             log.exception("decision failed")
             self.publish_home(client, user, "Something went wrong; the proposal was not run.")

@@ -26,7 +26,7 @@ BUTTON_VALUE_LIMIT = 2000
 def reply_message(reply: Reply) -> tuple[str, list[Block]]:
     """(fallback text, blocks) for any non-proposal reply. Everything in a reply may carry data
     (names, AWS errors, what the user typed), so all of it is escaped."""
-    if reply.kind == "result" and reply.outcome is not None and reply.outcome.result is not None:
+    if reply.kind == "run" and reply.outcome is not None and reply.outcome.result is not None:
         blocks = reply.outcome.result.to_blocks()
         if reply.where:
             blocks.insert(0, context(escape(reply.where)))
@@ -47,7 +47,7 @@ def reply_message(reply: Reply) -> tuple[str, list[Block]]:
     if reply.preformatted:
         body, _ = code_block(reply.text.splitlines() or ["–"])
         return escape(reply.text[:3000]), [section(body)]
-    prefix = {"refuse": ":no_entry: ", "error": ":warning: ", "clarify": ":question: ", "noop": ":information_source: "}
+    prefix = {"refuse": ":no_entry: ", "error": ":warning: ", "clarify": ":question: ", "hold": ":question: ", "noop": ":information_source: "}
     text = prefix.get(reply.kind, "") + escape(reply.text)
     if len(text) > SECTION_LIMIT:
         text = text[: SECTION_LIMIT - 20] + "\n… (truncated)"

@@ -65,7 +65,7 @@ class Terminal:
             log.exception("terminal request failed")
             return
         self.say(reply.text)
-        if reply.kind == "proposal" and reply.proposal is not None:
+        if reply.awaits_decision and reply.proposal is not None:
             self.ask_approval(reply.proposal.id, confirm=reply.proposal.needs == "confirm")
 
     def ask_approval(self, proposal_id: str, confirm: bool = False) -> None:

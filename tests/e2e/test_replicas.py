@@ -208,7 +208,7 @@ def test_replicas_starting_together_index_the_shared_runbooks_once(demo, db_url,
 
     def attach(index: int) -> None:
         start.wait()
-        reports[index] = runtimes[index].attach_sop()
+        reports[index] = runtimes[index].open_runbooks()
 
     threads = [threading.Thread(target=attach, args=(index,)) for index in range(2)]
     for thread in threads:
@@ -216,13 +216,13 @@ def test_replicas_starting_together_index_the_shared_runbooks_once(demo, db_url,
     for thread in threads:
         thread.join(timeout=300)
     try:
-        runbooks = len(runtimes[0].sop.runbooks)
+        runbooks = len(runtimes[0].runbooks.index.runbooks)
         assert runbooks >= 10
         added = sorted(len(report.added) for report in reports)
         assert added == [0, runbooks]  # one replica embedded them all, the other found them current
         assert sorted(report.unchanged for report in reports) == [0, runbooks]
-        assert runtimes[0].sop.chunk_count() == runtimes[1].sop.chunk_count() > 0  # one shared index
-        hits = runtimes[1].sop.search("instance stopped unexpectedly", limit=1)
+        assert runtimes[0].runbooks.index.chunk_count() == runtimes[1].runbooks.index.chunk_count() > 0  # one shared index
+        hits = runtimes[1].runbooks.index.search("instance stopped unexpectedly", limit=1)
         assert hits and hits[0].runbook.id == "ec2-instance-stopped-unexpectedly"
     finally:
         for runtime in runtimes:

@@ -91,7 +91,7 @@ def staging_web(env: EstateEnv) -> str:
 
 def test_an_account_named_in_the_sentence_is_where_the_change_lands(estate_env):
     reply = estate_env.ask("stop web-server-1 in the staging account", channel=OTHER_CHANNEL)
-    assert reply.kind == "proposal"
+    assert reply.kind in ("confirm", "approve")
     assert "in account staging, us-east-1" in reply.proposal.summary
     assert staging_web(estate_env) in reply.proposal.summary
     approvals = estate_env.runtime.approvals
@@ -106,7 +106,7 @@ def test_an_account_named_in_the_sentence_is_where_the_change_lands(estate_env):
 
 def test_a_channel_talks_about_its_own_account_first(estate_env):
     from_staging = estate_env.ask("describe web-server-1", channel=STAGING_CHANNEL)
-    assert from_staging.kind == "result"
+    assert from_staging.kind == "run"
     assert from_staging.where == "Account staging (111111111111) · us-east-1"
     assert staging_web(estate_env) in from_staging.text
     elsewhere = estate_env.ask("describe web-server-1", channel=OTHER_CHANNEL)  # no binding: the first account
@@ -116,7 +116,7 @@ def test_a_channel_talks_about_its_own_account_first(estate_env):
 
 def test_a_name_only_another_account_has_is_found_there(estate_env):
     reply = estate_env.ask("describe artifact-cache", channel=SHARED_CHANNEL)
-    assert reply.kind == "result"
+    assert reply.kind == "run"
     assert reply.where == "Account shared (222222222222) · us-west-2"
     from_prod = estate_env.ask("describe load-test-runner")  # the terminal: prod first, then every account
     assert from_prod.where == "Account staging (111111111111) · us-west-2"

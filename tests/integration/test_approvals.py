@@ -7,13 +7,15 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from bot.core.approvals import Clicked
+
 from store.engine import utcnow
 from store.schema import proposals
 
 
 def propose_stop(runtime, name="web-server-2", user="alice"):
     reply = runtime.pipeline.handle(f"stop {name}", user=user)
-    assert reply.kind == "proposal", reply.text
+    assert reply.kind in ("confirm", "approve"), reply.text
     return reply.proposal
 
 
@@ -115,12 +117,11 @@ def test_unknown_proposal_id_is_refused(make_runtime, db_url):
     assert runtime.audit.rows(kind="decision")[-1].status == "unknown"
 
 
-def test_authorizer_refusal_changes_nothing(make_runtime, demo, db_url):
-    runtime = make_runtime(database_url=db_url)
+def test_a_click_by_someone_who_may_not_decide_changes_nothing(make_runtime, demo, db_url):
+    runtime = make_runtime(database_url=db_url, approver_user_ids=["UBOB00001"])
     proposal = propose_stop(runtime)
-    decision = runtime.approvals.approve(proposal.id, approver="mallory",
-                                         authorize=lambda who, _p: None if who == "bob" else "you are not an approver")
-    assert decision.status == "unauthorized"
+    decision = runtime.approvals.approve(proposal.id, approver="UMALLORY1", clicked=Clicked(channel=proposal.channel))
+    assert decision.status == "unauthorized" and "not an approver" in decision.message
     assert runtime.approvals.get(proposal.id).status == "pending"
     assert demo.state_of("web-server-2") == "running"
 

@@ -33,7 +33,7 @@ def test_valid_plan_executes_and_the_prompt_comes_from_the_registry(ollama, make
     ollama.script(plan_json(tool="start_instances", targets=["batch worker"]))
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("please start the batch worker", user="U1")
-    assert reply.kind == "proposal" and reply.proposal.needs == "confirm", reply.text
+    assert reply.kind in ("confirm", "approve") and reply.proposal.needs == "confirm", reply.text
     assert reply.decision.planner == "llm"
     assert runtime.approvals.approve(reply.proposal.id, "U1").ok
     assert demo.state_of("batch-worker") in ("pending", "running")
@@ -72,7 +72,7 @@ def test_korean_request_gets_a_korean_reply(ollama, make_runtime, demo):
     ollama.script(plan_json(tool="stop_instances", targets=["웹 서버 2"], language="en"))  # Korean words, wrong lang
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("웹 서버 2 중지해줘", user="U1")
-    assert reply.kind == "proposal"
+    assert reply.kind in ("confirm", "approve")
     assert "승인이 필요합니다" in reply.text
     assert demo.state_of("web-server-2") == "running"
 
@@ -81,7 +81,7 @@ def test_malformed_json_gets_one_repair_then_runs(ollama, make_runtime):
     ollama.script('{"outcome": "run", "tool": "list_instances", "argu', plan_json(tool="list_instances"))
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("list instances", user="U1")
-    assert reply.kind == "result" and reply.decision.planner == "llm"
+    assert reply.kind == "run" and reply.decision.planner == "llm"
     assert len(ollama.requests) == 2
     assert "That plan is invalid" in ollama.requests[1]["messages"][-1]["content"]
 
@@ -90,15 +90,15 @@ def test_invalid_twice_falls_back_with_a_note(ollama, make_runtime):
     ollama.script("not json at all", '{"outcome": "maybe"}')
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("show me the monthly cost", user="U1")
-    assert reply.decision.planner == "fallback"
-    assert reply.kind == "result" and "Month to date" in reply.text
+    assert reply.decision.planner == "keyword"
+    assert reply.kind == "run" and "Month to date" in reply.text
     assert "invalid twice" in reply.text and "keyword planner" in reply.text
 
 
 def test_server_down_falls_back_with_a_note(make_runtime):
     runtime = llm_runtime(make_runtime, "http://127.0.0.1:9")
     reply = runtime.pipeline.handle("list instances", user="U1")
-    assert reply.decision.planner == "fallback" and reply.kind == "result"
+    assert reply.decision.planner == "keyword" and reply.kind == "run"
     assert "LLM unavailable" in reply.text and "web-server-1" in reply.text
 
 
@@ -106,9 +106,9 @@ def test_http_error_and_timeout_fall_back(ollama, make_runtime):
     ollama.script(HttpError(500), Delay(3.0, plan_json(tool="list_instances")))
     runtime = llm_runtime(make_runtime, ollama.url, timeout=1.0)
     first = runtime.pipeline.handle("list alarms", user="U1")
-    assert first.decision.planner == "fallback" and first.decision.tool == "list_alarms"
+    assert first.decision.planner == "keyword" and first.decision.tool == "list_alarms"
     second = runtime.pipeline.handle("list alarms", user="U1")
-    assert second.decision.planner == "fallback" and "the model was slow (no plan within 1 s)" in second.text
+    assert second.decision.planner == "keyword" and "the model was slow (no plan within 1 s)" in second.text
 
 
 def test_unknown_tool_is_rejected_and_nothing_runs(ollama, make_runtime, demo):
@@ -116,7 +116,7 @@ def test_unknown_tool_is_rejected_and_nothing_runs(ollama, make_runtime, demo):
     ollama.script(hostile, hostile)
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("reboot web-server-1", user="U1")
-    assert reply.decision.planner == "fallback"  # the model's plan never ran
+    assert reply.decision.planner == "keyword"  # the model's plan never ran
     assert "delete_all_volumes" in ollama.requests[1]["messages"][-1]["content"]
     assert demo.state_of("web-server-1") == "running"
 
@@ -126,9 +126,9 @@ def test_invented_instance_id_is_rejected(ollama, make_runtime, demo):
     ollama.script(invented, invented)
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("tidy up the staging web box", user="U1")
-    assert reply.decision.planner == "fallback"
+    assert reply.decision.planner == "keyword"
     assert "never wrote" in ollama.requests[1]["messages"][-1]["content"]
-    assert reply.kind != "proposal" or reply.proposal.instance_ids != ["i-0123456789abcdef0"]
+    assert reply.kind not in ("confirm", "approve") or reply.proposal.instance_ids != ["i-0123456789abcdef0"]
 
 
 def test_id_typed_by_the_user_but_not_in_the_fleet_is_not_found(ollama, make_runtime):
@@ -164,7 +164,7 @@ def test_a_bug_in_the_planner_is_logged_with_its_traceback_and_still_answers(mak
     runtime = make_runtime(planner=PlannerChain(llm=BuggyPlanner("http://127.0.0.1:9", "llama3.1:8b")))
     with caplog.at_level("ERROR", logger="planning.chain"):
         reply = runtime.pipeline.handle("list instances", user="U1")
-    assert reply.kind == "result" and reply.decision.planner == "fallback" and "web-server-1" in reply.text
+    assert reply.kind == "run" and reply.decision.planner == "keyword" and "web-server-1" in reply.text
     assert "failed unexpectedly" in reply.text and "did not answer" not in reply.text
     [record] = [r for r in caplog.records if r.name == "planning.chain"]
     assert record.exc_info is not None and record.exc_info[0] is KeyError
@@ -177,7 +177,7 @@ def test_a_valid_but_wrong_refusal_does_not_override_a_plain_request(ollama, mak
     ollama.script(plan_json(outcome="refuse", message="unsupported"))  # valid JSON, wrong reading
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("restart web server 1", user="U1")
-    assert reply.kind == "proposal" and reply.decision.planner == "fallback", reply.text
+    assert reply.kind in ("confirm", "approve") and reply.decision.planner == "keyword", reply.text
     assert reply.proposal.tool == "reboot_instances" and reply.proposal.instance_names == ["web-server-1"]
     assert demo.clients.real_mutations() == []  # proposed, confirmed by nobody yet: nothing ran
 
@@ -186,7 +186,7 @@ def test_a_model_change_the_message_does_not_name_is_dropped_for_the_named_one(o
     ollama.script(plan_json(tool="terminate_instances", targets=["batch-worker"]))
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("start batch-worker", user="U1")
-    assert reply.kind == "proposal" and reply.decision.planner == "fallback", reply.text
+    assert reply.kind in ("confirm", "approve") and reply.decision.planner == "keyword", reply.text
     assert reply.proposal.tool == "start_instances" and reply.proposal.instance_names == ["batch-worker"]
     assert "terminate" not in reply.text
     assert demo.clients.real_mutations() == []  # proposed, confirmed by nobody yet
@@ -217,7 +217,7 @@ def test_a_model_that_agrees_keeps_the_messages_own_targets_unchecked(ollama, ma
     ollama.script(plan_json(tool="reboot_instances", targets=["web-server-1", "web-server-2"]))
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("reboot both web servers", user="U1")
-    assert reply.kind == "proposal" and reply.decision.planner == "llm", reply.text
+    assert reply.kind in ("confirm", "approve") and reply.decision.planner == "llm", reply.text
     assert sorted(reply.proposal.instance_names) == ["web-server-1", "web-server-2"]
 
 
@@ -225,7 +225,7 @@ def test_on_a_read_the_keyword_reading_wins_over_a_wrong_model(ollama, make_runt
     ollama.script(plan_json(tool="list_instances"))
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("cpu of web-server-1", user="U1")
-    assert reply.kind == "result" and reply.decision.planner == "fallback"
+    assert reply.kind == "run" and reply.decision.planner == "keyword"
     assert reply.decision.tool == "get_metrics" and "42.0" in reply.text
 
 
@@ -253,7 +253,7 @@ def test_a_plan_the_schema_forbids_gets_a_repair_round_naming_the_problem(ollama
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("reboot web-server-1", user="U1")
     assert problem in ollama.requests[1]["messages"][-1]["content"]
-    assert reply.decision.planner == "llm" and reply.kind == "proposal"
+    assert reply.decision.planner == "llm" and reply.kind in ("confirm", "approve")
 
 
 def test_warm_up_sends_the_system_prompt_once_in_the_background(ollama):
@@ -290,8 +290,8 @@ def test_the_model_can_serve_the_triage_tools_where_the_keywords_read_nothing(ol
                                                               arguments={"symptom": "latency"}))
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("anything I should worry about tonight?", user="U1")
-    assert reply.kind == "result" and reply.decision.planner == "llm", reply.text
+    assert reply.kind == "run" and reply.decision.planner == "llm", reply.text
     assert "No open incidents" in reply.text
     reply = runtime.pipeline.handle("api-server latency through the roof", user="U1")  # no keyword reading
-    assert reply.kind == "result" and reply.outcome.tool == "diagnose", reply.text
+    assert reply.kind == "run" and reply.outcome.tool == "diagnose", reply.text
     assert "database connection pool exhausted" in reply.text and "Nothing was changed" in reply.text

@@ -38,7 +38,7 @@ def test_the_bot_runs_without_torch(tmp_path):
     import sys
 
     root = Path(__file__).resolve().parents[2]
-    script = ("import sys, app, bot.core.runtime, bot.slack.app, bot.mcp.server, sop.store\n"
+    script = ("import sys, app, bot.core.runtime, bot.slack.app, bot.mcp.server, sop.index\n"
               "from sop.embeddings import LocalMiniLM\n"
               "LocalMiniLM().embed(['disk full'])\n"
               "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', "

@@ -55,14 +55,14 @@ def test_critical_over_the_blast_radius_limit_is_refused(make_runtime, demo):
     assert "over the limit of 5" in reply.text
     assert demo.state_of("web-server-1") == "running"
     small = make_runtime(max_targets=2).pipeline.handle("stop web servers 1 and 2", user="alice")
-    assert small.kind == "proposal"
+    assert small.kind in ("confirm", "approve")
 
 
 def test_a_change_waits_for_the_requesters_confirmation(make_runtime, demo):
     runtime = make_runtime()
     demo.clients.reset_call_counts()
     reply = runtime.pipeline.handle("배치 워커 시작해줘", user="alice")
-    assert reply.kind == "proposal" and reply.proposal.needs == "confirm"
+    assert reply.kind in ("confirm", "approve") and reply.proposal.needs == "confirm"
     assert "확인" in reply.text and "batch-worker" in reply.text
     assert demo.state_of("batch-worker") == "stopped" and not demo.clients.real_mutations()
     assert runtime.approvals.may_decide("alice", reply.proposal) is None  # the requester may confirm
@@ -76,7 +76,7 @@ def test_the_target_cap_and_protection_hold_for_start_and_reboot_too(make_runtim
     many = runtime.pipeline.handle("reboot web-server-1, web-server-2, api-server", user="alice")
     assert many.kind == "refuse" and "over the limit of 2" in many.text
     protected = runtime.pipeline.handle("reboot db-primary", user="alice")
-    assert protected.kind == "proposal" and protected.proposal.needs == "approve"
+    assert protected.kind in ("confirm", "approve") and protected.proposal.needs == "approve"
     assert "Protected=true" in protected.decision.message
     assert runtime.approvals.may_decide("alice", protected.proposal) is not None  # not the requester's to confirm
     assert not demo.clients.real_mutations()
@@ -92,7 +92,7 @@ def test_ambiguous_change_asks_which_and_does_nothing(make_runtime, demo):
 
 def test_read_tools_accept_several_matches(make_runtime):
     reply = make_runtime().pipeline.handle("cpu of the web servers", user="alice")
-    assert reply.kind == "result"
+    assert reply.kind == "run"
     assert {s.name for s in reply.outcome.result.series} == {"web-server-1", "web-server-2"}
 
 
@@ -107,7 +107,7 @@ def test_a_change_to_several_leaves_out_those_already_there_and_runs_only_the_re
     demo.faults.stop_behind_back("web-server-2")
     runtime = make_runtime(approver_user_ids=["UAPPROVER1"])
     reply = runtime.pipeline.handle("stop both web servers", user="alice")
-    assert reply.kind == "proposal" and reply.proposal.instance_names == ["web-server-1"], reply.text
+    assert reply.kind in ("confirm", "approve") and reply.proposal.instance_names == ["web-server-1"], reply.text
     assert "Left out, already there: web-server-2" in reply.text and "(stopped)" in reply.text
     demo.clients.reset_call_counts()
     assert runtime.approvals.approve(reply.proposal.id, "UAPPROVER1").status == "executed"

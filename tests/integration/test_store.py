@@ -127,6 +127,7 @@ def test_flags_set_at_the_same_moment_by_many_replicas_do_not_fail(db_url):
 def test_a_failed_execution_is_finished_not_left_executing(db_url, demo):
     """An approved proposal whose execution raises ends `failed`, with an audit row and a time."""
     from bot.core.approvals import Approvals
+    from bot.core.verdict import Policy
     from store.audit import AuditLog
     from store.proposals import ProposalStore
 
@@ -136,7 +137,7 @@ def test_a_failed_execution_is_finished_not_left_executing(db_url, demo):
 
     engine = make_engine(db_url)
     prepared = demo.runner.prepare("stop_instances", {"targets": ["web-server-2"]})
-    approvals = Approvals(ProposalStore(engine), AuditLog(engine), ExplodingRunner())
+    approvals = Approvals(ProposalStore(engine), AuditLog(engine), ExplodingRunner(), Policy())
     proposal = approvals.propose(prepared, requested_by="UREQUEST01", origin="slack")
     decision = approvals.approve(proposal.id, "UAPPROVER1")
     assert decision.status == "failed" and "unexpected error (RuntimeError)" in decision.message

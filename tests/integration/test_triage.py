@@ -18,7 +18,7 @@ ONCALL = "UONCALL001"
 def oncall(make_runtime, demo):
     """A runtime with its runbook index and a monitor printing to a buffer (cycles run by hand)."""
     runtime = make_runtime(approver_user_ids=[ONCALL])
-    runtime.attach_sop()
+    runtime.open_runbooks()
     rules = load_rules()
     rules.thresholds.cpu_period_seconds = 60
     monitor = MonitorService(runtime.engine, demo.clients, TerminalNotifier(io.StringIO()), rules, runtime.audit,
@@ -28,7 +28,7 @@ def oncall(make_runtime, demo):
 
 def ask(runtime, text: str, user: str = ONCALL) -> str:
     reply = runtime.router.answer(text, user=user, front="terminal")
-    assert reply.kind == "result", (text, reply.kind, reply.text)
+    assert reply.kind == "run", (text, reply.kind, reply.text)
     return reply.text
 
 
@@ -104,7 +104,7 @@ def test_diagnose_of_an_impaired_instance_points_at_its_status_check(oncall, dem
 def test_diagnose_of_an_unknown_name_says_so_and_offers_the_closest(oncall):
     runtime, _ = oncall
     reply = runtime.router.answer("why is api-sever slow?", user=ONCALL, front="terminal")
-    assert reply.kind != "result"
+    assert reply.kind != "run"
     assert "api-server" in reply.text
 
 

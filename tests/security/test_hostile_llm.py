@@ -54,7 +54,7 @@ def test_hostile_plan_is_rejected_or_only_proposed(attack, demo, ollama, name):
     ollama.script(HOSTILE_PLANS[name], HOSTILE_PLANS[name])  # the repair round gets the same answer
     runtime = attack(planner=PlannerChain(llm=LlmPlanner(ollama.url, "llama3.1:8b", timeout_seconds=10)))
     reply = runtime.pipeline.handle("show me the fleet status", user="UREQUEST01")
-    if reply.kind == "proposal":
+    if reply.kind in ("confirm", "approve"):
         proposal = reply.proposal
         assert proposal.status == "pending"
         assert proposal.tool in ("stop_instances", "terminate_instances")

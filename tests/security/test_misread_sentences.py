@@ -54,7 +54,7 @@ QUESTIONS = [
 def test_a_question_about_an_action_does_nothing(attack, text):
     runtime = attack()
     reply = runtime.pipeline.handle(text, user=USER)
-    assert reply.kind in ("clarify", "result"), reply.text  # a held question, or a read that answers it
+    assert reply.kind in ("clarify", "hold", "run"), reply.text  # a held question, or a read that answers it
     nothing_proposed(runtime)
 
 
@@ -87,7 +87,7 @@ POLITE = [
 def test_a_polite_request_is_still_a_request_and_waits_for_confirmation(attack, text, tool, name):
     runtime = attack()
     reply = runtime.pipeline.handle(text, user=USER)
-    assert reply.kind == "proposal", reply.text
+    assert reply.kind in ("confirm", "approve"), reply.text
     assert (reply.proposal.tool, reply.proposal.instance_names, reply.proposal.needs) == (tool, [name], "confirm")
 
 
@@ -112,7 +112,7 @@ def test_two_actions_in_one_message_are_never_merged(attack, text):
 def test_dont_do_this_but_that_means_that(attack, text, name):
     runtime = attack()
     reply = runtime.pipeline.handle(text, user=USER)
-    assert reply.kind == "proposal", reply.text
+    assert reply.kind in ("confirm", "approve"), reply.text
     assert reply.proposal.tool == "stop_instances" and reply.proposal.instance_names == [name]
 
 
@@ -133,7 +133,7 @@ def test_the_blast_radius_holds_for_start_and_reboot(attack, text):
 def test_any_change_to_a_protected_instance_needs_an_approver(attack, text):
     runtime = attack()
     reply = runtime.pipeline.handle(text, user=USER)
-    assert reply.kind == "proposal" and reply.proposal.needs == "approve"
+    assert reply.kind in ("confirm", "approve") and reply.proposal.needs == "approve"
     refusal = runtime.approvals.may_decide(USER, reply.proposal)
     assert refusal and "approver" in refusal
 
@@ -174,11 +174,11 @@ def test_a_model_plan_the_message_does_not_ask_for_is_held(scripted_llm, text, m
     if reply.kind == "clarify":
         assert reply.decision.planner == "llm", reply.text
         assert runtime.audit.rows(kind="guard")[-1].detail["planner"] == "llm"
-    elif reply.kind == "proposal":  # "stop web-server-2 …" → the stop it names, for web-server-2 only
-        assert reply.decision.planner == "fallback" and reply.proposal.needs in ("confirm", "approve"), reply.text
+    elif reply.kind in ("confirm", "approve"):  # "stop web-server-2 …" → the stop it names, for web-server-2 only
+        assert reply.decision.planner == "keyword" and reply.proposal.needs in ("confirm", "approve"), reply.text
         assert action_of(reply.proposal.tool) in text and reply.proposal.instance_names[0] in text
     else:
-        assert reply.kind == "result" and reply.decision.planner == "fallback", reply.text
+        assert reply.kind == "run" and reply.decision.planner == "keyword", reply.text
 
 
 TWO_CHANGES_NAMED = [
@@ -208,7 +208,7 @@ def test_a_model_that_names_another_instance_never_gets_its_target_used(scripted
     """Same action, other target: the message's own target stands; the model's never reaches AWS."""
     runtime = scripted_llm(model_plan, model_plan)
     reply = runtime.pipeline.handle(text, user=USER)
-    assert reply.kind == "proposal" and reply.proposal.instance_names == asked_for, reply.text
+    assert reply.kind in ("confirm", "approve") and reply.proposal.instance_names == asked_for, reply.text
     assert runtime.approvals.approve(reply.proposal.id, USER).ok  # the requester confirms a reboot
     touched = {instance_id for mutation in wire.mutations for instance_id in mutation.instance_ids}  # on the wire
     assert touched == {demo.fleet.ids[name] for name in asked_for}
@@ -217,7 +217,7 @@ def test_a_model_that_names_another_instance_never_gets_its_target_used(scripted
 def test_a_grounded_model_plan_goes_on_to_a_confirmation(scripted_llm):
     runtime = scripted_llm(plan(tool="reboot_instances", targets=["web server 1"]))
     reply = runtime.pipeline.handle("please bounce web server 1", user=USER)
-    assert reply.kind == "proposal" and reply.proposal.instance_names == ["web-server-1"]
+    assert reply.kind in ("confirm", "approve") and reply.proposal.instance_names == ["web-server-1"]
 
 
 LOOKALIKE = "db\u2010primary"  # U+2010 HYPHEN
@@ -238,5 +238,5 @@ def test_lookalike_names_are_asked_about_never_folded(attack, demo, text):
 def test_full_width_input_is_read_as_what_it_looks_like(attack):
     runtime = attack()
     reply = runtime.pipeline.handle("ｒｅｂｏｏｔ ｗｅｂ－ｓｅｒｖｅｒ－１", user=USER)
-    assert reply.kind == "proposal" and reply.proposal.instance_names == ["web-server-1"]
+    assert reply.kind in ("confirm", "approve") and reply.proposal.instance_names == ["web-server-1"]
     assert reply.proposal.needs == "confirm"

@@ -32,8 +32,8 @@ INJECTIONS = [
 def test_injected_text_never_executes_a_destructive_call(attack, demo, text):
     runtime = attack()
     reply = runtime.pipeline.handle(text, user="UREQUEST01", origin="slack", channel="COPS000001")
-    assert reply.kind in ("refuse", "clarify", "proposal", "chat", "error", "noop"), reply.kind
-    if reply.kind == "proposal":
+    assert reply.kind in ("refuse", "clarify", "hold", "confirm", "approve", "chat", "error", "noop"), reply.kind
+    if reply.kind in ("confirm", "approve"):
         assert reply.proposal.status == "pending"
         assert "db-primary" not in reply.proposal.instance_names or reply.proposal.tool != "terminate_instances"
         assert len(reply.proposal.instance_ids) <= 5

@@ -34,7 +34,7 @@ STOP = frozenset("the a an of to in on is are and or for with by from at it be n
                  "than above below after before into out over under".split())
 
 
-class SopHit(BaseModel):
+class RunbookHit(BaseModel):
     runbook: Runbook
     score: float
     vector_score: float
@@ -88,7 +88,7 @@ def tokens(text: str) -> list[str]:
     return [stem(t) for t in WORD.findall(text.lower()) if t not in STOP and len(t) > 1]
 
 
-class SopStore:
+class RunbookIndex:
     def __init__(self, data_dir: Path, sop_dir: Path, embedder: Embedder, keyword_weight: float = 0.35,
                  chroma_url: str | None = None) -> None:
         """`chroma_url`: a Chroma server shared by every replica (one index for all); else a local
@@ -177,7 +177,7 @@ class SopStore:
 
     # -- retrieval -----------------------------------------------------------------------------
 
-    def search(self, query: str, limit: int = 3, names: tuple[str, ...] = ()) -> list[SopHit]:
+    def search(self, query: str, limit: int = 3, names: tuple[str, ...] = ()) -> list[RunbookHit]:
         """Best runbooks for `query`. `names` (the fleet's Name tags) are removed first: they say
         which machine is affected, not what is wrong with it ("staging-web" is not about the web tier)."""
         if not self._runbooks:
@@ -200,7 +200,7 @@ class SopStore:
             if runbook is None:
                 continue
             key_score = keyword.get(runbook_id, 0.0)
-            hits.append(SopHit(runbook=runbook, score=similarity + self.keyword_weight * key_score,
+            hits.append(RunbookHit(runbook=runbook, score=similarity + self.keyword_weight * key_score,
                                vector_score=similarity, keyword_score=key_score, best_section=section))
         hits.sort(key=lambda hit: -hit.score)
         return hits[:limit]
