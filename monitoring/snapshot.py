@@ -60,10 +60,10 @@ class SnapshotReader:
 
     Every cycle: DescribeInstanceStatus (IncludeAllInstances, 1,000 a page) gives each
     instance's state and status checks, DescribeAlarms gives what is in ALARM. The inventory
-    (DescribeInstances: names, tags, type, monitoring) is the expensive read — 3 MB of XML at
-    1,000 instances — and changes rarely: it is read whole once, then each instance is re-read
-    by id once every `inventory_refresh_seconds`, spread over the cycles, and at once when a
-    status names an id it does not know or a state it does not have.
+    (DescribeInstances: names, tags, type, monitoring) is the expensive read — megabytes of XML
+    for a large fleet (docs/EVALUATION.md) — and changes rarely: it is read whole once, then
+    each instance is re-read by id once every `inventory_refresh_seconds`, spread over the
+    cycles, and at once when a status names an id it does not know or a state it does not have.
     CPU follows the data: CloudWatch has a datapoint per minute for detailed monitoring and per
     five minutes for basic, so an instance is read once per its own period, never more often.
     Both rolling reads are spread evenly over the cycles (a budget per cycle), so a big fleet

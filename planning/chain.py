@@ -12,14 +12,14 @@ cannot see that. So the chain is never worse than the keyword planner alone:
   any message ordering two actions and asks for one at a time — nothing runs on a guess. A model's
   change whose verb is not in the message (a reboot for "stop web-server-2") is no reading of the
   message at all, the same rule as for targets: it is dropped and the keyword planner's change
-  (whose verb is in the message, and which is still confirmed or approved) stands. Measured with a
-  real 135M model, asking on every change-vs-change disagreement turned 3 of 30 paraphrase-set
-  requests into questions;
+  (whose verb is in the message, and which is still confirmed or approved) stands. Asking on every
+  change-vs-change disagreement instead turned paraphrase-set requests into questions with a real
+  model (docs/EVALUATION.md, "How the chain's rule was chosen");
 * on any other disagreement the keyword planner's reading is used: its changes need the verb
   in the message (and are still confirmed or approved), and its reads are harmless — unless the
-  model chose a read tool the keyword lexicon cannot plan (a newly declared tool). Measured with a
-  real 135M model, asking on every change-vs-no-change disagreement turned 17 of 30 plain
-  requests into questions (chain 43 % against the keyword planner's 100 %).
+  model chose a read tool the keyword lexicon cannot plan (a newly declared tool). Asking on every
+  change-vs-no-change disagreement instead made the chain worse than the keyword planner alone
+  (measured in docs/EVALUATION.md).
 
 Why three kinds of failure: "the model is down" (connection, timeout, server error), "the
 model answered nonsense twice" and "our own code broke" need different people to act; the

@@ -57,8 +57,8 @@ DEFAULT_MAX_TARGETS = 5
 PLAN_TOKENS = 320  # num_predict: the largest valid plan (cap+1 targets, a full message) fits
 CHARS_PER_TOKEN = 3  # a conservative estimate for English, JSON and Hangul mixed
 NAMES_IN_PROMPT = 200
-# few-shot examples in the prompt (+ about 290 tokens): with a real 135M model they took schema-valid answers
-# from 50 % to 92.5 % and the model alone from 2.5 % to 35 % on 40 cases, and cut p95 latency 12 s → 0.9 s
+# few-shot examples in the prompt: a real small model's answers became valid far more often, and faster, for
+# the tokens they cost (docs/EVALUATION.md, "Few-shot examples"; llm_bench.py --few-shot off compares)
 FEW_SHOT = True
 LOG_GROUPS_IN_PROMPT = 50
 

@@ -4,7 +4,8 @@ Why a control route: moto hard-codes EC2 status checks to "ok", so an impaired c
 made inside moto's in-memory backend — in whichever process moto runs. `POST
 /sandbox-api/status-check` does that there, so the fault injector is the same HTTP call whether
 moto runs in a test's own process (fast to start) or in a child process (`python app.py
---sandbox`: the bot's process then never imports moto, ≈ 200 MB less resident, as in production).
+--sandbox`: the bot's process then never imports moto and holds what it holds in production;
+docs/EVALUATION.md, "Footprint", has the emulator's share).
 
 Why the child watches its stdin: the parent holds the other end of that pipe, so when the parent
 exits in any way — even `kill -9` — the pipe closes and the emulator exits with it; nothing is

@@ -2,8 +2,8 @@
 
 Why a picture: on call reads a graph faster than a table — AWS's own Slack integration posts the
 CloudWatch graph with an alarm. Why Pillow and not matplotlib: a line, a grid, a few labels and a
-legend are all a metric graph needs; Pillow draws them with its built-in scalable font for ~4 MB of
-memory, where matplotlib costs ~50 MB and half a second at its first chart (measured).
+legend are all a metric graph needs; Pillow draws them with its built-in scalable font for a small
+part of the memory and time matplotlib takes for its first chart (measured in docs/EVALUATION.md).
 """
 
 from __future__ import annotations
