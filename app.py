@@ -86,7 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def start_sandbox(settings, out=None, fleet_size: int = 0, fleet=None, accounts: int = 0):  # type: ignore[no-untyped-def]
+def start_sandbox(settings, out=None, fleet_size: int = 0, fleet=None, accounts: int = 0):
     """Start moto on 127.0.0.1 in a child process (so this process's memory is the bot's alone), seed
     the demo fleet or a loaded fleet file (and generated instances up to `fleet_size`), and with
     `accounts` more accounts and a second region; print it; returns (sandbox, clients)."""
@@ -138,7 +138,7 @@ def start_sandbox(settings, out=None, fleet_size: int = 0, fleet=None, accounts:
 SANDBOX_DB = "sandbox.sqlite3"
 
 
-def sandbox_database(settings, keep: bool) -> str:  # type: ignore[no-untyped-def]
+def sandbox_database(settings, keep: bool) -> str:
     """Every sandbox run starts from fresh state: the emulator's fleet is new (new instance ids), so an
     old run's incidents and proposals would be about instances that no longer exist. `--keep` keeps them.
     A configured DATABASE_URL is never wiped: it may be shared."""
@@ -148,7 +148,7 @@ def sandbox_database(settings, keep: bool) -> str:  # type: ignore[no-untyped-de
     return SANDBOX_DB
 
 
-def fault_command(sandbox):  # type: ignore[no-untyped-def]
+def fault_command(sandbox):
     """The sandbox's `fault` command, for the router's table (so help lists it only where a sandbox runs)."""
     from bot.core.commands import plain_command
     from bot.core.runtime import MONITOR_FLAG
@@ -157,7 +157,7 @@ def fault_command(sandbox):  # type: ignore[no-untyped-def]
 
     inject = fault_runner(FaultInjector(sandbox))
 
-    def run(call) -> str:  # type: ignore[no-untyped-def]
+    def run(call) -> str:
         said = inject(call.args)
         if said.startswith("fault: ") and call.runtime.flags.get(MONITOR_FLAG, "off") != "on":
             said += " (the monitor is off: type `auto on` to watch)"
@@ -167,7 +167,7 @@ def fault_command(sandbox):  # type: ignore[no-untyped-def]
                                           "ko": "샌드박스 전용: 장애 주입 (모니터 반응 확인)"}, PATTERN, run)
 
 
-def mcp_announcers(settings):  # type: ignore[no-untyped-def]
+def mcp_announcers(settings):
     """MCP proposals have no thread: with Slack configured they are posted where the approvers are."""
     if not (settings.slack_bot_token and settings.slack_alert_channel):
         return ()
@@ -178,7 +178,7 @@ def mcp_announcers(settings):  # type: ignore[no-untyped-def]
     return (lambda approvals: ProposalPoster(client, settings.slack_alert_channel, approvals),)
 
 
-def run_terminal(runtime) -> int:  # type: ignore[no-untyped-def]
+def run_terminal(runtime) -> int:
     from bot.terminal import Terminal, recovery_lines
     from monitoring.notifier import TerminalNotifier
 
@@ -187,7 +187,7 @@ def run_terminal(runtime) -> int:  # type: ignore[no-untyped-def]
     return Terminal(runtime, sys.stdin, sys.stdout, interactive=sys.stdin.isatty(), notifier=notifier).run()
 
 
-def run_mcp(runtime, read_only: bool, http_port: int | None,  # type: ignore[no-untyped-def]
+def run_mcp(runtime, read_only: bool, http_port: int | None,
             host: str = "127.0.0.1") -> int:
     import anyio
 
@@ -208,7 +208,7 @@ def run_mcp(runtime, read_only: bool, http_port: int | None,  # type: ignore[no-
     return 0
 
 
-def run_slack(runtime) -> int:  # type: ignore[no-untyped-def]
+def run_slack(runtime) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.slack.app import SlackFrontEnd, make_web_client
@@ -252,7 +252,7 @@ SOCKET_CLOSE_SECONDS = 3.0
 
 
 @contextmanager
-def beating(runtime, mode: str) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def beating(runtime, mode: str) -> Iterator[None]:
     heartbeat = Heartbeat.of(runtime.engine, runtime.settings.data_dir, mode).start()
     try:
         yield
@@ -260,7 +260,7 @@ def beating(runtime, mode: str) -> Iterator[None]:  # type: ignore[no-untyped-de
         heartbeat.stop()
 
 
-def close_within(close, seconds: float) -> None:  # type: ignore[no-untyped-def]
+def close_within(close, seconds: float) -> None:
     """Close the Socket Mode connection (Slack then routes events to another replica), but never let
     a slow close of its worker threads hold the process past `docker stop`'s grace period."""
     def run() -> None:
@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-def shutdown(runtime, sandbox) -> None:  # type: ignore[no-untyped-def]
+def shutdown(runtime, sandbox) -> None:
     """Close in order: the bot (monitor lease, runbook index, database), then the local AWS."""
     if runtime is not None:
         runtime.close()

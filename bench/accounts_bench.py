@@ -28,14 +28,14 @@ sys.path.insert(0, str(ROOT))
 
 from bench.counting_proxy import CountingProxy  # noqa: E402
 from bench.monitor_bench import SimClock, start_moto  # noqa: E402
-from store.audit import AuditLog  # noqa: E402
-from store.engine import make_engine  # noqa: E402
 from monitoring.config import load_rules  # noqa: E402
 from monitoring.notifier import TerminalNotifier  # noqa: E402
 from monitoring.service import MonitorService  # noqa: E402
 from sandbox.accounts import sandbox_estate  # noqa: E402
 from sandbox.fleet import SANDBOX_AMI, put_cpu_history  # noqa: E402
 from sandbox.server import SANDBOX_CREDENTIALS  # noqa: E402
+from store.audit import AuditLog  # noqa: E402
+from store.engine import make_engine  # noqa: E402
 from tools.accounts import Estate  # noqa: E402
 from tools.aws import AwsClients  # noqa: E402
 

@@ -147,7 +147,7 @@ def main() -> int:
                   + ("  — chain WORSE than keyword" if chain_hits < keyword_hits else "  — chain ≥ keyword"))
             print(f"schema-valid: first answer {100 * valid_first / n:.1f}%, after the repair round "
                   f"{100 * valid_after / n:.1f}%")
-            print(f"chain served by: " + ", ".join(f"{name} {count}" for name, count in served.most_common()))
+            print("chain served by: " + ", ".join(f"{name} {count}" for name, count in served.most_common()))
             for line in chain_out.splitlines():  # what users would get wrong, and which planner served it
                 if line.startswith("MISS ["):
                     print(f"  chain {line}")

@@ -41,13 +41,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.counting_proxy import CountingProxy  # noqa: E402
-from store.audit import AuditLog  # noqa: E402
-from store.engine import make_engine  # noqa: E402
 from monitoring.config import load_rules  # noqa: E402
 from monitoring.notifier import TerminalNotifier  # noqa: E402
 from monitoring.service import MonitorService  # noqa: E402
 from sandbox.fleet import seed_load_fleet  # noqa: E402
 from sandbox.server import SANDBOX_CREDENTIALS  # noqa: E402
+from store.audit import AuditLog  # noqa: E402
+from store.engine import make_engine  # noqa: E402
 from tools.aws import AwsClients  # noqa: E402
 
 INTERVAL = 30

@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from planning.plan import PlannerContext  # noqa: E402
 from planning.keywords import KeywordPlanner  # noqa: E402
+from planning.plan import PlannerContext  # noqa: E402
 from sandbox.fleet import DEMO_FLEET  # noqa: E402
 
 DATASETS = [ROOT / "tests/data/commands.jsonl", ROOT / "tests/data/commands_paraphrases.jsonl"]

@@ -22,15 +22,15 @@ sys.path.insert(0, str(ROOT))
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: E402
 
-from planning.chain import PlannerChain  # noqa: E402
-from planning.llm import LlmPlanner  # noqa: E402
 from bot.core.runtime import build_runtime  # noqa: E402
 from bot.core.settings import load_settings  # noqa: E402
 from bot.slack.app import SlackFrontEnd, make_web_client  # noqa: E402
+from planning.chain import PlannerChain  # noqa: E402
+from planning.llm import LlmPlanner  # noqa: E402
 from sandbox.fleet import seed_demo_fleet  # noqa: E402
 from sandbox.server import MotoSandbox  # noqa: E402
 from tests.fakes.ollama_server import Delay, FakeOllama  # noqa: E402
-from tests.fakes.slack_payloads import button_click, mention_event, slash_command
+from tests.fakes.slack_payloads import button_click, mention_event, slash_command  # noqa: E402
 from tests.fakes.slack_server import FakeSlackWebApi, FakeSocketModeServer  # noqa: E402
 
 PLAN = '{"outcome":"run","tool":"list_instances","arguments":{},"targets":[],"message":"","language":"en"}'

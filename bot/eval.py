@@ -24,12 +24,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from bot.core.pipeline import Decision, Pipeline
-from planning.plan import Plan, PlannerContext
+from bot.core.runtime import build_runtime
+from bot.core.settings import SettingsError, load_settings
 from planning.chain import PlannerChain
 from planning.keywords import KeywordPlanner
 from planning.llm import LlmPlanner, PlanInvalid, PlannerUnavailable
-from bot.core.runtime import build_runtime
-from bot.core.settings import SettingsError, load_settings
+from planning.plan import Plan, PlannerContext
 from sandbox.fleet import seed_demo_fleet
 from sandbox.fleet_file import FleetFileError, load_fleet_file, seed_fleet_file
 from sandbox.server import MotoSandbox
@@ -152,7 +152,7 @@ def evaluate(pipeline: Pipeline, cases: list[Case], out=sys.stdout, strict: Stri
     return hits, len(cases)
 
 
-def make_llm(settings) -> LlmPlanner:  # type: ignore[no-untyped-def]
+def make_llm(settings) -> LlmPlanner:
     return LlmPlanner(settings.ollama_host, settings.ollama_model, settings.llm_deadline_seconds,
                       settings.max_targets)
 

@@ -72,12 +72,12 @@ def evaluate(
                 evidence=[f"CPUUtilization latest {health.cpu:.1f}%"], signature="cpu_high", **facts))
     for alarm in snapshot.alarms:
         owner = by_id.get(alarm.instance_id or "")
-        instance = owner.instance if owner else None
-        target = f" on {instance.label}" if instance else ""
+        alarmed = owner.instance if owner else None
+        target = f" on {alarmed.label}" if alarmed else ""
         findings.append(Finding(
             check="alarm", resource_id=f"alarm/{alarm.name}", resource_name=alarm.name,
-            instance_id=alarm.instance_id, env=instance.env if instance else None,
-            role=instance.role if instance else None, protected=instance.protected if instance else False,
+            instance_id=alarm.instance_id, env=alarmed.env if alarmed else None,
+            role=alarmed.role if alarmed else None, protected=alarmed.protected if alarmed else False,
             summary=f"alarm {alarm.name} is in ALARM{target}",
             # what is measured comes first: it is the alarm's definition, not free text anyone can write,
             # and it is what the runbook search should match on

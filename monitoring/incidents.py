@@ -22,12 +22,12 @@ from datetime import timedelta
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from store.audit import AuditLog
-from store.engine import utcnow
-from store.incidents import IncidentStore
 from monitoring.checks import Finding
 from monitoring.config import MonitorRules, TierRule
 from monitoring.notifier import ANNOUNCE_CLAIM_PREFIX, Incident, Notifier
+from store.audit import AuditLog
+from store.engine import utcnow
+from store.incidents import IncidentStore
 
 log = logging.getLogger(__name__)
 ANNOUNCE_CLAIM_TIMEOUT = timedelta(minutes=2)

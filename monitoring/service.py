@@ -40,17 +40,17 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
+from monitoring import checks
+from monitoring.config import MonitorRules
+from monitoring.incidents import IncidentManager, OpenHook, ReconcileReport
+from monitoring.notifier import Notifier
+from monitoring.snapshot import FleetSnapshot, SnapshotReader
 from store.audit import AuditLog
 from store.engine import utcnow
 from store.flags import LAST_CYCLE_FLAG
 from store.leases import Lease
 from store.observations import Observations
 from store.proposals import ProposalStore
-from monitoring import checks
-from monitoring.config import MonitorRules
-from monitoring.incidents import IncidentManager, OpenHook, ReconcileReport
-from monitoring.notifier import Notifier
-from monitoring.snapshot import FleetSnapshot, SnapshotReader
 from tools.accounts import Scope
 from tools.aws import AwsClients
 from tools.errors import describe_aws_error

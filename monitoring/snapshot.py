@@ -24,7 +24,6 @@ from tools.ec2 import StatusCheck
 from tools.inventory import fetch_instances
 from tools.models import Instance
 
-
 TARGETED_READ_LIMIT = 1000  # more new or moved ids than this in one cycle: re-read the whole inventory
 IDS_PER_DESCRIBE = 200  # instance ids per DescribeInstances-by-id call
 CLOCK_SLACK_SECONDS = 2.0  # a cycle that starts a moment early still reads what is due

@@ -34,9 +34,9 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from planning import intent
-from planning.plan import Plan, PlannerContext
 from planning.keywords import KeywordPlanner
 from planning.llm import LlmPlanner, PlanInvalid, PlannerUnavailable
+from planning.plan import Plan, PlannerContext
 from tools.models import Risk
 from tools.registry import REGISTRY
 

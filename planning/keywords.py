@@ -12,6 +12,7 @@ import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from planning import glossary, lexicon, transliterate
 from planning.glossary import load_glossary
@@ -203,7 +204,7 @@ class KeywordPlanner:
         if intent == "cost":
             return Plan(outcome="run", tool="get_cost", arguments=cost_arguments(lowered, minutes), language=language)
         if intent == "alarms":
-            arguments = {}
+            arguments: dict[str, Any] = {}
             alarm_state = first_match(lowered, lexicon.ALARM_STATE_WORDS)
             if alarm_state:
                 arguments["state"] = alarm_state
@@ -220,7 +221,7 @@ class KeywordPlanner:
         if intent in ("changes", "diagnose"):
             return self._plan_triage(intent, lowered, targets, minutes, language)
         if intent == "metrics":
-            arguments: dict = {}
+            arguments = {}
             metric = first_match(lowered, lexicon.METRIC_WORDS)
             if metric:
                 arguments["metric"] = metric

@@ -19,9 +19,9 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -31,10 +31,9 @@ from ollama import ResponseError
 from pydantic import ValidationError
 
 from planning.plan import WILDCARD, Plan, PlannerContext, detect_language
-from tools.models import INSTANCE_ID_PATTERN
 from tools.calls import describe_validation
+from tools.models import INSTANCE_ID_PATTERN
 from tools.registry import REGISTRY, ToolSpec, tools
-
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +312,7 @@ class LlmPlanner:
         deadline = time.monotonic() + self.deadline_seconds
         messages: list[BaseMessage] = [SystemMessage(system_prompt(context, self.few_shot)), HumanMessage(text)]
         problem = ""
-        for attempt in range(2):
+        for _attempt in range(2):
             raw = self._ask(messages, deadline)
             try:
                 plan = parse_plan(raw)

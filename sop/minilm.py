@@ -94,7 +94,7 @@ class MiniLM:
         for layer in range(c.layers):
             p = f"encoder.layer.{layer}."
 
-            def dense(h: np.ndarray, name: str) -> np.ndarray:
+            def dense(h: np.ndarray, name: str, p: str = p) -> np.ndarray:  # this layer's weights
                 return h @ w[p + name + ".weight"].T + w[p + name + ".bias"]
 
             def split(h: np.ndarray) -> np.ndarray:

@@ -15,8 +15,8 @@ from sqlalchemy import Engine, and_, insert, not_, or_, select
 
 from store.engine import utcnow
 from store.schema import audit_events
-from tools.models import Risk
 from tools.calls import ToolOutcome
+from tools.models import Risk
 from tools.registry import tools
 
 

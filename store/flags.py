@@ -13,7 +13,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from store.engine import utcnow
 from store.schema import flags
 
-
 # the flags the bot itself keeps; named here so a reader (the health check) needs no bot import
 MONITOR_FLAG = "monitor_enabled"  # `auto on|off`, survives restarts
 LAST_CYCLE_FLAG = "monitor_last_cycle"  # JSON of the last monitor cycle: when, ok, error

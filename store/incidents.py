@@ -8,6 +8,7 @@ fingerprint, so two replicas cannot open it twice either.
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from typing import Any
 
@@ -54,7 +55,7 @@ class IncidentStore:
                         incidents.c.fingerprint == values["fingerprint"], incidents.c.opened_at >= flap_window_start,
                         *_in_scope(values["region"], values.get("account", "")))
                 ).scalar_one()
-                return connection.execute(insert(incidents).values(
+                return connection.execute(insert(incidents).values(  # type: ignore[index]  # a row mapping
                     **values, status="open", suppressed=recent >= max_openings, opened_at=now, updated_at=now,
                     resolved_notified=False)).inserted_primary_key[0]
         except IntegrityError:  # one_open_incident_per_fingerprint
@@ -143,13 +144,13 @@ class IncidentStore:
             ).values(status="resolved", resolved_at=now, updated_at=now, resolved_by=user, held=True,
                      resolved_notified=True)).rowcount == 1
 
-    def held_fingerprints(self, region: str, account: str = "") -> set[str]:
+    def held_fingerprints(self, region: str, account: str = "") -> builtins.set[str]:
         with self.engine.connect() as connection:
             rows = connection.execute(select(incidents.c.fingerprint).where(
                 *_in_scope(region, account), incidents.c.held.is_(True)))
             return {row.fingerprint for row in rows}
 
-    def release_held(self, region: str, fingerprints: set[str], account: str = "") -> None:
+    def release_held(self, region: str, fingerprints: builtins.set[str], account: str = "") -> None:
         """The finding cleared: the next time it fires it is a new incident."""
         if not fingerprints:
             return

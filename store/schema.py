@@ -11,7 +11,6 @@ database to it (a change here needs a migration there, and a test proves the upg
 from __future__ import annotations
 
 from sqlalchemy import (
-    false,
     JSON,
     Boolean,
     Column,
@@ -22,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()

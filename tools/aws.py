@@ -146,7 +146,7 @@ class AwsClients:
                 view.default_region = account.default_region
                 view._clients = {}
                 view._views = {}
-                view._parent = root
+                view._parent = root  # type: ignore[attr-defined]  # a view knows its root; the root has none
                 if account.role_arn:
                     view._session = root._assumed_session(account)
                 root._views[name] = view

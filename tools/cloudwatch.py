@@ -8,10 +8,10 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from tools.aws import AwsClients
+from tools.charts import Chart, ChartSeries, line_chart
 from tools.context import ToolContext
 from tools.inventory import fetch_instances
 from tools.models import Instance, Risk, ToolArgs, ToolResult, check_window
-from tools.charts import Chart, ChartSeries, line_chart
 from tools.render import Block, escape, fmt, lines_blocks, section, sparkline, table
 from tools.spec import ToolSpec, verbs
 

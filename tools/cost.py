@@ -154,7 +154,7 @@ def cost_window(period: str, today: date, day: date | None = None, days: int | N
     return first_of_month, today + timedelta(days=1)
 
 
-def _query(ce, start: date, end: date, daily: bool) -> list[dict]:  # type: ignore[no-untyped-def]
+def _query(ce, start: date, end: date, daily: bool) -> list[dict]:
     """Every ResultsByTime entry of one grouped-by-service request, all pages."""
     kwargs: dict = {
         "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},

@@ -9,8 +9,18 @@ from pydantic import BaseModel, Field
 from tools.context import ToolContext
 from tools.errors import ToolError
 from tools.inventory import fetch_instances
-from tools.models import Instance, Risk, OneTargetArgs, StateChange, StateChangeResult, TargetedArgs, ToolArgs, ToolResult
-from tools.models import instance_line, instances_table
+from tools.models import (
+    Instance,
+    OneTargetArgs,
+    Risk,
+    StateChange,
+    StateChangeResult,
+    TargetedArgs,
+    ToolArgs,
+    ToolResult,
+    instance_line,
+    instances_table,
+)
 from tools.render import STATE_EMOJI, Block, escape, lines_blocks, section
 from tools.resolver import normalise
 from tools.spec import ToolSpec, verbs

@@ -31,7 +31,7 @@ _CLIENT_ERROR_HINTS = {
 }
 
 
-def describe_aws_error(error: Exception, action: str) -> str:
+def describe_aws_error(error: BaseException, action: str) -> str:
     """One human sentence for an AWS/botocore failure while doing `action`."""
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "Unknown")

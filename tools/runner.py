@@ -55,8 +55,9 @@ class ToolRunner:
         try:
             scopes = self._scopes(args.account, args.region, channel)
             scope = scopes[0][0]
-            if spec.takes_targets and args.targets:
-                resolved = self._resolve(spec, args.targets, scopes, all_matches and spec.many_targets)
+            phrases: list[str] = getattr(args, "targets", None) or []
+            if spec.takes_targets and phrases:
+                resolved = self._resolve(spec, phrases, scopes, all_matches and spec.many_targets)
                 if isinstance(resolved, ToolOutcome):
                     return resolved
                 instances, scope = resolved

@@ -20,8 +20,8 @@ from tools.cloudwatch import alarm_instance_id, fetch_metric_series
 from tools.context import ToolContext
 from tools.ec2 import StatusCheck
 from tools.errors import ToolError, describe_aws_error
-from tools.logs import instance_streams, log_group_names, log_group_for
-from tools.models import Instance, Risk, OneTargetArgs, ToolArgs, ToolResult, check_window
+from tools.logs import instance_streams, log_group_for, log_group_names
+from tools.models import Instance, OneTargetArgs, Risk, ToolArgs, ToolResult, check_window
 from tools.ops import ChangeView, IncidentView
 from tools.render import Block, age, context, escape, fmt, link, section, sparkline, table
 from tools.spec import ToolSpec, verbs

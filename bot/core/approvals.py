@@ -17,7 +17,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -25,8 +25,8 @@ from bot.core.verdict import Policy
 from store.audit import AuditLog
 from store.engine import utcnow
 from store.proposals import ProposalStore
-from tools.models import Instance
 from tools.calls import PreparedCall, ToolOutcome
+from tools.models import Instance
 from tools.registry import REGISTRY
 from tools.runner import ToolRunner
 
@@ -149,7 +149,7 @@ class Approvals:
         thread_ts: str | None = None, needs: Needs = "approve", planner: str | None = None,
     ) -> Proposal:
         now = utcnow()
-        row = {
+        row: dict[str, Any] = {
             "id": secrets.token_urlsafe(18),  # opaque: a button carries this and nothing else
             "tool": call.tool,
             "region": call.region,

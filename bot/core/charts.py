@@ -16,8 +16,8 @@ from monitoring.notifier import Incident
 from tools.charts import Chart, ChartSeries, line_chart
 from tools.cloudwatch import Ec2Metric, InstanceMetric, fetch_metric_series
 from tools.inventory import fetch_instances
-from tools.runner import ToolRunner
 from tools.render import sparkline
+from tools.runner import ToolRunner
 
 log = logging.getLogger(__name__)
 EC2_METRICS = frozenset(get_args(Ec2Metric))
@@ -31,7 +31,7 @@ class IncidentCharts:
 
     def metric_of(self, incident: Incident) -> str:
         found = next((m.group(1) for line in incident.evidence if (m := METRIC.search(line))), None)
-        return found if found in EC2_METRICS else "CPUUtilization"
+        return found if found is not None and found in EC2_METRICS else "CPUUtilization"
 
     def _series(self, incident: Incident, minutes: int = 60) -> tuple[str, InstanceMetric] | None:
         if not incident.instance_id:

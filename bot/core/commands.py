@@ -30,6 +30,7 @@ from tools.models import Risk
 from tools.registry import tools
 from tools.render import table
 
+
 class Runtime(Protocol):
     """What the operator commands read and change. `bot.core.runtime.Runtime` is one; it is named
     here as a protocol so that the router does not import the module that builds it."""

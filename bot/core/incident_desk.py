@@ -17,11 +17,11 @@ from pydantic import BaseModel
 
 from bot.core.pipeline import Attachment, Pipeline, Reply
 from bot.core.postmortem import draft
+from monitoring.notifier import Incident
+from sop.runbooks import Runbook
 from store.audit import AuditLog
 from store.engine import utcnow
 from store.incidents import IncidentStore
-from monitoring.notifier import Incident
-from sop.runbooks import Runbook
 from tools.inventory import fetch_instances
 from tools.logs import log_group_for, log_group_names
 from tools.render import age, table

@@ -18,8 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from bot.core.approvals import Approvals, Needs, Proposal
-from bot.core.i18n import say, verb
 from bot.core.fleet import FleetView
+from bot.core.i18n import say, verb
 from bot.core.runbooks import Runbooks
 from bot.core.verdict import Mode, Origin, Policy
 from planning.chain import PlannerChain
@@ -343,7 +343,7 @@ class Pipeline:
         if decision.kind == "refuse":
             reason = say("unsupported", language) if decision.message == "unsupported" else \
                 say("refused", language, reason=decision.message)
-            detail = {"origin": request.origin, "planner": decision.planner}
+            detail: dict[str, Any] = {"origin": request.origin, "planner": decision.planner}
             detail.update({"text": request.text[:500]} if request.text is not None else {"args": request.arguments})
             self.audit.record("refusal", request.user, tool=(decision.tool or "")[:64] or None, status="refused",
                               message=decision.message, detail=_jsonable(detail))

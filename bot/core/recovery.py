@@ -14,9 +14,9 @@ import logging
 
 from bot.core.approvals import Proposal
 from bot.core.pipeline import Pipeline
+from bot.core.runbooks import Runbooks
 from monitoring.incidents import RecoveryPlan
 from monitoring.notifier import Incident
-from bot.core.runbooks import Runbooks
 from sop.runbooks import Runbook
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ holds this from construction and says "not loaded" until it is.
 
 from __future__ import annotations
 
+from bot.core.fleet import FleetView
 from sop.index import RunbookHit, RunbookIndex, SyncReport
 from sop.runbooks import Runbook
-from bot.core.fleet import FleetView
 
 
 class Runbooks:

@@ -26,11 +26,15 @@ from bot.core.commands import COMMANDS, MONITOR_FLAG, Command, CommandRouter, Co
 from bot.core.fleet import FleetView
 from bot.core.incident_desk import IncidentDesk
 from bot.core.pipeline import Pipeline
-from bot.core.recovery import RecoveryAdvisor
 from bot.core.records import StoreRecords
+from bot.core.recovery import RecoveryAdvisor
 from bot.core.runbooks import Runbooks
 from bot.core.settings import Settings
 from bot.core.verdict import Policy
+from monitoring.config import load_rules
+from monitoring.incidents import OpenHook
+from monitoring.notifier import Notifier
+from monitoring.service import MonitorService
 from planning.chain import PlannerChain
 from planning.glossary import load_glossary
 from planning.keywords import KeywordPlanner
@@ -42,10 +46,6 @@ from store.flags import Flags
 from store.incidents import IncidentStore
 from store.leases import Lease
 from store.proposals import ProposalStore
-from monitoring.config import load_rules
-from monitoring.incidents import OpenHook
-from monitoring.notifier import Notifier
-from monitoring.service import MonitorService
 from tools.aws import AwsClients
 from tools.context import ToolContext
 from tools.runner import ToolRunner

@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def estate(self):  # type: ignore[no-untyped-def]  # -> Estate | None (tools.accounts, loaded on demand)
+    def estate(self):  # -> Estate | None (tools.accounts, loaded on demand)
         from tools.accounts import load_estate
 
         return load_estate(self.accounts_file) if self.accounts_file else None

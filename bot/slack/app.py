@@ -20,7 +20,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.core.approvals import Clicked, Proposal
+from bot.core.approvals import Clicked
 from bot.core.pipeline import Attachment, Reply, left_out_note
 from bot.core.runtime import Runtime
 from bot.slack.blocks import (
@@ -32,8 +32,8 @@ from bot.slack.blocks import (
     proposal_message,
     reply_message,
 )
-from bot.slack.notifier import INCIDENT_ACTION_PREFIX, incident_root, upload_chart
 from bot.slack.home import home_view
+from bot.slack.notifier import INCIDENT_ACTION_PREFIX, incident_root, upload_chart
 from bot.slack.payloads import CHANNEL_ID, TS, USER_ID, Click, checked, parse_click, parse_incident_click, text_of
 
 log = logging.getLogger(__name__)
@@ -240,7 +240,7 @@ class SlackFrontEnd:
         client.chat_postMessage(channel=where, thread_ts=thread_ts, text=text)
         if outcome.changed and incident is not None and incident.announced:
             root_text, blocks = incident_root(incident)
-            client.chat_update(channel=where, ts=incident.thread_ts, text=root_text, blocks=blocks)
+            client.chat_update(channel=where, ts=incident.thread_ts, text=root_text, blocks=blocks)  # type: ignore[arg-type]  # slack_sdk's stubs; set on an announced incident
 
     def settle_home_click(self, click: Click, client: WebClient, verb: str) -> None:
         """A decision from the Home tab: the same approvals and authority; the proposal's own message is

@@ -27,7 +27,7 @@ def reply_message(reply: Reply) -> tuple[str, list[Block]]:
     """(fallback text, blocks) for any non-proposal reply. Everything in a reply may carry data
     (names, AWS errors, what the user typed), so all of it is escaped."""
     if reply.kind == "run" and reply.outcome is not None and reply.outcome.result is not None:
-        blocks = reply.outcome.result.to_blocks()
+        blocks: list[Block] = reply.outcome.result.to_blocks()
         if reply.where:
             blocks.insert(0, context(escape(reply.where)))
         note = reply.decision.note if reply.decision else None
@@ -37,7 +37,7 @@ def reply_message(reply: Reply) -> tuple[str, list[Block]]:
             blocks.append(context(escape(f"LLM unavailable ({note}); used the keyword planner.")))
         return escape(reply.outcome.to_text()[:3000]), blocks[:MAX_BLOCKS]
     if reply.proposals:  # `pending`: each one with its own buttons, decidable right here
-        blocks: list[Block] = [section(f"*{len(reply.proposals)} proposal(s)* wait for a decision:")]
+        blocks = [section(f"*{len(reply.proposals)} proposal(s)* wait for a decision:")]
         for proposal in reply.proposals[:MAX_PENDING_SHOWN]:
             blocks += proposal_message(proposal)[1]
         if len(reply.proposals) > MAX_PENDING_SHOWN:

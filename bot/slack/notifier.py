@@ -86,7 +86,7 @@ class SlackNotifier:
     def opened(self, incident: Incident) -> Thread:
         text, blocks = self._root(incident)
         posted = self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks)
-        thread = Thread(channel=posted["channel"], thread_ts=posted["ts"], link=self._permalink(posted))
+        thread = Thread(channel=posted["channel"], thread_ts=posted["ts"], link=self._permalink(posted))  # type: ignore[arg-type]  # slack_sdk's stubs; set on an announced incident
         try:
             self._post_recovery(incident, thread)
         except Exception:  # the incident itself is announced; never repost it for a failed extra
@@ -119,12 +119,12 @@ class SlackNotifier:
         runbook = self.recovery.runbook(incident.sop_id)
         if runbook is not None:
             lines = runbook.first_lines()
-            self.client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts, text=escape(lines[0]),
+            self.client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts, text=escape(lines[0]),  # type: ignore[arg-type]  # slack_sdk's stubs; set on an announced incident
                                          blocks=[section(":books: " + escape("\n".join(lines)))])
         proposal = self.recovery.proposal(incident.proposal_id)
         if proposal is not None and proposal.status == "pending":
             text, blocks = proposal_message(proposal)
-            posted = self.client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts, text=text,
+            posted = self.client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts, text=text,  # type: ignore[arg-type]  # slack_sdk's stubs; set on an announced incident
                                                   blocks=blocks)
             self.recovery.set_message(proposal.id, posted["channel"], posted["ts"])
 
@@ -139,7 +139,7 @@ class SlackNotifier:
                                      text=f":white_check_mark: Resolved after {minutes:.0f} min: "
                                           f"{escape(incident.summary)} is no longer failing.")
         text, blocks = self._root(incident, resolved=True)
-        self.client.chat_update(channel=channel, ts=incident.thread_ts, text=text, blocks=blocks)
+        self.client.chat_update(channel=channel, ts=incident.thread_ts, text=text, blocks=blocks)  # type: ignore[arg-type]  # slack_sdk's stubs; set on an announced incident
 
     def problem(self, message: str) -> None:
         self.client.chat_postMessage(channel=self.channel, text=f":warning: Monitor: {escape(message)}")

@@ -76,7 +76,7 @@ class Terminal:
             verb = "approve" if answer is not None and answer.lower() in YES_WORDS else "reject"
             self.say(self.runtime.router.answer(f"{verb} {proposal_id}", user=self.user, front="terminal").text)
 
-def recovery_lines(runtime: Runtime, incident) -> list[str]:  # type: ignore[no-untyped-def]
+def recovery_lines(runtime: Runtime, incident) -> list[str]:
     """Runbook and proposal lines under an incident printed in the terminal."""
 
     lines = []

@@ -26,10 +26,10 @@ from sqlalchemy import select, text
 
 from bot.core.runtime import MONITOR_FLAG, build_runtime
 from bot.core.settings import load_settings
+from sandbox.server import SANDBOX_CREDENTIALS
 from store.engine import make_engine, utcnow
 from store.flags import LAST_CYCLE_FLAG, Flags
 from store.schema import incidents, leases, proposals
-from sandbox.server import SANDBOX_CREDENTIALS
 
 ROOT = Path(__file__).resolve().parents[2]
 INTERVAL = 5  # seconds: MONITOR_INTERVAL_SECONDS of both replicas (the smallest the settings allow)

@@ -8,7 +8,6 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from bot.core.approvals import Clicked
-
 from store.engine import utcnow
 from store.schema import proposals
 

@@ -12,10 +12,10 @@ from pydantic import Field
 from slack_bolt.request import BoltRequest
 
 from bot.mcp.server import McpFrontEnd
+from bot.terminal import Terminal
 from planning.chain import PlannerChain
 from planning.llm import LlmPlanner, plan_schema, system_prompt
 from planning.plan import PlannerContext
-from bot.terminal import Terminal
 from tests.conftest import CHANNEL, REQUESTER
 from tests.fakes.ollama_server import FakeOllama
 from tests.fakes.slack_payloads import mention_event

@@ -12,10 +12,10 @@ from sqlalchemy import update
 
 from bot.slack.app import make_web_client
 from bot.slack.notifier import SlackNotifier
-from store.engine import utcnow
-from store.schema import incidents as incidents_table
 from monitoring.config import load_rules
 from monitoring.service import MonitorService
+from store.engine import utcnow
+from store.schema import incidents as incidents_table
 from tests.conftest import APPROVER, CHANNEL, REQUESTER
 from tests.integration.test_slack_app import blocks_text, click
 

@@ -8,8 +8,8 @@ import pytest
 
 from planning.chain import PlannerChain
 from planning.llm import LlmPlanner
-from tools.registry import REGISTRY
 from tests.fakes.ollama_server import Delay, FakeOllama, HttpError
+from tools.registry import REGISTRY
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import pytest
 from slack_bolt.request import BoltRequest
 from sqlalchemy import update
 
+from bot.slack.app import SlackFrontEnd, make_web_client
 from store.engine import utcnow
 from store.schema import proposals
-from bot.slack.app import SlackFrontEnd, make_web_client
 from tests.conftest import APPROVER, CHANNEL, REQUESTER
 from tests.fakes.slack_payloads import button_click
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from planning.plan import WILDCARD, PlannerContext
 from planning.keywords import KeywordPlanner, english_target_words
+from planning.plan import WILDCARD, PlannerContext
 
 CONTEXT = PlannerContext(
     instance_names=("web-server-1", "web-server-2", "api-server", "db-primary", "batch-worker", "staging-web",
