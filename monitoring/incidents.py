@@ -24,10 +24,10 @@ from sqlalchemy import Engine
 
 from monitoring.checks import Finding
 from monitoring.config import MonitorRules, TierRule
-from monitoring.notifier import ANNOUNCE_CLAIM_PREFIX, Incident, Notifier
+from monitoring.notifier import Notifier
 from store.audit import AuditLog
 from store.engine import utcnow
-from store.incidents import IncidentStore
+from store.incidents import ANNOUNCE_CLAIM_PREFIX, Incident, IncidentStore
 
 log = logging.getLogger(__name__)
 ANNOUNCE_CLAIM_TIMEOUT = timedelta(minutes=2)
@@ -80,11 +80,10 @@ class IncidentManager:
         self.on_open = on_open
 
     def open_incidents(self, region: str | None = None, account: str = "") -> list[Incident]:
-        return [Incident.model_validate(row) for row in self.store.open_rows(region, account)]
+        return self.store.open_incidents(region, account)
 
     def get(self, incident_id: int) -> Incident | None:
-        row = self.store.get(incident_id)
-        return Incident.model_validate(row) if row else None
+        return self.store.get(incident_id)
 
     def reconcile(self, findings: list[Finding], region: str,
                   open_incidents: list[Incident] | None = None, account: str = "") -> ReconcileReport:
@@ -189,11 +188,10 @@ class IncidentManager:
     def _announce_pending(self, region: str, account: str = "") -> int:
         """Announce what is not announced yet: new incidents and resolutions (and retries of both)."""
         failures = 0
-        rows = self.store.announcements_due(region, ANNOUNCE_CLAIM_PREFIX, utcnow() - ANNOUNCE_CLAIM_TIMEOUT,
-                                            account)
+        due = self.store.announcements_due(region, ANNOUNCE_CLAIM_PREFIX, utcnow() - ANNOUNCE_CLAIM_TIMEOUT,
+                                           account)
         now = utcnow()
-        for row in rows:
-            incident = Incident.model_validate(row)
+        for incident in due:
             if incident.snoozed(now):
                 continue  # a snoozed incident posts nothing until the snooze ends; then this picks it up
             try:

@@ -9,68 +9,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Protocol, TextIO
 
 from pydantic import BaseModel
 
-TIER_NAMES = {0: "Tier 0 Emergency", 1: "Tier 1 Critical"}
-
-
-class Incident(BaseModel):
-    id: int
-    fingerprint: str
-    check_name: str
-    tier: int
-    rule: str
-    resource_id: str
-    resource_name: str | None
-    instance_id: str | None
-    region: str
-    account: str = ""  # the account of the estate; '' for the bot's own
-    status: str
-    suppressed: bool
-    summary: str
-    evidence: list[str]
-    signature: str
-    notified_signature: str | None
-    channel: str | None
-    thread_ts: str | None
-    proposal_id: str | None
-    sop_id: str | None = None
-    opened_at: datetime
-    updated_at: datetime
-    resolved_at: datetime | None
-    resolved_notified: bool
-    link: str | None = None
-    acknowledged_by: str | None = None
-    acknowledged_at: datetime | None = None
-    snoozed_until: datetime | None = None
-    resolved_by: str | None = None
-    held: bool = False
-
-
-    def call_arguments(self) -> dict[str, object]:
-        """Its instance as a tool call's arguments: by id, in its own account and region."""
-        arguments: dict[str, object] = {"targets": [self.instance_id], "region": self.region}
-        if self.account:
-            arguments["account"] = self.account
-        return arguments
-
-    def snoozed(self, now: datetime) -> bool:
-        return self.snoozed_until is not None and self.snoozed_until > now
-
-    @property
-    def announced(self) -> bool:
-        """Its thread exists: not still waiting, not being posted by a replica right now."""
-        return bool(self.thread_ts) and not (self.thread_ts or "").startswith(ANNOUNCE_CLAIM_PREFIX)
-
-    @property
-    def title(self) -> str:
-        return f"[{TIER_NAMES.get(self.tier, f'Tier {self.tier}')}] #{self.id} {self.summary}"
-
-
-ANNOUNCE_CLAIM_PREFIX = "posting:"  # thread_ts while one replica posts the opening message
+from store.incidents import Incident
 
 
 class Thread(BaseModel):

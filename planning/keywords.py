@@ -58,7 +58,7 @@ LEXICON_WORDS = _compile(
     [pattern for _, patterns in lexicon.INTENT_PATTERNS for pattern in patterns]
     + [pattern for _, patterns in lexicon.STATE_ADJECTIVES for pattern in patterns]
     + [pattern for table in (lexicon.METRIC_WORDS, lexicon.STATISTIC_WORDS,
-                             lexicon.LOG_FILTER_WORDS, lexicon.ALARM_STATE_WORDS, lexicon.ENTITY_SYNONYMS)
+                             lexicon.LOG_FILTER_WORDS, lexicon.ALARM_STATE_WORDS, lexicon.TARGET_WORDS)
        for pattern, _ in table]
     + list(lexicon.STATE_QUESTION_PATTERNS + lexicon.WILDCARD_PATTERNS + lexicon.PLURAL_PATTERNS
            + lexicon.THIS_WEEK_PATTERNS + lexicon.DAILY_SERIES_PATTERNS + lexicon.LAST_MONTH_PATTERNS
@@ -114,7 +114,7 @@ def name_words(text: str, synonyms: glossary.Synonyms = ()) -> str:
     """The glossary, then the lexicon's fleet-independent rewrites ("서버" → server, "2번" → 2): the words
     people use turned into the words Name tags use, before anything is matched."""
     text = glossary.apply(text, synonyms)
-    for pattern, replacement in lexicon.ENTITY_SYNONYMS:
+    for pattern, replacement in lexicon.TARGET_WORDS:
         text = re.sub(pattern, replacement, text)
     return text
 

@@ -83,7 +83,7 @@ PLURAL_PATTERNS = (r"\b(both|each)\b", r"들(을|를|이|가|의|도)?(\s|$)", r
 # Rewrites that hold on any fleet: "server" in Korean, ordinals, "#2" and "2번" → 2. Which words
 # name which instances is the fleet's business: its Name tags, the glossary (`glossary.yaml`,
 # GLOSSARY_FILE) and names written in Hangul by sound (`transliterate.py`).
-ENTITY_SYNONYMS: tuple[tuple[str, str], ...] = (
+TARGET_WORDS: tuple[tuple[str, str], ...] = (
     (r"서버", " server "), (r"\bservers\b", " server "),
     (r"첫 ?번째", " 1 "), (r"두 ?번째", " 2 "), (r"세 ?번째", " 3 "), (r"\bfirst\b", " 1 "), (r"\bsecond\b", " 2 "),
     (r"\bthird\b", " 3 "), (r"(\d+)\s*번(?!째)", r" \1 "), (r"#(\d+)\b", r" \1 "), (r"\bno\.\s*(\d+)\b", r" \1 "),

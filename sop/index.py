@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel
 
 from sop.embeddings import Embedder
-from sop.glossary import to_english
+from sop.english import to_english
 from sop.runbooks import Runbook, load_runbooks
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")

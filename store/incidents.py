@@ -12,6 +12,7 @@ import builtins
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import Engine, and_, func, insert, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -20,23 +21,86 @@ from store.schema import incident_events, incidents
 
 Row = dict[str, Any]
 
+TIER_NAMES = {0: "Tier 0 Emergency", 1: "Tier 1 Critical"}
+
+
+class Incident(BaseModel):
+    """One incident as the monitor, the desk, the notifiers and the postmortem read it: a row of
+    `incidents`, converted here and nowhere else."""
+
+    id: int
+    fingerprint: str
+    check_name: str
+    tier: int
+    rule: str
+    resource_id: str
+    resource_name: str | None
+    instance_id: str | None
+    region: str
+    account: str = ""  # the account of the estate; '' for the bot's own
+    status: str
+    suppressed: bool
+    summary: str
+    evidence: list[str]
+    signature: str
+    notified_signature: str | None
+    channel: str | None
+    thread_ts: str | None
+    proposal_id: str | None
+    sop_id: str | None = None
+    opened_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    resolved_notified: bool
+    link: str | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    snoozed_until: datetime | None = None
+    resolved_by: str | None = None
+    held: bool = False
+
+
+    def call_arguments(self) -> dict[str, object]:
+        """Its instance as a tool call's arguments: by id, in its own account and region."""
+        arguments: dict[str, object] = {"targets": [self.instance_id], "region": self.region}
+        if self.account:
+            arguments["account"] = self.account
+        return arguments
+
+    def snoozed(self, now: datetime) -> bool:
+        return self.snoozed_until is not None and self.snoozed_until > now
+
+    @property
+    def announced(self) -> bool:
+        """Its thread exists: not still waiting, not being posted by a replica right now."""
+        return bool(self.thread_ts) and not (self.thread_ts or "").startswith(ANNOUNCE_CLAIM_PREFIX)
+
+    @property
+    def title(self) -> str:
+        return f"[{TIER_NAMES.get(self.tier, f'Tier {self.tier}')}] #{self.id} {self.summary}"
+
+
+ANNOUNCE_CLAIM_PREFIX = "posting:"  # thread_ts while one replica posts the opening message
+
+
+
 
 class IncidentStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def open_rows(self, region: str | None = None, account: str = "") -> list[Row]:
-        """Open incidents; of one account and region when `region` is given."""
+    def open_incidents(self, region: str | None = None, account: str = "") -> list[Incident]:
+        """Open incidents, oldest first; of one account and region when `region` is given."""
         query = select(incidents).where(incidents.c.status == "open").order_by(incidents.c.id)
         if region:
             query = query.where(*_in_scope(region, account))
         with self.engine.connect() as connection:
-            return [dict(row._mapping) for row in connection.execute(query)]
+            return [Incident.model_validate(dict(row._mapping)) for row in connection.execute(query)]
 
-    def get(self, incident_id: int) -> Row | None:
+    def get(self, incident_id: int) -> Incident | None:
         with self.engine.connect() as connection:
             row = connection.execute(select(incidents).where(incidents.c.id == incident_id)).first()
-        return dict(row._mapping) if row else None
+        return Incident.model_validate(dict(row._mapping)) if row else None
 
     def open_counts_by_tier(self) -> list[tuple[int, int]]:
         with self.engine.connect() as connection:
@@ -78,7 +142,7 @@ class IncidentStore:
                      resolved_notified=resolved_notified)).rowcount == 1
 
     def announcements_due(self, region: str, claim_prefix: str, stale_before: datetime,
-                          account: str = "") -> list[Row]:
+                          account: str = "") -> list[Incident]:
         """Open incidents not announced (or whose claim went stale) and resolutions not yet told."""
         with self.engine.connect() as connection:
             rows = connection.execute(select(incidents).where(
@@ -89,7 +153,7 @@ class IncidentStore:
                                   incidents.c.updated_at < stale_before))),
                     and_(incidents.c.status == "resolved", incidents.c.resolved_notified.is_(False))),
             ).order_by(incidents.c.tier, incidents.c.id)).all()
-        return [dict(row._mapping) for row in rows]
+        return [Incident.model_validate(dict(row._mapping)) for row in rows]
 
     def claim(self, incident_id: int, column_name: str, expected: object, value: object) -> bool:
         """Compare-and-set one announcement column: only the replica that flips it posts."""

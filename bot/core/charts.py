@@ -12,7 +12,7 @@ import logging
 import re
 from typing import get_args
 
-from monitoring.notifier import Incident
+from store.incidents import Incident
 from tools.charts import Chart, ChartSeries, line_chart
 from tools.cloudwatch import Ec2Metric, InstanceMetric, fetch_metric_series
 from tools.inventory import fetch_instances

@@ -17,11 +17,10 @@ from pydantic import BaseModel
 
 from bot.core.pipeline import Attachment, Pipeline, Reply
 from bot.core.postmortem import draft
-from monitoring.notifier import Incident
 from sop.runbooks import Runbook
 from store.audit import AuditLog
 from store.engine import utcnow
-from store.incidents import IncidentStore
+from store.incidents import Incident, IncidentStore
 from tools.inventory import fetch_instances
 from tools.logs import log_group_for, log_group_names
 from tools.render import age, table
@@ -52,12 +51,10 @@ class IncidentDesk:
 
     def open_incidents(self) -> list[Incident]:
         """Most urgent first: tier, then age."""
-        rows = [Incident.model_validate(row) for row in self.store.open_rows()]
-        return sorted(rows, key=lambda incident: (incident.tier, incident.opened_at))
+        return sorted(self.store.open_incidents(), key=lambda incident: (incident.tier, incident.opened_at))
 
     def get(self, incident_id: int) -> Incident | None:
-        row = self.store.get(incident_id)
-        return Incident.model_validate(row) if row else None
+        return self.store.get(incident_id)
 
     def act(self, incident_id: int, action: str, user: str, front: str = "slack") -> DeskOutcome:
         incident = self.get(incident_id)

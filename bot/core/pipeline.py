@@ -23,10 +23,9 @@ from bot.core.i18n import say, verb
 from bot.core.runbooks import Runbooks
 from bot.core.verdict import Mode, Origin, Policy
 from planning.chain import PlannerChain
-from planning.grounding import ungrounded
-from planning.intent import action_of, normalise_input, without_negated
-from planning.intent import read as read_intent
-from planning.keywords import KeywordPlanner, english_target_words
+from planning.guard import Hold, guard
+from planning.intent import normalise_input
+from planning.keywords import english_target_words
 from planning.plan import WILDCARD, Language, Plan, PlannerContext, detect_language
 from planning.scope import take_scope
 from store.audit import AuditLog
@@ -48,7 +47,6 @@ HOWTO = re.compile(
     r"|\bwhat'?s the (fix|procedure|runbook)\b|\brunbook for\b|어떻게|방법|런북|대처",
     re.I,
 )
-KEYWORD_PLANNER = KeywordPlanner()  # the intent guard re-reads negated clauses with it
 # Proposals from these have no chat thread: they are announced where approvers are (Slack's alert channel).
 # The monitor's are posted in their incident's thread by its notifier.
 ANNOUNCED_ORIGINS: frozenset[str] = frozenset({"mcp"})
@@ -194,9 +192,10 @@ class Pipeline:
                     **({"region": scope.region} if scope.region else {})}})
             if fleet_error:
                 return Decision(kind="error", plan=plan, planner=planner, message=fleet_error)
-            guarded = self._guard(text, plan, planner, context, check_targets=not planned.own_targets)
-            if isinstance(guarded, str):
-                return Decision(kind="hold", plan=plan, planner=planner, note=note, tool=plan.tool, message=guarded)
+            guarded = guard(text, plan, planner, context, check_targets=not planned.own_targets)
+            if isinstance(guarded, Hold):
+                return Decision(kind="hold", plan=plan, planner=planner, note=note, tool=plan.tool,
+                                message=held_text(guarded, plan.language))
             plan = guarded
         base: dict[str, Any] = {"plan": plan, "planner": planner, "note": note, "tool": plan.tool}
         if plan.outcome == "chat":
@@ -227,45 +226,6 @@ class Pipeline:
             base["left_out"] = settled
         verdict = self.policy.verdict(prepared, request.origin, mode)
         return Decision(kind=verdict.kind, call=prepared, message=verdict.reason, **base)
-
-    def _guard(self, text: str, plan: Plan, planner: str, context: PlannerContext,
-               check_targets: bool = True) -> Plan | str:
-        """The intent guard, for plans made from a sentence: a plan that would change something
-        runs on only if the message plainly asks for exactly that action, on instances it names.
-        Returns the plan to go on with, or what to say instead (nothing runs)."""
-        planned = action_of(plan.tool) if plan.outcome in ("run", "clarify") else None
-        if planned is None:
-            return plan  # reads and chat change nothing
-        language = plan.language
-        words = dict(verb=verb(plan.tool or "", language),
-                     target=" ".join(target for target in plan.targets if target != WILDCARD) or "web-server-1")
-        reading = read_intent(text)
-        if reading.reported:
-            return say("held_reported", language, **words)
-        if reading.asks_not_orders:
-            return say("held_question", language, **words)
-        ordered = reading.ordered
-        if reading.negated and not ordered:
-            return say("held_negated", language, **words)
-        if not ordered:
-            if planner == KEYWORD_PLANNER.name:
-                return plan  # the keyword planner found the verb itself, typos included ("strat")
-            return say("held_no_action", language, **words)  # a model's action the message never asks for
-        if len(ordered) > 1:
-            return say("held_two", language, count=len(ordered), actions=", ".join(ordered))
-        if ordered[0] != planned:
-            if planner != KEYWORD_PLANNER.name:
-                return say("held_mismatch", language, asked=ordered[0], planned=planned)
-            # the keyword planner read a negated clause ("종료하지 말고 중지해"): plan the rest again
-            replanned = KEYWORD_PLANNER.plan(without_negated(text, reading), context)
-            if action_of(replanned.tool) != ordered[0]:
-                return say("held_mismatch", language, asked=ordered[0], planned=planned)
-            plan = replanned
-        if planner != KEYWORD_PLANNER.name and check_targets:
-            strangers = ungrounded(plan.targets, text, context)
-            if strangers:
-                return say("held_ungrounded", language, names=", ".join(strangers))
-        return plan
 
     @staticmethod
     def _structured_plan(request: Request) -> Plan:
@@ -412,6 +372,14 @@ class Pipeline:
         if decision.candidates and decision.plan.outcome != "clarify":
             text += "\n" + instances_table(decision.candidates)
         return text
+
+
+def held_text(hold: Hold, language: Language) -> str:
+    """What the intent guard's hold says, in the user's words (the tool's own verb in their language)."""
+    words = dict(hold.words)
+    if "tool" in words:
+        words["verb"] = verb(words.pop("tool"), language)
+    return say(hold.reason, language, **words)
 
 
 def _jsonable(value: Any) -> Any:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.core.approvals import Proposal
-from monitoring.notifier import TIER_NAMES, Incident
 from sop.runbooks import Runbook
+from store.incidents import TIER_NAMES, Incident
 
 
 def _cell(text: object) -> str:

@@ -27,11 +27,10 @@ class StoreRecords:
         self.runbooks = runbooks
 
     def open_incidents(self) -> list[IncidentView]:
-        return [IncidentView(id=row["id"], tier=row["tier"], resource=row["resource_name"] or row["resource_id"],
-                             instance_id=row["instance_id"], region=row["region"], summary=row["summary"],
-                             opened_at=row["opened_at"], acknowledged_by=row.get("acknowledged_by"),
-                             snoozed_until=row.get("snoozed_until"), link=row.get("link"))
-                for row in self.incidents.open_rows()]
+        return [IncidentView(id=i.id, tier=i.tier, resource=i.resource_name or i.resource_id,
+                             instance_id=i.instance_id, region=i.region, summary=i.summary, opened_at=i.opened_at,
+                             acknowledged_by=i.acknowledged_by, snoozed_until=i.snoozed_until, link=i.link)
+                for i in self.incidents.open_incidents()]
 
     def changes(self, since: datetime, mentioning: Sequence[str] = ()) -> list[ChangeView]:
         rows = self.audit.changes(since, list(mentioning))

