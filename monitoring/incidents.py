@@ -49,9 +49,9 @@ class ReconcileReport(BaseModel):
     notify_failures: int = 0
 
 
-def placed(summary: str, account: str, region: str) -> str:
+def placed(summary: str, account: str | None, region: str) -> str:
     """With several accounts a summary says where ('[prod · us-east-1] web-1 is stopped'): every thread,
-    list and postmortem shows it. The bot's own account ('') keeps the summary as it was."""
+    list and postmortem shows it. The bot's own account (None) keeps the summary as it was."""
     return f"[{account} · {region}] {summary}" if account else summary
 
 
@@ -79,15 +79,15 @@ class IncidentManager:
         self.audit = audit
         self.on_open = on_open
 
-    def open_incidents(self, region: str | None = None, account: str = "") -> list[Incident]:
+    def open_incidents(self, region: str | None = None, account: str | None = None) -> list[Incident]:
         return self.store.open_incidents(region, account)
 
     def get(self, incident_id: int) -> Incident | None:
         return self.store.get(incident_id)
 
     def reconcile(self, findings: list[Finding], region: str,
-                  open_incidents: list[Incident] | None = None, account: str = "") -> ReconcileReport:
-        """Findings of one account ('' = the bot's own) and region against its incidents.
+                  open_incidents: list[Incident] | None = None, account: str | None = None) -> ReconcileReport:
+        """Findings of one account (None: the bot's own) and region against its incidents.
         `open_incidents`: that scope's open incidents if the caller already read them this cycle."""
         report = ReconcileReport()
         if open_incidents is None:
@@ -120,7 +120,7 @@ class IncidentManager:
 
     # -- steps ------------------------------------------------------------------------------
 
-    def _open(self, finding: Finding, rule: TierRule, region: str, account: str = "") -> int | None:
+    def _open(self, finding: Finding, rule: TierRule, region: str, account: str | None = None) -> int | None:
         """The new incident's id, or None when another replica opened it a moment ago."""
         window = utcnow() - timedelta(minutes=self.rules.flapping.window_minutes)
         # with several accounts the summary says where: every thread, list and postmortem shows it
@@ -136,7 +136,7 @@ class IncidentManager:
             return None
         self.audit.record("incident", "monitor", status="open", message=summary,
                           detail={"incident": incident_id, "tier": rule.tier, "fingerprint": finding.fingerprint,
-                                  "account": account or None, "region": region})
+                                  "account": account, "region": region})
         self.store.add_event(incident_id, "monitor", "detected", f"Tier {rule.tier} ({rule.name}): {summary}")
         incident = self.get(incident_id)
         if self.on_open is not None and incident is not None and not incident.suppressed:
@@ -185,7 +185,7 @@ class IncidentManager:
         self.store.add_event(incident.id, "monitor", "cleared", "the finding cleared; resolved by the monitor")
         return True
 
-    def _announce_pending(self, region: str, account: str = "") -> int:
+    def _announce_pending(self, region: str, account: str | None = None) -> int:
         """Announce what is not announced yet: new incidents and resolutions (and retries of both)."""
         failures = 0
         due = self.store.announcements_due(region, ANNOUNCE_CLAIM_PREFIX, utcnow() - ANNOUNCE_CLAIM_TIMEOUT,

@@ -265,7 +265,7 @@ class MonitorService:
     def _reconcile(self, scope: Scope, snapshot: FleetSnapshot,
                    stopped_by_bot: set[str]) -> tuple[int, ReconcileReport]:
         """One scope's findings against its own incidents and memory (keyed by account and region)."""
-        account = scope.account or ""
+        account = scope.account
         previous = self.observations.states(scope.region)
         still_open = self.incidents.open_incidents(scope.region, account)
         findings = checks.evaluate(snapshot, previous, {incident.fingerprint for incident in still_open},

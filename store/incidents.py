@@ -12,7 +12,7 @@ import builtins
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from sqlalchemy import Engine, and_, func, insert, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -20,6 +20,7 @@ from store.engine import utcnow
 from store.schema import incident_events, incidents
 
 Row = dict[str, Any]
+OWN_ACCOUNT = ""  # the `account` column of the bot's own account
 
 TIER_NAMES = {0: "Tier 0 Emergency", 1: "Tier 1 Critical"}
 
@@ -37,7 +38,7 @@ class Incident(BaseModel):
     resource_name: str | None
     instance_id: str | None
     region: str
-    account: str = ""  # the account of the estate; '' for the bot's own
+    account: str | None = None  # the account of the estate; None for the bot's own (stored as '')
     status: str
     suppressed: bool
     summary: str
@@ -58,6 +59,11 @@ class Incident(BaseModel):
     snoozed_until: datetime | None = None
     resolved_by: str | None = None
     held: bool = False
+
+    @field_validator("account", mode="before")
+    @classmethod
+    def _own_account(cls, value: object) -> object:
+        return value or None  # the column's '' is the bot's own account
 
 
     def call_arguments(self) -> dict[str, object]:
@@ -89,7 +95,7 @@ class IncidentStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def open_incidents(self, region: str | None = None, account: str = "") -> list[Incident]:
+    def open_incidents(self, region: str | None = None, account: str | None = None) -> list[Incident]:
         """Open incidents, oldest first; of one account and region when `region` is given."""
         query = select(incidents).where(incidents.c.status == "open").order_by(incidents.c.id)
         if region:
@@ -117,10 +123,10 @@ class IncidentStore:
                 recent = connection.execute(
                     select(func.count()).select_from(incidents).where(
                         incidents.c.fingerprint == values["fingerprint"], incidents.c.opened_at >= flap_window_start,
-                        *_in_scope(values["region"], values.get("account", "")))
+                        *_in_scope(values["region"], values.get("account")))
                 ).scalar_one()
                 return connection.execute(insert(incidents).values(  # type: ignore[index]  # a row mapping
-                    **values, status="open", suppressed=recent >= max_openings, opened_at=now, updated_at=now,
+                    **{**values, "account": values.get("account") or OWN_ACCOUNT}, status="open", suppressed=recent >= max_openings, opened_at=now, updated_at=now,
                     resolved_notified=False)).inserted_primary_key[0]
         except IntegrityError:  # one_open_incident_per_fingerprint
             return None
@@ -142,7 +148,7 @@ class IncidentStore:
                      resolved_notified=resolved_notified)).rowcount == 1
 
     def announcements_due(self, region: str, claim_prefix: str, stale_before: datetime,
-                          account: str = "") -> list[Incident]:
+                          account: str | None = None) -> list[Incident]:
         """Open incidents not announced (or whose claim went stale) and resolutions not yet told."""
         with self.engine.connect() as connection:
             rows = connection.execute(select(incidents).where(
@@ -208,13 +214,13 @@ class IncidentStore:
             ).values(status="resolved", resolved_at=now, updated_at=now, resolved_by=user, held=True,
                      resolved_notified=True)).rowcount == 1
 
-    def held_fingerprints(self, region: str, account: str = "") -> builtins.set[str]:
+    def held_fingerprints(self, region: str, account: str | None = None) -> builtins.set[str]:
         with self.engine.connect() as connection:
             rows = connection.execute(select(incidents.c.fingerprint).where(
                 *_in_scope(region, account), incidents.c.held.is_(True)))
             return {row.fingerprint for row in rows}
 
-    def release_held(self, region: str, fingerprints: builtins.set[str], account: str = "") -> None:
+    def release_held(self, region: str, fingerprints: builtins.set[str], account: str | None = None) -> None:
         """The finding cleared: the next time it fires it is a new incident."""
         if not fingerprints:
             return
@@ -235,6 +241,7 @@ class IncidentStore:
                 .order_by(incident_events.c.at, incident_events.c.id))]
 
 
-def _in_scope(region: str, account: str) -> tuple[Any, ...]:
-    """Rows of one account ('' = the bot's own) and region: incidents are keyed by both."""
-    return incidents.c.region == region, incidents.c.account == account
+def _in_scope(region: str, account: str | None) -> tuple[Any, ...]:
+    """Rows of one account and region: incidents are keyed by both. The column holds '' for the bot's
+    own account (None in every model), so the unique index over it works on SQLite and PostgreSQL."""
+    return incidents.c.region == region, incidents.c.account == (account or OWN_ACCOUNT)

@@ -36,7 +36,7 @@ class IncidentCharts:
     def _series(self, incident: Incident, minutes: int = 60) -> tuple[str, InstanceMetric] | None:
         if not incident.instance_id:
             return None
-        clients = self.runner.context_for(incident.account or None).clients
+        clients = self.runner.context_for(incident.account).clients
         found = fetch_instances(clients, incident.region, instance_ids=[incident.instance_id])
         if not found:
             return None

@@ -99,7 +99,7 @@ class IncidentDesk:
         if action == "metrics":
             reply = self.pipeline.call("get_metrics", target, user=user, origin=front)  # type: ignore[arg-type]
         else:
-            ctx = self.pipeline.runner.context_for(incident.account or None)
+            ctx = self.pipeline.runner.context_for(incident.account)
             found = fetch_instances(ctx.clients, incident.region, instance_ids=[incident.instance_id])
             group = log_group_for(found[0], log_group_names(ctx, incident.region)) if found else None
             if group is None:
