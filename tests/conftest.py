@@ -74,9 +74,9 @@ def make_runtime(demo, tmp_path):
 
     built = []
 
-    def factory(planner=None, **overrides):
+    def factory(planner=None, commands=None, **overrides):
         settings = load_settings(data_dir=tmp_path / "data", **overrides)
-        runtime = build_runtime(settings, demo.clients, planner=planner)
+        runtime = build_runtime(settings, demo.clients, planner=planner, **({"commands": commands} if commands else {}))
         built.append(runtime)
         return runtime
 

@@ -54,7 +54,7 @@ def test_a_miss_is_printed(tmp_path):
     done = subprocess.run([sys.executable, "-m", "bot.eval", "--dataset", str(dataset)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300,
                           env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path)})
-    assert "MISS [fallback] 'list instances': expected get_cost [], got list_instances []" in done.stdout
+    assert "MISS [keyword] 'list instances': expected get_cost [], got list_instances []" in done.stdout
     assert "  1 × get_cost → list_instances" in done.stdout  # the confusion summary
     assert done.stdout.strip().splitlines()[-1] == "accuracy: 0.0% (0/1)"
 
@@ -66,8 +66,8 @@ def test_a_right_tool_with_the_wrong_arguments_is_a_miss(tmp_path):
     done = subprocess.run([sys.executable, "-m", "bot.eval", "--dataset", str(dataset)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300,
                           env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path)})
-    assert "MISS [fallback] 'cost over the last 7 days'" in done.stdout and "'period': 'last_7_days'" in done.stdout
-    assert "ok   [fallback] 'cost over the last 7 days': get_cost []" in done.stdout
+    assert "MISS [keyword] 'cost over the last 7 days'" in done.stdout and "'period': 'last_7_days'" in done.stdout
+    assert "ok   [keyword] 'cost over the last 7 days': get_cost []" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "accuracy: 50.0% (1/2)"
 
 
@@ -83,7 +83,7 @@ def test_the_intent_guard_training_set_holds(tmp_path):
 
 @pytest.mark.parametrize(("planner", "last_line", "served"), [
     ("llm", "accuracy: 0.0% (0/2)", "served by: llm_failed 2"),  # a failed model never passes, "hello" included
-    ("chain", "accuracy: 100.0% (2/2)", "served by: fallback 2"),  # what users get: the keyword planner answers
+    ("chain", "accuracy: 100.0% (2/2)", "served by: keyword 2"),  # what users get: the keyword planner answers
 ])
 def test_a_model_that_is_down_is_scored_as_failed_not_as_chat(tmp_path, planner, last_line, served):
     dataset = tmp_path / "two.jsonl"

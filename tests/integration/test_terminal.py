@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from bot.core.commands import COMMANDS
 from bot.terminal import Terminal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,9 +150,8 @@ def test_monitor_output_waits_until_the_prompt_is_answered(make_runtime, demo):
 def test_sandbox_fault_commands_break_and_recover_instances_and_are_in_help(make_runtime, demo):
     import app
 
-    runtime = make_runtime()
-    assert "fault" not in run_terminal(runtime, ["help"])  # only where a sandbox runs
-    app.add_fault_command(runtime, demo.sandbox)
+    assert "fault" not in run_terminal(make_runtime(), ["help"])  # only where a sandbox runs
+    runtime = make_runtime(commands=(*COMMANDS, app.fault_command(demo.sandbox)))
     assert "fault stop|cpu|alarm|impair|recover NAME" in run_terminal(runtime, ["help"])
     output = run_terminal(runtime, ["fault stop web-server-2", "fault impair web-server-1 system",
                                     "fault alarm web-server-1", "fault stop nosuch", "fault explode web-server-1"])
