@@ -1,6 +1,6 @@
 # Slim runtime image, non-root, `python app.py` as the entrypoint (Slack mode; add --sandbox to try it
 # locally). Only what runs the bot goes in: tests, benches, docs and test-only packages stay out
-# (.dockerignore, requirements-dev.txt). README "Docker" says how big it is and how that was measured.
+# (.dockerignore, requirements-dev.txt). docs/EVALUATION.md says how big it is and how that was measured.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

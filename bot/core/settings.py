@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     aws_region: str = Field("us-east-1", validation_alias="AWS_REGION")
     aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
     aws_profile: str | None = Field(None, validation_alias="AWS_PROFILE")
-    # several accounts and regions (YAML; docs/accounts.example.yaml); unset: one account, AWS_REGION
+    # several accounts and regions (YAML; docs/deploy/accounts.example.yaml); unset: one account, AWS_REGION
     accounts_file: Path | None = Field(None, validation_alias="ACCOUNTS_FILE")
 
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
