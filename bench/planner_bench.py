@@ -1,4 +1,4 @@
-"""Planning latency of the keyword fallback planner over the command datasets.
+"""Planning latency of the keyword planner over the command datasets.
 
     python bench/planner_bench.py [--rounds N]
 
@@ -55,7 +55,7 @@ def main() -> int:
             started = time.perf_counter()
             planner.plan(text, context)
             samples.append(time.perf_counter() - started)
-    report(f"fallback planning only ({len(texts)} messages x {args.rounds} rounds)", samples)
+    report(f"keyword planning only ({len(texts)} messages x {args.rounds} rounds)", samples)
 
     big_context = PlannerContext(instance_names=tuple(f"svc-{i:04d}-node" for i in range(2000)) + context.instance_names,
                                  log_groups=context.log_groups)
@@ -64,7 +64,7 @@ def main() -> int:
         started = time.perf_counter()
         planner.plan(text, big_context)
         samples.append(time.perf_counter() - started)
-    report("fallback planning, fleet of 2,007 names", samples)
+    report("keyword planning, fleet of 2,007 names", samples)
 
     from bot.core.runtime import build_runtime
     from bot.core.settings import load_settings
