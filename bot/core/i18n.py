@@ -22,11 +22,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "which_instance": {"en": "Which instance should I {verb}?", "ko": "어떤 인스턴스를 {verb}할까요?"},
     "did_you_mean": {"en": "Did you mean {names}? Say it again with the exact name.",
                      "ko": "{names}을(를) 말씀하신 건가요? 정확한 이름으로 다시 요청해 주세요."},
-    "proposal": {
+    "approve": {
         "en": "Approval needed: {summary}. Proposal {id}, expires {expires} UTC.",
         "ko": "승인이 필요합니다: {summary}. 제안 {id}, 만료 {expires} UTC.",
     },
-    "confirmation": {
+    "confirm": {
         "en": "Confirm: {summary}? Nothing runs until you confirm. Proposal {id}, expires {expires} UTC.",
         "ko": "확인해 주세요: {summary}? 확인하기 전에는 실행하지 않습니다. 제안 {id}, 만료 {expires} UTC.",
     },

@@ -327,7 +327,7 @@ class Pipeline:
             proposal = self.approvals.propose(decision.call, requested_by=request.user, origin=request.origin,
                                               channel=request.channel, thread_ts=request.thread_ts, needs=needs,
                                               planner=decision.planner)
-            text = say("proposal" if needs == "approve" else "confirmation", language, summary=proposal.summary,
+            text = say(needs, language, summary=proposal.summary,
                        id=proposal.id, expires=f"{proposal.expires_at:%H:%M}", reason=decision.message)
             if decision.left_out:
                 text += " " + left_out_note(decision, language)
