@@ -74,9 +74,10 @@ def make_runtime(demo, tmp_path):
 
     built = []
 
-    def factory(planner=None, commands=None, **overrides):
+    def factory(planner=None, commands=None, announce=(), **overrides):
         settings = load_settings(data_dir=tmp_path / "data", **overrides)
-        runtime = build_runtime(settings, demo.clients, planner=planner, **({"commands": commands} if commands else {}))
+        runtime = build_runtime(settings, demo.clients, planner=planner, announce=announce,
+                                **({"commands": commands} if commands else {}))
         built.append(runtime)
         return runtime
 

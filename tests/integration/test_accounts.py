@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.approvals import Clicked
 from bot.core.commands import status_lines
 from bot.core.runtime import Runtime, build_runtime
 from bot.core.settings import SettingsError, load_settings
@@ -95,7 +96,7 @@ def test_an_account_named_in_the_sentence_is_where_the_change_lands(estate_env):
     assert "in account staging, us-east-1" in reply.proposal.summary
     assert staging_web(estate_env) in reply.proposal.summary
     approvals = estate_env.runtime.approvals
-    outcome = approvals.approve(reply.proposal.id, STAGING_APPROVER, approvals.may_decide)  # as Slack decides
+    outcome = approvals.approve(reply.proposal.id, STAGING_APPROVER, Clicked(listed=True))  # as Slack decides
     assert outcome.ok, outcome.message
     assert estate_env.changed_on_the_wire("staging") == [f"StopInstances {staging_web(estate_env)}"]
     assert estate_env.changed_on_the_wire("prod") == []  # prod's web-server-1 is untouched
@@ -144,14 +145,14 @@ def test_an_account_the_channel_may_not_use_is_refused_and_not_searched(estate_e
 
 
 def test_an_accounts_own_approvers_replace_the_global_ones(estate_env):
-    approvals = estate_env.runtime.approvals  # Slack's buttons decide with may_decide
+    approvals = estate_env.runtime.approvals  # Slack's buttons decide with may_decide (Clicked)
     reply = estate_env.ask("stop web-server-1 in the staging account", channel=STAGING_CHANNEL)
-    refused = approvals.approve(reply.proposal.id, APPROVER, approvals.may_decide)
+    refused = approvals.approve(reply.proposal.id, APPROVER, Clicked(listed=True))
     assert not refused.ok and "not an approver" in refused.message
     assert estate_env.proxy.mutations == []
     prod = estate_env.ask("stop web-server-2", channel=OTHER_CHANNEL)
-    assert not approvals.approve(prod.proposal.id, STAGING_APPROVER, approvals.may_decide).ok
-    assert approvals.approve(prod.proposal.id, APPROVER, approvals.may_decide).ok
+    assert not approvals.approve(prod.proposal.id, STAGING_APPROVER, Clicked(listed=True)).ok
+    assert approvals.approve(prod.proposal.id, APPROVER, Clicked(listed=True)).ok
     assert [m.operation for m in estate_env.proxy.mutations] == ["StopInstances"]
 
 

@@ -195,9 +195,8 @@ def test_mcp_over_http_needs_the_bearer_token(attack):
 
 
 def test_an_mcp_proposal_is_posted_where_approvers_can_decide_it(attack, slack_api, demo):
-    runtime = attack()
     client = make_web_client("xoxb-test", base_url=slack_api.url)
-    runtime.pipeline.proposal_listeners.append(ProposalPoster(client, ALERTS, runtime.approvals))
+    runtime = attack(announce=(lambda approvals: ProposalPoster(client, ALERTS, approvals),))
     result = McpFrontEnd(runtime).call("stop_instances", {"targets": ["web-server-2"]})
     proposal_id = result.structured_content["proposal_id"]
     [post] = posted(slack_api)
