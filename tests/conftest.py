@@ -1,4 +1,13 @@
-"""Shared fixtures: one moto server per test session, reset and re-seeded per test.
+"""Shared fixtures: one moto server per test session; every test that asks for `demo` starts from
+the demo fleet exactly as `seed_demo_fleet` leaves it in a reset sandbox.
+
+Why the fleet is not always re-seeded: seeding costs ~0.5 s, and most tests only read it (the
+text-to-decision tests plan from a message and change nothing). A watch in front of the emulator
+counts every request that may change its state (anything but a Describe/Get/List…, a DryRun, or a
+GET of moto's own API); a test gets the fleet the test before it had only when that count has not
+moved since it was seeded — otherwise (a stop, a fault, a launch, a reset, a queued result …) the
+sandbox is reset and seeded anew. A reused fleet is at most `PRISTINE_MAX_AGE_SECONDS` old, so the
+windows over its seeded metrics and logs see what they see right after seeding.
 
 Everything talks to the sandbox over real HTTP with real boto3 clients; nothing in boto3
 is patched.
@@ -6,9 +15,15 @@ is patched.
 
 from __future__ import annotations
 
+import io
 import os
+import re
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -24,10 +39,102 @@ from tools.context import ToolContext  # noqa: E402
 from tools.registry import ToolRunner  # noqa: E402
 
 
+READ_OPERATION = re.compile(r"(Describe|Get|List|Filter|Lookup|Search|BatchGet)[A-Z]")
+# moto answers DryRun=true for these before it acts (error_on_dryrun), as AWS does
+DRY_RUN_REFUSED = frozenset({"StartInstances", "StopInstances", "RebootInstances", "TerminateInstances"})
+PRISTINE_MAX_AGE_SECONDS = 30.0
+
+
+class EmulatorWatch:
+    """WSGI middleware in front of the session's emulator: counts the requests that may change its
+    state. Conservative: whatever is not known to be a read counts."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.changes = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if self.may_change(environ):
+            with self._lock:
+                self.changes += 1
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def may_change(environ) -> bool:
+        method = environ.get("REQUEST_METHOD", "")
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(("/moto-api/", "/sandbox-api/")):  # reset, queued results, faults, IAM switch
+            return method not in ("GET", "HEAD")
+        target = environ.get("HTTP_X_AMZ_TARGET")  # JSON protocol (logs, ce, …)
+        if target:
+            return not READ_OPERATION.match(target.rsplit(".", 1)[-1])
+        rpc = re.fullmatch(r"/service/[^/]+/operation/([^/]+)", path)  # smithy-rpc-v2-cbor (cloudwatch)
+        if rpc:
+            return not READ_OPERATION.match(rpc.group(1))
+        form = parse_qs(environ.get("QUERY_STRING", ""))
+        if method == "POST" and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+            form.update(parse_qs(body.decode("utf-8", "replace")))
+        action = (form.get("Action") or [""])[0]  # query protocol (ec2, sts, iam)
+        if action:
+            dry_run = (form.get("DryRun") or ["false"])[0].lower() == "true"
+            return not (READ_OPERATION.match(action) or (dry_run and action in DRY_RUN_REFUSED))
+        return method not in ("GET", "HEAD")  # REST: only a GET or HEAD is surely a read
+
+
+@dataclass
+class _Seeded:
+    fleet: SeededFleet
+    changes: int  # the watch's count right after seeding
+    at: float  # time.monotonic() when seeded
+    day: date  # the UTC day the costs were seeded for
+
+
+class MotoSession:
+    """The session's sandbox, its watch, and the demo fleet it may still hold untouched."""
+
+    def __init__(self, sandbox: MotoSandbox) -> None:
+        self.sandbox = sandbox
+        server = getattr(sandbox, "_server", None)  # the in-thread werkzeug server (None: never reuse)
+        self.watch: EmulatorWatch | None = None
+        if server is not None and hasattr(server, "app"):
+            self.watch = server.app = EmulatorWatch(server.app)
+        self._seeded: _Seeded | None = None
+
+    def untouched_fleet(self) -> SeededFleet | None:
+        seeded, watch = self._seeded, self.watch
+        if seeded is None or watch is None or watch.changes != seeded.changes:
+            return None
+        if time.monotonic() - seeded.at > PRISTINE_MAX_AGE_SECONDS or datetime.now(UTC).date() != seeded.day:
+            return None
+        return seeded.fleet
+
+    def demo_fleet(self) -> SeededFleet:
+        """The demo fleet as a reset sandbox seeded just now holds it."""
+        fleet = self.untouched_fleet()
+        if fleet is not None:
+            return fleet
+        self._seeded = None
+        day = datetime.now(UTC).date()
+        self.sandbox.reset()
+        fleet = seed_demo_fleet(self.sandbox)
+        if self.watch is not None:
+            self._seeded = _Seeded(fleet, self.watch.changes, time.monotonic(), day)
+        return fleet
+
+
 @pytest.fixture(scope="session")
-def moto_sandbox() -> Iterator[MotoSandbox]:
+def moto_session() -> Iterator[MotoSession]:
     with MotoSandbox(region="us-east-1") as sandbox:
-        yield sandbox
+        yield MotoSession(sandbox)
+
+
+@pytest.fixture(scope="session")
+def moto_sandbox(moto_session: MotoSession) -> MotoSandbox:
+    return moto_session.sandbox
 
 
 @dataclass
@@ -54,15 +161,20 @@ def empty_sandbox(moto_sandbox: MotoSandbox) -> MotoSandbox:
 
 
 @pytest.fixture
-def demo(empty_sandbox: MotoSandbox) -> DemoEnv:
-    fleet = seed_demo_fleet(empty_sandbox)
-    clients = empty_sandbox.clients()
+def demo_fleet(moto_session: MotoSession) -> SeededFleet:
+    """The seeded demo fleet, untouched (see the module docstring: reused only while nothing changed it)."""
+    return moto_session.demo_fleet()
+
+
+@pytest.fixture
+def demo(moto_sandbox: MotoSandbox, demo_fleet: SeededFleet) -> DemoEnv:
+    clients = moto_sandbox.clients()
     return DemoEnv(
-        sandbox=empty_sandbox,
-        fleet=fleet,
+        sandbox=moto_sandbox,
+        fleet=demo_fleet,
         clients=clients,
         runner=ToolRunner(ToolContext(clients)),
-        faults=FaultInjector(empty_sandbox),
+        faults=FaultInjector(moto_sandbox),
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 
 from sandbox.faults import FaultInjector
-from sandbox.fleet import seed_demo_fleet
 from sandbox.server import SANDBOX_CREDENTIALS
 from tests.conftest import APPROVER, DemoEnv
 from tests.fakes.throttle_proxy import ThrottlingProxy
@@ -33,13 +32,12 @@ def wire(moto_sandbox):
 
 
 @pytest.fixture
-def demo(empty_sandbox, wire) -> DemoEnv:
+def demo(moto_sandbox, demo_fleet, wire) -> DemoEnv:
     """The seeded sandbox, with the bot's clients going through the recording proxy (setup and fault
     injection use their own direct clients, so they never count as the bot's calls)."""
-    fleet = seed_demo_fleet(empty_sandbox)
     clients = AwsClients("us-east-1", endpoint_url=wire.url, credentials=SANDBOX_CREDENTIALS)
-    return DemoEnv(sandbox=empty_sandbox, fleet=fleet, clients=clients, runner=ToolRunner(ToolContext(clients)),
-                   faults=FaultInjector(empty_sandbox))
+    return DemoEnv(sandbox=moto_sandbox, fleet=demo_fleet, clients=clients, runner=ToolRunner(ToolContext(clients)),
+                   faults=FaultInjector(moto_sandbox))
 
 
 def legitimate(proposal) -> bool:
