@@ -30,6 +30,9 @@ import pytest
 # Tests must never reach a real AWS account or read a developer's profile.
 for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
     os.environ.pop(variable, None)
+# One BLAS thread (here and in the subprocesses that inherit this environment), set before numpy loads:
+# OpenBLAS's spinning worker threads made the numpy MiniLM 3-5× slower on a busy 2-core runner.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from sandbox.faults import FaultInjector  # noqa: E402
 from sandbox.fleet import SeededFleet, seed_demo_fleet  # noqa: E402
@@ -124,6 +127,50 @@ class MotoSession:
         if self.watch is not None:
             self._seeded = _Seeded(fleet, self.watch.changes, time.monotonic(), day)
         return fleet
+
+
+class EmbeddingMemo:
+    """`LocalMiniLM.embed`, remembered per exact batch for the session: the first call of a batch runs
+    the model, a repeat returns what it returned (a copy). Indexing the 16 runbooks costs seconds of
+    CPU, and most tests that attach the runbook index embed exactly the same chunks."""
+
+    def __init__(self, embed) -> None:
+        self.embed = embed
+        self.enabled = True
+        self._vectors: dict[tuple[str, ...], list[list[float]]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, embedder, texts: list[str]) -> list[list[float]]:
+        if not self.enabled:
+            return self.embed(embedder, texts)
+        key = tuple(texts)
+        with self._lock:
+            known = self._vectors.get(key)
+        if known is None:
+            known = self.embed(embedder, texts)
+            with self._lock:
+                self._vectors[key] = known
+        return [list(vector) for vector in known]
+
+
+@pytest.fixture(scope="session")
+def embedding_memo() -> Iterator[EmbeddingMemo]:
+    from sop.embeddings import LocalMiniLM
+
+    memo = EmbeddingMemo(LocalMiniLM.embed)
+    LocalMiniLM.embed = lambda embedder, texts: memo(embedder, texts)  # type: ignore[method-assign]
+    yield memo
+    LocalMiniLM.embed = memo.embed  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _embeddings(request, embedding_memo: EmbeddingMemo) -> None:
+    """The model's own tests (`real_embeddings`) always run it."""
+    embedding_memo.enabled = request.node.get_closest_marker("real_embeddings") is None
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "real_embeddings: run the MiniLM model on every call (no session memo)")
 
 
 @pytest.fixture(scope="session")
