@@ -245,6 +245,12 @@ def make_runtime(demo, tmp_path):
 
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/aiops_test")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # each pytest-xdist worker drops and fills a database of its own
+    from sqlalchemy.engine import make_url
+
+    _url = make_url(POSTGRES_URL)
+    POSTGRES_URL = _url.set(database=f"{_url.database}_{os.environ['PYTEST_XDIST_WORKER']}") \
+        .render_as_string(hide_password=False)
 
 
 def _postgres_engine():
@@ -312,3 +318,26 @@ def make_slack(make_runtime, slack_api):
         return SlackFrontEnd(runtime, make_web_client("xoxb-test-token", base_url=slack_api.url))
 
     return factory
+
+
+# The safety suite's tally (tests/security/conftest.py): every attack and the unapproved calls found after
+# it ride on the test's teardown report, which the controller of a pytest-xdist run receives as well.
+ATTACK_TALLY = {"attacks": 0, "unapproved": 0, "failed": 0}
+
+
+def pytest_runtest_logreport(report) -> None:
+    if report.when == "call" and report.failed and "tests/security" in report.nodeid:
+        ATTACK_TALLY["failed"] += 1
+    if report.when == "teardown":
+        for name, value in report.user_properties:
+            if name == "attack":
+                ATTACK_TALLY["attacks"] += 1
+            elif name == "unapproved_calls":
+                ATTACK_TALLY["unapproved"] += value
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if ATTACK_TALLY["attacks"]:
+        terminalreporter.write_line(
+            f"attacks: {ATTACK_TALLY['attacks']} tried, {ATTACK_TALLY['unapproved']} unapproved calls"
+            + (f" ({ATTACK_TALLY['failed']} attack tests failed)" if ATTACK_TALLY["failed"] else ""))
