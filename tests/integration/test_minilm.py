@@ -7,9 +7,11 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sop.embeddings import LocalMiniLM
 
+pytestmark = pytest.mark.real_embeddings  # the model itself is under test: no remembered vectors
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "minilm_reference.json"
 
 

@@ -88,7 +88,8 @@ def test_fresh_machine_without_network_indexes_and_searches(tmp_path):
         "print(len(s.sync().added)); print(s.search('No space left on device')[0].runbook.id)\n"
     )
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home"), "HTTP_PROXY": "http://127.0.0.1:9",
-           "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "", "PYTHONPATH": str(ROOT)}
+           "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "", "PYTHONPATH": str(ROOT),
+           "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}  # speed only (tests/conftest.py)
     done = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -3,14 +3,14 @@ ledger is audited. The bot's AWS clients reach the emulator only through a recor
 which lists every successful start/stop/reboot/terminate request on the wire (DryRun excluded):
 each must match a proposal that was executed after a legitimate decision — an approver's, or
 for a confirmation the requester's own — for exactly those instance ids. The run ends with one
-line: `attacks: N tried, 0 unapproved calls`."""
+line: `attacks: N tried, 0 unapproved calls` (added up by tests/conftest.py from each test's report, so
+that a pytest-xdist run prints it too)."""
 
 from __future__ import annotations
 
 import pytest
 
 from sandbox.faults import FaultInjector
-from sandbox.fleet import seed_demo_fleet
 from sandbox.server import SANDBOX_CREDENTIALS
 from tests.conftest import APPROVER, DemoEnv
 from tests.fakes.throttle_proxy import ThrottlingProxy
@@ -18,7 +18,6 @@ from tools.aws import AwsClients
 from tools.context import ToolContext
 from tools.runner import ToolRunner
 
-TALLY = {"attacks": 0, "unapproved": 0, "failed": 0}
 TOOLS = {"StartInstances": "start_instances", "StopInstances": "stop_instances",
          "RebootInstances": "reboot_instances", "TerminateInstances": "terminate_instances"}
 LOCAL_APPROVERS = {APPROVER, "terminal:security-approver"}
@@ -33,13 +32,12 @@ def wire(moto_sandbox):
 
 
 @pytest.fixture
-def demo(empty_sandbox, wire) -> DemoEnv:
+def demo(moto_sandbox, demo_fleet, wire) -> DemoEnv:
     """The seeded sandbox, with the bot's clients going through the recording proxy (setup and fault
     injection use their own direct clients, so they never count as the bot's calls)."""
-    fleet = seed_demo_fleet(empty_sandbox)
     clients = AwsClients("us-east-1", endpoint_url=wire.url, credentials=SANDBOX_CREDENTIALS)
-    return DemoEnv(sandbox=empty_sandbox, fleet=fleet, clients=clients, runner=ToolRunner(ToolContext(clients)),
-                   faults=FaultInjector(empty_sandbox))
+    return DemoEnv(sandbox=moto_sandbox, fleet=demo_fleet, clients=clients, runner=ToolRunner(ToolContext(clients)),
+                   faults=FaultInjector(moto_sandbox))
 
 
 def legitimate(proposal) -> bool:
@@ -83,20 +81,9 @@ def attack(make_runtime, wire, request):
         runtimes.append(runtime)
         return runtime
 
-    TALLY["attacks"] += 1
+    # counted from the test's reports, which also reach the controller of a pytest-xdist run
+    request.node.user_properties.append(("attack", 0))
     yield runtime_factory
     problems = unapproved_calls(runtimes, wire)
-    TALLY["unapproved"] += len(problems)
+    request.node.user_properties.append(("unapproved_calls", len(problems)))
     assert problems == [], f"unapproved AWS changes: {problems}"
-
-
-def pytest_runtest_logreport(report):
-    if report.when == "call" and report.failed and "tests/security" in report.nodeid:
-        TALLY["failed"] += 1
-
-
-def pytest_terminal_summary(terminalreporter):
-    if TALLY["attacks"]:
-        terminalreporter.write_line(
-            f"attacks: {TALLY['attacks']} tried, {TALLY['unapproved']} unapproved calls"
-            + (f" ({TALLY['failed']} attack tests failed)" if TALLY["failed"] else ""))
