@@ -41,7 +41,6 @@ from tools.aws import AwsClients  # noqa: E402
 from tools.context import ToolContext  # noqa: E402
 from tools.runner import ToolRunner  # noqa: E402
 
-
 READ_OPERATION = re.compile(r"(Describe|Get|List|Filter|Lookup|Search|BatchGet)[A-Z]")
 # moto answers DryRun=true for these before it acts (error_on_dryrun), as AWS does
 DRY_RUN_REFUSED = frozenset({"StartInstances", "StopInstances", "RebootInstances", "TerminateInstances"})
