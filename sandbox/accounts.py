@@ -53,7 +53,6 @@ def write_estate(estate: Estate, path: Path) -> Path:
 def seed_accounts(clients: AwsClients) -> dict[str, list[str]]:
     """Launch each account's fleet (the first account's home region holds the demo fleet already);
     returns account → instance ids."""
-    assert clients.estate is not None
     seeded: dict[str, list[str]] = {}
     for account in clients.estate.accounts:
         scoped = clients.for_account(account.name)

@@ -3,7 +3,8 @@
 Why a file (ACCOUNTS_FILE) and not discovery: which accounts a Slack channel may touch, and
 who approves changes there, is a decision people make (like the channel configurations of
 AWS's own Slack integration), not something to infer from an Organizations listing. Without
-the file there is no estate: one set of credentials, one region — the bot as it always was.
+the file the estate is `OwnAccount`: the bot's own credentials, in any region it is asked about
+(the default first) — so nothing outside this module asks whether there is a file.
 
 A `Scope` is one (account, region) pair: the unit a call acts in, the monitor reads and an
 incident belongs to.
@@ -17,6 +18,7 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tools.errors import ToolError
 from tools.models import AWS_REGION_PATTERN
 from tools.yaml_file import load_yaml_model
 
@@ -148,6 +150,62 @@ class Estate(BaseModel):
     def label(self, name: str | None) -> str:
         account = self.get(name or "")
         return f"{account.name} ({account.account_id})" if account else (name or "-")
+
+    def approvers_of(self, name: str | None) -> tuple[str, ...]:
+        """The account's own approvers (the team that owns it); none declared: ()."""
+        account = self.get(name or "")
+        return tuple(account.approvers) if account is not None else ()
+
+    def summary(self) -> str:
+        """Where the bot works, for `status`."""
+        return "accounts: " + "; ".join(f"{account.name} ({account.account_id}: {', '.join(account.regions)})"
+                                        for account in self.accounts)
+
+    def rounds(self, account: str | None, region: str | None, channel: str | None) -> list[list[Scope]]:
+        """Where to look, in rounds: the first scope of the first round is where a call without
+        targets acts; targets are searched round by round (the channel's account, then every account
+        the channel may use)."""
+        usable = self.usable_from(channel)
+        if account is not None:
+            chosen = self.get(account)
+            if chosen is None:
+                raise ToolError(f"there is no account '{account}' (known: {', '.join(self.names)})")
+            if chosen not in usable:
+                raise ToolError(f"account '{account}' cannot be used from this channel "
+                                f"(here: {', '.join(a.name for a in usable)})")
+            usable = [chosen]
+        if region is not None:
+            if account is not None and region not in usable[0].regions:
+                raise ToolError(f"account '{account}' works in {', '.join(usable[0].regions)} "
+                                f"(accounts file), not {region}")
+            usable = [a for a in usable if region in a.regions]
+            if not usable:
+                raise ToolError(f"no account this channel may use works in {region} (accounts file)")
+            own = [Scope(usable[0].name, region)]
+            every = [Scope(a.name, region) for a in usable if region in a.regions]
+        else:
+            own = usable[0].scopes()
+            every = [scope for a in usable for scope in a.scopes()]
+        return [own, every] if len(every) > len(own) else [own]
+
+
+class OwnAccount(Estate):
+    """No accounts file: the bot's own credentials (its account named by nobody: `Scope(None, …)`), in
+    whichever region a request names, the default region otherwise — the bot as it always was."""
+
+    accounts: list[Account] = Field(default_factory=list)
+    default_region: str
+
+    def scopes(self) -> list[Scope]:
+        return [Scope(None, self.default_region)]
+
+    def summary(self) -> str:
+        return f"region: {self.default_region}"
+
+    def rounds(self, account: str | None, region: str | None, channel: str | None) -> list[list[Scope]]:
+        if account is not None:
+            raise ToolError(f"there is no account '{account}': this bot works in one account (no ACCOUNTS_FILE)")
+        return [[Scope(None, region or self.default_region)]]
 
 
 def load_estate(path: Path) -> Estate:

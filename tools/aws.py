@@ -26,7 +26,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.credentials import DeferredRefreshableCredentials
 
-from tools.accounts import Account, Estate
+from tools.accounts import Account, Estate, OwnAccount
 
 # Service models are large JSON files; parsing them is most of a client's creation cost.
 # One loader (with its cache) for the whole process means each model is parsed once, even
@@ -73,7 +73,8 @@ class AwsClients:
         estate: Estate | None = None,
     ) -> None:
         self.default_region = default_region
-        self.estate = estate
+        # the accounts file's estate, or the bot's own account when there is none
+        self.estate: Estate = estate if estate is not None else OwnAccount(default_region=default_region)
         self.account: str | None = None  # set on a view: the account its clients act in
         self._views: dict[str, AwsClients] = {}
         self.endpoint_url = endpoint_url
@@ -130,7 +131,7 @@ class AwsClients:
     def for_account(self, name: str | None) -> AwsClients:
         """The clients of one account of the estate (None, or no estate: these, the bot's own)."""
         root = self._root()
-        if name is None or root.estate is None:
+        if name is None:
             return root
         view = root._views.get(name)
         if view is not None:

@@ -81,50 +81,20 @@ class ToolRunner:
 
     def _merged_regions(self, spec: ToolSpec, args: ToolArgs, scope: Scope) -> list[str]:
         """The account's regions, for a whole-account read that names no region; else none."""
-        estate = self.ctx.clients.estate
-        account = estate.get(scope.account or "") if estate is not None else None
+        account = self.ctx.clients.estate.get(scope.account or "")
         if spec.merge is None or account is None or args.region is not None or len(account.regions) < 2:
             return []
         return list(account.regions)
 
     def context_for(self, account: str | None) -> ToolContext:
         """The context a call runs with: the clients of its account (the bot's own without an estate)."""
-        if account is None or self.ctx.clients.estate is None:
+        if account is None:
             return self.ctx
         return ToolContext(self.ctx.clients.for_account(account), records=self.ctx.records)
 
     def _scopes(self, account: str | None, region: str | None, channel: str | None) -> list[list[Scope]]:
-        """Where to look, in rounds: the first scope of the first round is where a call without
-        targets acts; targets are searched round by round (the channel's account, then every account
-        the channel may use). Without an accounts file: one round, one scope, as always."""
-        estate = self.ctx.clients.estate
-        if estate is None:
-            if account is not None:
-                raise ToolError(f"there is no account '{account}': this bot works in one account "
-                                "(no ACCOUNTS_FILE)")
-            return [[Scope(None, self.ctx.region(region))]]
-        usable = estate.usable_from(channel)
-        if account is not None:
-            chosen = estate.get(account)
-            if chosen is None:
-                raise ToolError(f"there is no account '{account}' (known: {', '.join(estate.names)})")
-            if chosen not in usable:
-                raise ToolError(f"account '{account}' cannot be used from this channel "
-                                f"(here: {', '.join(a.name for a in usable)})")
-            usable = [chosen]
-        if region is not None:
-            if account is not None and region not in usable[0].regions:
-                raise ToolError(f"account '{account}' works in {', '.join(usable[0].regions)} "
-                                f"(accounts file), not {region}")
-            usable = [a for a in usable if region in a.regions]
-            if not usable:
-                raise ToolError(f"no account this channel may use works in {region} (accounts file)")
-            own = [Scope(usable[0].name, region)]
-            every = [Scope(a.name, region) for a in usable if region in a.regions]
-        else:
-            own = usable[0].scopes()
-            every = [scope for a in usable for scope in a.scopes()]
-        return [own, every] if len(every) > len(own) else [own]
+        """Where to look, in rounds (`Estate.rounds`): the first scope is where a call without targets acts."""
+        return self.ctx.clients.estate.rounds(account, region, channel)
 
     def _resolve(self, spec: ToolSpec, phrases: list[str], rounds: list[list[Scope]],
                  all_matches: bool) -> tuple[list[Instance], Scope] | ToolOutcome:

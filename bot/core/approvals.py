@@ -126,9 +126,7 @@ class Approvals:
     def approvers_for(self, account: str | None) -> frozenset[str]:
         """An account's own approvers (accounts file) when it names some — the team that owns it —
         else APPROVER_USER_IDS."""
-        estate = self.runner.ctx.clients.estate
-        declared = estate.get(account) if estate is not None and account else None
-        return frozenset(declared.approvers) if declared is not None and declared.approvers else self.approvers
+        return frozenset(self.runner.ctx.clients.estate.approvers_of(account)) or self.approvers
 
     def may_press(self, who: str, proposal: Proposal, clicked: Clicked | None) -> str | None:
         """`may_decide`, and a button bound to its proposal: clicked in the proposal's own channel and

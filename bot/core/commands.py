@@ -306,15 +306,8 @@ def status_lines(runtime: Runtime) -> list[str]:
                else "keyword planner (no OLLAMA_HOST)")
     approvers = len(settings.approver_user_ids)
     monitor = runtime.monitor
-    estate = runtime.clients.estate
-    if estate is None:
-        where = f"region: {runtime.clients.default_region}{endpoint}"
-    else:
-        accounts = [f"{account.name} ({account.account_id}: {', '.join(account.regions)})"
-                    for account in estate.accounts]
-        where = f"accounts: {'; '.join(accounts)}{endpoint}"
     return [
-        where,
+        runtime.clients.estate.summary() + endpoint,
         f"planner: {planner}",
         f"monitor: {runtime.flags.get(MONITOR_FLAG, 'off')}"
         + ("" if monitor is None else (" (running)" if monitor.running else " (not running here)")),

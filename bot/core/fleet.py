@@ -49,13 +49,14 @@ class FleetView:
             return self._context
 
     def instances(self) -> list[Instance]:
-        """The live instances the planner knows names from: the default region, or every account and
-        region of the estate, read side by side (an unreadable account only loses its own names)."""
+        """The live instances the planner knows names from: every account and region of the estate, read
+        side by side (an unreadable account only loses its own names)."""
         clients = self.clients
-        if clients.estate is None:
-            fleet = fetch_instances(clients)
+        scopes = clients.estate.scopes()
+        if len(scopes) == 1 and scopes[0].account is None:  # the bot's own account: AWS's error as it is
+            fleet = fetch_instances(clients, scopes[0].region)
         else:
-            fleet, failed = fetch_scopes(clients, clients.estate.scopes())
+            fleet, failed = fetch_scopes(clients, scopes)
             for scope, error in failed.items():
                 log.warning("fleet names of %s unavailable: %s", scope, error)
             if failed and not fleet:

@@ -178,11 +178,11 @@ class Pipeline:
             except Exception as error:  # AWS down: still plan, with no names, to answer in the right words
                 context, fleet_error = PlannerContext(), f"cannot read the fleet: {type(error).__name__}"
             estate = self.runner.ctx.clients.estate
-            scope = take_scope(normalise_input(request.text or ""), estate.names if estate else ())
+            scope = take_scope(normalise_input(request.text or ""), estate.names)
             text = scope.text
             planned = self.planner.plan(text, context)
             plan, planner, note = planned.plan, planned.planner, planned.note
-            if scope.unknown_account and estate is not None:  # an account that is not in the file: ask
+            if scope.unknown_account:  # an account that is not in the file: ask
                 return Decision(kind="clarify", plan=plan, planner=planner, note=note, tool=plan.tool,
                                 message=f"there is no account '{scope.unknown_account}' "
                                         f"(accounts: {', '.join(estate.names)})")
@@ -393,9 +393,9 @@ def _jsonable(value: Any) -> Any:
     return repr(value)[:200]
 
 
-def where_note(call: PreparedCall, estate: Estate | None) -> str:
+def where_note(call: PreparedCall, estate: Estate) -> str:
     """'Account prod (111111111111) · us-east-1' — the account and region an answer came from."""
-    account = estate.label(call.account) if estate else call.account
+    account = estate.label(call.account)
     return f"Account {account} · {', '.join(call.regions or [call.region])}"
 
 

@@ -135,7 +135,7 @@ class Runtime:
             self.engine, self.clients, notifier, rules, self.audit,
             interval_seconds=self.settings.monitor_interval_seconds, watch_tag=self.settings.watch_tag,
             on_open=on_open or self.recovery.on_open, set_flag=self.flags.set,
-            scopes=self.clients.estate.scopes() if self.clients.estate else None,
+            scopes=self.clients.estate.scopes(),
         )
         if self.flags.get(MONITOR_FLAG, "off") == "on":
             self.monitor.start()
