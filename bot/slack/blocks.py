@@ -87,7 +87,9 @@ def proposal_message(proposal: Proposal) -> tuple[str, list[Block]]:
         section(head),
         context(f"Requested by {who(proposal.requested_by)} · {decider} decides · expires "
                 f"{proposal.expires_at:%H:%M} UTC · proposal `{escape(proposal.id)}`"),
-        {"type": "actions", "block_id": "proposal_actions",
+        # one per proposal: a view or message listing several (the Home tab, `pending`) repeats no block_id,
+        # which Slack refuses (invalid_blocks)
+        {"type": "actions", "block_id": f"proposal_actions:{proposal.id}",
          "elements": [approve, _button(REJECT_ACTION, no, proposal.id)]},
     ]
     return text, blocks

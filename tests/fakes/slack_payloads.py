@@ -41,7 +41,7 @@ def button_click(value: str, user: str, channel: str, message_ts: str | None,
     return {"type": "block_actions", "team": {"id": TEAM}, "api_app_id": APP, "user": {"id": user},
             "channel": {"id": channel}, "message": {"ts": message_ts, "text": "…"},
             "container": {"type": "message", "channel_id": channel, "message_ts": message_ts}, "trigger_id": "1.2.3",
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "proposal_actions", "value": value,
+            "actions": [{"type": "button", "action_id": action_id, "block_id": f"proposal_actions:{value}", "value": value,
                          "action_ts": "1711111111.1"}]}
 
 

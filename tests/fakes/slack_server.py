@@ -82,6 +82,10 @@ class FakeSlackWebApi(LocalHttpServer):
                 status, payload, headers = queued.pop(0)
                 self.calls.append(Call(f"{method}!{status}", params))
                 return status, payload, headers
+            refusal = refused_blocks(method, params)
+            if refusal is not None:  # what real Slack answers: the message or view does not appear
+                self.calls.append(Call(f"{method}!invalid_blocks", params))
+                return 200, {"ok": False, "error": "invalid_blocks", "errors": [refusal]}, {}
             self.calls.append(Call(method, params))
             ts = f"1700000000.{next(self._ts):06d}"
         if method == "auth.test":
@@ -110,6 +114,11 @@ class FakeSlackWebApi(LocalHttpServer):
         return 200, {"ok": True}, {}
 
     # -- what tests look at ---------------------------------------------------------------
+
+    def refusals(self) -> list[Call]:
+        """Calls this fake refused as Slack would (invalid_blocks)."""
+        with self._lock:
+            return [call for call in self.calls if call.method.endswith("!invalid_blocks")]
 
     def responses_of(self, method: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -201,3 +210,32 @@ class FakeSocketModeServer:
 
     def stop(self) -> None:
         self._server.shutdown()
+
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+
+
+def refused_blocks(method: str, params: dict[str, Any]) -> str | None:
+    """Why Slack would refuse these blocks (`invalid_blocks`), or None: a `block_id` repeated in one
+    message or view, or more blocks than a message (50) or a Home tab (100) may carry."""
+    if method == "views.publish":
+        view = params.get("view")
+        view = json.loads(view) if isinstance(view, str) else view or {}
+        blocks, limit = view.get("blocks") or [], MAX_VIEW_BLOCKS
+    elif method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+        blocks, limit = params.get("blocks") or [], MAX_MESSAGE_BLOCKS
+    else:
+        return None
+    if len(blocks) > limit:
+        return f"no more than {limit} items allowed [json-pointer:/blocks]"
+    seen: set[str] = set()
+    for index, block in enumerate(blocks):
+        block_id = block.get("block_id") if isinstance(block, dict) else None
+        if block_id is None:
+            continue
+        if block_id in seen:
+            return f"invalid additional property: block_id {block_id!r} is repeated [json-pointer:/blocks/{index}]"
+        seen.add(block_id)
+    return None
+

@@ -277,6 +277,20 @@ def test_app_home_shows_the_monitor_incidents_and_buttons_only_for_deciders(desk
     assert proposal.id in text and "proposal_approve" not in text  # sees it, cannot decide it
 
 
+def test_the_home_tab_with_two_pending_proposals_is_one_slack_accepts(desk, demo, slack_api):
+    """Two proposals' buttons in one view: each actions block needs its own block_id, or Slack refuses
+    the whole tab (invalid_blocks) and the approver sees nothing."""
+    front, _ = desk
+    first = front.runtime.router.answer("stop web-server-1", user=REQUESTER, front="slack").proposal
+    second = front.runtime.router.answer("stop api-server", user=REQUESTER, front="slack").proposal
+    open_home(front, APPROVER)
+    view = slack_api.wait_for(lambda: [p for p in slack_api.of("views.publish") if p["user_id"] == APPROVER])[-1]
+    decidable = [element["value"] for block in view["view"]["blocks"] if block["type"] == "actions"
+                 for element in block["elements"] if element["action_id"] == "proposal_approve"]
+    assert decidable == [first.id, second.id]
+    assert slack_api.refusals() == []
+
+
 def test_approving_from_the_home_tab_runs_it_and_republishes(desk, demo, slack_api):
     from slack_bolt.request import BoltRequest
 
@@ -285,7 +299,7 @@ def test_approving_from_the_home_tab_runs_it_and_republishes(desk, demo, slack_a
     body = {"type": "block_actions", "user": {"id": APPROVER}, "api_app_id": "A0001", "team": {"id": "T0001"},
             "container": {"type": "view", "view_id": "V0001"}, "view": {"id": "V0001", "type": "home"},
             "trigger_id": "1.2.3", "actions": [{"type": "button", "action_id": "proposal_approve",
-                                                "block_id": "proposal_actions", "value": proposal.id,
+                                                "block_id": f"proposal_actions:{proposal.id}", "value": proposal.id,
                                                 "action_ts": "1711111111.1"}]}
     assert front.app.dispatch(BoltRequest(body=body, mode="socket_mode")).status == 200
     view = slack_api.wait_for(lambda: [p for p in slack_api.of("views.publish") if p["user_id"] == APPROVER])[-1]
