@@ -33,7 +33,7 @@ class AccountsFileError(Exception):
 
 
 class Scope(NamedTuple):
-    """Where a call acts: an account (None: the bot's own credentials, no estate) and a region."""
+    """Where a call acts: an account (None: the bot's own credentials, `OwnAccount`) and a region."""
 
     account: str | None
     region: str
