@@ -46,14 +46,15 @@ def _tool_intents() -> tuple[ToolSpec, ...]:
     return tuple(sorted((spec for spec in tools() if spec.phrasings and spec.intent), key=lambda spec: spec.phrasing_rank))
 
 
+TOOL_INTENTS = _tool_intents()  # once, at import: the planner compiles its patterns from these
 INTENT_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("help", HELP_PATTERNS),
     ("unsupported", UNSUPPORTED_PATTERNS),
-    *((spec.intent, spec.phrasings) for spec in _tool_intents()),
+    *((spec.intent, spec.phrasings) for spec in TOOL_INTENTS),
     ("greeting", GREETING_PATTERNS),
 )
-INTENT_TO_TOOL = {spec.intent: spec.name for spec in _tool_intents()}
-MUTATING_INTENTS = frozenset(spec.intent for spec in _tool_intents() if spec.risk is not Risk.READ)
+INTENT_TO_TOOL = {spec.intent: spec.name for spec in TOOL_INTENTS}
+MUTATING_INTENTS = frozenset(spec.intent for spec in TOOL_INTENTS if spec.risk is not Risk.READ)
 
 # A question about the past or a state ("did it stop?", "멈췄어?") is not a command.
 STATE_QUESTION_PATTERNS = (
