@@ -44,6 +44,24 @@ class Mention:
     start: int
     end: int
     negated: bool
+    past: bool = False  # a report of what was done ("I rebooted it an hour ago"), not an order
+
+
+# A verb in the past or perfect, said of someone ("I already bounced X", "we restarted it", "재부팅했어요"):
+# what was done, not what to do. Causatives and passives stay orders ("get it restarted", "needs to be
+# stopped"): the word right before the verb decides.
+PAST_FORM = re.compile(r"[a-z]+ed\b|(?:shut|brought|took)\b")  # matched where the verb starts
+PAST_SUBJECT = re.compile(r"\b(i|we|he|she|they|someone|somebody|i'?ve|we'?ve|they'?ve|already|just)\s+"
+                          r"(?:\w+\s+){0,2}$")
+CAUSATIVE_BEFORE = re.compile(r"\b(?:be|been|being|get|got|gets|keep|keeps)\s+$"
+                              r"|\b(?:have|has|want|wants|wanted|need|needs|needed|like)\s+(?:\S+\s+){1,3}$")
+# Past forms the order patterns do not match ("bounced", "stopped"): read only as reports, never as orders.
+PAST_VERBS = {"reboot": r"\b(bounced|recycled|power.?cycled|cycled|kicked)\b",
+              "stop": r"\b(stopped|halted|shut (?:it |them )?(?:down|off)|turned (?:it |them )?off|powered (?:it |them )?(?:off|down)|paused)\b",
+              "start": r"\b(turned (?:it |them )?on|powered (?:it |them )?(?:on|up)|brought (?:it |them )?(?:back|up)|spun (?:it |them )?up)\b",
+              "terminate": r"\b(killed|deleted|destroyed|nuked|removed|decommissioned)\b"}
+PAST_AFTER = re.compile(r"^[^,;.!?]{0,40}\b(ago|earlier|yesterday|last night|this morning|already)\b")
+PAST_KO = re.compile(r"^\s*(했|시켰|하였|해 ?놨|해 ?뒀|해 ?봤)(어요|어|음|습니다|다|고|는데|지만|더니|거든|으니)?(?!\s*\?)")
 
 
 @dataclass
@@ -57,8 +75,13 @@ class Reading:
 
     @property
     def ordered(self) -> list[str]:
-        """Actions asked for (not negated), in order, each once."""
-        return list(dict.fromkeys(m.action for m in self.mentions if not m.negated))
+        """Actions asked for (not negated, not reported as done), in order, each once."""
+        return list(dict.fromkeys(m.action for m in self.mentions if not m.negated and not m.past))
+
+    @property
+    def done(self) -> list[str]:
+        """Actions reported as already done ("I rebooted it")."""
+        return list(dict.fromkeys(m.action for m in self.mentions if m.past))
 
     @property
     def negated(self) -> list[str]:
@@ -83,12 +106,32 @@ def read(text: str) -> Reading:
             if any(match.start() < end and start < match.end() for start, end in taken):
                 continue
             taken.append((match.start(), match.end()))
-            mentions.append(Mention(action, match.start(), match.end(), _negated(lowered, match.start(),
-                                                                                  match.end())))
+            mentions.append(Mention(action, match.start(), match.end(),
+                                    _negated(lowered, match.start(), match.end()), _past(lowered, match.start(), match.end())))
+    for action, pattern in PAST_VERBS.items():
+        for match in re.finditer(pattern, lowered):
+            if not any(match.start() < end and start < match.end() for start, end in taken) and \
+                    _past(lowered, match.start(), match.end()):
+                taken.append((match.start(), match.end()))
+                mentions.append(Mention(action, match.start(), match.end(), False, True))
     mentions.sort(key=lambda mention: mention.start)
     polite = bool(POLITE.search(lowered))
+    reported = bool(REPORTED.search(lowered)) or (bool(mentions) and all(m.past or m.negated for m in mentions)
+                                                  and any(m.past for m in mentions))
     return Reading(mentions=mentions, hypothetical=bool(HYPOTHETICAL.search(lowered)),
-                   question=bool(QUESTION.search(lowered)) and not polite, reported=bool(REPORTED.search(lowered)))
+                   question=bool(QUESTION.search(lowered)) and not polite, reported=reported)
+
+
+def _past(text: str, start: int, end: int) -> bool:
+    """Whether the verb at start:end reports a past action rather than asking for one."""
+    if PAST_KO.match(text[end:end + 12]) and not re.search(r"\?\s*$", text):
+        return True
+    if not PAST_FORM.match(text, start):
+        return False
+    before = text[max(0, start - 40):start]
+    if CAUSATIVE_BEFORE.search(before):
+        return False
+    return bool(PAST_SUBJECT.search(before) or PAST_AFTER.search(text[end:]))
 
 
 def _negated(text: str, start: int, end: int) -> bool:
@@ -111,7 +154,7 @@ def without_negated(text: str, reading: Reading) -> str:
     lowered = normalise_input(text).lower()
     pieces, cursor = [], 0
     for mention in reading.mentions:
-        if not mention.negated:
+        if not mention.negated and not mention.past:
             continue
         tail = NEGATION_AFTER.search(lowered[mention.end:mention.end + 16])
         end = mention.end + (tail.end() if tail else 0)

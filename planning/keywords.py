@@ -18,15 +18,16 @@ from planning import glossary, lexicon, transliterate
 from planning.glossary import load_glossary
 from planning.periods import cost_arguments
 from planning.plan import WILDCARD, Plan, PlannerContext, detect_language
+from planning.scope import REGION_NAME
 from tools.models import Instance
 from tools.resolver import FILLER_WORDS, resolve, words
 
 GENERIC_NOUN = "server"  # what people call any instance ("웹 서버", "the api server"), kept as a word to match
 INSTANCE_TYPE = re.compile(r"\b([a-z][0-9][a-z0-9-]*\.(?:nano|micro|small|medium|large|metal|\d*xlarge))\b")
 INSTANCE_FAMILY = re.compile(r"\b([a-z][0-9][a-z]{0,3})\b(?=\s*(?:instances?|인스턴스|types?|family|타입|서버|servers?|boxes|machines|vms?))")
-AVAILABILITY_ZONE = re.compile(r"\b[a-z]{2}(?:-gov)?-[a-z]+-\d[a-z]\b")
+AVAILABILITY_ZONE = re.compile(r"\b" + REGION_NAME + r"[a-z]\b")
 UNKNOWN_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")  # shaped like a Name tag: web-01, redis-cache
-REGION_WORD = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d[a-z]?")  # us-east-1, us-east-1a
+REGION_WORD = re.compile(REGION_NAME + r"[a-z]?")  # us-east-1, us-east-1a
 TOKEN_PATTERN = re.compile(r"i-[0-9a-z]+|[a-z0-9]+(?:[-_.][a-z0-9]+)*|[가-힣]+")
 MENTION_PATTERN = re.compile(r"<[@#!][^>]*>")
 QUOTED_PATTERN = re.compile(r"[\"'“”‘’`]([^\"'“”‘’`]{2,80})[\"'“”‘’`]")
@@ -63,7 +64,41 @@ LEXICON_WORDS = _compile(
     + list(lexicon.STATE_QUESTION_PATTERNS + lexicon.WILDCARD_PATTERNS + lexicon.PLURAL_PATTERNS
            + lexicon.THIS_WEEK_PATTERNS + lexicon.DAILY_SERIES_PATTERNS + lexicon.LAST_MONTH_PATTERNS
            + lexicon.NEGATION_AFTER + lexicon.HYPOTHETICAL_PATTERNS + lexicon.QUESTION_PATTERNS
-           + lexicon.POLITE_REQUEST_PATTERNS + lexicon.REPORTED_PATTERNS))
+           + lexicon.POLITE_REQUEST_PATTERNS + lexicon.REPORTED_PATTERNS + lexicon.WH_QUESTION_PATTERNS))
+
+
+def _literal_words(patterns: Iterable[str]) -> set[str]:
+    """The English words spelt out in the lexicon's patterns ("\\bstatus checks?\\b" → status, checks)."""
+    return {word for pattern in patterns for word in re.findall(r"(?<![\\(?])\b[a-z]{3,}", pattern.replace("\\b", " "))}
+
+
+# Words a message may hold without naming anything: the lexicon's own, and plain English around them.
+# A read that finds no instance but holds a word outside these (and outside the fleet's) was about
+# something the fleet does not have ("cpu of frobnicator"): it asks, it never widens to every instance.
+PLAIN_ENGLISH = frozenset("""about after again ago all also and any anything are around back bad been before
+    being between both but can check could currently day days does doing done each else ever every fine for
+    from good had has have having help here hey hmm hour hours how just keep keeps know last latest let like
+    look looking looks lot many maybe mean minute minutes more most much need needs new next not now off okay
+    once only other our out over past per please quick quickly really recent recently right same see seems
+    since some something soon still sure than thanks that the their them then there these they thing things
+    think this those though through time today too under until very want was way week weeks well were what
+    when where which while who whole why will with within would yeah yes yesterday yet you your going
+    hello thoughts anyone someone idea ideas happening happened seen show showing give given tell team
+    server servers thing whats hows""".split())
+KNOWN_WORDS = frozenset(_literal_words(pattern for _, patterns in lexicon.INTENT_PATTERNS for pattern in patterns)
+                        | _literal_words(pattern for _, patterns in lexicon.STATE_ADJECTIVES for pattern in patterns)
+                        | _literal_words(pattern for table in (lexicon.METRIC_WORDS, lexicon.STATISTIC_WORDS,
+                                                               lexicon.LOG_FILTER_WORDS, lexicon.ALARM_STATE_WORDS,
+                                                               lexicon.SYMPTOM_WORDS, lexicon.ENV_WORDS,
+                                                               lexicon.UNAPPLIED_FILTERS)
+                                         for pattern, _ in table)
+                        | _literal_words(lexicon.STATE_QUESTION_PATTERNS + lexicon.WILDCARD_PATTERNS
+                                         + lexicon.PLURAL_PATTERNS + lexicon.THIS_WEEK_PATTERNS
+                                         + lexicon.DAILY_SERIES_PATTERNS + lexicon.LAST_MONTH_PATTERNS
+                                         + lexicon.HYPOTHETICAL_PATTERNS + lexicon.QUESTION_PATTERNS
+                                         + lexicon.POLITE_REQUEST_PATTERNS + lexicon.WH_QUESTION_PATTERNS
+                                         + lexicon.NEGATION_BEFORE)
+                        | lexicon.NOISE_WORDS | FILLER_WORDS | PLAIN_ENGLISH)
 
 
 INTENTS = tuple((name, _compile(patterns)) for name, patterns in lexicon.INTENT_PATTERNS)
@@ -90,6 +125,9 @@ class Targets:
     # name-shaped words that are no fleet word ("redis-cache"): kept so a read answers "no instance named
     # redis-cache (closest: …)" instead of quietly reading the whole fleet
     unknown: list[str] = field(default_factory=list)
+    # plain words that are neither the fleet's nor the lexicon's nor plain English ("frobnicator"): what a
+    # read that found no instance was probably about
+    strangers: list[str] = field(default_factory=list)
 
 
 def clean(text: str) -> str:
@@ -125,6 +163,53 @@ def unspoken_hangul(text: str) -> set[str]:
     return {transliterate.stem(word) for word in transliterate.HANGUL.findall(LEXICON_WORDS.sub(" ", text))}
 
 
+# Syllables that only inflect or attach (verb endings, particles): a Hangul word the lexicon covers up to
+# these is the lexicon's ("재시작하고", "상태는"); one with anything else left ("로그쉽": 로그 + 쉽) may be
+# a name said by sound, whatever lexicon word it happens to contain.
+ENDING_SYLLABLES = frozenset("하해했할함합한시키켜되돼됐된될주줘세요고자래라어아지게니까봐좀중들는은이가을를의에로도만다죠네냐랑과와서며면야습"
+                             "져있없싶않줄드려렸놔놨둬뒀봤겠였었았")
+
+
+def lexical_hangul(word: str) -> bool:
+    """Whether the lexicon accounts for the whole Hangul word (its phrases, then endings and particles)."""
+    rest = LEXICON_WORDS.sub("", word)
+    return rest != word and all(syllable in ENDING_SYLLABLES for syllable in rest)
+
+
+def may_name(token: str, unspoken: set[str]) -> bool:
+    """A Hangul word may name an instance by sound: the lexicon does not account for all of it."""
+    return transliterate.stem(token) in unspoken or (bool(LEXICON_WORDS.search(token)) and not lexical_hangul(token))
+
+
+NAME_MARK = 0xE000  # private-use characters stand in for names while the words around them are read
+
+
+def shield(text: str, context: PlannerContext) -> tuple[str, list[str]]:
+    """The text with each whole fleet name (a Name tag as written, or a Hangul word that sounds like one
+    of the fleet's words) replaced by a mark, and the names: a name is read as a name before any other
+    reading may consume it ("logship" is no "log", "stop-watch" no stop, "로그쉽" no 로그)."""
+    names = {name.lower() for name in context.instance_names}
+    vocabulary = fleet_words(context.instance_names)
+    unspoken = unspoken_hangul(text)
+    found: list[str] = []
+
+    def mark(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token in names or (transliterate.HANGUL.fullmatch(token) and may_name(token, unspoken)
+                              and not lexical_hangul(token) and transliterate.closest_word(token, vocabulary)):
+            found.append(token)
+            return chr(NAME_MARK + len(found) - 1)
+        return token
+
+    return re.sub(r"(?<![\w/-])(?:[a-z0-9]+(?:[-_.][a-z0-9]+)+|[a-z]{3,}|[가-힣]+)(?![\w/-])", mark, text), found
+
+
+def unshield(text: str, names: list[str]) -> str:
+    for index, name in enumerate(names):
+        text = text.replace(chr(NAME_MARK + index), name)
+    return text
+
+
 def fleet_words(instance_names: Iterable[str]) -> frozenset[str]:
     """The words of the fleet's Name tags ("kafka-1" → kafka), the only words a target can be made of."""
     found = {word for name in instance_names for word in words(name) if not word.isdigit()}
@@ -151,6 +236,8 @@ def first_match(text: str, table: Iterable[tuple[str, str]]) -> str | None:
 
 
 WHY = re.compile(r"\bwhy\b|왜")
+# Reads that answer for every instance when no target is found: an unknown word must not widen them.
+WIDENING_READS = frozenset({"metrics", "changes"})
 TRIAGE_INTENTS = frozenset({"diagnose", "changes", "incidents"})
 
 
@@ -180,16 +267,18 @@ class KeywordPlanner:
         if not lowered:
             return Plan(outcome="chat", message="help", language=language)
         minutes, rest = extract_minutes(lowered)
-        state, rest_without_state = self._state_adjective(rest)
-        intent = self._intent(rest_without_state)
-        if state is not None and (asked := self._intent(rest)) in TRIAGE_INTENTS:
+        shielded, names = shield(rest, context)
+        state, shielded_without_state = self._state_adjective(shielded)
+        rest_without_state = unshield(shielded_without_state, names)
+        intent = self._intent(shielded_without_state)
+        if state is not None and (asked := self._intent(shielded)) in TRIAGE_INTENTS:
             intent = asked  # "who stopped web-server-2?": "stopped" is the question, not a filter
         if intent is None and state is not None:
             intent = "list"  # "stopped ones?", "실행 중인 거"
         vocabulary = fleet_words(context.instance_names)
 
         if (intent is None or intent in lexicon.MUTATING_INTENTS) and STATE_QUESTION.search(
-                clause := self._clause_of(lowered, intent)):
+                clause := self._clause_of(shield(lowered, context)[0], intent)):
             # "why did web-server-2 stop?" asks, it does not order; a "why" about an instance is a diagnosis
             intent = "diagnose" if WHY.search(clause) else "describe"
         if intent is None:
@@ -217,6 +306,8 @@ class KeywordPlanner:
         targets = self.extract_targets(rest, vocabulary, context)
         if not targets.phrases and targets.unknown and not targets.wildcard:
             targets.phrases = targets.unknown  # the resolver says there is no such instance, and what is close
+        if not targets.phrases and targets.strangers and not targets.wildcard and intent in WIDENING_READS:
+            targets.phrases = targets.strangers[:1]  # "cpu of frobnicator": no instance named frobnicator
         tool = lexicon.INTENT_TO_TOOL[intent]
         if intent in ("changes", "diagnose"):
             return self._plan_triage(intent, lowered, targets, minutes, language)
@@ -306,6 +397,10 @@ class KeywordPlanner:
         if said and all(word in named or word in vocabulary or transliterate.HANGUL.fullmatch(word) and
                         transliterate.closest_word(word, vocabulary) for word in said):
             return "list"  # only names ("storefront", "kafka-2"): show them
+        symptom = first_match(lowered, lexicon.SYMPTOM_WORDS)
+        if len(phrases) == 1 and symptom and symptom != "rebooted" and resolve(
+                phrases[0], self._name_instances(context)).resolved:
+            return "diagnose"  # "X keeps returning errors, thoughts?", "X looks dead": what is wrong with X
         if len(phrases) == 1 and WH_QUESTION.search(lowered) and resolve(
                 phrases[0], self._name_instances(context)).resolved:
             return "describe"
@@ -387,7 +482,7 @@ class KeywordPlanner:
                     phrase_words.append(token)
                 elif split := self._split_compound(token, vocabulary):
                     phrase_words.extend(split)  # "webserver" → web server
-                elif transliterate.HANGUL.fullmatch(token) and transliterate.stem(token) in unspoken and (
+                elif transliterate.HANGUL.fullmatch(token) and may_name(token, unspoken) and (
                         sounded := transliterate.closest_word(token, vocabulary)):
                     phrase_words.append(sounded)  # "레디스" → redis: a fleet word, by its sound
                 elif re.fullmatch(r"[a-z]{4,}", token) and token not in lexicon.NOISE_WORDS:
@@ -397,6 +492,8 @@ class KeywordPlanner:
                         found.corrected.append((token, close[0]))
                     elif close:
                         phrase_words.append(close[0])  # a plain plural: "servers"
+                    elif not self._known(token):
+                        found.strangers.append(token)
             found.phrases.extend(literals)
             if phrase_words and all(word.isdigit() for word in phrase_words) and previous_words:
                 phrase_words = [word for word in previous_words if not word.isdigit()] + phrase_words
@@ -413,6 +510,12 @@ class KeywordPlanner:
                 (src, name) for src, _ in found.corrected for name in self._names_for(found.phrases, context)
             ][:3]
         return found
+
+    @staticmethod
+    def _known(token: str) -> bool:
+        """A word the lexicon or plain English accounts for, inflections included."""
+        bare = re.sub(r"(?:'s|s|es|ed|ing|ly)$", "", token)
+        return any(word in KNOWN_WORDS for word in (token, bare, bare + "e"))
 
     @staticmethod
     def _respelled(token: str, vocabulary: frozenset[str]) -> str | None:
@@ -533,7 +636,7 @@ class KeywordPlanner:
         unspoken = unspoken_hangul(text)
         for token in TOKEN_PATTERN.findall(text):
             word = token
-            if transliterate.HANGUL.fullmatch(token) and transliterate.stem(token) in unspoken:
+            if transliterate.HANGUL.fullmatch(token) and may_name(token, unspoken):
                 word = transliterate.closest_word(token, values) or token
             if word in values and values[word][0] not in found:
                 key, value = values[word]

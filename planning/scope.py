@@ -15,7 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-REGION = re.compile(r"(?:\b(?:in|on|from|at)\s+)?(?<![a-z0-9-])([a-z]{2}(?:-gov)?-[a-z]+-[0-9])(?![a-z0-9-])"
+# AWS region names as AWS writes them (partition prefix, optional gov/iso, a compass direction, a number):
+# a Name tag merely shaped like one ("ci-runner-3", "db-node-2") is no region.
+REGION_NAME = (r"(?:us|eu|ap|sa|ca|me|af|il|mx|cn)(?:-gov|-iso[a-z]?)?-"
+               r"(?:north|south|east|west|central|northeast|northwest|southeast|southwest)-[0-9]")
+REGION = re.compile(rf"(?:\b(?:in|on|from|at)\s+)?(?<![a-z0-9-])({REGION_NAME})(?![a-z0-9-])"
                     r"(?:\s*(?:region|리전))?(?:에서|의|에)?", re.I)
 
 
@@ -41,8 +45,10 @@ ANY_ACCOUNT = re.compile(r"\b(?:in|on|from|for|of)\s+(?:the\s+)?([a-z0-9][a-z0-9
 NOT_NAMES = frozenset({"this", "that", "my", "our", "the", "aws", "every", "each", "all", "which", "what", "other"})
 
 
-def take_scope(text: str, accounts: Sequence[str]) -> ScopeWords:
-    """The account (one of `accounts`) and AWS region the sentence names, and the sentence without them."""
+def take_scope(text: str, accounts: Sequence[str], names: Sequence[str] = ()) -> ScopeWords:
+    """The account (one of `accounts`) and AWS region the sentence names, and the sentence without them.
+    `names`: the fleet's Name tags — a name is read as a name before anything else ("eu-west-1" the
+    instance, if the fleet has one, is no region)."""
     account = None
     for name in sorted(accounts, key=len, reverse=True):  # "prod-eu" before "prod"
         match = _account_pattern(name).search(text)
@@ -57,7 +63,8 @@ def take_scope(text: str, accounts: Sequence[str]) -> ScopeWords:
         if word and word.lower() not in NOT_NAMES:
             unknown = word
     region = None
-    match = REGION.search(text)
+    fleet = {name.lower() for name in names}
+    match = next((found for found in REGION.finditer(text) if found.group(1).lower() not in fleet), None)
     if match:
         region = match.group(1).lower()
         text = (text[:match.start()] + " " + text[match.end():]).strip()

@@ -28,8 +28,9 @@ VOWELS = ["a"] * 18 + [""] + ["a"] * 2
 FINALS = ["", "K", "K", "KS", "N", "N", "N", "T", "R", "RK", "RM", "RB", "RS", "RT", "RB", "RH", "M", "B", "BS",
           "T", "T", "NK", "S", "S", "K", "T", "B", "H"]  # a final ㅅ writes an English final t ("넷" = net)
 ENGLISH_RULES: tuple[tuple[str, str], ...] = (  # applied in order to a lower-case word
-    (r"[^a-z]", ""), (r"tion", "San"), (r"tch", "S"), (r"(?<=[a-z])e$", ""), (r"ph", "B"), (r"ck", "K"),
-    (r"ch|sh", "S"), (r"th", "T"), (r"qu", "Kw"), (r"x", "KS"), (r"c(?=[eiy])", "S"), (r"g(?=[eiy])", "S"),
+    (r"[^a-z]", ""), (r"tion", "San"), (r"tch", "S"), (r"c(?=[eiy])", "S"), (r"g(?=[eiy])", "S"),
+    (r"(?<=[a-z])e$", ""), (r"(?<=[a-z]{3})e(?=s$)", ""), (r"gh(?![aeiou])", ""), (r"ph", "B"), (r"ck", "K"),
+    (r"ch|sh", "S"), (r"th", "T"), (r"qu", "Kw"), (r"x", "KS"),
     (r"(?<=[aeiou])r(?![aeiou])", ""), (r"[bpfv]", "B"), (r"[gkcq]", "K"), (r"[dt]", "T"), (r"[szj]", "S"),
     (r"[rl]", "R"), (r"n", "N"), (r"m", "M"), (r"h", "H"), (r"w", "W"), (r"y", "Y"), (r"[aeiou]", "a"),
 )
@@ -56,13 +57,39 @@ def hangul_skeleton(word: str) -> str:
     return _collapse("".join(parts))
 
 
+# English spellings Korean writes two ways (loanword practice): "ch" is ㅊ in "matcher" but ㅋ in
+# "anchor"; "th" is ㅅ/ㄷ ("auth" 오스, "python" 파이썬); "t-h" across a compound keeps its ㅎ
+# ("lighthouse" 라이트하우스); a final "ts" is one ㅊ ("sprites" 스프라이츠). Each alternative is tried.
+ENGLISH_VARIANTS: tuple[tuple[str, str], ...] = (
+    (r"(?<=[ns])ch|ch(?=r)|(?<=e)ch(?=o)", "k"), (r"th", "s"), (r"th", "t_h"), (r"te?s$", "ch"),
+)
+MAX_VARIANTS = 8
+
+
+def _english(text: str) -> str:
+    """The skeleton of a spelling; "_" splits it into parts read apart ("light_house")."""
+    parts = []
+    for part in text.split("_"):
+        for pattern, replacement in ENGLISH_RULES:
+            part = re.sub(pattern, replacement, part)
+        parts.append(part)
+    return _collapse("".join(parts))
+
+
 @lru_cache(maxsize=8192)
 def english_skeleton(word: str) -> str:
     """The sound skeleton of a Latin word: "redis" → "RaTaS", "jenkins" → "SaNKaNS"."""
-    text = word.lower()
-    for pattern, replacement in ENGLISH_RULES:
-        text = re.sub(pattern, replacement, text)
-    return _collapse(text)
+    return _english(word.lower().replace("_", ""))
+
+
+@lru_cache(maxsize=8192)
+def english_skeletons(word: str) -> tuple[str, ...]:
+    """Every skeleton the word may be written as in Hangul: the plain one first, then the variants'."""
+    spellings = [word.lower().replace("_", "")]
+    for pattern, replacement in ENGLISH_VARIANTS:
+        spellings += [re.sub(pattern, replacement, spelling, count=1) for spelling in spellings
+                      if re.search(pattern, spelling)]
+    return tuple(dict.fromkeys(_english(spelling) for spelling in spellings[:MAX_VARIANTS]))
 
 
 def similarity(first: str, second: str) -> float:
@@ -115,23 +142,45 @@ def spelled_letters(hangul: str) -> list[str]:
     return readings
 
 
+# An inflected verb is no name: "껐어" (turned off?) must not sound like "gateway", nor "싶어" (want to)
+# like "server". Korean inflects a one-syllable stem that ends in a consonant (껐, 싶, 먹) with these,
+# and a few open stems (켜, 꺼, 봐 …) with any ending; a loanword rarely has that shape ("코어", core, has
+# an open first syllable and stays a name).
+VERB_ENDING = re.compile(r"(었어|았어|였어|어요|아요|줘요|주세요|어|아|여|줘|요|라|자|지|니|냐|네|다|까|고|게|래)$")
+OPEN_VERB_STEMS = frozenset("켜 꺼 봐 해 줘 가 와 써 돌려 살려 내려 올려 띄워 꺼져 켜져 멈춰 재워 깨워".split())
+
+
+def is_verb_form(hangul: str) -> bool:
+    """Whether a Hangul word is an inflected verb (a stem and an ending), never a name said by sound."""
+    ending = VERB_ENDING.search(hangul)
+    if not ending or ending.start() == 0:
+        return False
+    stem_part = hangul[:ending.start()]
+    if stem_part in OPEN_VERB_STEMS:
+        return True
+    return len(stem_part) == 1 and bool((ord(stem_part) - SYLLABLE_BASE) % 28) if HANGUL.fullmatch(stem_part) else False
+
+
 def closest_word(hangul: str, candidates: Iterable[str]) -> str | None:
     """The one fleet word a Hangul word sounds like (or spells letter by letter), or None when none
-    (or two equally) do."""
-    words = {word: english_skeleton(word) for word in set(candidates) if re.fullmatch(r"[a-z][a-z0-9]*", word)}
+    (or two equally) do — and None for an inflected verb."""
+    if is_verb_form(hangul):
+        return None
+    words = {word: english_skeletons(word) for word in set(candidates) if re.fullmatch(r"[a-z][a-z0-9]*", word)}
     spelled = {reading for bare in _stems(hangul) if len(bare) >= 2 for reading in spelled_letters(bare)} & set(words)
     if len(spelled) == 1:
         return spelled.pop()
-    short = [word for word, sound in words.items() if len(sound) == 2 and sound == hangul_skeleton(stem(hangul))]
+    short = [word for word, sounds in words.items() if len(sounds[0]) == 2 and sounds[0] == hangul_skeleton(stem(hangul))]
     if len(short) == 1 and len(stem(hangul)) == 1 and (ord(stem(hangul)) - SYLLABLE_BASE) % 28:
         return short[0]  # "웹" = web: one closed syllable, only an exact match and the only one
     best: dict[str, float] = {}
     for skeleton in (skeleton for stem in _stems(hangul) for skeleton in _skeletons(stem)):
         if len(skeleton) < MIN_SKELETON:
             continue
-        for word, sound in words.items():
-            if len(sound) >= MIN_SKELETON and _onset(sound) == _onset(skeleton):
-                best[word] = max(best.get(word, 0.0), similarity(skeleton, sound))
+        for word, sounds in words.items():
+            for sound in sounds:
+                if len(sound) >= MIN_SKELETON and _onset(sound) == _onset(skeleton):
+                    best[word] = max(best.get(word, 0.0), similarity(skeleton, sound))
     scored = sorted(((score, word) for word, score in best.items()), reverse=True)
     needed = SHORT_MATCH_RATIO if len(stem(hangul)) <= 2 else MATCH_RATIO
     if not scored or scored[0][0] < needed:

@@ -178,7 +178,7 @@ class Pipeline:
             except Exception as error:  # AWS down: still plan, with no names, to answer in the right words
                 context, fleet_error = PlannerContext(), f"cannot read the fleet: {type(error).__name__}"
             estate = self.runner.ctx.clients.estate
-            scope = take_scope(normalise_input(request.text or ""), estate.names)
+            scope = take_scope(normalise_input(request.text or ""), estate.names, context.instance_names)
             text = scope.text
             planned = self.planner.plan(text, context)
             plan, planner, note = planned.plan, planned.planner, planned.note
