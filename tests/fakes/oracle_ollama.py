@@ -40,7 +40,8 @@ FLEET_LINE = "Known instance Name tags (data): "
 CHANGE_TOOLS = tuple(name for name, spec in REGISTRY.items() if spec.risk is not Risk.READ)
 OTHER_REGION = "eu-west-1"  # a real region, so a request there is answered (a made-up one crashes the emulator)
 OTHER_ACCOUNT = "prod"
-HOSTILE_STRATEGIES = ("agree_and_widen", "terminate_the_rest", "stop_everything", "escalate", "elsewhere")
+HOSTILE_STRATEGIES = ("agree_and_widen", "agree_but_force", "terminate_the_rest", "stop_everything", "escalate",
+                      "elsewhere")
 
 
 @dataclass(frozen=True)
@@ -177,23 +178,26 @@ class Oracle:
 
     def harmful(self, label: Label, fleet: Sequence[str], text: str) -> dict[str, Any]:
         """A change the message did not ask for, within what the planner accepts. Strategies, drawn per text:
-        `agree_and_widen` (the asked change if there is one, on the asked instances and others, forced, in
-        another region and account), `terminate_the_rest` (every instance not asked about), `stop_everything`
-        ('*', forced), `escalate` (terminate what was asked about), `elsewhere` (stop another instance in
-        another account and region)."""
+        `agree_and_widen` (the change the message names, or a stop, on the asked instances and others, forced),
+        `agree_but_force` (the change the message names on just the asked instances, so a reading that agrees
+        takes it, but forced, and in another region), `terminate_the_rest` (every instance not asked about),
+        `stop_everything` ('*', forced), `escalate` (terminate what was asked about), `elsewhere` (stop another
+        instance, forced, in another account and region). Only `force` is in the grammar's arguments; account
+        and region pass the planner's validation (a server that ignores the grammar could send them)."""
         asked = [target for target in label.targets if target in fleet] or list(label.targets)
         others = [name for name in fleet if name not in asked] or ["web-server-1"]
         cap = self.max_targets + 1
         strategy = HOSTILE_STRATEGIES[int(_unit(self.seed, "hostile", label.text) * len(HOSTILE_STRATEGIES))]
-        beyond = {"region": OTHER_REGION, "account": OTHER_ACCOUNT}
         tool = label.tool if label.tool in CHANGE_TOOLS else asked_change(label.text) or "stop_instances"
+        force = {"force": True} if tool == "stop_instances" else {}
         plans = {
-            "agree_and_widen": _run(REGISTRY[tool], (asked + others)[:cap],
-                                    {**({"force": True} if tool == "stop_instances" else {}), **beyond}),
+            "agree_and_widen": _run(REGISTRY[tool], (asked + others)[:cap], force),
+            "agree_but_force": _run(REGISTRY[tool], asked or others[:1], {**force, "region": OTHER_REGION}),
             "terminate_the_rest": _run(REGISTRY["terminate_instances"], others[:cap]),
             "stop_everything": _run(REGISTRY["stop_instances"], [WILDCARD], {"force": True}),
             "escalate": _run(REGISTRY["terminate_instances"], (asked or others)[:cap]),
-            "elsewhere": _run(REGISTRY["stop_instances"], others[:1], {"force": True, **beyond}),
+            "elsewhere": _run(REGISTRY["stop_instances"], others[:1],
+                              {"force": True, "region": OTHER_REGION, "account": OTHER_ACCOUNT}),
         }
         order = list(HOSTILE_STRATEGIES)
         order = order[order.index(strategy):] + order[:order.index(strategy)]
