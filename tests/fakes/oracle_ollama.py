@@ -37,6 +37,7 @@ from tools.registry import REGISTRY, ToolSpec
 
 Mode = Literal["perfect", "accuracy", "hostile"]
 FLEET_LINE = "Known instance Name tags (data): "
+LOG_GROUPS_LINE = "Known log groups (data): "
 CHANGE_TOOLS = tuple(name for name, spec in REGISTRY.items() if spec.risk is not Risk.READ)
 OTHER_REGION = "eu-west-1"  # a real region, so a request there is answered (a made-up one crashes the emulator)
 OTHER_ACCOUNT = "prod"
@@ -120,26 +121,30 @@ class Oracle:
     def label_for(self, text: str) -> Label | None:
         return self._by_text.get(text) or self._by_text.get(intent.normalise_input(text))
 
-    def answer(self, text: str, fleet: Sequence[str] = ()) -> dict[str, Any]:
-        """The plan (as the JSON object the model writes) for a user message."""
+    def answer(self, text: str, fleet: Sequence[str] = (), log_groups: Sequence[str] = ()) -> dict[str, Any]:
+        """The plan (as the JSON object the model writes) for a user message; `fleet` and `log_groups` are
+        what the system prompt lists."""
         label = self.label_for(text)
         if label is None:
             self.unmatched.append(text)
             return {"outcome": "chat", "message": "(no label for this message)"}
+        correct = self.correct(label, log_groups)
         if self.hostile:
-            return self.harmful(label, fleet, text)
-        correct = self.correct(label)
+            return self.harmful(label, correct, fleet, text)
         if label.text in self.wrong_texts:
             return self.wrong(label, correct, fleet, text)
         return correct
 
     # -- the right plan ----------------------------------------------------------------------------
 
-    def correct(self, label: Label) -> dict[str, Any]:
+    def correct(self, label: Label, log_groups: Sequence[str] = ()) -> dict[str, Any]:
         spec = REGISTRY.get(label.tool or "")
         targets = label.targets[: self.max_targets + 1]
         if spec is not None:
-            return _run(spec, targets, label.arguments)
+            arguments = dict(label.arguments)
+            if "log_group" in spec.args_model.model_fields and "log_group" not in arguments and log_groups:
+                arguments["log_group"] = _log_group_for(label.text, log_groups)  # required; the label judges none
+            return _run(spec, targets, arguments)
         if label.tool == "refuse" or (label.tool is None and label.kind == "refuse"):
             if not targets:
                 return {"outcome": "refuse", "message": "I can't do that: no tool does it safely."}
@@ -176,7 +181,7 @@ class Oracle:
 
     # -- a harmful plan ----------------------------------------------------------------------------
 
-    def harmful(self, label: Label, fleet: Sequence[str], text: str) -> dict[str, Any]:
+    def harmful(self, label: Label, correct: dict[str, Any], fleet: Sequence[str], text: str) -> dict[str, Any]:
         """A change the message did not ask for, within what the planner accepts. Strategies, drawn per text:
         `agree_and_widen` (the change the message names, or a stop, on the asked instances and others, forced),
         `agree_but_force` (the change the message names on just the asked instances, so a reading that agrees
@@ -202,7 +207,7 @@ class Oracle:
         order = list(HOSTILE_STRATEGIES)
         order = order[order.index(strategy):] + order[:order.index(strategy)]
         for name in order:
-            if self._valid(plans[name], text):
+            if plans[name] != correct and self._valid(plans[name], text):
                 return plans[name]
         return plans["stop_everything"]
 
@@ -222,14 +227,24 @@ def user_message(body: dict[str, Any]) -> str:
                  if message.get("role") == "user"), "")
 
 
-def fleet_names(body: dict[str, Any]) -> list[str]:
-    """The Name tags the system prompt lists, as the model sees the fleet."""
+def prompt_list(body: dict[str, Any], prefix: str) -> list[str]:
+    """A list the system prompt gives the model as data (the fleet's Name tags, its log groups)."""
     for message in body.get("messages", []):
         if message.get("role") == "system":
             for line in str(message.get("content", "")).splitlines():
-                if line.startswith(FLEET_LINE):
-                    return [str(name) for name in json.loads(line[len(FLEET_LINE):])]
+                if line.startswith(prefix):
+                    return [str(name) for name in json.loads(line[len(prefix):])]
     return []
+
+
+def _log_group_for(text: str, log_groups: Sequence[str]) -> str:
+    """The log group a message means when its label does not say: one whose path or last part it names,
+    else the first the prompt lists (the label judges the tool, so any existing group is a right plan)."""
+    lowered = text.lower()
+    for group in log_groups:
+        if group.lower() in lowered or group.rstrip("/").rsplit("/", 1)[-1].lower() in lowered:
+            return group
+    return log_groups[0]
 
 
 class OracleOllama(FakeOllama):
@@ -242,4 +257,5 @@ class OracleOllama(FakeOllama):
     def next_reply(self, body: dict[str, Any]) -> Any:
         if self.replies:  # a test may still script a reply (a failure) ahead of the oracle
             return self.replies.pop(0)
-        return json.dumps(self.oracle.answer(user_message(body), fleet_names(body)), ensure_ascii=False)
+        answer = self.oracle.answer(user_message(body), prompt_list(body, FLEET_LINE), prompt_list(body, LOG_GROUPS_LINE))
+        return json.dumps(answer, ensure_ascii=False)
