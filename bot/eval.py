@@ -18,6 +18,8 @@ import argparse
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +27,15 @@ from pydantic import BaseModel, Field
 
 from bot.core.pipeline import Decision, Pipeline
 from bot.core.runtime import build_runtime
-from bot.core.settings import SettingsError, load_settings
+from bot.core.settings import Settings, SettingsError, load_settings
 from planning.chain import PlannerChain
 from planning.keywords import KeywordPlanner
 from planning.llm import LlmPlanner, PlanInvalid, PlannerUnavailable
 from planning.plan import Plan, PlannerContext
 from sandbox.fleet import seed_demo_fleet
-from sandbox.fleet_file import FleetFileError, load_fleet_file, seed_fleet_file
+from sandbox.fleet_file import FleetFile, FleetFileError, load_fleet_file, seed_fleet_file
 from sandbox.server import MotoSandbox
+from tools.aws import AwsClients
 
 
 class Case(BaseModel):
@@ -111,14 +114,33 @@ def got_kind(case: Case, decision: Decision) -> str:
     return f"{decision.kind} " if case.kind else ""
 
 
+def decide(pipeline: Pipeline, cases: list[Case], survive: bool = False) -> list[Decision]:
+    """What the pipeline would do with each case's text (nothing runs). `survive`: a case that raises
+    becomes an `error` decision naming the exception, so a bench measuring many planners finishes."""
+    decisions = []
+    for case in cases:
+        try:
+            decisions.append(pipeline.decision_for(case.text))
+        except Exception as error:
+            if not survive:
+                raise
+            decisions.append(Decision(kind="error", plan=Plan(outcome="chat", message=""), planner="crashed",
+                                      message=f"{type(error).__name__}: {str(error)[:80]}"))
+    return decisions
+
+
 def evaluate(pipeline: Pipeline, cases: list[Case], out=sys.stdout, strict: StrictLlm | None = None
              ) -> tuple[int, int]:
+    return report(cases, decide(pipeline, cases), out, strict), len(cases)
+
+
+def report(cases: list[Case], decisions: list[Decision], out=sys.stdout, strict: StrictLlm | None = None) -> int:
+    """One line per case, the planners that served, the model's failures and the confusion summary; the hits."""
     hits = 0
     planners: Counter[str] = Counter()
     causes: Counter[str] = Counter()
     confusion: Counter[tuple[str, str]] = Counter()
-    for case in cases:
-        decision = pipeline.decision_for(case.text)
+    for case, decision in zip(cases, decisions, strict=True):
         failure = strict.failures.get(case.text) if strict else None
         if decision.note:  # the chain fell back: why
             causes[decision.note.split(" (")[0]] += 1
@@ -149,7 +171,29 @@ def evaluate(pipeline: Pipeline, cases: list[Case], out=sys.stdout, strict: Stri
         print("misses (expected → got):", file=out)
         for (expected, got), count in confusion.most_common():
             print(f"  {count:>3} × {expected} → {got}", file=out)
-    return hits, len(cases)
+    return hits
+
+
+def seed(sandbox: MotoSandbox, fleet: FleetFile | None = None) -> AwsClients:
+    """The sandbox's fleet: the fleet file's instances, or the demo fleet; its clients."""
+    clients = sandbox.clients()
+    if fleet is not None:
+        seed_fleet_file(sandbox, fleet, clients)
+    else:
+        seed_demo_fleet(sandbox, clients)
+    return clients
+
+
+@contextmanager
+def sandbox_pipeline(settings: Settings, clients: AwsClients, planner: PlannerChain) -> Iterator[Pipeline]:
+    """A pipeline over the sandbox with this planner and a throwaway store (nothing is kept)."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        runtime = build_runtime(settings.model_copy(update={"data_dir": Path(data_dir), "database_url": None}),
+                                clients, planner=planner)
+        try:
+            yield runtime.pipeline
+        finally:
+            runtime.engine.dispose()
 
 
 def make_llm(settings) -> LlmPlanner:
@@ -192,16 +236,10 @@ def main(argv: list[str] | None = None) -> int:
         chain = PlannerChain(llm=None, keywords=strict)  # type: ignore[arg-type]
     else:
         chain = PlannerChain(llm=None, keywords=KeywordPlanner())
-    with MotoSandbox(region=settings.aws_region) as sandbox, tempfile.TemporaryDirectory() as data_dir:
-        clients = sandbox.clients()
-        if fleet is not None:
-            seed_fleet_file(sandbox, fleet, clients)
-        else:
-            seed_demo_fleet(sandbox, clients)
-        runtime = build_runtime(settings.model_copy(update={"data_dir": Path(data_dir), "database_url": None}),
-                                clients, planner=chain)
-        hits, total = evaluate(runtime.pipeline, cases, strict=strict)
-        runtime.engine.dispose()
+    with MotoSandbox(region=settings.aws_region) as sandbox:
+        clients = seed(sandbox, fleet)
+        with sandbox_pipeline(settings, clients, chain) as pipeline:
+            hits, total = evaluate(pipeline, cases, strict=strict)
     print(f"accuracy: {100.0 * hits / total:.1f}% ({hits}/{total})")
     return 0
 

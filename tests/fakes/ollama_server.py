@@ -44,7 +44,7 @@ class FakeOllama(LocalHttpServer):
                     return
                 with outer._lock:
                     outer.requests.append(body)
-                    reply = outer.replies.pop(0) if outer.replies else '{"outcome": "chat", "message": "no script"}'
+                    reply = outer.next_reply(body)
                 if isinstance(reply, HttpError):
                     self._json(reply.status, {"error": reply.message})
                     return
@@ -72,6 +72,11 @@ class FakeOllama(LocalHttpServer):
                 send_bytes(self, 200, ("\n".join(lines) + "\n").encode(), "application/x-ndjson")
 
         super().__init__(Handler)
+
+    def next_reply(self, body: dict[str, Any]) -> Any:
+        """The reply to one /api/chat request (called under the lock): the next scripted one. A subclass
+        answers from the request instead (`tests/fakes/oracle_ollama.py` answers from a labelled set)."""
+        return self.replies.pop(0) if self.replies else '{"outcome": "chat", "message": "no script"}'
 
     @property
     def url(self) -> str:
