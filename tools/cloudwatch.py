@@ -298,7 +298,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ListAlarmsArgs,
         Risk.READ,
         list_alarms,
-        iam_actions=("cloudwatch:DescribeAlarms",),
+        iam_actions=("cloudwatch:DescribeAlarms", "ec2:DescribeInstances"),  # the names of the alarms' instances
         verbs=verbs("list alarms", "알람 조회"),
         examples={"en": ("alarms firing",), "ko": ("울리고 있는 알람",)},
         intent="alarms",
