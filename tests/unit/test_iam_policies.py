@@ -68,11 +68,26 @@ def policy_gaps(name: str, specs: tuple[ToolSpec, ...]) -> tuple[set[str], set[s
 
 @pytest.fixture
 def offline(monkeypatch):
-    """No network while the linters run: they must work from what they ship."""
-    def refuse(*_args, **_kwargs):
-        raise OSError("network refused: the IAM linters must run offline")
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+    """No network while the linters run: they must work from what they ship. Loopback stays open (the
+    suite's own servers share this process under pytest-xdist); anything beyond it is refused."""
+    connect, create_connection = socket.socket.connect, socket.create_connection
+
+    def remote(address: Any) -> bool:
+        host = address[0] if isinstance(address, tuple) else None
+        return host is not None and host not in ("127.0.0.1", "::1", "localhost")
+
+    def guarded_connect(self, address):
+        if remote(address):
+            raise OSError(f"network refused: the IAM linters must run offline (asked for {address})")
+        return connect(self, address)
+
+    def guarded_create_connection(address, *args, **kwargs):
+        if remote(address):
+            raise OSError(f"network refused: the IAM linters must run offline (asked for {address})")
+        return create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "create_connection", guarded_create_connection)
 
 
 @pytest.mark.parametrize("name", sorted(POLICIES))
@@ -199,6 +214,9 @@ def test_parliament_finds_nothing_unacknowledged(name, offline):
 
 def test_parliament_would_catch_a_mistake(offline):
     """The linter is not asleep: a misspelt action and a needless Resource * are findings."""
+    with pytest.raises(OSError, match="network refused"):  # and the guard the linters ran under is real
+        socket.create_connection(("198.51.100.7", 443), timeout=1)
+
     def issues(action: str) -> set[str]:
         policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}
         return {finding.issue for finding in analyze_policy_string(json.dumps(policy)).findings}
