@@ -39,7 +39,7 @@ def sandbox_estate(count: int, home_region: str) -> Estate:
         account_id = SANDBOX_ACCOUNT_ID if index == 0 else str(index) * 12  # 111111111111, 222222222222 …
         accounts.append(Account(
             name=name, account_id=account_id, regions=[home_region, SECOND_REGION],
-            role_arn=None if index == 0 else f"arn:aws:iam::{account_id}:role/aiops-chatops-bot",
+            role_arn=None if index == 0 else f"arn:aws:iam::{account_id}:role/aiops-chatops-member",
             external_id=None if index == 0 else f"sandbox-{name}"))
     return Estate(accounts=accounts)
 

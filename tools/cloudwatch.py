@@ -280,6 +280,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         GetMetricsArgs,
         Risk.READ,
         get_metrics,
+        iam_actions=("cloudwatch:GetMetricData",),
         verbs=verbs("read metrics of", "메트릭 조회"),
         examples={"en": ("cpu of the db over the last 2 hours",), "ko": ("디비 CPU 지난 2시간",)},
         intent="metrics",
@@ -297,6 +298,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ListAlarmsArgs,
         Risk.READ,
         list_alarms,
+        iam_actions=("cloudwatch:DescribeAlarms", "ec2:DescribeInstances"),  # the names of the alarms' instances
         verbs=verbs("list alarms", "알람 조회"),
         examples={"en": ("alarms firing",), "ko": ("울리고 있는 알람",)},
         intent="alarms",

@@ -226,6 +226,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         GetCostArgs,
         Risk.READ,
         get_cost,
+        iam_actions=("ce:GetCostAndUsage",),
         verbs=verbs("read cost", "비용 조회"),
         examples={"en": ("cost this month · cost last month · cost by day this week",),
                   "ko": ("이번 달 비용 · 지난달 비용 · 이번 주 일별 비용",)},

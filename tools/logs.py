@@ -182,6 +182,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         SearchLogsArgs,
         Risk.READ,
         search_logs,
+        iam_actions=("logs:FilterLogEvents", "logs:DescribeLogStreams"),
         verbs=verbs("search logs", "로그 검색"),
         examples={"en": ("errors in /app/api",), "ko": ("api 로그 에러 찾아줘",)},
         intent="logs",

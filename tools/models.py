@@ -30,6 +30,12 @@ class Risk(str, Enum):
     CRITICAL = "critical"  # stop/terminate: needs an engineer's approval
 
 
+# The tag that protects an instance, and the values (any case) that mean yes. The policies in
+# docs/deploy/iam/ deny TerminateInstances on the same values, so AWS backs the bot's refusal.
+PROTECTED_TAG = "Protected"
+PROTECTED_VALUES = frozenset({"true", "yes", "1"})
+
+
 class Instance(BaseModel):
     """An EC2 instance as the bot shows and resolves it."""
 
@@ -52,7 +58,7 @@ class Instance(BaseModel):
 
     @property
     def protected(self) -> bool:
-        return self.tags.get("Protected", "").strip().lower() in {"true", "yes", "1"}
+        return self.tags.get(PROTECTED_TAG, "").strip().lower() in PROTECTED_VALUES
 
     @property
     def label(self) -> str:

@@ -37,6 +37,10 @@ class ToolSpec:
     irreversible: bool = False  # cannot be undone: Protected=true instances are refused outright
     destructive: bool = False  # interrupts or removes what runs (MCP's destructiveHint)
     ec2_action: str | None = None  # boto3 method to pre-flight with DryRun=True
+    # the IAM actions its handler calls ("ec2:StopInstances"), the DryRun pre-flight included; the policies in
+    # docs/deploy/iam/ grant exactly these plus `tools.permissions.CALLERS`, and tests/integration/test_iam.py
+    # records what AWS receives while every tool runs: a call missing here fails it
+    iam_actions: tuple[str, ...] = ()
     many_targets: bool = True  # False: the tool acts on exactly one instance
     # reads a whole account: with several regions in the accounts file and none asked for, it runs in each
     # of the account's regions and this merges the results into one answer ("list instances")

@@ -353,6 +353,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         DiagnoseArgs,
         Risk.READ,
         diagnose,
+        iam_actions=("ec2:DescribeInstanceStatus", "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms",
+                     "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:FilterLogEvents"),
         verbs=verbs("diagnose", "진단"),
         examples={"en": ("why is api-server slow?",), "ko": ("api 서버 왜 느려?",)},
         many_targets=False,

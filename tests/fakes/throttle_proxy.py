@@ -4,7 +4,9 @@ Real AWS throttles with `RequestLimitExceeded` (EC2) under load; moto never does
 proxy forwards everything to moto except the next N EC2 requests, which get EC2's own
 throttling error, so botocore's retry logic and the monitor's resilience are exercised
 against the same wire format AWS uses. `down()` makes it refuse like a dead endpoint; `deny(key)` answers every request signed with that
-access key as AWS answers a role without permission (an account whose role the bot may not use).
+access key as AWS answers a role without permission (an account whose role the bot may not use), and
+`deny_action("ec2:TerminateInstances")` one EC2 action as AWS answers a policy that denies it. Every request is
+recorded as the IAM action it asks for (`actions`, `take_actions`), named as a policy names it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import http.client
 import re
 import threading
+from collections import Counter
 from dataclasses import dataclass
+from email.message import Message
 from urllib.parse import parse_qs, urlparse
 
 from tests.fakes.local_http import LocalHttpServer, QuietHandler, send_bytes
@@ -25,6 +29,28 @@ EC2_DENIED = (b'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><
               b"<Message>You are not authorized to perform this operation.</Message></Error></Errors>"
               b"<RequestID>denied</RequestID></Response>")
 ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
+
+CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+# the SigV4 signing name when it is not the IAM prefix (CloudWatch signs as "monitoring")
+IAM_PREFIX = {"monitoring": "cloudwatch"}
+
+
+def iam_action(path: str, headers: Message, body: bytes) -> str:
+    """The `service:Action` one AWS request asks for, as an IAM policy names it: the service from the SigV4
+    credential scope; the action from `X-Amz-Target` (JSON protocol: logs, ce), the Smithy RPC v2 path
+    (`/service/…/operation/GetMetricData`: CloudWatch) or `Action=` (query protocol: ec2, sts)."""
+    scope = CREDENTIAL_SCOPE.search(headers.get("Authorization", ""))
+    service = IAM_PREFIX.get(scope.group(1), scope.group(1)) if scope else "?"
+    target = headers.get("X-Amz-Target")
+    if target:
+        return f"{service}:{target.rsplit('.', 1)[-1]}"
+    rpc = re.search(r"/operation/([A-Za-z]+)", path)
+    if rpc:
+        return f"{service}:{rpc.group(1)}"
+    form = parse_qs(urlparse(path).query)
+    form.update(parse_qs(body.decode("utf-8", "replace")))
+    return f"{service}:{(form.get('Action') or ['?'])[0]}"
+
 
 MUTATING_ACTIONS = frozenset({"StartInstances", "StopInstances", "RebootInstances", "TerminateInstances"})
 
@@ -61,6 +87,8 @@ class ThrottlingProxy(LocalHttpServer):
         self._pending = 0
         self._down = False
         self.denied_keys: set[str] = set()
+        self.denied_actions: set[str] = set()
+        self.actions: Counter[str] = Counter()  # every request received, as the IAM action it asks for
         self._lock = threading.Lock()
         outer = self
 
@@ -70,12 +98,14 @@ class ThrottlingProxy(LocalHttpServer):
                 is_ec2 = b"Version=2016-11-15" in body
                 signed = ACCESS_KEY.search(self.headers.get("Authorization", ""))
                 access_key = signed.group(1) if signed else ""
+                action = iam_action(self.path, self.headers, body)
                 with outer._lock:
                     if outer._down:
                         self.close_connection = True
                         self.connection.close()
                         return
-                    denied = access_key in outer.denied_keys
+                    outer.actions[action] += 1
+                    denied = access_key in outer.denied_keys or action in outer.denied_actions
                 if denied:
                     send_bytes(self, 403, EC2_DENIED, "text/xml")
                     return
@@ -122,6 +152,19 @@ class ThrottlingProxy(LocalHttpServer):
     def deny(self, access_key: str, denied: bool = True) -> None:
         with self._lock:
             (self.denied_keys.add if denied else self.denied_keys.discard)(access_key)
+
+    def deny_action(self, action: str, denied: bool = True) -> None:
+        """Answer every request for this EC2 action as AWS answers one a policy denies (DryRun included)."""
+        if not action.startswith("ec2:"):
+            raise ValueError("only EC2's UnauthorizedOperation is spoken here")
+        with self._lock:
+            (self.denied_actions.add if denied else self.denied_actions.discard)(action)
+
+    def take_actions(self) -> set[str]:
+        """The IAM actions received since the last take (and forget them)."""
+        with self._lock:
+            taken, self.actions = set(self.actions), Counter()
+        return taken
 
     def down(self, is_down: bool = True) -> None:
         with self._lock:
