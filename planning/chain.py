@@ -91,6 +91,7 @@ class PlannerChain:
 
     def arbitrate(self, llm_plan: Plan, keyword: Plan, recognised: bool, text: str) -> PlanResult:
         llm_name = self.llm.name if self.llm else "llm"
+        llm_plan = llm_plan.model_copy(update={"arguments": model_arguments(llm_plan)})
         if not recognised:
             return PlanResult(plan=llm_plan, planner=llm_name)
         if (llm_plan.outcome, llm_plan.tool) == (keyword.outcome, keyword.tool):
@@ -104,13 +105,26 @@ class PlannerChain:
         return PlanResult(plan=keyword, planner=self.keywords.name)
 
 
+# Arguments a model never sets: where a call runs is the user's words only (planning/scope.py), and
+# what makes a change harsher (a forced stop) must be said by the user, not guessed.
+NEVER_FROM_MODEL = frozenset({"account", "region", "force", "targets"})
+
+
+def model_arguments(plan: Plan) -> dict:
+    """The model's arguments its tool's schema allows, without the ones a model never chooses."""
+    spec = REGISTRY.get(plan.tool or "")
+    allowed = set(spec.args_model.model_fields) if spec is not None else set()
+    return {key: value for key, value in plan.arguments.items() if key in allowed and key not in NEVER_FROM_MODEL}
+
+
 def _agreed(llm_plan: Plan, keyword: Plan) -> Plan:
     """Both read the same action: the keyword planner's targets (taken from the message's own words)
     and messages stand; the model fills what the keywords left open — targets only when the keywords
-    found none, arguments only where the keywords set none ("the peaks" → statistic Maximum)."""
+    found none, arguments only where the keywords set none ("the peaks" → statistic Maximum), and
+    never the account, the region or a force."""
     return keyword.model_copy(update={
         "targets": keyword.targets or llm_plan.targets,
-        "arguments": {**llm_plan.arguments, **keyword.arguments},
+        "arguments": {**model_arguments(llm_plan), **keyword.arguments},
     })
 
 

@@ -43,6 +43,15 @@ def guard(text: str, plan: Plan, planner: str, context: PlannerContext, check_ta
     if reading.asks_not_orders:
         return Hold("held_question", words)
     ordered = reading.ordered
+    if not ordered and reading.mentions:  # each verb is someone else's, done already, or taken back
+        if reading.quoted:
+            return Hold("held_quoted", words)
+        if reading.done:
+            return Hold("held_done", words)
+        if reading.retracted:
+            return Hold("held_retracted", words)
+    if ordered and reading.deferred:
+        return Hold("held_deferred", words)
     if reading.negated and not ordered:
         return Hold("held_negated", words)
     if not ordered:

@@ -45,6 +45,32 @@ class Mention:
     end: int
     negated: bool
     past: bool = False  # a report of what was done ("I rebooted it an hour ago"), not an order
+    quoted: bool = False  # inside a quote, a code span or pasted alert text: someone else's words
+    retracted: bool = False  # taken back later in the message ("… actually no, never mind")
+
+    @property
+    def asked(self) -> bool:
+        return not (self.negated or self.past or self.quoted or self.retracted)
+
+
+# Text that is someone else's words even without "said": Slack quote lines, code spans and blocks,
+# key=value fields of pasted alerts ("action=reboot").
+QUOTED_SPANS = re.compile(r"(?m)^\s*(?:>|&gt;).*$|```.*?```|`[^`\n]*`|\b[a-z_]+=\S+"
+                          r"|\b(?:action|command|cmd|remediation|suggested(?: action)?|recommended(?: action)?)\s*:\s*\S+"
+                          r"|\b(?:ticket|jira|alert|incident|pagerduty|opsgenie)\b[^:\n]{0,30}:.*$", re.S | re.M)
+# A later clause that takes back what came before ("reboot X — actually no, never mind", "… 아 아니다 취소").
+RETRACTION = re.compile(r"\b(never ?mind|nvm|cancel (that|it|this)|scratch that|forget (it|that|about it)|"
+                        r"actually,? (no|don'?t|not)|wait,? (no|don'?t|cancel|stop)|no,? wait|ignore (that|it|this)|"
+                        r"disregard( that| this)?|my bad|belay that)\b|취소|아니다|아니야|아냐|하지 ?마|없던 ?(걸로|일로)|됐어|관둬|말자")
+# When: a change asked for later is not asked for now (the bot does not schedule); "now" keeps it now.
+DEFERRAL = re.compile(r"\b(tomorrow|tonight|later|next (week|month|monday|tuesday|wednesday|thursday|friday|sprint)|"
+                      r"on (monday|tuesday|wednesday|thursday|friday|saturday|sunday|the weekend)|this (evening|weekend)|"
+                      r"after (the )?(release|deploy(ment)?|launch|premiere|maintenance|window|standup|meeting)|"
+                      r"in the morning|at \d{1,2}(:\d\d)?\s*(am|pm)?\b|(monday|tuesday|wednesday|thursday|friday) (morning|night))"
+                      r"|내일|모레|이따|나중에|다음 ?주|[월화수목금토일]요일|(배포|릴리스|점검|회의) ?(끝나고|후에|이후|끝나면)|저녁에|밤에|주말에|\d{1,2}시에")
+RIGHT_NOW = re.compile(r"\b(now|right away|immediately|asap|at once)\b|지금|당장|바로|즉시|얼른|빨리")
+PARENTHETICAL = re.compile(r"\s*(?:,|—|–|\s-\s|\()[^,—–()]{1,60}(?:,|—|–|\s-\s|\))\s*$")
+REMINDER = re.compile(r"\b(don'?t|do not|never) forget to\s*$|\bremember to\s*$|\bmake sure (to|you)\s*$")
 
 
 # A verb in the past or perfect, said of someone ("I already bounced X", "we restarted it", "재부팅했어요"):
@@ -73,10 +99,20 @@ class Reading:
     question: bool = False
     reported: bool = False
 
+    deferred: bool = False
+
     @property
     def ordered(self) -> list[str]:
-        """Actions asked for (not negated, not reported as done), in order, each once."""
-        return list(dict.fromkeys(m.action for m in self.mentions if not m.negated and not m.past))
+        """Actions asked for (not negated, reported, quoted or taken back), in order, each once."""
+        return list(dict.fromkeys(m.action for m in self.mentions if m.asked))
+
+    @property
+    def quoted(self) -> list[str]:
+        return list(dict.fromkeys(m.action for m in self.mentions if m.quoted))
+
+    @property
+    def retracted(self) -> list[str]:
+        return list(dict.fromkeys(m.action for m in self.mentions if m.retracted and not m.negated))
 
     @property
     def done(self) -> list[str]:
@@ -115,11 +151,33 @@ def read(text: str) -> Reading:
                 taken.append((match.start(), match.end()))
                 mentions.append(Mention(action, match.start(), match.end(), False, True))
     mentions.sort(key=lambda mention: mention.start)
+    quotes = [(match.start(), match.end()) for match in QUOTED_SPANS.finditer(lowered)]
+    takebacks = [match.start() for match in RETRACTION.finditer(lowered)]
+    mentions = [Mention(m.action, m.start, m.end, m.negated, m.past,
+                        quoted=any(start <= m.start < end for start, end in quotes),
+                        retracted=any(at >= m.end and not _negates_later(lowered, m, at, mentions) for at in takebacks))
+                for m in mentions]
     polite = bool(POLITE.search(lowered))
-    reported = bool(REPORTED.search(lowered)) or (bool(mentions) and all(m.past or m.negated for m in mentions)
-                                                  and any(m.past for m in mentions))
+    reported = bool(REPORTED.search(lowered))
+    deferred = any(DEFERRAL.search(_clause(lowered, m)) for m in mentions if m.asked) and not RIGHT_NOW.search(lowered)
     return Reading(mentions=mentions, hypothetical=bool(HYPOTHETICAL.search(lowered)),
-                   question=bool(QUESTION.search(lowered)) and not polite, reported=reported)
+                   question=bool(QUESTION.search(lowered)) and not polite, reported=reported, deferred=deferred)
+
+
+def _clause(text: str, mention: Mention) -> str:
+    """The clause a verb stands in: "stop X, we don't need it tonight" — "tonight" is the reason's."""
+    start = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, mention.start)), default=0)
+    after = CLAUSE_BREAK.search(text, mention.end)
+    return text[start:after.start() if after else len(text)]
+
+
+def _negates_later(text: str, mention: Mention, at: int, mentions: list[Mention]) -> bool:
+    """A take-back word belongs to a later order when one follows it ("stop X, no wait, reboot it" takes
+    back the stop, not the reboot); it is the Korean "-지 마" of a verb right before it, not a take-back."""
+    between = [m for m in mentions if mention.end <= m.start < at]
+    if between:
+        return True  # another verb stands between: the take-back is that one's
+    return bool(re.match(r"\s*(하|시키)?\s*지", text[mention.end:at + 1])) and at - mention.end < 6
 
 
 def _past(text: str, start: int, end: int) -> bool:
@@ -135,7 +193,14 @@ def _past(text: str, start: int, end: int) -> bool:
 
 
 def _negated(text: str, start: int, end: int) -> bool:
-    before = text[max(0, start - NEGATION_WINDOW):start]
+    before = text[max(0, start - 160):start]
+    while found := PARENTHETICAL.search(before):  # "do not, under any circumstances, reboot X"
+        if not NEGATION_BEFORE.search(before[:found.start()][-NEGATION_WINDOW:]):
+            break
+        before = before[:found.start()] + " "
+    if REMINDER.search(before):
+        return False  # "don't forget to reboot X" orders it
+    before = before[-NEGATION_WINDOW:]
     breaks = list(CLAUSE_BREAK.finditer(before))
     if breaks:  # "don't stop, reboot it": the negation belongs to the earlier clause
         before = before[breaks[-1].end():]
@@ -154,7 +219,7 @@ def without_negated(text: str, reading: Reading) -> str:
     lowered = normalise_input(text).lower()
     pieces, cursor = [], 0
     for mention in reading.mentions:
-        if not mention.negated and not mention.past:
+        if mention.asked:
             continue
         tail = NEGATION_AFTER.search(lowered[mention.end:mention.end + 16])
         end = mention.end + (tail.end() if tail else 0)

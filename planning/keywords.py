@@ -98,7 +98,14 @@ KNOWN_WORDS = frozenset(_literal_words(pattern for _, patterns in lexicon.INTENT
                                          + lexicon.HYPOTHETICAL_PATTERNS + lexicon.QUESTION_PATTERNS
                                          + lexicon.POLITE_REQUEST_PATTERNS + lexicon.WH_QUESTION_PATTERNS
                                          + lexicon.NEGATION_BEFORE)
+                        | {pattern[2:-2] for _, _, pattern, _ in lexicon.DECLARED_WORDS}
                         | lexicon.NOISE_WORDS | FILLER_WORDS | PLAIN_ENGLISH)
+
+
+# Korean words of three syllables or more that carry no name ("어떻게", "얼마나"): never a stranger
+KOREAN_PLAIN = frozenset("""어떻게 얼마나 그리고 그런데 하지만 그래서 지금까지 요즘에 언제부터 아까부터 오늘부터 어제부터
+    혹시라도 전체적으로 계속해서 어디에서 무엇을 이번에 저번에 다음에 처음에 마지막 동안에 사이에 기준으로 정도로
+    인스턴스 서버들 머신들 확인해 알려줘 보여줘 보여주세요 알려주세요 찾아줘 부탁해 부탁합니다 해주세요 주세요""".split())
 
 
 INTENTS = tuple((name, _compile(patterns)) for name, patterns in lexicon.INTENT_PATTERNS)
@@ -236,6 +243,10 @@ def first_match(text: str, table: Iterable[tuple[str, str]]) -> str | None:
 
 
 WHY = re.compile(r"\bwhy\b|왜")
+ALARM_PREFIX = re.compile(r"\b(?:starting|beginning|prefixed) with [\"'`]?([a-z0-9][\w.-]*)|([a-z0-9][\w.-]*)\s*(?:으로|로) 시작하는")
+KEY_VALUE = re.compile(r"\b([a-z][\w.-]{0,40})\s*[=:]\s*([a-z0-9][\w.-]{0,60})\b")
+DECLARED_METRICS = tuple((pattern, value) for intent, argument, pattern, value in lexicon.DECLARED_WORDS
+                         if argument == "metric")
 # Reads that answer for every instance when no target is found: an unknown word must not widen them.
 WIDENING_READS = frozenset({"metrics", "changes"})
 TRIAGE_INTENTS = frozenset({"diagnose", "changes", "incidents"})
@@ -273,6 +284,12 @@ class KeywordPlanner:
         intent = self._intent(shielded_without_state)
         if state is not None and (asked := self._intent(shielded)) in TRIAGE_INTENTS:
             intent = asked  # "who stopped web-server-2?": "stopped" is the question, not a filter
+        if intent in (None, "list", "describe") and any(re.search(pattern, shielded)
+                                                         for _, _, pattern, _ in lexicon.DECLARED_WORDS):
+            # a value only one tool takes beats a generic "show": "us-batch-7 DiskReadOps 보여줘"
+            intent = next(name for name, _, pattern, _ in lexicon.DECLARED_WORDS if re.search(pattern, shielded))
+        if intent is None and state is not None and WHY.search(lowered):
+            intent = "diagnose"  # "X stopped syncing since 9am, why?": a question about what is wrong
         if intent is None and state is not None:
             intent = "list"  # "stopped ones?", "실행 중인 거"
         vocabulary = fleet_words(context.instance_names)
@@ -297,6 +314,8 @@ class KeywordPlanner:
             alarm_state = first_match(lowered, lexicon.ALARM_STATE_WORDS)
             if alarm_state:
                 arguments["state"] = alarm_state
+            if prefix := ALARM_PREFIX.search(lowered):
+                arguments["name_prefix"] = prefix.group(1) or prefix.group(2)
             return Plan(outcome="run", tool="list_alarms", arguments=arguments, language=language)
         if intent == "logs":
             return self._plan_logs(text, rest, minutes, vocabulary, context, language)
@@ -313,7 +332,7 @@ class KeywordPlanner:
             return self._plan_triage(intent, lowered, targets, minutes, language)
         if intent == "metrics":
             arguments = {}
-            metric = first_match(lowered, lexicon.METRIC_WORDS)
+            metric = first_match(lowered, DECLARED_METRICS) or first_match(lowered, lexicon.METRIC_WORDS)
             if metric:
                 arguments["metric"] = metric
             statistic = first_match(lowered, lexicon.STATISTIC_WORDS)
@@ -381,6 +400,7 @@ class KeywordPlanner:
         unfiltered = name_words(unfiltered)  # "서버" is "server" here too
         if filters and not [word for word in re.findall(r"[a-z]+|[가-힣]+", unfiltered)
                             if word not in lexicon.NOISE_WORDS | FILLER_WORDS | GENERIC_WORDS | {"role", "team", "env"}
+                            and not (word in PLAIN_ENGLISH)
                             and not re.fullmatch(r"(servers?|boxes|nodes|machines|hosts|vms|팀|역할|환경)", word)]:
             return "list"  # "prod boxes", "payments team", "db role": the fleet's tag values, listed
         phrases = [phrase for phrase in self.extract_targets(rest, vocabulary, context).phrases
@@ -388,6 +408,13 @@ class KeywordPlanner:
         if not phrases:
             return None
         named = {word for phrase in phrases for word in words(phrase)}
+        symptom = first_match(lowered, lexicon.SYMPTOM_WORDS)
+        told = [word for word in re.findall(r"[a-z]+|[가-힣]+", shield(rest, context)[0])
+                if word not in lexicon.NOISE_WORDS and word not in FILLER_WORDS and word not in named
+                and not first_match(word, lexicon.LOG_FILTER_WORDS) and word not in ("log", "logs", "로그", "lines")]
+        if len(phrases) == 1 and symptom and symptom != "rebooted" and len(told) >= 2 and resolve(
+                phrases[0], self._name_instances(context)).resolved:
+            return "diagnose"  # a sentence about what is wrong ("X keeps failing its jobs"), not "X errors"
         if first_match(lowered, lexicon.LOG_FILTER_WORDS) and any(
                 set(words(group)) & named for group in context.log_groups):
             return "logs"
@@ -397,14 +424,14 @@ class KeywordPlanner:
         if said and all(word in named or word in vocabulary or transliterate.HANGUL.fullmatch(word) and
                         transliterate.closest_word(word, vocabulary) for word in said):
             return "list"  # only names ("storefront", "kafka-2"): show them
-        symptom = first_match(lowered, lexicon.SYMPTOM_WORDS)
         if len(phrases) == 1 and symptom and symptom != "rebooted" and resolve(
                 phrases[0], self._name_instances(context)).resolved:
             return "diagnose"  # "X keeps returning errors, thoughts?", "X looks dead": what is wrong with X
         if len(phrases) == 1 and WH_QUESTION.search(lowered) and resolve(
                 phrases[0], self._name_instances(context)).resolved:
             return "describe"
-        if said and re.fullmatch(r"[a-z]{3,}", said[0]) and said[0] not in named and said[0] not in vocabulary:
+        if said and re.fullmatch(r"[a-z]{3,}", said[0]) and said[0] not in named and said[0] not in vocabulary \
+                and said[0] not in PLAIN_ENGLISH:
             return "unsupported"  # "upgrade kafka", "add a replica to mongo": an action this bot does not have
         return None
 
@@ -423,6 +450,9 @@ class KeywordPlanner:
         for name, pattern in INTENTS:
             if pattern.search(text):
                 return name
+        for name, _, pattern, _ in lexicon.DECLARED_WORDS:
+            if re.search(pattern, text):
+                return name  # a value only that tool takes: "DiskWriteOps"
         stemmed = re.sub(r"\b([a-z]{4,}?)(?:ing|ed|es|s)\b", r"\1", text)  # "alarming" → alarm, "costs" → cost
         if stemmed != text:
             for name, pattern in INTENTS:
@@ -461,6 +491,8 @@ class KeywordPlanner:
         text = name_words(text, context.synonyms)
         previous_words: list[str] = []
         unspoken = unspoken_hangul(text)
+        said_in_names = {word for token in TOKEN_PATTERN.findall(text) if re.search(r"[-_.]", token)
+                         and set(words(token)) & vocabulary for word in words(token)}
         for segment in re.split(lexicon.CONJUNCTIONS, text):
             phrase_words: list[str] = []
             literals: list[str] = []
@@ -485,9 +517,15 @@ class KeywordPlanner:
                 elif transliterate.HANGUL.fullmatch(token) and may_name(token, unspoken) and (
                         sounded := transliterate.closest_word(token, vocabulary)):
                     phrase_words.append(sounded)  # "레디스" → redis: a fleet word, by its sound
+                elif transliterate.HANGUL.fullmatch(token) and transliterate.stem(token) in unspoken and \
+                        len(transliterate.stem(token)) >= 3 and not transliterate.is_verb_form(token) and \
+                        transliterate.stem(token) not in KOREAN_PLAIN and not lexical_hangul(token):
+                    found.strangers.append(transliterate.stem(token))  # "레디스" on a fleet without redis
                 elif re.fullmatch(r"[a-z]{4,}", token) and token not in lexicon.NOISE_WORDS:
                     close = difflib.get_close_matches(token, vocabulary, n=1, cutoff=0.8)
-                    if close and close[0] != token.rstrip("s"):
+                    if close and close[0] in said_in_names:
+                        pass  # "drm-license … licence requests": the word of a name already said in full
+                    elif close and close[0] != token.rstrip("s"):
                         phrase_words.append(close[0])
                         found.corrected.append((token, close[0]))
                     elif close:
@@ -633,6 +671,12 @@ class KeywordPlanner:
                 continue
             values.setdefault(value.lower(), (key, value))
         found: dict[str, str] = {}
+        keys = {key.lower(): key for key, _ in context.tags}
+        for pair in list(KEY_VALUE.finditer(text)):  # "Team=payments", "env: prod": a tag, as written
+            key, value = keys.get(pair.group(1)), pair.group(2)
+            if key and key not in skip and key not in found:
+                found[key] = next((v for k, v in context.tags if k == key and v.lower() == value), value)
+                text = text.replace(pair.group(0), " ")
         unspoken = unspoken_hangul(text)
         for token in TOKEN_PATTERN.findall(text):
             word = token

@@ -10,6 +10,7 @@ boundaries (particles attach to nouns), so Korean patterns match inside words.
 from __future__ import annotations
 
 import re
+import typing
 from collections.abc import Iterable
 
 from tools.models import Risk
@@ -31,6 +32,7 @@ UNSUPPORTED_PATTERNS = (
             r"\biam\b", r"\bvpcs?\b", r"\bsnapshots?\b", r"스냅샷", r"\bamis?\b", r"\bautoscal", r"오토 ?스케일",
             r"\bscal(e|ing)\b", r"스케일", r"\brds\b", r"\bdynamodb\b", r"\beks\b", r"\bkubernetes\b", r"\bk8s\b", r"\bpods?\b",
             r"\b(create|launch|provision|spin up a new|resize|modify|change the type)\b", r"(만들어|생성|새로 띄워|타입 변경|사이즈 변경)",
+            r"\b(grow|extend|expand|increase|enlarge)\b.{0,30}\b(disk|volume|storage|memory|ebs)\b", r"(디스크|볼륨|용량|메모리).{0,8}(늘려|확장|증설|키워)",
             r"\b(ssh into|run (a )?command|execute (a )?command|shell)\b", r"(접속해|명령어? 실행)",
             r"\b(drop|truncate)\b", r"\bdelete (the )?(users?|tables?|data(base)?|logs?)\b",
         )
@@ -54,6 +56,25 @@ INTENT_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("greeting", GREETING_PATTERNS),
 )
 INTENT_TO_TOOL = {spec.intent: spec.name for spec in TOOL_INTENTS}
+
+
+def _declared_values(spec: ToolSpec) -> Iterable[tuple[str, str]]:
+    """A tool's argument values people write as they are ("DiskReadOps", "StatusCheckFailed"): the
+    choices its declaration spells out (Literal types), each an argument word of that tool."""
+    for name, field in spec.args_model.model_fields.items():
+        annotation = field.annotation
+        for candidate in (annotation, *typing.get_args(annotation)):
+            if typing.get_origin(candidate) is typing.Literal:
+                for value in typing.get_args(candidate):
+                    if isinstance(value, str) and re.fullmatch(r"[A-Z][A-Za-z]{5,}", value):
+                        yield name, value
+
+
+# (intent, argument, pattern, value): a declared value written in the message names its argument and,
+# when no phrasing did, the tool ("db-node-2 DiskWriteOps" is a metrics read)
+DECLARED_WORDS: tuple[tuple[str, str, str, str], ...] = tuple(
+    (spec.intent, argument, rf"\b{value.lower()}\b", value)
+    for spec in TOOL_INTENTS if spec.intent for argument, value in _declared_values(spec))
 MUTATING_INTENTS = frozenset(spec.intent for spec in TOOL_INTENTS if spec.risk is not Risk.READ)
 
 # A question about the past or a state ("did it stop?", "멈췄어?") is not a command.
@@ -135,7 +156,7 @@ NOISE_WORDS = frozenset(
 )
 
 METRIC_WORDS: tuple[tuple[str, str], ...] = (
-    (r"\bnetwork ?out\b|\boutbound\b|\begress\b|송신|아웃바운드", "NetworkOut"),
+    (r"\bnetwork ?out\b|\boutbound\b|\begress\b|송신|아웃바운드|네트워크 ?아웃", "NetworkOut"),
     (r"\bnetwork\b|\bnetwork ?in\b|\binbound\b|\bingress\b|\btraffic\b|네트워크|트래픽|수신|인바운드", "NetworkIn"),
     (r"\bdisk reads?\b|디스크 읽기", "DiskReadOps"),
     (r"\bdisk writes?\b|디스크 쓰기", "DiskWriteOps"),
@@ -145,6 +166,8 @@ METRIC_WORDS: tuple[tuple[str, str], ...] = (
 STATISTIC_WORDS: tuple[tuple[str, str], ...] = (
     (r"\b(max|maximum|peak|highest)\b|최대|최고|피크", "Maximum"),
     (r"\b(min|minimum|lowest)\b|최소|최저", "Minimum"),
+    (r"\b(sum|total)\b|합계|총합|합산", "Sum"),
+    (r"\b(avg|average|mean)\b|평균", "Average"),
 )
 
 LOG_FILTER_WORDS: tuple[tuple[str, str], ...] = (
@@ -163,15 +186,16 @@ ALARM_STATE_WORDS: tuple[tuple[str, str], ...] = (
 
 # What a user says is wrong, passed to `diagnose` (it searches the runbooks with it).
 SYMPTOM_WORDS: tuple[tuple[str, str], ...] = (
-    (r"\bslow|sluggish|\blagg|느려|느린|느리", "slow"),
+    (r"\bslow|sluggish|\blagg|\blatency\b|느려|느린|느리|지연", "slow"),
     (r"\b5\d\ds?\b|\b(errors?|erroring|failing|fail(ed|ures?)?|throwing|exceptions?)\b|에러|오류", "errors"),
     (r"\btim(ing|e) ?outs?\b|\btimeout|타임아웃", "timeouts"),
-    (r"\b(unresponsive|unreachable|hanging|stuck|not responding|can'?t (reach|connect))\b|먹통|응답 ?없|접속 ?안", "unresponsive"),
+    (r"\b(unresponsive|unreachable|hanging|stuck|not responding|can'?t (reach|connect))\b|먹통|응답(이|을|도)? ?(없|안)|접속(이)? ?안", "unresponsive"),
     (r"\b(crash(ed|ing)?|dead)\b|죽었|죽어|터졌", "crashed"),
-    (r"\bhigh cpu\b|\b(hot|spiking)\b|cpu.{0,10}(높|high)", "high CPU"),
+    (r"\bhigh cpu\b|\b(hot|spiking|spiky)\b|cpu.{0,10}(높|high)|튀어|튀고|튄다|튀네", "high CPU"),
     (r"\bstop(ped)?\b|\bdown\b|\bterminated\b|다운|멈췄|멈춰|꺼졌|중지됐|종료됐", "down"),
     (r"\breboot(ed)?\b|\brestart(ed)?\b|재부팅됐", "rebooted"),
-    (r"\bbroken\b|\bunhealthy\b|\bimpaired\b|\bnot working\b|안 ?돼|안 ?되|이상해|문제", "broken"),
+    (r"\bbroken\b|\bunhealthy\b|\bimpaired\b|\bnot working\b|\b(flapping|flaky|drifting|misbehaving|acting up|degraded)\b"
+     r"|안 ?돼|안 ?되|이상해|이상하|문제|실패해|실패하", "broken"),
 )
 
 # "this week's cost" / "cost by day": a day window with its per-day series (get_cost last_7_days / last_30_days)
@@ -194,6 +218,7 @@ NEGATION_AFTER = (
     r"^\s*(하|시키|해|시켜)?\s*지\s*(마|말)(고|아라|아요|아|라|세요|요)?", r"^\s*(하|시키)?\s*지\s*않(아도|고)?",
     r"^\s*(안|하지 ?않아도|않아도|할 ?필요 ?없|필요 ?없)(\s*해도\s*(돼|되|됨)|어|음)?",
     r"^\s*(하|시키)?\s*(면|며는)\s*안\s*(돼|되|됨)", r"^\s*(은|는|을|를)?\s*(하지 ?마|말고|금지|안 ?돼|안 ?됨)",
+    r"^\s*(은|는|을|를)?\s*(안|못)\s*(할|해|함|하고|합니다|하겠)", r"^\s*(은|는|을|를)?\s*(보류|미뤄|미루|나중에)",
 )
 NEGATION_BEFORE_KO = (r"(안|못)\s*$",)
 # A hypothetical or a request for advice about an action: never an order, however politely put.
@@ -203,7 +228,8 @@ HYPOTHETICAL_PATTERNS = (
     r"\bshould (i|we)\b", r"\bdo (i|we) (need|have) to\b", r"\bwhy (would|should|did|do|does)\b",
     r"\b(hypothetically|in theory|just asking|just curious|thinking about|considering)\b",
     r"(해야|해야 ?할|하는 ?게|해도) ?(할까|될까|돼\?|되나|되나요|될까요|좋을까|괜찮|맞)",
-    r"(하면|시키면) ?(어떻게|뭐가|무슨)", r"(해도 ?돼|해도 ?되)\s*\?", r"(왜|언제)\s",
+    r"\S*면 ?(어떻게|뭐가|무슨)", r"(할까|할지|해야 ?할지) ?말(까|지)", r"\bor not\b", r"\bwhether (to|or not)\b",
+    r"\bshould (we|i) or shouldn'?t\b", r"(해도 ?돼|해도 ?되)\s*\?", r"(왜|언제)\s",
     r"(하|시키|되)면\s[^?]*\?\s*$", r"해야\s*(하|해|돼|되|할)[^?]*\?\s*$",
 )
 # A question about an action ("do we reboot it?", "재부팅할까요?"); a polite request overrides it.

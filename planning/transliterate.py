@@ -61,7 +61,7 @@ def hangul_skeleton(word: str) -> str:
 # "anchor"; "th" is ㅅ/ㄷ ("auth" 오스, "python" 파이썬); "t-h" across a compound keeps its ㅎ
 # ("lighthouse" 라이트하우스); a final "ts" is one ㅊ ("sprites" 스프라이츠). Each alternative is tried.
 ENGLISH_VARIANTS: tuple[tuple[str, str], ...] = (
-    (r"(?<=[ns])ch|ch(?=r)|(?<=e)ch(?=o)", "k"), (r"th", "s"), (r"th", "t_h"), (r"te?s$", "ch"),
+    (r"ch(?!$)", "k"), (r"th", "s"), (r"th", "t_h"), (r"te?s$", "ch"),
 )
 MAX_VARIANTS = 8
 

@@ -44,6 +44,25 @@ MESSAGES: dict[str, dict[Language, str]] = {
               "To do it, ask me directly, e.g. '{verb} {target}'.",
         "ko": "다른 사람의 말(인용)로 이해했습니다. 아무 작업도 하지 않았습니다. 실행하려면 직접 '{target} {verb}해줘'라고 요청해 주세요.",
     },
+    "held_done": {
+        "en": "That reads as a report of what was already done, not a request; nothing was done. "
+              "To do it again, ask plainly, e.g. '{verb} {target}'.",
+        "ko": "이미 한 일을 알려 주신 것으로 이해했습니다. 아무 작업도 하지 않았습니다. 다시 하려면 '{target} {verb}해줘'처럼 요청해 주세요.",
+    },
+    "held_quoted": {
+        "en": "The order is inside quoted or pasted text, not your own request; nothing was done. "
+              "To do it, ask me directly, e.g. '{verb} {target}'.",
+        "ko": "요청이 인용되거나 붙여 넣은 글 안에 있어 직접 요청으로 보지 않았습니다. 아무 작업도 하지 않았습니다. "
+              "실행하려면 '{target} {verb}해줘'라고 요청해 주세요.",
+    },
+    "held_retracted": {
+        "en": "You took the request back ({verb}); nothing was done.",
+        "ko": "요청({verb})을 취소하셔서 아무 작업도 하지 않았습니다.",
+    },
+    "held_deferred": {
+        "en": "That asks to {verb} later; I don't schedule changes, so nothing was done. Ask again when it's time.",
+        "ko": "나중에 {verb}하자는 말로 이해했습니다. 예약 실행은 하지 않으니 아무 작업도 하지 않았습니다. 그때 다시 요청해 주세요.",
+    },
     "held_negated": {
         "en": "You asked me not to {verb}; nothing was done.",
         "ko": "{verb}하지 말라고 하셔서 아무 작업도 하지 않았습니다.",
