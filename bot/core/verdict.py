@@ -159,6 +159,12 @@ class Policy:
             return f"{label} is {instance.state}; runbook {auto.runbook} allows it only when {' or '.join(auto.states)}"
         if auto.scope is not None and instance.tags.get(auto.scope[0]) != auto.scope[1]:
             return f"{label} is outside AUTO_RECOVERY_SCOPE {auto.scope[0]}={auto.scope[1]}"
+        return Policy.history_refusal(auto, label)
+
+    @staticmethod
+    def history_refusal(auto: AutoRequest, label: str | None = None) -> str | None:
+        """The guardrails that read only what was done before (no AWS read): breakers, storm, cooldown, cap."""
+        label = label or auto.instance_id
         history, limits = auto.history, auto.limits
         if history.failed_in_a_row >= limits.breaker:
             return (f"circuit breaker open for {label}: {history.failed_in_a_row} automatic recoveries did not "
