@@ -211,8 +211,8 @@ class AutoRecovery:
                 if incident.resolved_by:  # a person closed it: not a proof either way
                     self.attempts.finish(attempt.id, "by_hand", now)
                     continue
-                cleared = incident.resolved_at or now
-                seconds = max(0, round((cleared - attempt.started_at).total_seconds()))
+                # seen in the cycle that resolved it, on the same clock as the action (cycle-granular)
+                seconds = max(0, round((now - attempt.started_at).total_seconds()))
                 if self.attempts.finish(attempt.id, "recovered", now, seconds):
                     self.incidents.add_event(incident.id, "monitor", "recovered", f"recovered in {seconds} s")
                     self.audit.record("recovery", "monitor", tool=attempt.tool, proposal_id=attempt.proposal_id,
