@@ -7,7 +7,7 @@ and the terminal prints the same events as lines.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol, TextIO
 
@@ -32,6 +32,13 @@ class Notifier(Protocol):
     def resolved(self, incident: Incident) -> None: ...
 
     def problem(self, message: str) -> None: ...
+
+    def recovery_note(self, incident: Incident, text: str, mentions: Sequence[str] = (),
+                      replace: str | None = None, proposal_id: str | None = None) -> None:
+        """A recovery step in the incident's thread (auto-recovery ran, was cancelled, recovered in N s, escalated).
+        `mentions`: people to call (approvers, on an escalation); `replace`: the ts of the countdown message,
+        redrawn with this text (its Cancel button gone) — or, with `proposal_id`, as that proposal's approval."""
+        ...
 
 
 class TerminalNotifier:
@@ -85,3 +92,8 @@ class TerminalNotifier:
 
     def problem(self, message: str) -> None:
         self._say(f"MONITOR: {message}")
+
+    def recovery_note(self, incident: Incident, text: str, mentions: Sequence[str] = (),
+                      replace: str | None = None, proposal_id: str | None = None) -> None:
+        calling = f" (calling {', '.join(mentions)})" if mentions else ""
+        self._say(f"RECOVERY #{incident.id}: {text}{calling}")

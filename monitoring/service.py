@@ -100,7 +100,8 @@ class MonitorService:
                  audit: AuditLog, interval_seconds: int = 30, region: str | None = None,
                  watch_tag: tuple[str, str] | None = None, on_open: OpenHook | None = None,
                  set_flag: Callable[[str, str], None] | None = None, scopes: list[Scope] | None = None,
-                 max_readers: int = MAX_READERS, clock: Callable[[], float] = time.monotonic) -> None:
+                 max_readers: int = MAX_READERS, clock: Callable[[], float] = time.monotonic,
+                 after_cycle: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self.lease = Lease(engine, LEASE_NAME)
         self.observations = Observations(engine)
@@ -121,6 +122,8 @@ class MonitorService:
         self.clock = clock
         self.incidents = IncidentManager(engine, notifier, rules, audit, on_open)
         self.audit = audit
+        # run by the lease holder after each reconciled cycle (auto-recovery: countdowns, verification)
+        self.after_cycle = after_cycle
         # the pid lets an operator (and the fail-over test) tell which process of a host leads
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._heartbeat: threading.Thread | None = None
@@ -236,6 +239,11 @@ class MonitorService:
         except Exception as error:
             log.exception("monitor cycle failed after reading the fleet")
             return self._failed(started, f"monitor cycle failed after reading the fleet: {type(error).__name__}")
+        if self.after_cycle is not None:
+            try:
+                self.after_cycle()
+            except Exception:  # a recovery step that failed is logged; the cycle's incidents stand
+                log.exception("the after-cycle step (auto-recovery) failed")
         if self._failure_told:
             self._tell(f"monitor cycles work again (after {self.failures_in_a_row} failed in a row).")
         self.failures_in_a_row = 0

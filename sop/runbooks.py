@@ -11,8 +11,9 @@ import re
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from tools.models import Risk
 from tools.registry import REGISTRY
 
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.S)
@@ -23,16 +24,68 @@ class RunbookError(Exception):
     pass
 
 
+# the monitor's finding checks an `auto` rule may answer (monitoring.config.CheckName)
+FINDING_CHECKS = frozenset({"instance_down", "status_check_failed", "cpu_high", "alarm"})
+
+
+class AutoRule(BaseModel):
+    """`recovery.auto`: when the monitor may run the recovery by itself (AUTO_RECOVERY=announce|on).
+
+    `when`: the finding checks it answers ("instance_down" → start); `states`: the instance states it may
+    act in (a start only for a `stopped` instance, never a terminated one). Everything else — Protected,
+    scope, cooldown, cap, breaker — is the verdict's, not the runbook's."""
+
+    model_config = {"extra": "forbid"}
+
+    when: list[str] = Field(min_length=1)
+    states: list[str] = Field(default_factory=list)
+
+    @field_validator("when")
+    @classmethod
+    def _known_checks(cls, value: list[str]) -> list[str]:
+        unknown = [check for check in value if check not in FINDING_CHECKS]
+        if unknown:
+            raise ValueError(f"recovery.auto.when names unknown checks {', '.join(unknown)} "
+                             f"(known: {', '.join(sorted(FINDING_CHECKS))})")
+        return value
+
+
 class Recovery(BaseModel):
+    """The runbook's first action. Why only reversible tools: the runbook folder (SOP_DIR) is text anyone
+    with access to it can write, and the monitor proposes — and with AUTO_RECOVERY may run — what it names.
+    A runbook that names a stop or a terminate is refused at load, by name, so it can never reach a
+    proposal; `auto` is allowed only on a reversible tool (start, reboot)."""
+
     tool: str = "none"
     why: str = ""
+    auto: AutoRule | None = None
 
     @field_validator("tool")
     @classmethod
     def _registry_tool(cls, value: str) -> str:
-        if value != "none" and value not in REGISTRY:
+        if value == "none":
+            return value
+        spec = REGISTRY.get(value)
+        if spec is None:
             raise ValueError(f"recovery tool '{value}' is not a registry tool")
+        if spec.risk is not Risk.READ and not spec.reversible:
+            raise ValueError(f"recovery tool '{value}' is destructive or irreversible; a runbook may only name "
+                             "a reversible recovery (" + ", ".join(sorted(
+                                 name for name, other in REGISTRY.items() if other.reversible)) + ")")
         return value
+
+    @model_validator(mode="after")
+    def _auto_only_when_reversible(self) -> Recovery:
+        if self.auto is not None and (self.tool == "none" or not REGISTRY[self.tool].reversible):
+            raise ValueError(f"recovery.auto needs a reversible recovery tool, not '{self.tool}'")
+        return self
+
+    def runs_by_itself(self, check: str, state: str | None) -> bool:
+        """Does this runbook let the monitor run its tool by itself for this finding, in this state?"""
+        auto = self.auto
+        if auto is None or check not in auto.when:
+            return False
+        return not auto.states or state in auto.states
 
 
 class Runbook(BaseModel):
@@ -86,9 +139,12 @@ def parse_runbook(path: Path) -> Runbook:
     try:
         return Runbook(**meta, sections=sections, path=str(path),
                        content_hash=hashlib.sha256(raw.encode()).hexdigest()[:16])
-    except (ValidationError, TypeError) as error:
-        first = str(error).splitlines()
-        raise RunbookError(f"{path.name}: {' '.join(first[:3])}") from None
+    except ValidationError as error:  # one line per problem, naming the field: "recovery.tool: …"
+        problems = "; ".join(f"{'.'.join(str(part) for part in item['loc']) or 'front matter'}: "
+                             f"{item['msg'].removeprefix('Value error, ')}" for item in error.errors()[:3])
+        raise RunbookError(f"{path.name}: refused ({problems})") from None
+    except TypeError as error:
+        raise RunbookError(f"{path.name}: refused ({error})") from None
 
 
 def load_runbooks(folder: Path) -> tuple[list[Runbook], list[str]]:

@@ -15,6 +15,7 @@ from store.schema import flags
 
 # the flags the bot itself keeps; named here so a reader (the health check) needs no bot import
 MONITOR_FLAG = "monitor_enabled"  # `auto on|off`, survives restarts
+AUTO_RECOVERY_FLAG = "auto_recovery"  # `auto recovery off|announce|on`: overrides AUTO_RECOVERY, survives restarts
 LAST_CYCLE_FLAG = "monitor_last_cycle"  # JSON of the last monitor cycle: when, ok, error
 
 

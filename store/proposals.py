@@ -58,6 +58,44 @@ class ProposalStore:
                 .values(status=status, decided_by=actor, decided_at=now)
             ).rowcount == 1
 
+    # -- automatic recoveries (AUTO_RECOVERY): the countdown is a time on the row, so a restart forgets nothing
+
+    def claim_auto(self, proposal_id: str, actor: str, now: datetime) -> bool:
+        """pending, its countdown over and unexpired → executing; the one winner runs it (a replica, a restart)."""
+        with self.engine.begin() as connection:
+            return connection.execute(
+                update(proposals)
+                .where(proposals.c.id == proposal_id, proposals.c.status == "pending", proposals.c.auto_at.is_not(None),
+                       proposals.c.auto_at <= now, proposals.c.expires_at > now)
+                .values(status="executing", decided_by=actor, decided_at=now)
+            ).rowcount == 1
+
+    def cancel_auto(self, proposal_id: str, actor: str, now: datetime) -> bool:
+        """pending and still counting down → rejected. After the deadline this changes nothing: the same
+        moment cannot both cancel and run it."""
+        with self.engine.begin() as connection:
+            return connection.execute(
+                update(proposals)
+                .where(proposals.c.id == proposal_id, proposals.c.status == "pending", proposals.c.auto_at > now)
+                .values(status="rejected", decided_by=actor, decided_at=now)
+            ).rowcount == 1
+
+    def hand_over(self, proposal_id: str) -> bool:
+        """An automatic proposal the guardrails no longer allow becomes an ordinary one: approvers decide."""
+        with self.engine.begin() as connection:
+            return connection.execute(
+                update(proposals).where(proposals.c.id == proposal_id, proposals.c.status == "pending",
+                                        proposals.c.auto_at.is_not(None)).values(auto_at=None)
+            ).rowcount == 1
+
+    def due_auto(self, now: datetime) -> list[dict[str, Any]]:
+        """Automatic proposals whose countdown is over (expired ones too: they are said, not forgotten)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(proposals).where(
+                proposals.c.status == "pending", proposals.c.auto_at.is_not(None), proposals.c.auto_at <= now)
+                .order_by(proposals.c.auto_at))
+            return [dict(row._mapping) for row in rows]
+
     def finish(self, proposal_id: str, status: str, result: str) -> None:
         """executing → executed | failed, with what AWS (or the error) said."""
         with self.engine.begin() as connection:

@@ -50,6 +50,31 @@ proposals = Table(
     Column("finished_at", DateTime),  # when execution ended (executed or failed); migration 0002
     # who may decide: "confirm" (the requester or an approver) or "approve" (approvers); migration 0003
     Column("needs", String(16), nullable=False, server_default="approve"),
+    # an automatic recovery (AUTO_RECOVERY): when it runs by itself unless cancelled first; None: it waits for a
+    # person. And the incident it answers. Migration 0006 (auto recovery)
+    Column("auto_at", DateTime),
+    Column("incident_id", Integer),
+)
+
+# Every recovery action taken for an incident (automatic or approved) and whether it brought the instance back:
+# what the cooldown, the hourly cap, the circuit breakers and "recovered in N s" read. Migration 0006.
+recovery_attempts = Table(
+    "recovery_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("proposal_id", String(40), nullable=False, unique=True),  # one attempt per action, whoever saw it first
+    Column("incident_id", Integer, nullable=False, index=True),
+    Column("account", String(64), nullable=False, server_default="", default=""),  # '' the bot's own
+    Column("region", String(32), nullable=False),
+    Column("instance_id", String(32), nullable=False, index=True),
+    Column("tool", String(64), nullable=False),
+    Column("auto", Boolean, nullable=False, default=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("deadline_at", DateTime, nullable=False),
+    # pending → recovered | failed (not back by the deadline) | by_hand (a person resolved it) | not_run
+    Column("outcome", String(16), nullable=False, index=True),
+    Column("finished_at", DateTime),
+    Column("seconds", Integer),
 )
 
 audit_events = Table(

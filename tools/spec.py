@@ -54,6 +54,12 @@ class ToolSpec:
     phrasing_rank: int = 1000
 
     @property
+    def reversible(self) -> bool:
+        """A change that can be undone and takes nothing away (start, reboot): the only kind a runbook may
+        name as its recovery, and the only kind the monitor may ever run by itself."""
+        return self.risk is Risk.CHANGE and not self.takes_down and not self.irreversible
+
+    @property
     def takes_targets(self) -> bool:
         return "targets" in self.args_model.model_fields
 

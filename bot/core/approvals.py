@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -58,6 +59,12 @@ class Proposal(BaseModel):
     result: str | None = None
     finished_at: datetime | None = None
     needs: Needs = "approve"
+    auto_at: datetime | None = None  # an automatic recovery: runs by itself then, unless cancelled before
+    incident_id: int | None = None
+
+    @property
+    def automatic(self) -> bool:
+        return self.auto_at is not None
 
     def call(self) -> PreparedCall:
         """The stored call, rebuilt exactly (ids, args) — never re-resolved from names."""
@@ -145,8 +152,10 @@ class Approvals:
     def propose(
         self, call: PreparedCall, requested_by: str, origin: str, channel: str | None = None,
         thread_ts: str | None = None, needs: Needs = "approve", planner: str | None = None,
+        auto_in: timedelta | None = None, incident_id: int | None = None, now: datetime | None = None,
     ) -> Proposal:
-        now = utcnow()
+        """`auto_in`: an automatic recovery (the verdict said `auto`) runs by itself that long from now."""
+        now = now or utcnow()
         row: dict[str, Any] = {
             "id": secrets.token_urlsafe(18),  # opaque: a button carries this and nothing else
             "tool": call.tool,
@@ -163,12 +172,17 @@ class Approvals:
             "expires_at": now + self.ttl,
             "status": "pending",
             "needs": needs,
+            "auto_at": None if auto_in is None else now + auto_in,
+            "incident_id": incident_id,
         }
+        if auto_in is not None:  # an automatic one lives at least its countdown and the usual time to decide
+            row["expires_at"] = now + auto_in + self.ttl
         self.store.insert(row)
         self.audit.record("proposal", requested_by, tool=call.tool, proposal_id=row["id"], status="pending",
                           message=row["summary"],
                           detail={"args": call.args, "origin": origin, "channel": channel, "needs": needs,
-                                  "planner": planner})
+                                  "planner": planner, "incident": incident_id,
+                                  **({"auto_at": f"{row['auto_at']:%Y-%m-%dT%H:%M:%S}"} if auto_in is not None else {})})
         return Proposal.model_validate(row)
 
     def get(self, proposal_id: str) -> Proposal | None:
@@ -190,6 +204,62 @@ class Approvals:
 
     def reject(self, proposal_id: str, approver: str, clicked: Clicked | None = None) -> ApprovalOutcome:
         return self._settle(proposal_id, approver, "reject", clicked)
+
+    # -- automatic recoveries -------------------------------------------------------------------------
+
+    def run_auto(self, proposal_id: str, actor: str, now: datetime,
+                 guard: Callable[[PreparedCall], str | None]) -> ApprovalOutcome:
+        """Run an automatic proposal whose countdown is over — once (the conditional UPDATE), exactly the stored
+        call, and only if `guard` (the auto verdict on the instances as they are now) and the policy still
+        allow it. The caller checked the guardrails that need no AWS read before."""
+        proposal = self.get(proposal_id)
+        if proposal is None or not proposal.automatic:
+            return ApprovalOutcome(ok=False, status="unknown", message="No such automatic recovery; nothing was done.")
+        if not self.store.claim_auto(proposal_id, actor, now):
+            return self._explain_loss(proposal_id, actor, "auto-run")
+        self.audit.record("decision", actor, tool=proposal.tool, proposal_id=proposal_id, status="auto",
+                          message=proposal.summary, detail={"incident": proposal.incident_id})
+        return self._execute(proposal, actor, guard=guard)
+
+    def cancel_auto(self, proposal_id: str, who: str, now: datetime, clicked: Clicked | None = None) -> ApprovalOutcome:
+        """Cancel an automatic recovery during its countdown — anyone in the incident's channel may. A cancel
+        after the deadline, of a proposal that is not automatic, or on another message changes nothing."""
+        proposal = self.get(proposal_id)
+        refusal = None
+        if proposal is None or not proposal.automatic:
+            refusal = "That is not an automatic recovery (the button is not valid); nothing was done."
+        elif clicked is not None and not clicked.listed and (
+                (proposal.channel and clicked.channel != proposal.channel)
+                or (proposal.message_ts is not None and clicked.message_ts != proposal.message_ts)):
+            refusal = "That Cancel button does not belong to this recovery; nothing was done."
+        if refusal is not None:
+            self.audit.record("decision", who, tool=proposal.tool if proposal else None, proposal_id=proposal_id[:40],
+                              status="unauthorized", message=f"cancel refused: {refusal}")
+            return ApprovalOutcome(ok=False, status="unauthorized", message=refusal, proposal=proposal)
+        assert proposal is not None
+        if not self.store.cancel_auto(proposal_id, who, now):
+            current = self.get(proposal_id)
+            assert current is not None
+            if current.status == "pending":
+                message = (f"The countdown ended at {proposal.auto_at:%H:%M:%S} UTC; the recovery runs as announced "
+                           "and this cancel changes nothing.")
+            else:
+                message = f"Too late to cancel: already {current.status}; this cancel changes nothing."
+            self.audit.record("decision", who, tool=proposal.tool, proposal_id=proposal_id, status="too_late",
+                              message=f"cancel refused: {message}")
+            return ApprovalOutcome(ok=False, status="too_late", message=message, proposal=current)
+        self.audit.record("decision", who, tool=proposal.tool, proposal_id=proposal_id, status="cancelled",
+                          message=proposal.summary, detail={"incident": proposal.incident_id})
+        return ApprovalOutcome(ok=True, status="cancelled", message=f"Cancelled by {who}: {proposal.summary} will "
+                                                                     "not run; nothing was done.",
+                               proposal=self.get(proposal_id))
+
+    def hand_over(self, proposal_id: str) -> Proposal | None:
+        """An automatic proposal becomes an ordinary one that approvers decide (the guardrails said no)."""
+        return self.get(proposal_id) if self.store.hand_over(proposal_id) else None
+
+    def due_auto(self, now: datetime) -> list[Proposal]:
+        return [Proposal.model_validate(row) for row in self.store.due_auto(now)]
 
     def _settle(self, proposal_id: str, actor: str, verb: str, clicked: Clicked | None) -> ApprovalOutcome:
         proposal = self.get(proposal_id)
@@ -213,11 +283,15 @@ class Approvals:
                             proposal=self.get(proposal_id))
         return self._execute(proposal, actor)
 
-    def _execute(self, proposal: Proposal, actor: str) -> ApprovalOutcome:
+    def _execute(self, proposal: Proposal, actor: str,
+                 guard: Callable[[PreparedCall], str | None] | None = None) -> ApprovalOutcome:
         """Run exactly the stored call, once; always end in executed or failed, audited."""
+
+        def allowed(now: PreparedCall) -> str | None:
+            return self.policy.still_allows(now, proposal.origin, proposal.needs) or (guard(now) if guard else None)
+
         try:
-            outcome = self.runner.execute(proposal.call(), approved=True,
-                                          guard=lambda now: self.policy.still_allows(now, proposal.origin, proposal.needs))
+            outcome = self.runner.execute(proposal.call(), approved=True, guard=allowed)
         except Exception as error:  # a bug of ours or an unexpected library error: never leave it executing
             log.exception("approved proposal %s failed unexpectedly", proposal.id)
             outcome = ToolOutcome(tool=proposal.tool, status="error",
@@ -227,7 +301,7 @@ class Approvals:
         self.store.finish(proposal.id, final, outcome.message)
         self.audit.record_call(actor, proposal.summary, outcome, proposal_id=proposal.id,
                                detail={"result": outcome.result.model_dump(mode="json") if outcome.result else None})
-        verb = "Confirmed" if proposal.needs == "confirm" else "Approved"
+        verb = "Run automatically" if guard is not None else "Confirmed" if proposal.needs == "confirm" else "Approved"
         text = f"{verb} by {actor}: {proposal.summary}" + ("" if outcome.ok else f" — failed: {outcome.message}")
         return ApprovalOutcome(ok=outcome.ok, status=final, message=text, proposal=self.get(proposal.id), outcome=outcome)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from bot.core.approvals import Approvals
+from bot.core.autorecovery import AutoRecovery
 from bot.core.incident_desk import IncidentDesk
 from bot.core.pipeline import Origin, Pipeline, Reply
 from bot.core.settings import Settings
@@ -46,6 +47,7 @@ class Runtime(Protocol):
     planner: PlannerChain
     monitor: MonitorService | None
     router: CommandRouter
+    autorecovery: AutoRecovery
 
 
 Front = Literal["slack", "terminal"]
@@ -95,7 +97,21 @@ def _auto(call: Call) -> Reply:
     if runtime.monitor is not None:
         runtime.monitor.start() if enabled else runtime.monitor.stop()
     runtime.audit.record("monitor", call.user, status=value, message=f"monitor {'enabled' if enabled else 'disabled'}")
-    return Reply(kind="chat", text=f"Monitor {value} (saved; it survives a restart).", public=True)
+    return Reply(kind="chat", text=f"Monitor {value} (saved; it survives a restart).\n"
+                                   + "\n".join(runtime.autorecovery.status_lines()), public=True)
+
+
+def _auto_recovery(call: Call) -> Reply:
+    mode = call.args.split()[-1].lower()
+    auto = call.runtime.autorecovery
+    auto.set_mode(mode, call.user)  # type: ignore[arg-type]  # the pattern admitted only off|announce|on
+    return Reply(kind="chat", text="Saved (every replica, survives a restart).\n" + "\n".join(auto.status_lines()),
+                 public=True)
+
+
+def _cancel(call: Call) -> Reply:
+    ok, message, _ = call.runtime.autorecovery.cancel(call.args.strip(), call.user)
+    return Reply(kind="chat" if ok else "error", text=message)
 
 
 def _pending(call: Call) -> Reply:
@@ -187,6 +203,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("auto", "auto on|off", {"en": "turn the 30-second monitor on or off (saved)",
                                     "ko": "모니터 켜기/끄기 (저장됨)"},
             _words("auto", args="on|off"), _auto, privileged=True),
+    Command("auto recovery", "auto recovery off|announce|on",
+            {"en": "let the monitor run a runbook's reversible recovery by itself (announce: after a countdown)",
+             "ko": "런북의 복구를 모니터가 스스로 실행 (announce: 카운트다운 후)"},
+            re.compile(r"(?i:auto[ -]recovery)\s+(?P<args>off|announce|on)"), _auto_recovery, privileged=True),
+    Command("cancel", "cancel <id>", {"en": "cancel an auto-recovery during its countdown",
+                                      "ko": "카운트다운 중인 자동 복구 취소"},
+            _words("cancel", args=r"\S+"), _cancel, fronts=frozenset({"terminal"})),
     Command("pending", "pending", {"en": "proposals waiting for approval", "ko": "승인 대기 중인 제안"},
             _words("pending"), _pending),
     Command("audit", "audit [name or id]", {"en": "who changed what, newest first", "ko": "누가 무엇을 바꿨는지"},
@@ -314,6 +337,7 @@ def status_lines(runtime: Runtime) -> list[str]:
         f"last cycle: {_last_cycle(runtime)}",
         f"open incidents: {_open_incidents(runtime)}",
         f"pending approvals: {runtime.approvals.pending_count()}",
+        *runtime.autorecovery.status_lines(),
         f"approvers configured: {approvers}" + ("" if approvers else " (nobody can approve: set APPROVER_USER_IDS)"),
     ]
 

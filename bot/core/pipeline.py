@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -21,7 +22,7 @@ from bot.core.approvals import Approvals, Needs, Proposal
 from bot.core.fleet import FleetView
 from bot.core.i18n import say, verb
 from bot.core.runbooks import Runbooks
-from bot.core.verdict import Mode, Origin, Policy
+from bot.core.verdict import AutoRequest, Mode, Origin, Policy
 from planning.chain import PlannerChain
 from planning.guard import Hold, guard
 from planning.intent import normalise_input
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 # One vocabulary from plan to reply: a plan says run | clarify | refuse | chat; the verdict adds
 # confirm | approve | noop; the pipeline adds hold (the intent guard) and error. A reply carries the
 # word of the decision it answers (a command's reply: chat, run, refuse or error).
-Outcome = Literal["run", "confirm", "approve", "refuse", "noop", "clarify", "hold", "chat", "error"]
+Outcome = Literal["run", "confirm", "approve", "auto", "refuse", "noop", "clarify", "hold", "chat", "error"]
 HOWTO = re.compile(
     r"^\s*(sop|runbook)\b|\bhow (do|can|should|would) (i|we|you)\b|\bhow to\b|\bwhat (do|should) (i|we) do\b"
     r"|\bwhat'?s the (fix|procedure|runbook)\b|\brunbook for\b|어떻게|방법|런북|대처",
@@ -63,6 +64,9 @@ class Request(BaseModel):
     channel: str | None = None
     thread_ts: str | None = None
     read_only: bool = False  # only read tools may run (MCP --read-only)
+    # the monitor asking to recover by itself (AUTO_RECOVERY): the auto verdict decides; ignored from any other origin
+    auto: AutoRequest | None = None
+    countdown_seconds: int = 0  # announce: how long the Cancel button is offered before it runs
 
     @property
     def structured(self) -> bool:
@@ -153,10 +157,12 @@ class Pipeline:
         return self.process(Request(user=user, origin=origin, text=text, channel=channel, thread_ts=thread_ts))
 
     def call(self, tool: str, arguments: dict[str, Any], user: str, origin: Origin, channel: str | None = None,
-             thread_ts: str | None = None, read_only: bool = False) -> Reply:
+             thread_ts: str | None = None, read_only: bool = False, auto: AutoRequest | None = None,
+             countdown_seconds: int = 0) -> Reply:
         """A structured tool call (MCP, monitor recovery): no planning, everything else the same."""
         return self.process(Request(user=user, origin=origin, tool=tool, arguments=arguments, channel=channel,
-                                    thread_ts=thread_ts, read_only=read_only))
+                                    thread_ts=thread_ts, read_only=read_only, auto=auto,
+                                    countdown_seconds=countdown_seconds))
 
     # -- context -----------------------------------------------------------------------------------
 
@@ -224,7 +230,10 @@ class Pipeline:
         prepared, settled = _without_settled(prepared, spec.noop_states)
         if settled:
             base["left_out"] = settled
-        verdict = self.policy.verdict(prepared, request.origin, mode)
+        if request.auto is not None and request.origin == "monitor":
+            verdict = self.policy.auto_verdict(prepared, request.auto, mode)
+        else:
+            verdict = self.policy.verdict(prepared, request.origin, mode)
         return Decision(kind=verdict.kind, call=prepared, message=verdict.reason, **base)
 
     @staticmethod
@@ -322,11 +331,20 @@ class Pipeline:
         if decision.kind == "error" or decision.call is None:
             return Reply(kind="error", text=say("error", language, message=decision.message) + note,
                          language=language, decision=decision, outcome=decision.outcome)
+        if decision.kind == "auto" and request.auto is not None:  # stored, audited; runs when its countdown ends
+            proposal = self.approvals.propose(
+                decision.call, requested_by=request.user, origin=request.origin, channel=request.channel,
+                thread_ts=request.thread_ts, needs="approve", planner=decision.planner,
+                auto_in=timedelta(seconds=request.countdown_seconds if request.auto.mode == "announce" else 0),
+                incident_id=request.auto.incident_id, now=request.auto.now)
+            return Reply(kind="auto", text=f"{proposal.summary}: {decision.message}", language=language,
+                         decision=decision, proposal=proposal)
         if decision.kind in ("approve", "confirm"):
             needs: Needs = "confirm" if decision.kind == "confirm" else "approve"
             proposal = self.approvals.propose(decision.call, requested_by=request.user, origin=request.origin,
                                               channel=request.channel, thread_ts=request.thread_ts, needs=needs,
-                                              planner=decision.planner)
+                                              planner=decision.planner,
+                                              incident_id=request.auto.incident_id if request.auto else None)
             text = say(needs, language, summary=proposal.summary,
                        id=proposal.id, expires=f"{proposal.expires_at:%H:%M}", reason=decision.message)
             if decision.left_out:

@@ -1,11 +1,12 @@
 """Recovery First: each new incident gets its runbook and, where the runbook names a
 service-restoring tool, a proposal for that tool on the incident's own resource.
 
-Why always a proposal (even for `reboot`, which a person could run at once): telemetry is
+Why a proposal by default (even for `reboot`, which a person could run at once): telemetry is
 untrusted input — an alarm description, a log line or a Name tag can be written by anyone
 who can write to the fleet — so nothing the monitor derives from it runs without an
-engineer's click. And it only ever targets the incident's own instance id: the runbook
-names a *tool*, never a target.
+engineer's click, unless an operator turned AUTO_RECOVERY on and the one verdict finds the
+recovery inside every guardrail (bot/core/autorecovery.py). And it only ever targets the
+incident's own instance id: the runbook names a *tool*, never a target.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 
 from bot.core.approvals import Proposal
+from bot.core.autorecovery import AutoRecovery
 from bot.core.pipeline import Pipeline
 from bot.core.runbooks import Runbooks
 from monitoring.incidents import RecoveryPlan
@@ -34,10 +36,12 @@ class RecoveryAdvisor:
     origin "monitor": the pipeline refuses what the policy refuses and only ever proposes.
     """
 
-    def __init__(self, runbooks: Runbooks, pipeline: Pipeline, channel: str | None) -> None:
+    def __init__(self, runbooks: Runbooks, pipeline: Pipeline, channel: str | None,
+                 auto: AutoRecovery | None = None) -> None:
         self.runbooks = runbooks
         self.pipeline = pipeline
         self.channel = channel
+        self.auto = auto
 
     def on_open(self, incident: Incident) -> RecoveryPlan | None:
         # the pipeline's cached names: no extra AWS read per incident
@@ -48,9 +52,12 @@ class RecoveryAdvisor:
         plan = RecoveryPlan(sop_id=runbook.id)
         if runbook.recovery.tool == "none" or not incident.instance_id:
             return plan
+        # AUTO_RECOVERY and a runbook with `recovery.auto`: the verdict may let it run by itself
+        auto = self.auto.request_for(incident, runbook.id) if self.auto is not None else None
         reply = self.pipeline.call(runbook.recovery.tool,
                                    incident.call_arguments(),
-                                   user=MONITOR_ACTOR, origin="monitor", channel=self.channel)
+                                   user=MONITOR_ACTOR, origin="monitor", channel=self.channel, auto=auto,
+                                   countdown_seconds=self.auto.countdown_seconds if self.auto is not None else 0)
         if reply.proposal is None:
             log.info("no recovery proposal for incident %s: %s", incident.id, reply.text)
             return plan

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from bot.core.approvals import Approvals
+from bot.core.autorecovery import AutoRecovery
 from bot.core.charts import IncidentCharts
 from bot.core.commands import COMMANDS, MONITOR_FLAG, Command, CommandRouter, CommandTable, Operators
 from bot.core.fleet import FleetView
@@ -46,6 +47,7 @@ from store.flags import Flags
 from store.incidents import IncidentStore
 from store.leases import Lease
 from store.proposals import ProposalStore
+from store.recoveries import RecoveryStore
 from tools.aws import AwsClients
 from tools.context import ToolContext
 from tools.runner import ToolRunner
@@ -91,6 +93,7 @@ class Runtime:
     charts: IncidentCharts
     commands: CommandTable
     operators: Operators
+    autorecovery: AutoRecovery
     router: CommandRouter = field(init=False)
     monitor: MonitorService | None = None
     closed: bool = False
@@ -136,6 +139,7 @@ class Runtime:
             interval_seconds=self.settings.monitor_interval_seconds, watch_tag=self.settings.watch_tag,
             on_open=on_open or self.recovery.on_open, set_flag=self.flags.set,
             scopes=self.clients.estate.scopes(),
+            after_cycle=lambda: self.autorecovery.after_cycle(notifier),
         )
         if self.flags.get(MONITOR_FLAG, "off") == "on":
             self.monitor.start()
@@ -195,10 +199,13 @@ def build_runtime(settings: Settings, clients: AwsClients, db_file: str = DEFAUL
                         announce=[make(approvals) for make in announce])
     operators = Operators(frozenset(settings.approver_user_ids), frozenset(settings.operator_user_ids))
     desk = IncidentDesk(incidents, audit, pipeline, operators.may_operate, runbook=runbooks.get)
-    recovery = RecoveryAdvisor(runbooks, pipeline, settings.slack_alert_channel)
+    flags = Flags(engine)
+    autorecovery = AutoRecovery(settings, flags, approvals, policy, runbooks, incidents, RecoveryStore(engine), audit,
+                                clients.estate)
+    recovery = RecoveryAdvisor(runbooks, pipeline, settings.slack_alert_channel, autorecovery)
     return Runtime(settings, clients, runner, engine, audit, policy, approvals, planner, fleet, runbooks, records,
-                   pipeline, Flags(engine), EventLedger(engine), incidents, desk, recovery, IncidentCharts(runner),
-                   table, operators)
+                   pipeline, flags, EventLedger(engine), incidents, desk, recovery, IncidentCharts(runner),
+                   table, operators, autorecovery)
 
 
 def real_aws_clients(settings: Settings) -> AwsClients:

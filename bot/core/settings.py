@@ -74,6 +74,22 @@ class Settings(BaseSettings):
     mcp_auth_token: SecretStr | None = Field(None, validation_alias="MCP_AUTH_TOKEN")
     proposal_ttl_minutes: int = Field(15, ge=1, le=1440, validation_alias="PROPOSAL_TTL_MINUTES")
 
+    # Self-recovery (docs: README "Auto-recovery"): off — every recovery waits for an approver; announce — the
+    # runbook's reversible recovery runs when a countdown with a Cancel button ends; on — it runs at once
+    auto_recovery: Literal["off", "announce", "on"] = Field("off", validation_alias="AUTO_RECOVERY")
+    # Key=Value: only instances with this tag recover by themselves; unset: every instance not Protected
+    auto_recovery_scope: str | None = Field(None, validation_alias="AUTO_RECOVERY_SCOPE")
+    auto_recovery_countdown_seconds: int = Field(60, ge=1, le=3600, validation_alias="AUTO_RECOVERY_COUNTDOWN_SECONDS")
+    auto_recovery_cooldown_minutes: float = Field(30, ge=0, le=1440, validation_alias="AUTO_RECOVERY_COOLDOWN_MINUTES")
+    # automatic actions per account per hour
+    auto_recovery_max_per_hour: int = Field(5, ge=1, le=100, validation_alias="AUTO_RECOVERY_MAX_PER_HOUR")
+    # automatic recoveries that did not bring an instance back before it stops recovering by itself
+    auto_recovery_breaker: int = Field(2, ge=1, le=10, validation_alias="AUTO_RECOVERY_BREAKER")
+    # … and failed ones in an account within an hour before the whole account stops
+    auto_recovery_account_breaker: int = Field(5, ge=1, le=100, validation_alias="AUTO_RECOVERY_ACCOUNT_BREAKER")
+    # after any recovery action, how long the finding has to clear before the incident escalates
+    recovery_verify_seconds: int = Field(300, ge=5, le=7200, validation_alias="RECOVERY_VERIFY_SECONDS")
+
     @field_validator("aws_region")
     @classmethod
     def _region_looks_like_aws(cls, value: str) -> str:
@@ -131,6 +147,22 @@ class Settings(BaseSettings):
         if "=" not in value or not value.split("=", 1)[0].strip():
             raise ValueError("expected Key=Value, e.g. Monitor=true")
         return value
+
+    @field_validator("auto_recovery_scope")
+    @classmethod
+    def _scope_pair(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if "=" not in value or not value.split("=", 1)[0].strip():
+            raise ValueError("expected a tag Key=Value, e.g. Env=staging or AutoRecover=true")
+        return value
+
+    @property
+    def recovery_scope(self) -> tuple[str, str] | None:
+        if not self.auto_recovery_scope:
+            return None
+        key, value = self.auto_recovery_scope.split("=", 1)
+        return key.strip(), value.strip()
 
     @property
     def watch_tag(self) -> tuple[str, str] | None:

@@ -35,6 +35,7 @@ from bot.slack.blocks import (
 from bot.slack.home import home_view
 from bot.slack.notifier import INCIDENT_ACTION_PREFIX, incident_root, upload_chart
 from bot.slack.payloads import CHANNEL_ID, TS, USER_ID, Click, checked, parse_click, parse_incident_click, text_of
+from bot.slack.recovery import CANCEL_AUTO_ACTION, on_cancel
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+>")
@@ -63,6 +64,7 @@ class SlackFrontEnd:
         self.app.action(APPROVE_ACTION)(self.on_approve)
         self.app.action(REJECT_ACTION)(self.on_reject)
         self.app.action(re.compile(f"^{INCIDENT_ACTION_PREFIX}"))(self.on_incident_action)
+        self.app.action(CANCEL_AUTO_ACTION)(self.on_cancel_auto)
         self.app.event("app_home_opened")(self.on_home_opened)
         self.app.command("/aiops")(self.on_command)
         self.app.error(self.on_error)
@@ -144,6 +146,11 @@ class SlackFrontEnd:
     def on_reject(self, ack: Any, body: dict, client: WebClient) -> None:
         ack()
         self.settle_click(body, client, "reject")
+
+    def on_cancel_auto(self, ack: Any, body: dict, client: WebClient) -> None:
+        """Cancel on an auto-recovery countdown (bot/slack/recovery.py)."""
+        ack()
+        on_cancel(self.runtime.autorecovery, self.runtime.audit, body, client)
 
     def on_home_opened(self, event: dict, client: WebClient) -> None:
         """Publish the Home tab for whoever opened it (only the Home tab, not the Messages tab)."""

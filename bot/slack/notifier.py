@@ -8,6 +8,7 @@ edited to show RESOLVED — so the channel reads as one line per incident.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from slack_sdk import WebClient
@@ -15,6 +16,7 @@ from slack_sdk import WebClient
 from bot.core.charts import IncidentCharts
 from bot.core.recovery import RecoveryAdvisor
 from bot.slack.blocks import code_block, context, escape, proposal_message, section, who
+from bot.slack.recovery import countdown_message, post_note
 from monitoring.notifier import Thread
 from store.incidents import TIER_NAMES, Incident
 from tools.charts import Chart
@@ -124,7 +126,8 @@ class SlackNotifier:
                                          blocks=[section(":books: " + escape("\n".join(lines)))])
         proposal = self.recovery.proposal(incident.proposal_id)
         if proposal is not None and proposal.status == "pending":
-            text, blocks = proposal_message(proposal)
+            # an automatic recovery: its countdown and Cancel button (bot/slack/recovery.py)
+            text, blocks = countdown_message(proposal) if proposal.automatic else proposal_message(proposal)
             posted = self.client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts, text=text,  # type: ignore[arg-type]  # slack_sdk's stubs; set on an announced incident
                                                   blocks=blocks)
             self.recovery.set_message(proposal.id, posted["channel"], posted["ts"])
@@ -144,3 +147,9 @@ class SlackNotifier:
 
     def problem(self, message: str) -> None:
         self.client.chat_postMessage(channel=self.channel, text=f":warning: Monitor: {escape(message)}")
+
+    def recovery_note(self, incident: Incident, text: str, mentions: Sequence[str] = (),
+                      replace: str | None = None, proposal_id: str | None = None) -> None:
+        proposal = self.recovery.proposal(proposal_id) if self.recovery is not None and proposal_id else None
+        post_note(self.client, incident.channel or self.channel, incident.thread_ts if incident.announced else None,
+                  text, mentions, replace, proposal)

@@ -89,7 +89,13 @@ def recovery_lines(runtime: Runtime, incident) -> list[str]:
     if runbook is not None:
         lines += runbook.first_lines()
     proposal = runtime.recovery.proposal(incident.proposal_id)
-    if proposal is not None:
+    if proposal is not None and proposal.automatic and proposal.auto_at is not None:  # AUTO_RECOVERY
+        if proposal.auto_at > proposal.created_at:
+            lines.append(f"AUTO-RECOVERY {proposal.id}: {proposal.summary} runs at {proposal.auto_at:%H:%M:%S} UTC "
+                         f"unless cancelled — type 'cancel {proposal.id}'")
+        else:
+            lines.append(f"AUTO-RECOVERY {proposal.id}: {proposal.summary} runs now (AUTO_RECOVERY=on)")
+    elif proposal is not None:
         lines.append(f"Proposal {proposal.id}: {proposal.summary} — type 'approve {proposal.id}' or "
                      f"'reject {proposal.id}'")
     return lines

@@ -12,7 +12,7 @@ from bot.terminal import Terminal
 from tests.conftest import CHANNEL, REQUESTER
 from tests.fakes.slack_payloads import mention_event, slash_command
 
-SAMPLE_ARGUMENTS = {"<id>": "AbCdEf123", "<number>": "3", "1h|4h": "1h", "[name or id]": "web-server-1", "on|off": "on", "<question>": "disk full"}
+SAMPLE_ARGUMENTS = {"<id>": "AbCdEf123", "<number>": "3", "1h|4h": "1h", "[name or id]": "web-server-1", "off|announce|on": "announce", "on|off": "on", "<question>": "disk full"}
 
 
 def advertised(help_text: str) -> list[str]:
