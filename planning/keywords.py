@@ -105,10 +105,15 @@ KNOWN_WORDS = frozenset(_literal_words(pattern for _, patterns in lexicon.INTENT
 # Korean words of three syllables or more that carry no name ("어떻게", "얼마나"): never a stranger
 KOREAN_PLAIN = frozenset("""어떻게 얼마나 그리고 그런데 하지만 그래서 지금까지 요즘에 언제부터 아까부터 오늘부터 어제부터
     혹시라도 전체적으로 계속해서 어디에서 무엇을 이번에 저번에 다음에 처음에 마지막 동안에 사이에 기준으로 정도로
-    인스턴스 서버들 머신들 확인해 알려줘 보여줘 보여주세요 알려주세요 찾아줘 부탁해 부탁합니다 해주세요 주세요""".split())
+    인스턴스 서버들 머신들 확인해 알려줘 보여줘 보여주세요 알려주세요 찾아줘 부탁해 부탁합니다 해주세요 주세요
+    영구 영구히 완전 완전히 전부 정말 진짜 제발 다시 바로 먼저 일단 계속 자꾸 그냥 혹시 지금 오늘 내일 어제 이거 그거
+    저거 여기 거기 저기 모두 빨리 천천히 잠깐 잠시 아까 방금 이따 나중 전체 각각 하나 둘 셋 너무 많이 조금
+    오래 항상 가끔 자주 요즘 갑자기 아직 벌써 이미 별로 전혀 거의 약간 살짝 엄청 되게 많이들
+    이제 이제는 그럼 그러면 근데 그래도 아마 다들 우리 저희 제가 내가""".split())
 
 
 INTENTS = tuple((name, _compile(patterns)) for name, patterns in lexicon.INTENT_PATTERNS)
+UNSUPPORTED = dict(INTENTS)["unsupported"]
 STATE_QUESTION = _compile(lexicon.STATE_QUESTION_PATTERNS)
 WH_QUESTION = _compile(lexicon.WH_QUESTION_PATTERNS)
 STATE_ADJECTIVES = tuple((state, _compile(patterns)) for state, patterns in lexicon.STATE_ADJECTIVES)
@@ -183,11 +188,23 @@ def lexical_hangul(word: str) -> bool:
     return rest != word and all(syllable in ENDING_SYLLABLES for syllable in rest)
 
 
+def lexicon_prefix_only(word: str) -> bool:
+    """Whether the lexicon's words in a Hangul word are only the start of a longer word ("로그인" = 로그 +
+    인): syllables that are no ending follow the last lexicon word. A name glued before a verb ("웹재시작")
+    is not that: what is left stands before the verb."""
+    matches = list(LEXICON_WORDS.finditer(word))
+    if not matches or not matches[-1].group(0) or UNSUPPORTED.search(word):
+        return False  # "스케일업" is still a scaling, which the bot says it cannot do
+    tail = word[matches[-1].end():]
+    return bool(tail) and not all(syllable in ENDING_SYLLABLES for syllable in transliterate.stem(tail) or tail)
+
+
 def may_name(token: str, unspoken: set[str]) -> bool:
     """A Hangul word may name an instance by sound: the lexicon does not account for all of it."""
     return transliterate.stem(token) in unspoken or (bool(LEXICON_WORDS.search(token)) and not lexical_hangul(token))
 
 
+KEY_VALUE = re.compile(r"\b([a-z][\w.-]{0,40})\s*[=:]\s*([a-z0-9][\w.-]{0,60})\b")
 NAME_MARK = 0xE000  # private-use characters stand in for names while the words around them are read
 
 
@@ -202,12 +219,25 @@ def shield(text: str, context: PlannerContext) -> tuple[str, list[str]]:
 
     def mark(match: re.Match[str]) -> str:
         token = match.group(0)
+        if transliterate.HANGUL.fullmatch(token) and lexicon_prefix_only(token):
+            found.append(token)  # "로그인" (login) is no 로그 (log): a lexicon word inside a longer word
+            return chr(NAME_MARK + len(found) - 1)
         if token in names or (transliterate.HANGUL.fullmatch(token) and may_name(token, unspoken)
+                              and transliterate.stem(token) not in KOREAN_PLAIN
                               and not lexical_hangul(token) and transliterate.closest_word(token, vocabulary)):
             found.append(token)
             return chr(NAME_MARK + len(found) - 1)
         return token
 
+    keys = {key.lower() for key, _ in context.tags}
+
+    def mark_pair(match: re.Match[str]) -> str:  # "Team=live" is a tag as written: not "live" (running)
+        if match.group(1) not in keys:
+            return match.group(0)
+        found.append(match.group(0))
+        return chr(NAME_MARK + len(found) - 1)
+
+    text = KEY_VALUE.sub(mark_pair, text)
     return re.sub(r"(?<![\w/-])(?:[a-z0-9]+(?:[-_.][a-z0-9]+)+|[a-z]{3,}|[가-힣]+)(?![\w/-])", mark, text), found
 
 
@@ -243,8 +273,13 @@ def first_match(text: str, table: Iterable[tuple[str, str]]) -> str | None:
 
 
 WHY = re.compile(r"\bwhy\b|왜")
+NAME_FILTER = re.compile(r"\bwith [\"'`]?([a-z0-9][\w.-]*)[\"'`]? in (?:the|its|their) names?\b"
+                         r"|\b(?:named|called) (?:like )?[\"'`]?([a-z0-9][\w.-]*)|이름에 [\"'`]?([a-z0-9][\w.-]*)")
+# Asking what is wrong: with a symptom, a metric or a status word becomes a diagnosis ("anchor is pegged at
+# 100% cpu, what's going on")
+DIAGNOSTIC_ASK = re.compile(r"\b(what'?s (going on|wrong|happening)|why|thoughts|any ideas?|look into|take a look|"
+                            r"have a look)\b|왜|무슨 일|원인|살펴")
 ALARM_PREFIX = re.compile(r"\b(?:starting|beginning|prefixed) with [\"'`]?([a-z0-9][\w.-]*)|([a-z0-9][\w.-]*)\s*(?:으로|로) 시작하는")
-KEY_VALUE = re.compile(r"\b([a-z][\w.-]{0,40})\s*[=:]\s*([a-z0-9][\w.-]{0,60})\b")
 DECLARED_METRICS = tuple((pattern, value) for intent, argument, pattern, value in lexicon.DECLARED_WORDS
                          if argument == "metric")
 # Reads that answer for every instance when no target is found: an unknown word must not widen them.
@@ -288,6 +323,9 @@ class KeywordPlanner:
                                                          for _, _, pattern, _ in lexicon.DECLARED_WORDS):
             # a value only one tool takes beats a generic "show": "us-batch-7 DiskReadOps 보여줘"
             intent = next(name for name, _, pattern, _ in lexicon.DECLARED_WORDS if re.search(pattern, shielded))
+        if intent in ("metrics", "describe") and DIAGNOSTIC_ASK.search(lowered) and first_match(
+                lowered, lexicon.SYMPTOM_WORDS) not in (None, "rebooted", "down"):
+            intent = "diagnose"
         if intent is None and state is not None and WHY.search(lowered):
             intent = "diagnose"  # "X stopped syncing since 9am, why?": a question about what is wrong
         if intent is None and state is not None:
@@ -514,7 +552,8 @@ class KeywordPlanner:
                     phrase_words.append(token)
                 elif split := self._split_compound(token, vocabulary):
                     phrase_words.extend(split)  # "webserver" → web server
-                elif transliterate.HANGUL.fullmatch(token) and may_name(token, unspoken) and (
+                elif transliterate.HANGUL.fullmatch(token) and may_name(token, unspoken) and \
+                        transliterate.stem(token) not in KOREAN_PLAIN and (
                         sounded := transliterate.closest_word(token, vocabulary)):
                     phrase_words.append(sounded)  # "레디스" → redis: a fleet word, by its sound
                 elif transliterate.HANGUL.fullmatch(token) and transliterate.stem(token) in unspoken and \
@@ -611,13 +650,24 @@ class KeywordPlanner:
             arguments["az"] = found.group(0)
             text = text[:found.start()] + " " + text[found.end():]
         unapplied = [label for pattern, label in lexicon.UNAPPLIED_FILTERS if re.search(pattern, text)]
+        if said_name := NAME_FILTER.search(text):  # "with gateway in the name": the name, not Role=gateway
+            arguments["name"] = next(group for group in said_name.groups() if group)
+            return Plan(outcome="run", tool="list_instances", arguments=arguments, language=language,
+                        caveat=", ".join(unapplied))
+        keys = {key.lower(): key for key, _ in context.tags}
+        for pair in list(KEY_VALUE.finditer(text)):  # "Team=live": the tag as written, before "live" = prod
+            if pair.group(1) in keys:
+                key = keys[pair.group(1)]
+                value = next((v for k, v in context.tags if k == key and v.lower() == pair.group(2)), pair.group(2))
+                arguments["tags"] = {**arguments.get("tags", {}), key: value}
+                text = text.replace(pair.group(0), " ")
         env = None
         for pattern, value in lexicon.ENV_WORDS:
             if re.search(pattern, text):
                 env = value
                 text = re.sub(pattern, " ", text)
                 break
-        if env:
+        if env and not arguments.get("tags"):
             key, value = self._env_tag(env, context)
             arguments["tags"] = {key: value}
         fleet_tags, text = self._tag_filters(text, context, skip=set(arguments.get("tags", {})))
@@ -681,6 +731,8 @@ class KeywordPlanner:
         for token in TOKEN_PATTERN.findall(text):
             word = token
             if transliterate.HANGUL.fullmatch(token) and may_name(token, unspoken):
+                if transliterate.closest_word(token, fleet_words(context.instance_names)):
+                    continue  # "빌더" is the instance builder before it is the tag Role=build
                 word = transliterate.closest_word(token, values) or token
             if word in values and values[word][0] not in found:
                 key, value = values[word]

@@ -31,7 +31,7 @@ UNSUPPORTED_PATTERNS = (
             r"\bs3\b", r"\bbuckets?\b", r"버킷", r"\blambda\b", r"람다", r"security.?groups?", r"보안 ?그룹",
             r"\biam\b", r"\bvpcs?\b", r"\bsnapshots?\b", r"스냅샷", r"\bamis?\b", r"\bautoscal", r"오토 ?스케일",
             r"\bscal(e|ing)\b", r"스케일", r"\brds\b", r"\bdynamodb\b", r"\beks\b", r"\bkubernetes\b", r"\bk8s\b", r"\bpods?\b",
-            r"\b(create|launch|provision|spin up a new|resize|modify|change the type)\b", r"(만들어|생성|새로 띄워|타입 변경|사이즈 변경)",
+            r"\b(create|launch|provision|spin up a new|resize|modify|change the type)\b", r"(만들어|생성|새로 띄워|타입 ?(변경|올려|바꿔|키워|늘려)|사이즈 변경)",
             r"\b(grow|extend|expand|increase|enlarge)\b.{0,30}\b(disk|volume|storage|memory|ebs)\b", r"(디스크|볼륨|용량|메모리).{0,8}(늘려|확장|증설|키워)",
             r"\b(ssh into|run (a )?command|execute (a )?command|shell)\b", r"(접속해|명령어? 실행)",
             r"\b(drop|truncate)\b", r"\bdelete (the )?(users?|tables?|data(base)?|logs?)\b",
@@ -196,6 +196,11 @@ SYMPTOM_WORDS: tuple[tuple[str, str], ...] = (
     (r"\breboot(ed)?\b|\brestart(ed)?\b|재부팅됐", "rebooted"),
     (r"\bbroken\b|\bunhealthy\b|\bimpaired\b|\bnot working\b|\b(flapping|flaky|drifting|misbehaving|acting up|degraded)\b"
      r"|안 ?돼|안 ?되|이상해|이상하|문제|실패해|실패하", "broken"),
+    # a complaint in any words: something keeps happening, cannot, will not, too slow/much — what is wrong
+    (r"\bkeeps? \w+ing\b|\b(won'?t|can'?t|cannot|isn'?t|doesn'?t|not) (start|boot|come|respond|connect|load|serve|sync|work)"
+     r"|\b\d{3}ing\b|\b(crawling|hangs?|dropping|rejecting|flagging|pegged|maxed|choking|leaking|thrashing|"
+     r"something'?s (off|wrong)|what'?s going on)\b"
+     r"|자꾸|계속 \S+|너무 (오래|많이|느)|못 \S+|안 ?(켜|맞|떠|열|붙|잡)|끊겨|끊기|걸려|먹어|튕겨|터져|뻗었|뻗어", "broken"),
 )
 
 # "this week's cost" / "cost by day": a day window with its per-day series (get_cost last_7_days / last_30_days)

@@ -28,7 +28,8 @@ VOWELS = ["a"] * 18 + [""] + ["a"] * 2
 FINALS = ["", "K", "K", "KS", "N", "N", "N", "T", "R", "RK", "RM", "RB", "RS", "RT", "RB", "RH", "M", "B", "BS",
           "T", "T", "NK", "S", "S", "K", "T", "B", "H"]  # a final ㅅ writes an English final t ("넷" = net)
 ENGLISH_RULES: tuple[tuple[str, str], ...] = (  # applied in order to a lower-case word
-    (r"[^a-z]", ""), (r"tion", "San"), (r"tch", "S"), (r"c(?=[eiy])", "S"), (r"g(?=[eiy])", "S"),
+    (r"[^a-z]", ""), (r"(?<=[b-df-hj-np-tv-z])y$", "i"), (r"tion", "San"), (r"tch", "S"), (r"dg(?=[eiy])", "S"),
+    (r"c(?=[eiy])", "S"), (r"g(?=[eiy])", "S"),
     (r"(?<=[a-z])e$", ""), (r"(?<=[a-z]{3})e(?=s$)", ""), (r"gh(?![aeiou])", ""), (r"ph", "B"), (r"ck", "K"),
     (r"ch|sh", "S"), (r"th", "T"), (r"qu", "Kw"), (r"x", "KS"),
     (r"(?<=[aeiou])r(?![aeiou])", ""), (r"[bpfv]", "B"), (r"[gkcq]", "K"), (r"[dt]", "T"), (r"[szj]", "S"),

@@ -277,7 +277,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             r"\bstart(?!(ing|s) with)", r"(?<!re)\bboot\b", r"\bpower\b.{0,40}\b(on|up)\b", r"\bturn\b.{0,40}\bon\b",
             r"\bbring\b.{0,40}\b(up|back)\b", r"\bspin (it |them )?up\b", r"\bfire (it |them )?up\b", r"\bwake\b",
             r"\bresume\b",
-            r"시작", r"켜", r"기동", r"(?<!재)부팅", r"올려 ?(줘|주|라|$)", r"스타트", r"가동해", r"살려",
+            r"시작", r"켜(?!져|지(?!\s*(마|말)))", r"기동", r"(?<!재)부팅", r"올려 ?(줘|주|라|$)", r"스타트", r"가동해", r"살려",
         ),
     ),
     ToolSpec(
@@ -294,7 +294,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         intent="reboot",
         phrasing_rank=50,
         phrasings=(
-            r"\breboot", r"\brestart", r"\bbounce\b", r"\bpower.?cycle", r"\brecycle\b", r"\bcycle\b",
+            r"\breboot", r"\brestart", r"\bbounce\b", r"\bkick\b", r"\bpower.?cycle", r"\brecycle\b", r"\bcycle\b",
             r"재부팅", r"재시작", r"제부팅", r"제시작", r"재부딩", r"리부팅", r"재기동", r"리부트", r"리붓", r"리스타트", r"다시 ?시작", r"껐다 ?켜", r"재실행",
         ),
     ),

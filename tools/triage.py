@@ -318,7 +318,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         phrasings=(
             r"\bincidents?\b", r"\boutages?\b", r"\b(is|are) (anything|something|anything else) (broken|down|wrong|failing|on fire)\b",
             r"\banything (broken|down|wrong|failing|on fire)\b",
-            r"\bwhat('s| is)( (currently|now|still|actually))? (broken|on fire|failing)\b",
+            r"\bwhat('?s| is)( (currently|now|still|actually))? (broken|on fire|failing)\b",
             r"\bany (problems|issues|fires)\b", r"\bon fire\b",
             r"인시던트", r"장애", r"문제 ?(있|생긴|났)", r"이슈 ?있", r"터진 ?(거|것|게)",
         ),
