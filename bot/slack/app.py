@@ -201,22 +201,15 @@ class SlackFrontEnd:
         the result goes into the incident's thread and the root is redrawn to show who works it."""
         ack()
         click = parse_incident_click(body)
-        user, channel, action, number = click.user, click.channel, click.action, click.incident_id
-        if click.problem or user is None or channel is None or action is None or number is None:
+        user, channel, action, key = click.user, click.channel, click.action, click.key
+        if click.problem or user is None or channel is None or action is None or key is None:
             self.runtime.audit.record("incident_action", user or "?", status="malformed",
                                       message=f"incident button refused: {click.problem}")
             if user and channel:
                 client.chat_postEphemeral(channel=channel, user=user, text="That button is not valid; nothing changed.")
             return
-        posted_in = self.runtime.desk.get(number)
-        if posted_in is not None and posted_in.announced and posted_in.channel and channel != posted_in.channel:
-            self.runtime.audit.record("incident_action", user, status="refused",
-                                      message=f"incident #{number} {action} refused: clicked outside its channel")
-            client.chat_postEphemeral(channel=channel, user=user,
-                                      text="That incident belongs to another channel; nothing changed.")
-            return
-        try:
-            outcome = self.runtime.desk.act(number, action, user, "slack")
+        try:  # bound to its message: the key names one incident, clicked on that incident's own root message
+            outcome = self.runtime.desk.press(key, action, user, Clicked(channel=channel, message_ts=click.message_ts))
         except Exception:
             log.exception("incident action failed")
             client.chat_postEphemeral(channel=channel, user=user, text=":warning: Something went wrong; nothing changed.")

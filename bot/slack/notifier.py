@@ -59,10 +59,10 @@ def incident_root(incident: Incident, resolved: bool = False, now: datetime | No
         buttons = [button for button in buttons if button[0] != "ack"]
     if not incident.instance_id:
         buttons = [button for button in buttons if button[0] not in ("logs", "metrics")]
-    if buttons:
+    if buttons and incident.button_key:  # the opaque key, never the number: a value is bound to this message
         blocks.append({"type": "actions", "block_id": f"incident-{incident.id}", "elements": [
             {"type": "button", "action_id": f"{INCIDENT_ACTION_PREFIX}{action}",
-             "text": {"type": "plain_text", "text": label}, "value": str(incident.id),
+             "text": {"type": "plain_text", "text": label}, "value": incident.button_key,
              **({"style": style} if style else {})} for action, label, style in buttons]})
     return escape(f"{state}{incident.title}"), blocks
 
