@@ -29,6 +29,7 @@ from bot.slack.blocks import (
     context,
     decided_message,
     escape,
+    plain_text,
     proposal_message,
     reply_message,
 )
@@ -129,7 +130,7 @@ class SlackFrontEnd:
         thread = attachment.thread_ts if attachment.channel else thread_ts
         try:
             client.files_upload_v2(channel=where, thread_ts=thread, content=attachment.content.encode(),
-                                   filename=attachment.filename, title=attachment.title)
+                                   filename=plain_text(attachment.filename, 120), title=plain_text(attachment.title, 250))
         except Exception:
             log.exception("could not share %s", attachment.filename)
             client.chat_postMessage(channel=channel, thread_ts=thread_ts,

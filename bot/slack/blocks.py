@@ -10,10 +10,20 @@ from __future__ import annotations
 from bot.core.approvals import ApprovalOutcome, Proposal
 from bot.core.pipeline import Reply, caveat_note
 from bot.slack.payloads import USER_ID
-from tools.render import SECTION_LIMIT, Block, code_block, context, escape, section
+from tools.render import (
+    SECTION_LIMIT,
+    Block,
+    code_block,
+    context,
+    escape,
+    inline_code,
+    plain_text,
+    section,
+    strip_invisible,
+)
 
 __all__ = ["APPROVE_ACTION", "REJECT_ACTION", "Block", "code_block", "context", "decided_message", "escape",
-           "proposal_message", "reply_message", "section"]
+           "inline_code", "plain_text", "proposal_message", "reply_message", "section", "strip_invisible"]
 
 APPROVE_ACTION = "proposal_approve"
 REJECT_ACTION = "proposal_reject"
@@ -65,17 +75,17 @@ def _button(action_id: str, label: str, value: str, style: str | None = None) ->
 def proposal_message(proposal: Proposal) -> tuple[str, list[Block]]:
     """The proposal with its buttons: Confirm/Cancel for the requester, Approve/Reject for approvers."""
     confirm = proposal.needs == "confirm"
-    names = ", ".join(f"*{escape(name or '-')}* `{escape(iid)}`"
+    names = ", ".join(f"*{escape(name or '-')}* {inline_code(iid)}"
                       for iid, name in zip(proposal.instance_ids, proposal.instance_names))
     summary = escape(proposal.summary)
     if confirm:
         text = f"Confirm: {summary}?"
-        head = f":question: *Confirm?* — `{escape(proposal.tool)}` on {names} in {escape(proposal.region)}"
+        head = f":question: *Confirm?* — {inline_code(proposal.tool)} on {names} in {escape(proposal.region)}"
         decider = "you (who asked) or an approver"
         yes, no = "Confirm", "Cancel"
     else:
         text = f"Approval needed: {summary}"
-        head = f":warning: *Approval needed* — `{escape(proposal.tool)}` on {names} in {escape(proposal.region)}"
+        head = f":warning: *Approval needed* — {inline_code(proposal.tool)} on {names} in {escape(proposal.region)}"
         decider = "an approver"
         yes, no = "Approve", "Reject"
     approve = _button(APPROVE_ACTION, yes, proposal.id, style="danger")
@@ -86,7 +96,7 @@ def proposal_message(proposal: Proposal) -> tuple[str, list[Block]]:
     blocks: list[Block] = [
         section(head),
         context(f"Requested by {who(proposal.requested_by)} · {decider} decides · expires "
-                f"{proposal.expires_at:%H:%M} UTC · proposal `{escape(proposal.id)}`"),
+                f"{proposal.expires_at:%H:%M} UTC · proposal {inline_code(proposal.id)}"),
         # one per proposal: a view or message listing several (the Home tab, `pending`) repeats no block_id,
         # which Slack refuses (invalid_blocks)
         {"type": "actions", "block_id": f"proposal_actions:{proposal.id}",
@@ -112,7 +122,7 @@ def decided_message(proposal: Proposal, decision: ApprovalOutcome) -> tuple[str,
     blocks = [section(head)]
     if decision.outcome is not None and decision.outcome.ok and decision.outcome.result is not None:
         blocks += decision.outcome.result.to_blocks()
-    blocks.append(context(f"Requested by {who(proposal.requested_by)} · proposal `{escape(proposal.id)}`"))
+    blocks.append(context(f"Requested by {who(proposal.requested_by)} · proposal {inline_code(proposal.id)}"))
     return head.replace("*", ""), blocks[:MAX_BLOCKS]
 
 

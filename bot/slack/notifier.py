@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 
 from bot.core.charts import IncidentCharts
 from bot.core.recovery import RecoveryAdvisor
-from bot.slack.blocks import code_block, context, escape, proposal_message, section, who
+from bot.slack.blocks import code_block, context, escape, inline_code, plain_text, proposal_message, section, who
 from monitoring.notifier import Thread
 from store.incidents import TIER_NAMES, Incident
 from tools.charts import Chart
@@ -37,8 +37,8 @@ def incident_root(incident: Incident, resolved: bool = False, now: datetime | No
     head = f"{emoji} *{state}{TIER_NAMES.get(incident.tier, incident.tier)}* · incident #{incident.id}"
     body, _ = code_block(incident.evidence or ["(no evidence)"], limit=1500)
     blocks = [section(f"{head}\n{escape(incident.summary)}"), section(body),
-              context(f"check `{escape(incident.check_name)}` · rule “{escape(incident.rule)}” · "
-                      f"`{escape(incident.resource_id)}` · {escape(incident.region)} · "
+              context(f"check {inline_code(incident.check_name)} · rule “{escape(incident.rule)}” · "
+                      f"{inline_code(incident.resource_id)} · {escape(incident.region)} · "
                       f"opened {incident.opened_at:%H:%M:%S} UTC")]
     people = []
     if incident.acknowledged_by:
@@ -69,8 +69,9 @@ def incident_root(incident: Incident, resolved: bool = False, now: datetime | No
 
 def upload_chart(client: WebClient, channel: str, thread_ts: str | None, chart: Chart) -> None:
     """Share a PNG in a thread: files.getUploadURLExternal, the bytes, files.completeUploadExternal."""
-    client.files_upload_v2(channel=channel, thread_ts=thread_ts, content=chart.png, filename=chart.filename,
-                           title=chart.title, alt_txt=chart.title)
+    title = plain_text(chart.title, 250)  # a plain-text field: data in it must not ping or link
+    client.files_upload_v2(channel=channel, thread_ts=thread_ts, content=chart.png,
+                           filename=plain_text(chart.filename, 120), title=title, alt_txt=title)
 
 
 class SlackNotifier:

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from tools.render import strip_invisible
+
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 CHANNEL_ID = re.compile(r"[CDG][A-Z0-9]{2,20}")
 TS = re.compile(r"[0-9]{6,12}\.[0-9]{1,8}")  # ASCII digits: `\d` is every script's digits
@@ -28,8 +30,9 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def text_of(value: Any) -> str:
-    """Message text: a string, bounded; anything else is no text."""
-    return value[:MAX_TEXT] if isinstance(value, str) else ""
+    """Message text: a string, bounded; anything else is no text. The invisible marks `escape` puts into
+    data are taken out, so a Name tag copied from a message and pasted back names the instance."""
+    return strip_invisible(value[:MAX_TEXT]) if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from slack_bolt.request import BoltRequest
 from sandbox.fleet import launch_instance
 from tests.conftest import APPROVER, CHANNEL, REQUESTER
 from tests.fakes.slack_payloads import button_click, direct_message_event, mention_event, slash_command
+from tools.render import strip_invisible
 
 _ids = itertools.count(1)
 
@@ -31,7 +32,9 @@ def click(front, action_id, value, user=APPROVER, channel=CHANNEL, message_ts=No
 
 
 def blocks_text(params) -> str:
-    return json.dumps(params.get("blocks") or [], ensure_ascii=False) + (params.get("text") or "")
+    """What a reader sees of a message, as one string (the invisible marks that keep data from
+    formatting taken out: they are not there for the eye)."""
+    return strip_invisible(json.dumps(params.get("blocks") or [], ensure_ascii=False) + (params.get("text") or ""))
 
 
 def proposal_posted(slack_api, front):
