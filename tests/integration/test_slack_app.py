@@ -290,7 +290,7 @@ def test_slash_audit_answers_who_stopped_what(make_slack, slack_api, demo):
     assert [line.split()[3] for line in lines] == ["ran", "approved", "proposed"]  # newest first
     assert APPROVER in lines[1] and REQUESTER in lines[2]
     command(front, slack_api, "audit")
-    everything = slack_api.wait_for(lambda: len(responses(slack_api)) == 2 and responses(slack_api))[1]["text"]
+    everything = strip_invisible(slack_api.wait_for(lambda: len(responses(slack_api)) == 2 and responses(slack_api))[1]["text"])
     assert "list_instances" not in everything and "stop_instances" in everything
 
 
