@@ -305,6 +305,8 @@ def slack_api():
     server = FakeSlackWebApi().start()
     yield server
     server.stop()
+    refused = [f"{call.method}: {call.response and call.response.get('errors')}" for call in server.refusals()]
+    assert server.refusals_expected or not refused, f"real Slack would refuse what the bot sent: {refused}"
 
 
 @pytest.fixture

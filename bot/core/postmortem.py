@@ -15,7 +15,6 @@ from bot.core.approvals import Proposal
 from sop.runbooks import Runbook
 from store.incidents import TIER_NAMES, Incident
 
-
 # what makes Markdown in the middle of a line: emphasis, code, links and images (`[`), HTML and
 # autolinks, tables, strikethrough, entities; `_` inside a word (start_instances) emphasises nothing
 _MARKDOWN = re.compile(r"([\\`*\[\]|<>~&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")

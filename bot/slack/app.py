@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.core.approvals import Clicked
+from bot.core.approvals import Clicked, Proposal
 from bot.core.pipeline import Attachment, Reply, left_out_note
 from bot.core.runtime import Runtime
 from bot.slack.blocks import (
@@ -97,13 +98,17 @@ class SlackFrontEnd:
         """Run one request and answer in its thread; never a stack trace in Slack."""
         try:
             reply = self.runtime.router.answer(text, user=user, front="slack", channel=channel, thread_ts=thread_ts)
-            self.post_reply(client, channel, thread_ts, reply)
+            self.post_reply(client, channel, thread_ts, reply, user)
         except Exception:
             log.exception("request failed")
             client.chat_postMessage(channel=channel, thread_ts=thread_ts,
                                     text=":warning: Something went wrong on my side; nothing was changed.")
 
-    def post_reply(self, client: WebClient, channel: str, thread_ts: str, reply: Reply) -> None:
+    def decides(self, user: str | None) -> Callable[[Proposal], bool]:
+        """Whether `user` may press a proposal's buttons: a list drawn for them shows only those."""
+        return lambda proposal: user is not None and self.runtime.approvals.may_decide(user, proposal) is None
+
+    def post_reply(self, client: WebClient, channel: str, thread_ts: str, reply: Reply, user: str | None = None) -> None:
         if reply.awaits_decision and reply.proposal is not None:
             text, blocks = proposal_message(reply.proposal)
             if reply.decision is not None and reply.decision.left_out:  # names are AWS data: escaped
@@ -111,7 +116,10 @@ class SlackFrontEnd:
             posted = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
             self.runtime.approvals.set_message(reply.proposal.id, channel, posted["ts"])
             return
-        text, blocks = reply_message(reply)
+        text, blocks = reply_message(reply, self.decides(user))
+        if reply.proposals and user is not None:  # `pending`: only to the asker, its buttons theirs to press
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=text, blocks=blocks)
+            return
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
         if reply.attachment is not None:
             self.share(client, reply.attachment, channel, thread_ts)
@@ -272,7 +280,7 @@ class SlackFrontEnd:
         if not text or self.runtime.router.match(text, "slack") is not None:
             # operator commands answer only the person who typed them, except a monitor switch
             reply = self.runtime.router.answer(text, user=user, front="slack", channel=channel)
-            body, blocks = reply_message(reply)
+            body, blocks = reply_message(reply, self.decides(user))
             respond(text=body, blocks=blocks, response_type="in_channel" if reply.public else "ephemeral")
             if reply.attachment is not None:
                 self.share(client, reply.attachment, channel, None)

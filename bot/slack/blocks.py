@@ -7,6 +7,8 @@ emoji prefix, the planner note, the Approve/Reject buttons — within Slack's li
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.core.approvals import ApprovalOutcome, Proposal
 from bot.core.pipeline import Reply, caveat_note
 from bot.slack.payloads import USER_ID
@@ -33,9 +35,10 @@ BUTTON_TEXT_LIMIT = 75
 BUTTON_VALUE_LIMIT = 2000
 
 
-def reply_message(reply: Reply) -> tuple[str, list[Block]]:
+def reply_message(reply: Reply, may_decide: Callable[[Proposal], bool] = lambda _: False) -> tuple[str, list[Block]]:
     """(fallback text, blocks) for any non-proposal reply. Everything in a reply may carry data
-    (names, AWS errors, what the user typed), so all of it is escaped."""
+    (names, AWS errors, what the user typed), so all of it is escaped. A `pending` list is made for
+    the one person who asked: its proposals carry buttons only where `may_decide` says they may."""
     if reply.kind == "run" and reply.outcome is not None and reply.outcome.result is not None:
         blocks: list[Block] = reply.outcome.result.to_blocks()
         if reply.where:
@@ -49,7 +52,8 @@ def reply_message(reply: Reply) -> tuple[str, list[Block]]:
     if reply.proposals:  # `pending`: each one with its own buttons, decidable right here
         blocks = [section(f"*{len(reply.proposals)} proposal(s)* wait for a decision:")]
         for proposal in reply.proposals[:MAX_PENDING_SHOWN]:
-            blocks += proposal_message(proposal)[1]
+            shown = proposal_message(proposal)[1]
+            blocks += shown if may_decide(proposal) else [block for block in shown if block["type"] != "actions"]
         if len(reply.proposals) > MAX_PENDING_SHOWN:
             blocks.append(context(f"… and {len(reply.proposals) - MAX_PENDING_SHOWN} more; `pending` in the "
                                   "terminal lists all"))
