@@ -90,9 +90,10 @@ def block_problems(block: dict[str, Any]) -> list[str]:
     errors: list[str] = []
     try:
         parsed.validate_json()
+        as_sent = parsed.to_dict()  # validates the elements and text objects inside, too
     except SlackObjectFormationError as error:
-        errors.append(str(error))
-    errors += _dropped(block, parsed.to_dict(), block.get("type", "block"))
+        return [str(error)]
+    errors += _dropped(block, as_sent, block.get("type", "block"))
     errors += _blank_texts(block, block.get("type", "block"))
     elements = block.get("elements") if block.get("type") == "actions" else None
     if isinstance(elements, list):
