@@ -191,15 +191,16 @@ def run_mcp(runtime, read_only: bool, http_port: int | None,
             host: str = "127.0.0.1") -> int:
     import anyio
 
-    from bot.mcp.server import McpFrontEnd, McpSetupError
+    from bot.mcp.server import McpFrontEnd, McpSetupError, usable_token
 
     front = McpFrontEnd(runtime, read_only=read_only)
     if http_port:
-        token = runtime.settings.mcp_auth_token
+        secret = runtime.settings.mcp_auth_token
+        token = usable_token(secret.get_secret_value() if secret else None)  # a blank one is none
         try:
             print(f"MCP (streamable HTTP) on http://{host}:{http_port}/mcp"
                   + (" (bearer token required)" if token else ""), file=sys.stderr, flush=True)
-            front.run_http(http_port, host, token.get_secret_value() if token else None)
+            front.run_http(http_port, host, token)
         except McpSetupError as error:
             print(error, file=sys.stderr)
             return 2

@@ -9,6 +9,7 @@ fingerprint, so two replicas cannot open it twice either.
 from __future__ import annotations
 
 import builtins
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +60,7 @@ class Incident(BaseModel):
     snoozed_until: datetime | None = None
     resolved_by: str | None = None
     held: bool = False
+    button_key: str | None = None  # what its buttons carry (opaque); None only for a row made before 0006
 
     @field_validator("account", mode="before")
     @classmethod
@@ -108,6 +110,12 @@ class IncidentStore:
             row = connection.execute(select(incidents).where(incidents.c.id == incident_id)).first()
         return Incident.model_validate(dict(row._mapping)) if row else None
 
+    def by_button_key(self, key: str) -> Incident | None:
+        """The incident whose buttons carry `key` (the click still has to come from its own message)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(select(incidents).where(incidents.c.button_key == key)).first()
+        return Incident.model_validate(dict(row._mapping)) if row else None
+
     def open_counts_by_tier(self) -> list[tuple[int, int]]:
         with self.engine.connect() as connection:
             rows = connection.execute(select(incidents.c.tier, func.count()).where(incidents.c.status == "open")
@@ -127,7 +135,7 @@ class IncidentStore:
                 ).scalar_one()
                 return connection.execute(insert(incidents).values(  # type: ignore[index]  # a row mapping
                     **{**values, "account": values.get("account") or OWN_ACCOUNT}, status="open", suppressed=recent >= max_openings, opened_at=now, updated_at=now,
-                    resolved_notified=False)).inserted_primary_key[0]
+                    resolved_notified=False, button_key=secrets.token_urlsafe(18))).inserted_primary_key[0]
         except IntegrityError:  # one_open_incident_per_fingerprint
             return None
 

@@ -144,7 +144,10 @@ incidents = Table(
     Column("resolved_by", String(128)),  # a person, when resolved by hand; None when the monitor saw it clear
     # resolved by hand while the finding still showed: stay quiet until the finding clears once
     Column("held", Boolean, nullable=False, server_default=false(), default=False),
+    # what its buttons carry instead of its number, checked against the message clicked; migration 0006
+    Column("button_key", String(40)),
 )
+Index("incident_button_key", incidents.c.button_key, unique=True)
 # At most one open incident per fingerprint in an account and region, enforced by the database itself: two
 # replicas that both see a fault in the same moment (a lease hand-over, a split brain) cannot open it twice.
 Index("one_open_incident_per_scope_fingerprint", incidents.c.account, incidents.c.region, incidents.c.fingerprint,

@@ -305,6 +305,8 @@ def slack_api():
     server = FakeSlackWebApi().start()
     yield server
     server.stop()
+    refused = [f"{call.method}: {call.response and call.response.get('errors')}" for call in server.refusals()]
+    assert server.refusals_expected or not refused, f"real Slack would refuse what the bot sent: {refused}"
 
 
 @pytest.fixture
@@ -322,7 +324,8 @@ def make_slack(make_runtime, slack_api):
 
 # The safety suite's tally (tests/security/conftest.py): every attack and the unapproved calls found after
 # it ride on the test's teardown report, which the controller of a pytest-xdist run receives as well.
-ATTACK_TALLY = {"attacks": 0, "unapproved": 0, "failed": 0}
+ATTACK_TALLY = {"attacks": 0, "unapproved": 0, "failed": 0, "invalid_slack_payloads": 0, "formatting_leaks": 0,
+                "forged_clicks": 0, "forged_clicks_obeyed": 0}
 
 
 def pytest_runtest_logreport(report) -> None:
@@ -334,10 +337,15 @@ def pytest_runtest_logreport(report) -> None:
                 ATTACK_TALLY["attacks"] += 1
             elif name == "unapproved_calls":
                 ATTACK_TALLY["unapproved"] += value
+            elif name in ATTACK_TALLY:
+                ATTACK_TALLY[name] += value
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
     if ATTACK_TALLY["attacks"]:
         terminalreporter.write_line(
-            f"attacks: {ATTACK_TALLY['attacks']} tried, {ATTACK_TALLY['unapproved']} unapproved calls"
+            f"attacks: {ATTACK_TALLY['attacks']} tried, {ATTACK_TALLY['unapproved']} unapproved calls, "
+            f"{ATTACK_TALLY['invalid_slack_payloads']} invalid Slack payloads, "
+            f"{ATTACK_TALLY['formatting_leaks']} formatting leaks, "
+            f"{ATTACK_TALLY['forged_clicks_obeyed']} of {ATTACK_TALLY['forged_clicks']} forged incident clicks obeyed"
             + (f" ({ATTACK_TALLY['failed']} attack tests failed)" if ATTACK_TALLY["failed"] else ""))

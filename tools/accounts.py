@@ -59,6 +59,8 @@ class Account(BaseModel):
     allowed_channels: list[str] = Field(default_factory=list)
     # who approves changes here, instead of APPROVER_USER_IDS (a team owns its account)
     approvers: list[str] = Field(default_factory=list)
+    # who else works this account's incidents (snooze, resolve), instead of OPERATOR_USER_IDS
+    operators: list[str] = Field(default_factory=list)
 
     @field_validator("regions")
     @classmethod
@@ -73,7 +75,7 @@ class Account(BaseModel):
     def _channels(cls, value: list[str]) -> list[str]:
         return _slack_ids(value, CHANNEL_ID, "channel ids", "C…")
 
-    @field_validator("approvers")
+    @field_validator("approvers", "operators")
     @classmethod
     def _approvers(cls, value: list[str]) -> list[str]:
         return _slack_ids(value, USER_ID, "user ids", "U…")
@@ -155,6 +157,11 @@ class Estate(BaseModel):
         """The account's own approvers (the team that owns it); none declared: ()."""
         account = self.get(name or "")
         return tuple(account.approvers) if account is not None else ()
+
+    def operators_of(self, name: str | None) -> tuple[str, ...]:
+        """The account's own operators (they work its incidents); none declared: ()."""
+        account = self.get(name or "")
+        return tuple(account.operators) if account is not None else ()
 
     def summary(self) -> str:
         """Where the bot works, for `status`."""

@@ -12,7 +12,7 @@ from tools.charts import Chart, ChartSeries, line_chart
 from tools.context import ToolContext
 from tools.inventory import fetch_instances
 from tools.models import Instance, Risk, ToolArgs, ToolResult, check_window
-from tools.render import Block, escape, fmt, lines_blocks, section, sparkline, table
+from tools.render import Block, escape, fmt, inline_code, lines_blocks, section, sparkline, table
 from tools.spec import ToolSpec, verbs
 
 # GetMetricData accepts at most 500 metric queries per request; batching at that size
@@ -102,7 +102,7 @@ class MetricsResult(ToolResult):
                           filename=f"{self.metric.lower()}.png")
 
     def to_blocks(self) -> list[Block]:
-        lines = [f"*{escape(s.name or '-')}* `{escape(s.instance_id)}` latest {fmt(s.latest, missing='–')} · "
+        lines = [f"*{escape(s.name or '-')}* {inline_code(s.instance_id)} latest {fmt(s.latest, missing='–')} · "
                  f"avg {fmt(s.average, missing='–')} · max {fmt(s.maximum, missing='–')} ({len(s.points)} points)"
                  for s in self.series]
         return lines_blocks(f"*{escape(self.metric)}* ({escape(self.statistic)}, last {self.minutes} min)", lines)

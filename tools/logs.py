@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 from tools.context import ToolContext
 from tools.errors import ToolError
 from tools.models import Instance, Risk, ToolArgs, ToolResult, check_window
-from tools.render import Block, code_block, context, escape, section
+from tools.render import Block, code_block, context, escape, inline_code, section
 from tools.spec import ToolSpec, verbs
 
 LOG_GROUP_PATTERN = r"^[\.\-_/#A-Za-z0-9]{1,512}$"
@@ -63,8 +63,8 @@ class LogSearchResult(ToolResult):
         return "\n".join([head, *self._lines()])
 
     def to_blocks(self) -> list[Block]:
-        header = (f"*{len(self.events)} line(s)* in `{escape(self.log_group)}`{escape(self._from)} matching "
-                  f"`{escape(self.filter_pattern or '(all)')}` over the last {self.minutes} min")
+        header = (f"*{len(self.events)} line(s)* in {inline_code(self.log_group)}{escape(self._from)} matching "
+                  f"{inline_code(self.filter_pattern or '(all)')} over the last {self.minutes} min")
         if not self.events:
             return [section(header)]
         body, left_out = code_block(self._lines())

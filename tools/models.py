@@ -16,7 +16,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tools.charts import Chart
-from tools.render import STATE_EMOJI, Block, code_block, escape, lines_blocks, section, table
+from tools.render import STATE_EMOJI, Block, code_block, escape, inline_code, lines_blocks, section, table
 
 AWS_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 INSTANCE_ID_PATTERN = re.compile(r"^i-([0-9a-f]{8}|[0-9a-f]{17})$")
@@ -82,7 +82,7 @@ def instances_table(instances: Sequence[Instance], regions: bool = False) -> str
 def instance_line(instance: Instance) -> str:
     emoji = STATE_EMOJI.get(instance.state, ":white_circle:")
     extras = " · ".join(escape(part) for part in (instance.state, instance.type, instance.env) if part)
-    return f"{emoji} *{escape(instance.name or '(no name)')}* `{escape(instance.id)}` {extras}"
+    return f"{emoji} *{escape(instance.name or '(no name)')}* {inline_code(instance.id)} {extras}"
 
 
 class ToolArgs(BaseModel):
@@ -177,7 +177,7 @@ class StateChangeResult(ToolResult):
 
     def to_blocks(self) -> list[Block]:
         return lines_blocks(f"*{escape(self.action)}* requested",
-                            [f"*{escape(c.name or '-')}* `{escape(c.instance_id)}` {escape(c.previous_state)} → "
+                            [f"*{escape(c.name or '-')}* {inline_code(c.instance_id)} {escape(c.previous_state)} → "
                              f"{escape(c.current_state)}" for c in self.changes])
 
 

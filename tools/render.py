@@ -9,6 +9,7 @@ says how much was left out rather than failing to post.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,14 +45,64 @@ def fmt(value: float | None, digits: int = 1, missing: str = "-") -> str:
 
 # -- Block Kit ------------------------------------------------------------------------------------
 
+WORD_JOINER = "\u2060"  # invisible, no line break: beside a marker it leaves no word boundary there
+SOFT_HYPHEN = "\u00ad"  # invisible: a line that starts with it starts with no quote or list marker
+INVISIBLE = (WORD_JOINER, SOFT_HYPHEN)
+_MARKER = re.compile(r"[*_~`]")
+_SHORTCODE = re.compile(r":(?=[A-Za-z0-9_+'-]*[A-Za-z][A-Za-z0-9_+'-]*:)")  # a letter: 11:49:11 is a time  # `:white_check_mark:` in a Name tag is not our emoji
+_LINE_START = re.compile(r"^([ \t]*)(&gt;|[-+•◦▪‣]|[0-9]+[.)])", re.M)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+_SLACK_MARKUP = re.compile(r"<[^<>\n]{0,400}>")
+
+
+def escape_entities(value: object) -> str:
+    """`&`, `<` and `>` as entities: `<!channel>`, `<@U…>` and `<https://evil|AWS console>` become text.
+    Enough inside a ``` block or a `code span`, where Slack formats nothing else."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def escape(value: object) -> str:
-    """Any AWS- or user-sourced string, made inert for Slack mrkdwn.
+    """Any AWS- or user-sourced string, made inert for Slack mrkdwn: it can neither ping, link nor format.
 
     Why one function, used by every renderer: in mrkdwn `<!channel>` pings a whole channel and
-    `<https://evil|AWS console>` shows a disguised link; a Name tag, a log line, an alarm name or
-    an AWS error text can carry either. Escaping `&`, `<` and `>` turns them into plain text.
+    `<https://evil|AWS console>` shows a disguised link — the entities stop both; and `*APPROVED*` in a
+    Name tag, `_`, `~`, backticks, a leading `>` or an `:emoji:` in a log line would render as the bot's
+    own formatting. Slack has no escape character for those; it applies a marker only at a word
+    boundary, so a word joiner (U+2060) on both sides of each marker leaves none, and a soft hyphen
+    (U+00AD) before a line's leading `>`, `-`, `•` or `1.` means the line starts with no marker (the
+    approach jsx-slack documents for quotes). Both are invisible: the text reads as it came, and
+    `strip_invisible` takes them out again when someone pastes it back to the bot.
     """
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MARKER.sub(lambda found: f"{WORD_JOINER}{found.group()}{WORD_JOINER}", escape_entities(value))
+    text = _SHORTCODE.sub(":" + WORD_JOINER, text)
+    return _LINE_START.sub(lambda found: f"{found.group(1)}{SOFT_HYPHEN}{found.group(2)}", text)
+
+
+def inline_code(value: object) -> str:
+    """Data as a `code span`: nothing formats inside one, so only a backtick that would close it is changed
+    (to ˋ, U+02CB, which looks alike)."""
+    return "`" + (escape_entities(value).replace("`", "\u02cb") or " ") + "`"
+
+
+def strip_invisible(text: str) -> str:
+    """What `escape` added, taken out of text typed or pasted back to the bot (a copied Name tag)."""
+    for mark in INVISIBLE:
+        text = text.replace(mark, "")
+    return text
+
+
+def plain_text(value: object, limit: int = 150) -> str:
+    """Data for a plain-text field (a file's or chart's title, alt text, a button): no control or
+    invisible characters, and no Slack markup — `<!channel>`, `<@U…>`, `<#C…>`, `<https://…|…>` are cut
+    out (their label kept), so a title never pings, links or breaks a line."""
+    def label(found: re.Match[str]) -> str:
+        inner = found.group()[1:-1]
+        return inner.split("|", 1)[1] if "|" in inner and inner[:1] not in "!@#" else ""
+
+    text = _SLACK_MARKUP.sub(label, _CONTROL.sub("", str(value)).replace("\n", " ").replace("\t", " "))
+    text = re.sub(r"[<>]", "", text)
+    text = re.sub(r"@(channel|here|everyone)\b", r"\1", text, flags=re.I)
+    return " ".join(text.split())[:limit] or "-"
 
 
 def _not_empty(text: str) -> str:
@@ -89,7 +140,7 @@ def code_block(lines: Sequence[str], limit: int = SECTION_LIMIT - 80) -> tuple[s
     kept: list[str] = []
     size = 0
     for line in lines:
-        line = escape(line.replace("```", "'''"))
+        line = escape_entities(line.replace("```", "'''"))  # nothing formats inside a ``` block
         if size + len(line) + 1 > limit:
             break
         kept.append(line)

@@ -26,6 +26,7 @@ from planning.plan import Language, detect_language
 from store.audit import AuditLog
 from store.flags import LAST_CYCLE_FLAG, MONITOR_FLAG, Flags
 from store.incidents import IncidentStore
+from tools.accounts import Estate
 from tools.aws import AwsClients
 from tools.models import Risk
 from tools.registry import tools
@@ -222,16 +223,16 @@ COMMANDS: tuple[Command, ...] = (
                                        "ko": "열린 인시던트 (등급, 리소스, 경과, 담당)"},
             _words("incidents", "인시던트"), _incidents),
     Command("incident", "incident <number>", {"en": "one incident and its timeline", "ko": "인시던트 상세와 타임라인"},
-            _words("incident", "인시던트", args=r"#?\d{1,9}"), _incident),
+            _words("incident", "인시던트", args=r"#?[0-9]{1,9}"), _incident),
     Command("ack", "ack <number>", {"en": "acknowledge an incident", "ko": "인시던트 확인(담당)"},
-            _words("ack", "acknowledge", args=r"#?\d{1,9}"), _incident_action("ack"), fronts=frozenset({"terminal"})),
+            _words("ack", "acknowledge", args=r"#?[0-9]{1,9}"), _incident_action("ack"), fronts=frozenset({"terminal"})),
     Command("snooze", "snooze <number> 1h|4h", {"en": "silence an incident for 1 or 4 hours", "ko": "인시던트 1/4시간 알림 끄기"},
-            _words("snooze", args=r"#?\d{1,9}\s+[14]\s*h"), _snooze, fronts=frozenset({"terminal"})),
+            _words("snooze", args=r"#?[0-9]{1,9}\s+[14]\s*h"), _snooze, fronts=frozenset({"terminal"})),
     Command("resolve", "resolve <number>", {"en": "resolve an incident by hand", "ko": "인시던트 수동 해결"},
-            _words("resolve", args=r"#?\d{1,9}"), _incident_action("resolve"), fronts=frozenset({"terminal"})),
+            _words("resolve", args=r"#?[0-9]{1,9}"), _incident_action("resolve"), fronts=frozenset({"terminal"})),
     Command("postmortem", "postmortem <number>", {"en": "a postmortem draft of an incident (Markdown)",
                                               "ko": "인시던트 포스트모템 초안 (Markdown)"},
-            _words("postmortem", "포스트모템", args=r"#?\d{1,9}"), _postmortem),
+            _words("postmortem", "포스트모템", args=r"#?[0-9]{1,9}"), _postmortem),
     Command("sop", "sop <question>", {"en": "the runbook for a problem", "ko": "문제에 맞는 런북"},
             re.compile(r"(?i:sop|runbook)(?:\s*:?\s+(?P<args>.+))?", re.S), _sop),
 )
@@ -266,13 +267,21 @@ class CommandTable:
 @dataclass(frozen=True)
 class Operators:
     """Who may change operator state (`auto`, incident actions): the terminal is local trust (whoever
-    runs the bot); in Slack, approvers and OPERATOR_USER_IDS."""
+    runs the bot); in Slack, approvers and OPERATOR_USER_IDS — and for an account's incidents, that
+    account's own approvers and operators (accounts file) when it names any: the team that owns it
+    works its incidents, and the global lists only where the account names nobody."""
 
     approvers: frozenset[str]
     operators: frozenset[str]
+    estate: Estate | None = None
 
-    def may_operate(self, user: str, front: str) -> bool:
-        return front == "terminal" or user in self.approvers or user in self.operators
+    def may_operate(self, user: str, front: str, account: str | None = None) -> bool:
+        if front == "terminal":
+            return True
+        own = set(self.estate.approvers_of(account)) | set(self.estate.operators_of(account)) if self.estate else set()
+        if own:
+            return user in own
+        return user in self.approvers or user in self.operators
 
 
 class CommandRouter:

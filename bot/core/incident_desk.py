@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 
+from bot.core.approvals import Clicked
 from bot.core.pipeline import Attachment, Pipeline, Reply
 from bot.core.postmortem import draft
 from sop.runbooks import Runbook
@@ -41,7 +42,7 @@ class DeskOutcome(BaseModel):
 
 class IncidentDesk:
     def __init__(self, store: IncidentStore, audit: AuditLog, pipeline: Pipeline,
-                 may_operate: Callable[[str, str], bool],
+                 may_operate: Callable[[str, str, str | None], bool],
                  runbook: Callable[[str | None], Runbook | None] = lambda _: None) -> None:
         self.store = store
         self.audit = audit
@@ -56,14 +57,36 @@ class IncidentDesk:
     def get(self, incident_id: int) -> Incident | None:
         return self.store.get(incident_id)
 
+    def press(self, key: str, action: str, user: str, clicked: Clicked) -> DeskOutcome:
+        """A button on an incident's root message: `key` is the opaque id it carries, and the click must
+        come from that incident's own message (channel and ts) — a value pasted into another incident's
+        message, another channel or an ephemeral list names nothing here."""
+        incident = self.store.by_button_key(key)
+        if incident is None:
+            self.audit.record("incident_action", user, status="unknown", message=f"incident {action} refused: "
+                              "no incident carries that button")
+            return DeskOutcome(ok=False, message="No such incident (that button is not valid); nothing changed.")
+        refusal = None
+        if not incident.announced or clicked.channel != incident.channel:
+            refusal = "That incident belongs to another channel; nothing changed."
+        elif clicked.message_ts != incident.thread_ts:
+            refusal = "That button does not belong to this incident's message; nothing changed."
+        if refusal:
+            self._audit(incident, user, action, "refused", refusal)
+            return DeskOutcome(ok=False, incident=incident, message=refusal)
+        return self.act(incident.id, action, user, "slack")
+
     def act(self, incident_id: int, action: str, user: str, front: str = "slack") -> DeskOutcome:
         incident = self.get(incident_id)
         if incident is None or action not in ACTIONS:
             return DeskOutcome(ok=False, message=f"No incident #{incident_id} (or no such action); nothing changed.")
-        if action in OPERATOR_ACTIONS and not self.may_operate(user, front):
+        if action in OPERATOR_ACTIONS and not self.may_operate(user, front, incident.account):
             self._audit(incident, user, action, "refused")
-            return DeskOutcome(ok=False, incident=incident, message="Only approvers and operators "
-                               "(OPERATOR_USER_IDS) may snooze or resolve an incident; nothing changed.")
+            whose = (f"the {incident.account} account's approvers and operators (accounts file; APPROVER_USER_IDS "
+                     "and OPERATOR_USER_IDS if it names none)" if incident.account else
+                     "approvers and operators (OPERATOR_USER_IDS)")
+            return DeskOutcome(ok=False, incident=incident, message=f"Only {whose} may snooze or resolve "
+                               "this incident; nothing changed.")
         if action in ("logs", "metrics"):
             return self._read(incident, action, user, front)
         if action == "postmortem":

@@ -197,7 +197,8 @@ def build_runtime(settings: Settings, clients: AwsClients, db_file: str = DEFAUL
     table = CommandTable(commands)
     pipeline = Pipeline(runner, planner, approvals, audit, policy, fleet, runbooks, help_text=table.help_text,
                         announce=[make(approvals) for make in announce])
-    operators = Operators(frozenset(settings.approver_user_ids), frozenset(settings.operator_user_ids))
+    operators = Operators(frozenset(settings.approver_user_ids), frozenset(settings.operator_user_ids),
+                          clients.estate)
     desk = IncidentDesk(incidents, audit, pipeline, operators.may_operate, runbook=runbooks.get)
     flags = Flags(engine)
     autorecovery = AutoRecovery(settings, flags, approvals, policy, runbooks, incidents, RecoveryStore(engine), audit,

@@ -76,17 +76,25 @@ class McpFrontEnd:
     def http_app(self, host: str = LOOPBACK, token: str | None = None) -> Any:
         """The streamable-HTTP ASGI app; with a token, every request must carry `Authorization: Bearer`."""
         app = self.server.streamable_http_app(host=host)
+        token = usable_token(token)
         return app if token is None else BearerAuth(app, token)
 
     def run_http(self, port: int, host: str = LOOPBACK, token: str | None = None) -> None:
         """Serve over HTTP. Beyond loopback only with a token: these tools reach AWS."""
         import uvicorn
 
-        if host not in LOOPBACK_HOSTS and not token:
+        token = usable_token(token)
+        if host not in LOOPBACK_HOSTS and token is None:
             raise McpSetupError(f"refusing to listen on {host} without MCP_AUTH_TOKEN (anyone who reaches it "
                                 "could ask for changes); set MCP_AUTH_TOKEN or use 127.0.0.1")
         uvicorn.run(self.http_app(host, token), host=host, port=port, log_level="warning")
 
+
+
+def usable_token(token: str | None) -> str | None:
+    """A blank or whitespace-only MCP_AUTH_TOKEN is no token: `MCP_AUTH_TOKEN=" "` in a .env must not
+    open every interface behind a bearer anyone can type."""
+    return token if token is not None and token.strip() else None
 
 
 class McpSetupError(Exception):

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.core.approvals import Clicked
+from bot.core.approvals import Clicked, Proposal
 from bot.core.pipeline import Attachment, Reply, left_out_note
 from bot.core.runtime import Runtime
 from bot.slack.blocks import (
@@ -29,6 +30,7 @@ from bot.slack.blocks import (
     context,
     decided_message,
     escape,
+    plain_text,
     proposal_message,
     reply_message,
 )
@@ -98,13 +100,17 @@ class SlackFrontEnd:
         """Run one request and answer in its thread; never a stack trace in Slack."""
         try:
             reply = self.runtime.router.answer(text, user=user, front="slack", channel=channel, thread_ts=thread_ts)
-            self.post_reply(client, channel, thread_ts, reply)
+            self.post_reply(client, channel, thread_ts, reply, user)
         except Exception:
             log.exception("request failed")
             client.chat_postMessage(channel=channel, thread_ts=thread_ts,
                                     text=":warning: Something went wrong on my side; nothing was changed.")
 
-    def post_reply(self, client: WebClient, channel: str, thread_ts: str, reply: Reply) -> None:
+    def decides(self, user: str | None) -> Callable[[Proposal], bool]:
+        """Whether `user` may press a proposal's buttons: a list drawn for them shows only those."""
+        return lambda proposal: user is not None and self.runtime.approvals.may_decide(user, proposal) is None
+
+    def post_reply(self, client: WebClient, channel: str, thread_ts: str, reply: Reply, user: str | None = None) -> None:
         if reply.awaits_decision and reply.proposal is not None:
             text, blocks = proposal_message(reply.proposal)
             if reply.decision is not None and reply.decision.left_out:  # names are AWS data: escaped
@@ -112,7 +118,10 @@ class SlackFrontEnd:
             posted = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
             self.runtime.approvals.set_message(reply.proposal.id, channel, posted["ts"])
             return
-        text, blocks = reply_message(reply)
+        text, blocks = reply_message(reply, self.decides(user))
+        if reply.proposals and user is not None:  # `pending`: only to the asker, its buttons theirs to press
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=text, blocks=blocks)
+            return
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
         if reply.attachment is not None:
             self.share(client, reply.attachment, channel, thread_ts)
@@ -131,7 +140,7 @@ class SlackFrontEnd:
         thread = attachment.thread_ts if attachment.channel else thread_ts
         try:
             client.files_upload_v2(channel=where, thread_ts=thread, content=attachment.content.encode(),
-                                   filename=attachment.filename, title=attachment.title)
+                                   filename=plain_text(attachment.filename, 120), title=plain_text(attachment.title, 250))
         except Exception:
             log.exception("could not share %s", attachment.filename)
             client.chat_postMessage(channel=channel, thread_ts=thread_ts,
@@ -208,22 +217,15 @@ class SlackFrontEnd:
         the result goes into the incident's thread and the root is redrawn to show who works it."""
         ack()
         click = parse_incident_click(body)
-        user, channel, action, number = click.user, click.channel, click.action, click.incident_id
-        if click.problem or user is None or channel is None or action is None or number is None:
+        user, channel, action, key = click.user, click.channel, click.action, click.key
+        if click.problem or user is None or channel is None or action is None or key is None:
             self.runtime.audit.record("incident_action", user or "?", status="malformed",
                                       message=f"incident button refused: {click.problem}")
             if user and channel:
                 client.chat_postEphemeral(channel=channel, user=user, text="That button is not valid; nothing changed.")
             return
-        posted_in = self.runtime.desk.get(number)
-        if posted_in is not None and posted_in.announced and posted_in.channel and channel != posted_in.channel:
-            self.runtime.audit.record("incident_action", user, status="refused",
-                                      message=f"incident #{number} {action} refused: clicked outside its channel")
-            client.chat_postEphemeral(channel=channel, user=user,
-                                      text="That incident belongs to another channel; nothing changed.")
-            return
-        try:
-            outcome = self.runtime.desk.act(number, action, user, "slack")
+        try:  # bound to its message: the key names one incident, clicked on that incident's own root message
+            outcome = self.runtime.desk.press(key, action, user, Clicked(channel=channel, message_ts=click.message_ts))
         except Exception:
             log.exception("incident action failed")
             client.chat_postEphemeral(channel=channel, user=user, text=":warning: Something went wrong; nothing changed.")
@@ -285,7 +287,7 @@ class SlackFrontEnd:
         if not text or self.runtime.router.match(text, "slack") is not None:
             # operator commands answer only the person who typed them, except a monitor switch
             reply = self.runtime.router.answer(text, user=user, front="slack", channel=channel)
-            body, blocks = reply_message(reply)
+            body, blocks = reply_message(reply, self.decides(user))
             respond(text=body, blocks=blocks, response_type="in_channel" if reply.public else "ephemeral")
             if reply.attachment is not None:
                 self.share(client, reply.attachment, channel, None)

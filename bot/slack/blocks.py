@@ -7,13 +7,25 @@ emoji prefix, the planner note, the Approve/Reject buttons — within Slack's li
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.core.approvals import ApprovalOutcome, Proposal
 from bot.core.pipeline import Reply, caveat_note
 from bot.slack.payloads import USER_ID
-from tools.render import SECTION_LIMIT, Block, code_block, context, escape, section
+from tools.render import (
+    SECTION_LIMIT,
+    Block,
+    code_block,
+    context,
+    escape,
+    inline_code,
+    plain_text,
+    section,
+    strip_invisible,
+)
 
 __all__ = ["APPROVE_ACTION", "REJECT_ACTION", "Block", "code_block", "context", "decided_message", "escape",
-           "proposal_message", "reply_message", "section"]
+           "inline_code", "plain_text", "proposal_message", "reply_message", "section", "strip_invisible"]
 
 APPROVE_ACTION = "proposal_approve"
 REJECT_ACTION = "proposal_reject"
@@ -23,9 +35,10 @@ BUTTON_TEXT_LIMIT = 75
 BUTTON_VALUE_LIMIT = 2000
 
 
-def reply_message(reply: Reply) -> tuple[str, list[Block]]:
+def reply_message(reply: Reply, may_decide: Callable[[Proposal], bool] = lambda _: False) -> tuple[str, list[Block]]:
     """(fallback text, blocks) for any non-proposal reply. Everything in a reply may carry data
-    (names, AWS errors, what the user typed), so all of it is escaped."""
+    (names, AWS errors, what the user typed), so all of it is escaped. A `pending` list is made for
+    the one person who asked: its proposals carry buttons only where `may_decide` says they may."""
     if reply.kind == "run" and reply.outcome is not None and reply.outcome.result is not None:
         blocks: list[Block] = reply.outcome.result.to_blocks()
         if reply.where:
@@ -39,7 +52,8 @@ def reply_message(reply: Reply) -> tuple[str, list[Block]]:
     if reply.proposals:  # `pending`: each one with its own buttons, decidable right here
         blocks = [section(f"*{len(reply.proposals)} proposal(s)* wait for a decision:")]
         for proposal in reply.proposals[:MAX_PENDING_SHOWN]:
-            blocks += proposal_message(proposal)[1]
+            shown = proposal_message(proposal)[1]
+            blocks += shown if may_decide(proposal) else [block for block in shown if block["type"] != "actions"]
         if len(reply.proposals) > MAX_PENDING_SHOWN:
             blocks.append(context(f"… and {len(reply.proposals) - MAX_PENDING_SHOWN} more; `pending` in the "
                                   "terminal lists all"))
@@ -65,17 +79,17 @@ def _button(action_id: str, label: str, value: str, style: str | None = None) ->
 def proposal_message(proposal: Proposal) -> tuple[str, list[Block]]:
     """The proposal with its buttons: Confirm/Cancel for the requester, Approve/Reject for approvers."""
     confirm = proposal.needs == "confirm"
-    names = ", ".join(f"*{escape(name or '-')}* `{escape(iid)}`"
+    names = ", ".join(f"*{escape(name or '-')}* {inline_code(iid)}"
                       for iid, name in zip(proposal.instance_ids, proposal.instance_names))
     summary = escape(proposal.summary)
     if confirm:
         text = f"Confirm: {summary}?"
-        head = f":question: *Confirm?* — `{escape(proposal.tool)}` on {names} in {escape(proposal.region)}"
+        head = f":question: *Confirm?* — {inline_code(proposal.tool)} on {names} in {escape(proposal.region)}"
         decider = "you (who asked) or an approver"
         yes, no = "Confirm", "Cancel"
     else:
         text = f"Approval needed: {summary}"
-        head = f":warning: *Approval needed* — `{escape(proposal.tool)}` on {names} in {escape(proposal.region)}"
+        head = f":warning: *Approval needed* — {inline_code(proposal.tool)} on {names} in {escape(proposal.region)}"
         decider = "an approver"
         yes, no = "Approve", "Reject"
     approve = _button(APPROVE_ACTION, yes, proposal.id, style="danger")
@@ -86,7 +100,7 @@ def proposal_message(proposal: Proposal) -> tuple[str, list[Block]]:
     blocks: list[Block] = [
         section(head),
         context(f"Requested by {who(proposal.requested_by)} · {decider} decides · expires "
-                f"{proposal.expires_at:%H:%M} UTC · proposal `{escape(proposal.id)}`"),
+                f"{proposal.expires_at:%H:%M} UTC · proposal {inline_code(proposal.id)}"),
         # one per proposal: a view or message listing several (the Home tab, `pending`) repeats no block_id,
         # which Slack refuses (invalid_blocks)
         {"type": "actions", "block_id": f"proposal_actions:{proposal.id}",
@@ -112,7 +126,7 @@ def decided_message(proposal: Proposal, decision: ApprovalOutcome) -> tuple[str,
     blocks = [section(head)]
     if decision.outcome is not None and decision.outcome.ok and decision.outcome.result is not None:
         blocks += decision.outcome.result.to_blocks()
-    blocks.append(context(f"Requested by {who(proposal.requested_by)} · proposal `{escape(proposal.id)}`"))
+    blocks.append(context(f"Requested by {who(proposal.requested_by)} · proposal {inline_code(proposal.id)}"))
     return head.replace("*", ""), blocks[:MAX_BLOCKS]
 
 

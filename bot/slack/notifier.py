@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 
 from bot.core.charts import IncidentCharts
 from bot.core.recovery import RecoveryAdvisor
-from bot.slack.blocks import code_block, context, escape, proposal_message, section, who
+from bot.slack.blocks import code_block, context, escape, inline_code, plain_text, proposal_message, section, who
 from bot.slack.recovery import countdown_message, post_note
 from monitoring.notifier import Thread
 from store.incidents import TIER_NAMES, Incident
@@ -39,8 +39,8 @@ def incident_root(incident: Incident, resolved: bool = False, now: datetime | No
     head = f"{emoji} *{state}{TIER_NAMES.get(incident.tier, incident.tier)}* · incident #{incident.id}"
     body, _ = code_block(incident.evidence or ["(no evidence)"], limit=1500)
     blocks = [section(f"{head}\n{escape(incident.summary)}"), section(body),
-              context(f"check `{escape(incident.check_name)}` · rule “{escape(incident.rule)}” · "
-                      f"`{escape(incident.resource_id)}` · {escape(incident.region)} · "
+              context(f"check {inline_code(incident.check_name)} · rule “{escape(incident.rule)}” · "
+                      f"{inline_code(incident.resource_id)} · {escape(incident.region)} · "
                       f"opened {incident.opened_at:%H:%M:%S} UTC")]
     people = []
     if incident.acknowledged_by:
@@ -61,18 +61,19 @@ def incident_root(incident: Incident, resolved: bool = False, now: datetime | No
         buttons = [button for button in buttons if button[0] != "ack"]
     if not incident.instance_id:
         buttons = [button for button in buttons if button[0] not in ("logs", "metrics")]
-    if buttons:
+    if buttons and incident.button_key:  # the opaque key, never the number: a value is bound to this message
         blocks.append({"type": "actions", "block_id": f"incident-{incident.id}", "elements": [
             {"type": "button", "action_id": f"{INCIDENT_ACTION_PREFIX}{action}",
-             "text": {"type": "plain_text", "text": label}, "value": str(incident.id),
+             "text": {"type": "plain_text", "text": label}, "value": incident.button_key,
              **({"style": style} if style else {})} for action, label, style in buttons]})
     return escape(f"{state}{incident.title}"), blocks
 
 
 def upload_chart(client: WebClient, channel: str, thread_ts: str | None, chart: Chart) -> None:
     """Share a PNG in a thread: files.getUploadURLExternal, the bytes, files.completeUploadExternal."""
-    client.files_upload_v2(channel=channel, thread_ts=thread_ts, content=chart.png, filename=chart.filename,
-                           title=chart.title, alt_txt=chart.title)
+    title = plain_text(chart.title, 250)  # a plain-text field: data in it must not ping or link
+    client.files_upload_v2(channel=channel, thread_ts=thread_ts, content=chart.png,
+                           filename=plain_text(chart.filename, 120), title=title, alt_txt=title)
 
 
 class SlackNotifier:

@@ -11,9 +11,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from tools.render import strip_invisible
+
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 CHANNEL_ID = re.compile(r"[CDG][A-Z0-9]{2,20}")
-TS = re.compile(r"\d{6,12}\.\d{1,8}")
+TS = re.compile(r"[0-9]{6,12}\.[0-9]{1,8}")  # ASCII digits: `\d` is every script's digits
 PROPOSAL_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 MAX_TEXT = 4000
 
@@ -28,8 +30,9 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def text_of(value: Any) -> str:
-    """Message text: a string, bounded; anything else is no text."""
-    return value[:MAX_TEXT] if isinstance(value, str) else ""
+    """Message text: a string, bounded; anything else is no text. The invisible marks `escape` puts into
+    data are taken out, so a Name tag copied from a message and pasted back names the instance."""
+    return strip_invisible(value[:MAX_TEXT]) if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True)
@@ -64,22 +67,23 @@ def parse_click(body: Any) -> Click:
 
 
 INCIDENT_ACTION = re.compile(r"incident_([a-z0-9_]{1,20})")
-INCIDENT_NUMBER = re.compile(r"\d{1,9}")
+INCIDENT_KEY = PROPOSAL_ID  # opaque, like a proposal's id (store.incidents: button_key)
 
 
 @dataclass(frozen=True)
 class IncidentClick:
-    """A click on an incident's root message: the action comes from the button's id, the incident from its value."""
+    """A click on an incident's root message: the action comes from the button's id, the incident from the
+    opaque key in its value — checked against the message it was clicked on (`IncidentDesk.press`)."""
 
     user: str | None
     channel: str | None
     message_ts: str | None
     action: str | None
-    incident_id: int | None
+    key: str | None
 
     @property
     def problem(self) -> str | None:
-        bad = [name for name in ("user", "channel", "action", "incident_id") if getattr(self, name) is None]
+        bad = [name for name in ("user", "channel", "message_ts", "action", "key") if getattr(self, name) is None]
         return f"malformed {', '.join(bad)}" if bad else None
 
 
@@ -89,7 +93,5 @@ def parse_incident_click(body: Any) -> IncidentClick:
     action = _dict(actions[0]) if isinstance(actions, list) and actions else {}
     action_id = action.get("action_id")
     named = INCIDENT_ACTION.fullmatch(action_id) if isinstance(action_id, str) else None
-    value = action.get("value")
-    number = int(value) if isinstance(value, str) and INCIDENT_NUMBER.fullmatch(value) else None
     return IncidentClick(user=click.user, channel=click.channel, message_ts=click.message_ts,
-                         action=named.group(1) if named else None, incident_id=number)
+                         action=named.group(1) if named else None, key=checked(action.get("value"), INCIDENT_KEY))

@@ -36,13 +36,18 @@ def event_callback(event: dict[str, Any], event_id: str) -> dict[str, Any]:
 
 
 def button_click(value: str, user: str, channel: str, message_ts: str | None,
-                 action_id: str = "proposal_approve") -> dict[str, Any]:
-    """A `block_actions` payload for one click on a proposal's button."""
-    return {"type": "block_actions", "team": {"id": TEAM}, "api_app_id": APP, "user": {"id": user},
+                 action_id: str = "proposal_approve", ephemeral: bool = False) -> dict[str, Any]:
+    """A `block_actions` payload for one click on a proposal's button. On an ephemeral message Slack
+    sends no `message` (it was never stored) and marks the container `is_ephemeral`."""
+    body = {"type": "block_actions", "team": {"id": TEAM}, "api_app_id": APP, "user": {"id": user},
             "channel": {"id": channel}, "message": {"ts": message_ts, "text": "…"},
             "container": {"type": "message", "channel_id": channel, "message_ts": message_ts}, "trigger_id": "1.2.3",
             "actions": [{"type": "button", "action_id": action_id, "block_id": f"proposal_actions:{value}", "value": value,
                          "action_ts": "1711111111.1"}]}
+    if ephemeral:
+        del body["message"]
+        body["container"]["is_ephemeral"] = True
+    return body
 
 
 def slash_command(text: str, user: str, channel: str, response_url: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.fakes.block_kit import problems
 from tests.fakes.local_http import LocalHttpServer, QuietHandler, send_bytes
 
 BOT_USER_ID = "UBOT0001"
@@ -34,6 +35,7 @@ class FakeSlackWebApi(LocalHttpServer):
         self.calls: list[Call] = []
         self.uploads: dict[str, bytes] = {}  # file id → the bytes uploaded to its upload URL
         self.socket_url = ""
+        self.refusals_expected = False  # a test that sends invalid blocks on purpose sets it
         self.failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
@@ -212,30 +214,8 @@ class FakeSocketModeServer:
         self._server.shutdown()
 
 
-MAX_MESSAGE_BLOCKS = 50
-MAX_VIEW_BLOCKS = 100
-
-
 def refused_blocks(method: str, params: dict[str, Any]) -> str | None:
-    """Why Slack would refuse these blocks (`invalid_blocks`), or None: a `block_id` repeated in one
-    message or view, or more blocks than a message (50) or a Home tab (100) may carry."""
-    if method == "views.publish":
-        view = params.get("view")
-        view = json.loads(view) if isinstance(view, str) else view or {}
-        blocks, limit = view.get("blocks") or [], MAX_VIEW_BLOCKS
-    elif method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
-        blocks, limit = params.get("blocks") or [], MAX_MESSAGE_BLOCKS
-    else:
-        return None
-    if len(blocks) > limit:
-        return f"no more than {limit} items allowed [json-pointer:/blocks]"
-    seen: set[str] = set()
-    for index, block in enumerate(blocks):
-        block_id = block.get("block_id") if isinstance(block, dict) else None
-        if block_id is None:
-            continue
-        if block_id in seen:
-            return f"invalid additional property: block_id {block_id!r} is repeated [json-pointer:/blocks/{index}]"
-        seen.add(block_id)
-    return None
-
+    """Why Slack would refuse these blocks (`invalid_blocks`), or None — the shared checker's rules
+    (tests/fakes/block_kit.py: slack_sdk's block models plus Slack's documented limits they lack)."""
+    found = problems(method, params)
+    return "; ".join(found) if found else None

@@ -31,6 +31,7 @@ from tools.aws import AwsClients
 
 APPROVER = "UAPPROVER1"
 STAGING_APPROVER = "USTAGEAPP1"
+STAGING_OPERATOR = "USTAGEOPS1"
 REQUESTER = "UREQUEST01"
 STAGING_CHANNEL = "CSTAGING01"
 SHARED_CHANNEL = "CSHARED001"
@@ -67,7 +68,8 @@ class EstateEnv:
 def the_estate() -> Estate:
     estate = sandbox_estate(3, "us-east-1")
     prod, staging, shared = estate.accounts
-    staging = staging.model_copy(update={"channels": [STAGING_CHANNEL], "approvers": [STAGING_APPROVER]})
+    staging = staging.model_copy(update={"channels": [STAGING_CHANNEL], "approvers": [STAGING_APPROVER],
+                                       "operators": [STAGING_OPERATOR]})
     shared = shared.model_copy(update={"channels": [SHARED_CHANNEL], "allowed_channels": [SHARED_CHANNEL]})
     return Estate(accounts=[prod, staging, shared])
 
@@ -203,6 +205,35 @@ def test_the_monitor_watches_every_account_and_keys_incidents_by_account(estate_
     assert incident.summary.startswith("[staging · us-east-1] web-server-1")
     assert monitor.incidents.open_incidents("us-east-1", "") == []  # prod's web-server-1 is fine
     assert "[staging · us-east-1]" in out.getvalue()
+    monitor.stop()
+
+
+def test_an_accounts_incidents_are_worked_by_its_own_people_and_the_global_ones_elsewhere(estate_env):
+    """The red team's finding: a global approver could snooze a staging incident while staging's own
+    approver could not resolve it. Now staging's approvers and operators work staging's incidents, and
+    the global lists (APPROVER_USER_IDS, OPERATOR_USER_IDS) the incidents of accounts that name nobody."""
+    monitor = monitor_for(estate_env, io.StringIO())
+    monitor.run_cycle()
+    owner = estate_env.sandbox.clients(estate=estate_env.clients.estate)
+    owner.for_account("staging").client("ec2").stop_instances(InstanceIds=[staging_web(estate_env)])
+    prod_web = next(i["InstanceId"] for r in owner.client("ec2").describe_instances(Filters=[
+        {"Name": "tag:Name", "Values": ["web-server-2"]}])["Reservations"] for i in r["Instances"])
+    owner.client("ec2").stop_instances(InstanceIds=[prod_web])
+    monitor.run_cycle()
+    [staging] = monitor.incidents.open_incidents("us-east-1", "staging")
+    [prod] = monitor.incidents.open_incidents("us-east-1", "prod")
+    desk = estate_env.runtime.desk
+
+    refused = desk.act(staging.id, "snooze_1h", APPROVER, "slack")  # the global approver: not staging's
+    assert not refused.ok and "staging account's approvers and operators" in refused.message
+    assert desk.get(staging.id).snoozed_until is None
+    assert desk.act(staging.id, "snooze_1h", STAGING_OPERATOR, "slack").ok
+    assert not desk.act(prod.id, "resolve", STAGING_APPROVER, "slack").ok  # prod names nobody: the global ones
+    assert desk.get(prod.id).status == "open"
+    assert desk.act(prod.id, "resolve", APPROVER, "slack").ok
+    assert desk.act(staging.id, "resolve", STAGING_APPROVER, "slack").ok
+    assert desk.get(staging.id).status == "resolved" and desk.get(staging.id).resolved_by == STAGING_APPROVER
+    assert desk.act(staging.id, "logs", REQUESTER, "slack").incident is not None  # reading is for everyone
     monitor.stop()
 
 

@@ -9,8 +9,9 @@ import pytest
 from slack_bolt.request import BoltRequest
 
 from bot.terminal import Terminal
-from tests.conftest import CHANNEL, REQUESTER
-from tests.fakes.slack_payloads import mention_event, slash_command
+from tests.conftest import APPROVER, CHANNEL, REQUESTER
+from tests.fakes.slack_payloads import button_click, mention_event, slash_command
+from tools.render import strip_invisible
 
 SAMPLE_ARGUMENTS = {"<id>": "AbCdEf123", "<number>": "3", "1h|4h": "1h", "[name or id]": "web-server-1", "off|announce|on": "announce", "on|off": "on", "<question>": "disk full"}
 
@@ -47,14 +48,36 @@ def test_pending_in_slack_lists_what_waits_for_approval(make_slack, slack_api):
     proposal = front.runtime.pipeline.handle("stop web-server-2", user=REQUESTER, origin="slack", channel=CHANNEL)
     body = mention_event("pending", REQUESTER, CHANNEL, "1711111111.000500", "EvPENDING1")
     assert front.app.dispatch(BoltRequest(body=body, mode="socket_mode")).status == 200
-    [post] = slack_api.wait_for(lambda: slack_api.of("chat.postMessage"))
-    assert proposal.proposal.id in post["text"] and "stop_instances web-server-2" in post["text"]
-    assert "I run AWS operations" not in post["text"]  # it used to fall through to the planner's help
+    [post] = slack_api.wait_for(lambda: slack_api.of("chat.postEphemeral"))  # only to the asker
+    assert post["user"] == REQUESTER and slack_api.of("chat.postMessage") == []
+    text = strip_invisible(post["text"])
+    assert proposal.proposal.id in text and "stop_instances web-server-2" in text
+    assert "I run AWS operations" not in text  # it used to fall through to the planner's help
+    assert not [b for b in post["blocks"] if b["type"] == "actions"]  # the requester may not approve a stop
 
     body = slash_command("pending", REQUESTER, CHANNEL, slack_api.response_url)
     assert front.app.dispatch(BoltRequest(body=body, mode="socket_mode")).status == 200
     [answer] = slack_api.wait_for(lambda: [c.params for c in slack_api.calls if c.method.startswith("response_url")])
     assert answer["response_type"] == "ephemeral" and proposal.proposal.id in answer["text"]
+
+
+def test_pending_asked_by_an_approver_in_a_thread_has_buttons_that_work_for_them(make_slack, slack_api, demo):
+    """The red team's finding: the list was posted for everyone, and its buttons refused the approver
+    ("does not belong to this proposal")."""
+    front = make_slack()
+    proposal = front.runtime.pipeline.handle("stop web-server-2", user=REQUESTER, origin="slack", channel=CHANNEL).proposal
+    front.runtime.approvals.set_message(proposal.id, CHANNEL, "1711111111.000400")  # posted in its own thread
+    body = mention_event("pending", APPROVER, CHANNEL, "1711111111.000500", "EvPENDING2")
+    assert front.app.dispatch(BoltRequest(body=body, mode="socket_mode")).status == 200
+    [listed] = slack_api.wait_for(lambda: slack_api.of("chat.postEphemeral"))
+    assert listed["user"] == APPROVER and slack_api.of("chat.postMessage") == []
+    [actions] = [b for b in listed["blocks"] if b["type"] == "actions"]
+    approve = next(e for e in actions["elements"] if e["action_id"] == "proposal_approve")
+    list_ts = slack_api.responses_of("chat.postEphemeral")[0]["message_ts"]
+    click = button_click(approve["value"], APPROVER, CHANNEL, list_ts, ephemeral=True)
+    assert front.app.dispatch(BoltRequest(body=click, mode="socket_mode")).status == 200
+    slack_api.wait_for(lambda: front.runtime.approvals.get(proposal.id).status == "executed")
+    assert demo.state_of("web-server-2") in ("stopping", "stopped")
 
 
 def test_terminal_approve_by_id_runs_exactly_the_proposal(make_runtime, demo):

@@ -66,7 +66,7 @@ def test_the_root_message_carries_the_buttons_and_its_link_is_listed(desk, demo,
     incident, root, ts = open_incident(front, monitor, demo, slack_api)
     assert set(buttons(root)) == {"incident_ack", "incident_snooze_1h", "incident_snooze_4h", "incident_resolve",
                                   "incident_logs", "incident_metrics"}
-    assert set(buttons(root).values()) == {str(incident.id)}
+    assert set(buttons(root).values()) == {incident.button_key}  # opaque, not the number
     listed = front.runtime.router.answer("is anything broken right now?", user=REQUESTER, front="terminal").text
     assert f"https://example.slack.com/archives/{ALERTS}/p{ts.replace('.', '')}" in listed
 
@@ -74,13 +74,13 @@ def test_the_root_message_carries_the_buttons_and_its_link_is_listed(desk, demo,
 def test_acknowledge_shows_who_in_the_thread_and_the_root_and_the_first_click_wins(desk, demo, slack_api):
     front, monitor = desk
     incident, _, ts = open_incident(front, monitor, demo, slack_api)
-    click(front, "incident_ack", str(incident.id), user=REQUESTER, message_ts=ts)
+    click(front, "incident_ack", incident.button_key, user=REQUESTER, message_ts=ts)
     said = slack_api.wait_for(lambda: [p for p in thread_posts(slack_api, ts) if "Acknowledged" in p["text"]])
     assert f"<@{REQUESTER}>" in said[0]["text"]
     update_ = slack_api.wait_for(lambda: [u for u in slack_api.of("chat.update") if u["ts"] == ts])[-1]
     assert f"acknowledged by <@{REQUESTER}>" in blocks_text(update_) and "incident_ack" not in buttons(update_)
 
-    click(front, "incident_ack", str(incident.id), user=APPROVER, message_ts=ts)
+    click(front, "incident_ack", incident.button_key, user=APPROVER, message_ts=ts)
     refused = slack_api.wait_for(lambda: [p for p in slack_api.of("chat.postEphemeral") if p["user"] == APPROVER])
     assert "already acknowledged" in refused[0]["text"]
     assert monitor.incidents.get(incident.id).acknowledged_by == REQUESTER
@@ -91,7 +91,7 @@ def test_acknowledge_shows_who_in_the_thread_and_the_root_and_the_first_click_wi
 def test_a_snoozed_incident_posts_nothing_until_the_snooze_ends(desk, demo, slack_api):
     front, monitor = desk
     incident, _, ts = open_incident(front, monitor, demo, slack_api)
-    click(front, "incident_snooze_1h", str(incident.id), user=APPROVER, message_ts=ts)
+    click(front, "incident_snooze_1h", incident.button_key, user=APPROVER, message_ts=ts)
     slack_api.wait_for(lambda: [p for p in thread_posts(slack_api, ts) if "Snoozed" in p["text"]])
     before = len(thread_posts(slack_api, ts))
 
@@ -111,7 +111,7 @@ def test_a_snoozed_incident_posts_nothing_until_the_snooze_ends(desk, demo, slac
 def test_a_snoozed_resolution_is_posted_when_the_snooze_ends(desk, demo, slack_api):
     front, monitor = desk
     incident, _, ts = open_incident(front, monitor, demo, slack_api, fault="impair", name="web-server-1")
-    click(front, "incident_snooze_4h", str(incident.id), user=APPROVER, message_ts=ts)
+    click(front, "incident_snooze_4h", incident.button_key, user=APPROVER, message_ts=ts)
     slack_api.wait_for(lambda: [p for p in thread_posts(slack_api, ts) if "Snoozed" in p["text"]])
     demo.faults.restore_status_check("web-server-1")
     monitor.run_cycle()
@@ -127,11 +127,11 @@ def test_a_snoozed_resolution_is_posted_when_the_snooze_ends(desk, demo, slack_a
 def test_resolved_by_hand_stays_resolved_until_the_finding_clears_and_fires_again(desk, demo, slack_api):
     front, monitor = desk
     incident, _, ts = open_incident(front, monitor, demo, slack_api, fault="impair", name="web-server-1")
-    click(front, "incident_resolve", str(incident.id), user=REQUESTER, message_ts=ts)  # not an operator
+    click(front, "incident_resolve", incident.button_key, user=REQUESTER, message_ts=ts)  # not an operator
     slack_api.wait_for(lambda: [p for p in slack_api.of("chat.postEphemeral") if p["user"] == REQUESTER])
     assert monitor.incidents.get(incident.id).status == "open"
 
-    click(front, "incident_resolve", str(incident.id), user=APPROVER, message_ts=ts)
+    click(front, "incident_resolve", incident.button_key, user=APPROVER, message_ts=ts)
     slack_api.wait_for(lambda: [p for p in thread_posts(slack_api, ts) if "Resolved by" in p["text"]])
     root = slack_api.wait_for(lambda: [u for u in slack_api.of("chat.update") if u["ts"] == ts])[-1]
     assert "RESOLVED" in root["text"] and f"resolved by <@{APPROVER}>" in blocks_text(root)
@@ -151,10 +151,10 @@ def test_resolved_by_hand_stays_resolved_until_the_finding_clears_and_fires_agai
 def test_show_logs_and_metrics_answer_in_the_thread_for_that_instance_only(desk, demo, slack_api):
     front, monitor = desk
     incident, _, ts = open_incident(front, monitor, demo, slack_api, fault="impair", name="web-server-1")
-    click(front, "incident_logs", str(incident.id), user=REQUESTER, message_ts=ts)
+    click(front, "incident_logs", incident.button_key, user=REQUESTER, message_ts=ts)
     logs = slack_api.wait_for(lambda: [p for p in thread_posts(slack_api, ts) if "line(s)" in blocks_text(p)])
     assert "web-server-1" in blocks_text(logs[0]) and "[web-server-2]" not in blocks_text(logs[0])
-    click(front, "incident_metrics", str(incident.id), user=REQUESTER, message_ts=ts)
+    click(front, "incident_metrics", incident.button_key, user=REQUESTER, message_ts=ts)
     metrics = slack_api.wait_for(lambda: [p for p in thread_posts(slack_api, ts) if "CPUUtilization" in blocks_text(p)])
     assert "web-server-1" in blocks_text(metrics[0]) and "web-server-2" not in blocks_text(metrics[0])
 
@@ -163,8 +163,10 @@ def test_a_forged_incident_button_is_refused(desk, demo, slack_api):
     front, monitor = desk
     click(front, "incident_resolve", "not-a-number", user=APPROVER, message_ts="1700000000.000001")
     slack_api.wait_for(lambda: [p for p in slack_api.of("chat.postEphemeral") if "not valid" in p["text"]])
-    click(front, "incident_resolve", "99999", user=APPROVER, message_ts="1700000000.000001")
-    slack_api.wait_for(lambda: [p for p in slack_api.of("chat.postEphemeral") if "No incident #99999" in p["text"]])
+    click(front, "incident_resolve", "99999", user=APPROVER, message_ts="1700000000.000001")  # a number is no key
+    slack_api.wait_for(lambda: len([p for p in slack_api.of("chat.postEphemeral") if "not valid" in p["text"]]) == 2)
+    click(front, "incident_resolve", "x" * 24, user=APPROVER, message_ts="1700000000.000001")
+    slack_api.wait_for(lambda: [p for p in slack_api.of("chat.postEphemeral") if "No such incident" in p["text"]])
 
 
 def test_the_timeline_has_every_event_with_who_and_the_terminal_acts_the_same(desk, demo, slack_api):
@@ -225,14 +227,14 @@ def test_an_incident_thread_gets_its_metric_graph(make_slack, slack_api, demo):
 def test_a_resolved_incident_offers_a_postmortem_draft_shared_in_its_thread(desk, demo, slack_api):
     front, monitor = desk
     incident, _, ts = open_incident(front, monitor, demo, slack_api, fault="impair", name="web-server-1")
-    click(front, "incident_ack", str(incident.id), user=REQUESTER, message_ts=ts)
+    click(front, "incident_ack", incident.button_key, user=REQUESTER, message_ts=ts)
     slack_api.wait_for(lambda: [p for p in thread_posts(slack_api, ts) if "Acknowledged" in p["text"]])
-    click(front, "incident_resolve", str(incident.id), user=APPROVER, message_ts=ts)
+    click(front, "incident_resolve", incident.button_key, user=APPROVER, message_ts=ts)
     root = slack_api.wait_for(lambda: [u for u in slack_api.of("chat.update") if u["ts"] == ts and
                                        "RESOLVED" in u["text"]])[-1]
     assert set(buttons(root)) == {"incident_logs", "incident_metrics", "incident_postmortem"}
 
-    click(front, "incident_postmortem", str(incident.id), user=REQUESTER, message_ts=ts)
+    click(front, "incident_postmortem", incident.button_key, user=REQUESTER, message_ts=ts)
     params, content = slack_api.wait_for(lambda: slack_api.uploaded())[0]
     assert params["thread_ts"] == ts and "Postmortem draft" in json_files(params)
     assert slack_api.of("files.getUploadURLExternal")[-1]["filename"] == f"postmortem-incident-{incident.id}.md"
@@ -311,7 +313,7 @@ def test_approving_from_the_home_tab_runs_it_and_republishes(desk, demo, slack_a
 def test_an_incident_button_clicked_in_another_channel_changes_nothing(desk, demo, slack_api):
     front, monitor = desk
     incident, _, ts = open_incident(front, monitor, demo, slack_api)
-    click(front, "incident_resolve", str(incident.id), user=APPROVER, channel="CELSEWHERE1", message_ts=ts)
+    click(front, "incident_resolve", incident.button_key, user=APPROVER, channel="CELSEWHERE1", message_ts=ts)
     slack_api.wait_for(lambda: [p for p in slack_api.of("chat.postEphemeral") if "another channel" in p["text"]])
     assert monitor.incidents.get(incident.id).status == "open"
     assert [row for row in front.runtime.audit.rows(kind="incident_action") if row.status == "refused"]
@@ -352,3 +354,32 @@ def test_slash_incidents_and_incident_and_postmortem(desk, demo, slack_api):
     command(front, slack_api, f"postmortem {incident.id}")
     params, content = slack_api.wait_for(lambda: slack_api.uploaded())[0]
     assert params["thread_ts"] == ts and content.decode().startswith(f"# Postmortem draft — incident #{incident.id}")
+
+
+def test_a_button_of_one_incident_clicked_on_another_incidents_message_changes_nothing(desk, demo, slack_api):
+    """The red team's breach: Resolve on incident B's message carrying incident A's value resolved A."""
+    front, monitor = desk
+    first, _, first_ts = open_incident(front, monitor, demo, slack_api, fault="impair", name="web-server-1")
+    second, _, second_ts = open_incident(front, monitor, demo, slack_api)
+    assert first.button_key != second.button_key and str(first.id) not in (first.button_key, second.button_key)
+    click(front, "incident_resolve", first.button_key, user=APPROVER, message_ts=second_ts)
+    slack_api.wait_for(lambda: [p for p in slack_api.of("chat.postEphemeral") if "does not belong" in p["text"]])
+    click(front, "incident_resolve", first.button_key, user=APPROVER, message_ts=None)  # no message at all
+    slack_api.wait_for(lambda: [p for p in slack_api.of("chat.postEphemeral") if "not valid" in p["text"]])
+    assert monitor.incidents.get(first.id).status == "open" and monitor.incidents.get(second.id).status == "open"
+    assert len([row for row in front.runtime.audit.rows(kind="incident_action") if row.status == "refused"]) == 1
+
+    click(front, "incident_resolve", first.button_key, user=APPROVER, message_ts=first_ts)  # its own message: works
+    slack_api.wait_for(lambda: monitor.incidents.get(first.id).status == "resolved")
+    assert monitor.incidents.get(second.id).status == "open"
+
+
+def test_incident_numbers_are_ascii_digits(desk, demo, slack_api):
+    front, monitor = desk
+    incident, _, _ = open_incident(front, monitor, demo, slack_api)
+    router = front.runtime.router
+    wide = "".join(chr(ord(digit) + 0xFEE0) for digit in str(incident.id))  # full-width digits
+    for text in (f"resolve {wide}", f"ack {wide}", f"resolve ٣{incident.id}"):
+        router.answer(text, user="alice", front="terminal")
+    assert monitor.incidents.get(incident.id).status == "open" and monitor.incidents.get(incident.id).acknowledged_by is None
+    assert "Resolved by alice" in router.answer(f"resolve {incident.id}", user="alice", front="terminal").text

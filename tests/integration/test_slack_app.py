@@ -11,6 +11,7 @@ from slack_bolt.request import BoltRequest
 from sandbox.fleet import launch_instance
 from tests.conftest import APPROVER, CHANNEL, REQUESTER
 from tests.fakes.slack_payloads import button_click, direct_message_event, mention_event, slash_command
+from tools.render import strip_invisible
 
 _ids = itertools.count(1)
 
@@ -31,7 +32,9 @@ def click(front, action_id, value, user=APPROVER, channel=CHANNEL, message_ts=No
 
 
 def blocks_text(params) -> str:
-    return json.dumps(params.get("blocks") or [], ensure_ascii=False) + (params.get("text") or "")
+    """What a reader sees of a message, as one string (the invisible marks that keep data from
+    formatting taken out: they are not there for the eye)."""
+    return strip_invisible(json.dumps(params.get("blocks") or [], ensure_ascii=False) + (params.get("text") or ""))
 
 
 def proposal_posted(slack_api, front):
@@ -287,7 +290,7 @@ def test_slash_audit_answers_who_stopped_what(make_slack, slack_api, demo):
     assert [line.split()[3] for line in lines] == ["ran", "approved", "proposed"]  # newest first
     assert APPROVER in lines[1] and REQUESTER in lines[2]
     command(front, slack_api, "audit")
-    everything = slack_api.wait_for(lambda: len(responses(slack_api)) == 2 and responses(slack_api))[1]["text"]
+    everything = strip_invisible(slack_api.wait_for(lambda: len(responses(slack_api)) == 2 and responses(slack_api))[1]["text"])
     assert "list_instances" not in everything and "stop_instances" in everything
 
 

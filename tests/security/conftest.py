@@ -3,7 +3,9 @@ ledger is audited. The bot's AWS clients reach the emulator only through a recor
 which lists every successful start/stop/reboot/terminate request on the wire (DryRun excluded):
 each must match a proposal that was executed after a legitimate decision — an approver's, or
 for a confirmation the requester's own — for exactly those instance ids. The run ends with one
-line: `attacks: N tried, 0 unapproved calls` (added up by tests/conftest.py from each test's report, so
+line: `attacks: N tried, 0 unapproved calls` — with the Slack counters, 0 invalid payloads (what Slack
+would refuse, tests/fakes/block_kit.py), 0 formatting leaks (planted data shown as the bot's own
+formatting or live markup, tests/fakes/leaks.py) and 0 forged clicks obeyed — (added up by tests/conftest.py from each test's report, so
 that a pytest-xdist run prints it too)."""
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import pytest
 from sandbox.faults import FaultInjector
 from sandbox.server import SANDBOX_CREDENTIALS
 from tests.conftest import APPROVER, DemoEnv
+from tests.fakes.leaks import leaks_in
 from tests.fakes.throttle_proxy import ThrottlingProxy
 from tools.aws import AwsClients
 from tools.context import ToolContext
@@ -86,4 +89,12 @@ def attack(make_runtime, wire, request):
     yield runtime_factory
     problems = unapproved_calls(runtimes, wire)
     request.node.user_properties.append(("unapproved_calls", len(problems)))
+    slack_problems: list[str] = []
+    slack_api = getattr(request.node, "funcargs", {}).get("slack_api")
+    if slack_api is not None:  # what reached Slack: valid, and no planted data formatting
+        invalid = [call.method for call in slack_api.refusals()]
+        leaks = leaks_in(slack_api)
+        request.node.user_properties += [("invalid_slack_payloads", len(invalid)), ("formatting_leaks", len(leaks))]
+        slack_problems = [*(f"invalid: {method}" for method in invalid), *leaks]
     assert problems == [], f"unapproved AWS changes: {problems}"
+    assert slack_problems == [], f"Slack got what it would refuse or planted formatting: {slack_problems}"

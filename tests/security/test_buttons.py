@@ -156,3 +156,53 @@ def test_protection_added_after_the_proposal_still_blocks_terminate(slack, slack
     assert "Protected=true" in str(update["blocks"])
     assert demo.state_of("staging-web") == "running"
     assert front.runtime.approvals.get(proposal.id).status == "failed"
+
+
+# -- incident buttons ---------------------------------------------------------------------------
+
+FORGERIES = {
+    "one-incidents-key-on-anothers-message": lambda a, b: (a.button_key, CHANNEL, b.thread_ts),
+    "its-number-for-a-key": lambda a, b: (str(a.id), CHANNEL, a.thread_ts),
+    "full-width-digits": lambda a, b: ("".join(chr(ord(c) + 0xFEE0) for c in str(a.id)), CHANNEL, a.thread_ts),
+    "its-key-in-another-channel": lambda a, b: (a.button_key, "CELSEWHERE1", a.thread_ts),
+    "its-key-on-no-message": lambda a, b: (a.button_key, CHANNEL, None),
+    "its-key-on-a-made-up-message": lambda a, b: (a.button_key, CHANNEL, "1700000099.000001"),
+    "a-guessed-key": lambda a, b: ("A" * 24, CHANNEL, a.thread_ts),
+    "sql-in-the-value": lambda a, b: ("' OR 1=1 --", CHANNEL, a.thread_ts),
+}
+
+
+@pytest.fixture
+def two_incidents(slack, slack_api, demo):
+    """Two announced incidents in the alert channel: A (web-server-2 stopped) and B (web-server-1 impaired)."""
+    from bot.slack.notifier import SlackNotifier
+    from monitoring.config import load_rules
+    from monitoring.service import MonitorService
+
+    front = slack()
+    notifier = SlackNotifier(make_web_client("xoxb-test", base_url=slack_api.url), CHANNEL)
+    monitor = MonitorService(front.runtime.engine, demo.clients, notifier, load_rules(), front.runtime.audit,
+                             interval_seconds=1)
+    monitor.run_cycle()
+    demo.faults.stop_behind_back("web-server-2")
+    demo.faults.impair_status_check("web-server-1", "instance")
+    monitor.run_cycle()
+    incidents = {i.resource_name: i for i in monitor.incidents.open_incidents()}
+    return front, incidents["web-server-2"], incidents["web-server-1"]
+
+
+@pytest.mark.parametrize("action", ["resolve", "snooze_4h", "ack"])
+@pytest.mark.parametrize("forgery", list(FORGERIES), ids=list(FORGERIES))
+def test_a_forged_incident_click_changes_no_incident(two_incidents, slack_api, request, forgery, action):
+    """The red team resolved a live Tier 0 with a Resolve clicked on another incident's message."""
+    front, a, b = two_incidents
+    value, channel, ts = FORGERIES[forgery](a, b)
+    before = [(i.status, i.acknowledged_by, i.snoozed_until) for i in map(front.runtime.desk.get, (a.id, b.id))]
+    body = button_click(value, APPROVER, channel, ts, f"incident_{action}")
+    assert front.app.dispatch(BoltRequest(body=body, mode="socket_mode")).status == 200
+    settle(slack_api)  # every refusal is told to the clicker, privately
+    after = [(i.status, i.acknowledged_by, i.snoozed_until) for i in map(front.runtime.desk.get, (a.id, b.id))]
+    obeyed = sum(x != y for x, y in zip(before, after))
+    request.node.user_properties += [("forged_clicks", 1), ("forged_clicks_obeyed", obeyed)]
+    assert obeyed == 0
+    assert front.runtime.audit.rows(kind="incident_action")  # refused and audited

@@ -194,6 +194,14 @@ def test_mcp_over_http_needs_the_bearer_token(attack):
         front.run_http(0, host="0.0.0.0")  # never listens beyond loopback without a token
 
 
+@pytest.mark.parametrize("blank", ["", " ", "\t\n", "   "])
+def test_a_blank_mcp_token_is_no_token(attack, blank):
+    """MCP_AUTH_TOKEN=" " counted as a token: `--host 0.0.0.0` tried to listen on every interface."""
+    front = McpFrontEnd(attack())
+    with pytest.raises(McpSetupError, match="without MCP_AUTH_TOKEN"):
+        front.run_http(0, host="0.0.0.0", token=blank)
+
+
 def test_an_mcp_proposal_is_posted_where_approvers_can_decide_it(attack, slack_api, demo):
     client = make_web_client("xoxb-test", base_url=slack_api.url)
     runtime = attack(announce=(lambda approvals: ProposalPoster(client, ALERTS, approvals),))
