@@ -321,7 +321,7 @@ class MonitorService:
         self.last_report = report
         if self._set_flag is not None:
             try:
-                self._set_flag(LAST_CYCLE_FLAG, json.dumps({"at": utcnow().isoformat(timespec="seconds"),
+                self._set_flag(LAST_CYCLE_FLAG, json.dumps({"at": utcnow().isoformat(timespec="milliseconds"),
                                                             "ok": report.ok, "seconds": round(report.seconds, 2),
                                                             "error": report.error,
                                                             "failures_in_a_row": report.failures_in_a_row,

@@ -214,6 +214,13 @@ class IncidentStore:
             ).values(status="resolved", resolved_at=now, updated_at=now, resolved_by=user, held=True,
                      resolved_notified=True)).rowcount == 1
 
+    def held(self) -> list[Incident]:
+        """Resolved by hand while their finding still fired, and not cleared since (every scope)."""
+        with self.engine.connect() as connection:
+            return [Incident.model_validate(dict(row._mapping)) for row in connection.execute(
+                select(incidents).where(incidents.c.status == "resolved", incidents.c.held.is_(True))
+                .order_by(incidents.c.id))]
+
     def held_fingerprints(self, region: str, account: str | None = None) -> builtins.set[str]:
         with self.engine.connect() as connection:
             rows = connection.execute(select(incidents.c.fingerprint).where(

@@ -332,7 +332,7 @@ def _last_cycle(runtime: Runtime) -> str:
     if failing:  # one account's trouble is said, while the others are still watched
         outcome += f"; {len(failing)} of {cycle.get('scopes')} account/regions failing: " + "; ".join(
             f"{scope}: {error}" for scope, error in sorted(failing.items()))
-    return f"{cycle.get('at')} UTC, {outcome}, {cycle.get('seconds')} s"
+    return f"{str(cycle.get('at'))[:19]} UTC, {outcome}, {cycle.get('seconds')} s"
 
 
 def _open_incidents(runtime: Runtime) -> str:

@@ -181,7 +181,9 @@ def build_runtime(settings: Settings, clients: AwsClients, db_file: str = DEFAUL
     audit, proposals, incidents = AuditLog(engine), ProposalStore(engine), IncidentStore(engine)
     fleet = FleetView(ToolContext(clients), load_glossary(settings.glossary_file))
     runbooks = Runbooks(fleet)
-    records = StoreRecords(incidents, audit, proposals, runbooks)
+    flags = Flags(engine)
+    records = StoreRecords(incidents, audit, proposals, runbooks, get_flag=flags.get,
+                           interval_seconds=settings.monitor_interval_seconds)
     runner = ToolRunner(ToolContext(clients, records=records))
     policy = Policy(settings.max_targets)
     approvals = Approvals(proposals, audit, runner, policy, ttl=timedelta(minutes=settings.proposal_ttl_minutes),
@@ -197,7 +199,7 @@ def build_runtime(settings: Settings, clients: AwsClients, db_file: str = DEFAUL
     desk = IncidentDesk(incidents, audit, pipeline, operators.may_operate, runbook=runbooks.get)
     recovery = RecoveryAdvisor(runbooks, pipeline, settings.slack_alert_channel)
     return Runtime(settings, clients, runner, engine, audit, policy, approvals, planner, fleet, runbooks, records,
-                   pipeline, Flags(engine), EventLedger(engine), incidents, desk, recovery, IncidentCharts(runner),
+                   pipeline, flags, EventLedger(engine), incidents, desk, recovery, IncidentCharts(runner),
                    table, operators)
 
 
