@@ -60,10 +60,18 @@ class HeldView(BaseModel):
 class ChangeView(BaseModel):
     """One change: made through the bot (who ran what) or seen by the monitor and made by nobody here."""
 
-    at: datetime  # naive UTC
+    at: datetime  # naive UTC: when it happened (AWS's stamp), else when it was recorded
     who: str
     what: str
     outside_bot: bool = False
+    # a change the monitor saw without AWS's stamp: only its cycles bound it ("between T1 and T2")
+    between: tuple[datetime, datetime] | None = None
+
+    def when(self, seconds: bool = True) -> str:
+        shape = "%m-%d %H:%M:%S" if seconds else "%m-%d %H:%M"
+        if self.between is not None:
+            return f"{self.between[0]:{shape}}–{self.between[1]:%H:%M:%S}"
+        return f"{self.at:{shape}}"
 
 
 class RunbookHint(BaseModel):

@@ -214,15 +214,14 @@ class ChangesResult(ToolResult):
     def to_text(self) -> str:
         if not self.changes:
             return f"No {self._head()} (made through the bot or seen by the monitor)."
-        rows = [(f"{c.at:%m-%d %H:%M:%S}", c.who, c.what + ("  [outside the bot]" if c.outside_bot else ""))
-                for c in self.changes]
+        rows = [(c.when(), c.who, c.what) for c in self.changes]
         return f"{len(self.changes)} {self._head()}, newest first (UTC):\n" + table(["WHEN", "WHO", "WHAT"], rows)
 
     def to_blocks(self) -> list[Block]:
         if not self.changes:
             return [section(escape(f"No {self._head()} (made through the bot or seen by the monitor)."))]
-        lines = [f"`{c.at:%m-%d %H:%M:%S}` *{escape(c.who)}* {escape(c.what)}"
-                 + (" :warning: _outside the bot_" if c.outside_bot else "") for c in self.changes]
+        lines = [f"`{c.when()}` *{escape(c.who)}* {escape(c.what)}" + (" :warning:" if c.outside_bot else "")
+                 for c in self.changes]
         return [section(f"*{len(self.changes)} {escape(self._head())}*, newest first (UTC)"),
                 section("\n".join(lines[:40]))]
 
@@ -364,8 +363,7 @@ def _changes(ctx: ToolContext, region: str, instance: Instance, found: dict) -> 
     label = "changes to it, last 24 hours"
     if not changes:
         return DiagnosisPart(label=label, lines=["none recorded (through the bot or seen by the monitor)"])
-    lines = [f"{c.at:%m-%d %H:%M} {c.who}: {c.what}" + (" [outside the bot]" if c.outside_bot else "")
-             for c in changes[:8]]
+    lines = [f"{c.when(seconds=False)} {c.who}: {c.what}" for c in changes[:8]]
     return DiagnosisPart(label=label, lines=lines, concern=any(c.outside_bot for c in changes))
 
 

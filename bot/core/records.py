@@ -67,8 +67,7 @@ class StoreRecords:
     @staticmethod
     def _view(row: AuditRow, asked_by: dict[str, str]) -> ChangeView:
         if row.kind == "observed":
-            return ChangeView(at=row.at, who="nobody through the bot" if row.status == "outside" else "the bot",
-                              what=row.message, outside_bot=row.status == "outside")
+            return _observed(row)
         if row.kind == "call":
             requester = asked_by.get(row.proposal_id or "")
             asked = f" (asked by {requester})" if requester and requester != row.actor else ""
@@ -84,3 +83,19 @@ class StoreRecords:
         runbook = hits[0].runbook
         tool = runbook.recovery.tool if runbook.recovery.tool != "none" else None
         return RunbookHint(id=runbook.id, title=runbook.title, recovery_tool=tool, why=runbook.recovery.why or None)
+
+
+def _observed(row: AuditRow) -> ChangeView:
+    """A change the monitor saw, at the time it happened: AWS's stamp, else the two cycles around it
+    (rows written before the evidence was kept show when they were recorded)."""
+    detail = row.detail or {}
+    outside = row.status == "outside"
+    who = (detail.get("actor") or "outside the bot") if outside else "the bot"
+    happened = detail.get("happened_at")
+    between = detail.get("between")
+    if happened:
+        return ChangeView(at=datetime.fromisoformat(happened), who=who, what=row.message, outside_bot=outside)
+    if between:
+        start, end = (datetime.fromisoformat(value) for value in between)
+        return ChangeView(at=end, who=who, what=row.message, outside_bot=outside, between=(start, end))
+    return ChangeView(at=row.at, who=who, what=row.message, outside_bot=outside)
