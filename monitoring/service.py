@@ -276,8 +276,11 @@ class MonitorService:
         moves = self._attribute_moves(snapshot, previous, scope, watch.last_read_at, read_at)
         stopped_by_bot = {move.instance_id for _, move in moves if move.went_down and move.by_bot}
         still_open = self.incidents.open_incidents(scope.region, account)
-        findings = checks.evaluate(snapshot, previous, {incident.fingerprint for incident in still_open},
-                                   stopped_by_bot, self.rules.thresholds.cpu_percent)
+        # a stop resolved by hand still fires while the instance stays down: held counts as open here, or
+        # the hold would be released (as "cleared") by the first cycle after the resolution
+        watched = {incident.fingerprint for incident in still_open} | self.incidents.store.held_fingerprints(
+            scope.region, account)
+        findings = checks.evaluate(snapshot, previous, watched, stopped_by_bot, self.rules.thresholds.cpu_percent)
         outcome = self.incidents.reconcile(findings, scope.region, still_open, account=account)
         self._record_moves(moves, scope)
         self.observations.save(scope.region, [(h.instance.id, h.instance.state) for h in snapshot.instances],

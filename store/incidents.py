@@ -227,14 +227,18 @@ class IncidentStore:
                 *_in_scope(region, account), incidents.c.held.is_(True)))
             return {row.fingerprint for row in rows}
 
-    def release_held(self, region: str, fingerprints: builtins.set[str], account: str | None = None) -> None:
-        """The finding cleared: the next time it fires it is a new incident."""
+    def release_held(self, region: str, fingerprints: builtins.set[str], account: str | None = None) -> list[int]:
+        """The finding cleared: the next time it fires it is a new incident. Returns the incidents released
+        (their timelines record when the finding cleared)."""
         if not fingerprints:
-            return
+            return []
+        where = (*_in_scope(region, account), incidents.c.held.is_(True),
+                 incidents.c.fingerprint.in_(sorted(fingerprints)))
         with self.engine.begin() as connection:
-            connection.execute(update(incidents).where(
-                *_in_scope(region, account), incidents.c.held.is_(True),
-                incidents.c.fingerprint.in_(sorted(fingerprints))).values(held=False))
+            released = [row.id for row in connection.execute(select(incidents.c.id).where(*where))]
+            if released:
+                connection.execute(update(incidents).where(*where, incidents.c.id.in_(released)).values(held=False))
+        return released
 
     def add_event(self, incident_id: int, actor: str, kind: str, message: str = "") -> None:
         with self.engine.begin() as connection:
