@@ -274,6 +274,17 @@ def close_within(close, seconds: float) -> None:
     closer.join(seconds)
 
 
+def not_configured_hint(image: str | None) -> str:
+    """What to do without Slack tokens — in the image (the Dockerfile sets AIOPS_IMAGE) the commands are
+    docker's: `python app.py` inside a container is not something its user can type."""
+    head = ("Slack is not configured: set SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…) in the "
+            "environment or .env (see manifest.yaml and the README).\n")
+    if image:
+        return (head + f"In Docker: put them in .env (cp .env.example .env) and run: docker run --env-file .env "
+                f"{image}\nTo try the image without Slack or AWS, run: docker run --rm -it {image} --sandbox")
+    return head + "To try the bot locally without Slack or AWS, run: python app.py --sandbox"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.mode == "health":
@@ -286,12 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     if not args.sandbox and not args.terminal and not settings.slack_configured and args.mode != "mcp":
-        print(
-            "Slack is not configured: set SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…) in the "
-            "environment or .env (see manifest.yaml and the README).\n"
-            "To try the bot locally without Slack or AWS, run: python app.py --sandbox",
-            file=sys.stderr,
-        )
+        print(not_configured_hint(os.environ.get("AIOPS_IMAGE")), file=sys.stderr)
         return 2
 
     if args.accounts and (not args.sandbox or not 1 <= args.accounts <= 10):
