@@ -8,6 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DATA_DIR=/data \
+    AIOPS_IMAGE=aiops-chatops \
     ANONYMIZED_TELEMETRY=False
 
 RUN useradd --create-home --uid 10001 aiops && mkdir -p /data && chown aiops /data

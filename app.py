@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -138,6 +139,21 @@ def start_sandbox(settings, out=None, fleet_size: int = 0, fleet=None, accounts:
 SANDBOX_DB = "sandbox.sqlite3"
 
 
+class Progress:
+    """One line per start-up step with the time it took, so a slow machine shows where its seconds go
+    instead of a silent wait before the first prompt."""
+
+    def __init__(self, out) -> None:
+        self.out = out
+        self.started = time.perf_counter()
+
+    def step(self, what: str) -> None:
+        print(f"[{time.perf_counter() - self.started:5.1f} s] {what}…", file=self.out, flush=True)
+
+    def done(self) -> None:
+        print(f"[{time.perf_counter() - self.started:5.1f} s] ready", file=self.out, flush=True)
+
+
 def sandbox_database(settings, keep: bool) -> str:
     """Every sandbox run starts from fresh state: the emulator's fleet is new (new instance ids), so an
     old run's incidents and proposals would be about instances that no longer exist. `--keep` keeps them.
@@ -180,11 +196,17 @@ def mcp_announcers(settings):
 
 def run_terminal(runtime) -> int:
     from bot.terminal import Terminal, recovery_lines
+    from bot.terminal.editing import HISTORY_FILE, LineEditor, PromptedOutput
     from monitoring.notifier import TerminalNotifier
 
-    notifier = TerminalNotifier(sys.stdout, recovery_lines=lambda incident: recovery_lines(runtime, incident))
+    interactive = sys.stdin.isatty()
+    editor = LineEditor(Path(runtime.settings.data_dir) / HISTORY_FILE) if interactive and sys.stdout.isatty() \
+        else None
+    prompted = PromptedOutput(sys.stdout, typed=editor.buffer if editor else lambda: "")
+    notifier = TerminalNotifier(prompted, recovery_lines=lambda incident: recovery_lines(runtime, incident))
     runtime.attach_monitor(notifier)
-    return Terminal(runtime, sys.stdin, sys.stdout, interactive=sys.stdin.isatty(), notifier=notifier).run()
+    return Terminal(runtime, sys.stdin, sys.stdout, interactive=interactive, notifier=notifier, editor=editor,
+                    prompted=prompted).run()
 
 
 def run_mcp(runtime, read_only: bool, http_port: int | None,
@@ -275,6 +297,17 @@ def close_within(close, seconds: float) -> None:
     closer.join(seconds)
 
 
+def not_configured_hint(image: str | None) -> str:
+    """What to do without Slack tokens — in the image (the Dockerfile sets AIOPS_IMAGE) the commands are
+    docker's: `python app.py` inside a container is not something its user can type."""
+    head = ("Slack is not configured: set SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…) in the "
+            "environment or .env (see manifest.yaml and the README).\n")
+    if image:
+        return (head + f"In Docker: put them in .env (cp .env.example .env) and run: docker run --env-file .env "
+                f"{image}\nTo try the image without Slack or AWS, run: docker run --rm -it {image} --sandbox")
+    return head + "To try the bot locally without Slack or AWS, run: python app.py --sandbox"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.mode == "health":
@@ -287,12 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     if not args.sandbox and not args.terminal and not settings.slack_configured and args.mode != "mcp":
-        print(
-            "Slack is not configured: set SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…) in the "
-            "environment or .env (see manifest.yaml and the README).\n"
-            "To try the bot locally without Slack or AWS, run: python app.py --sandbox",
-            file=sys.stderr,
-        )
+        print(not_configured_hint(os.environ.get("AIOPS_IMAGE")), file=sys.stderr)
         return 2
 
     if args.accounts and (not args.sandbox or not 1 <= args.accounts <= 10):
@@ -324,20 +352,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with stop_on_signals():
             try:
+                # in MCP stdio mode stdout is the protocol: everything human goes to stderr
+                human = sys.stderr if args.mode == "mcp" else sys.stdout
+                progress = Progress(human)
                 if args.sandbox:
-                    # in MCP stdio mode stdout is the protocol: everything human goes to stderr
-                    sandbox, clients = start_sandbox(settings, out=sys.stderr if args.mode == "mcp" else sys.stdout,
-                                                     fleet_size=args.fleet_size, fleet=fleet, accounts=args.accounts)
+                    progress.step("starting the AWS sandbox (moto) and seeding its fleet")
+                    sandbox, clients = start_sandbox(settings, out=human, fleet_size=args.fleet_size, fleet=fleet,
+                                                     accounts=args.accounts)
+                    progress.step("opening the database and building the bot")
                     runtime = build_runtime(settings, clients, db_file=sandbox_database(settings, args.keep),
                                             commands=(*COMMANDS, fault_command(sandbox)), announce=announce)
                 else:
+                    progress.step("opening the database and building the bot")
                     runtime = build_runtime(settings, real_aws_clients(settings), announce=announce)
                 runtime.warm_up_planner()  # background: the first request must not pay for the prompt
                 if args.mode == "mcp":
                     with beating(runtime, "mcp"):
                         code = run_mcp(runtime, args.read_only, args.http, args.host)
                 else:
+                    progress.step("loading the runbook index (re-embeds only runbooks that changed)")
                     report = runtime.open_runbooks()
+                    progress.done()
                     for problem in report.problems:
                         print(f"runbook skipped: {problem}", file=sys.stderr)
                     if settings.slack_configured and not args.terminal:

@@ -1,11 +1,14 @@
 """Footprint of the bot as a user installs and runs it: install size, import time, time to the
 first prompt, memory after start and after 200 requests.
 
-    python bench/footprint.py [--requests 200]
+    python bench/footprint.py [--requests 200] [--starts 5]
 
 Runs `python app.py --sandbox` as a real process (terminal front end, runbook index built at
 start) and feeds it requests through stdin, the way a person would. The sandbox's AWS emulator
 runs as that process's child; its memory is printed apart, as a deployment against AWS has none.
+Start-up to the first prompt is measured cold (index built) and then warm `--starts` times (median and
+slowest, with the seconds each start-up step took from the bot's own progress lines), and the load
+average is printed beside it: on a shared machine another user's work shows up in these figures.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 import queue
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,7 +70,22 @@ def children_rss_mb(pid: int) -> float:
     return total
 
 
-def run_bot(requests: int, data: str) -> dict[str, float]:
+PROGRESS = re.compile(r"^\[\s*([\d.]+) s\] (.+?)…?$")  # app.py's start-up lines: "[  1.6 s] loading …"
+
+
+def load_average() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
+def step_times(steps: dict[str, float]) -> str:
+    """Seconds per start-up step, from the moments each began (the last one ends at "ready")."""
+    names = list(steps)
+    parts = [f"{name.split(' (')[0]} {steps[after] - steps[name]:.1f} s" for name, after in zip(names, names[1:])]
+    return "; ".join(parts)
+
+
+def run_bot(requests: int, data: str) -> dict:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "DATA_DIR": data}
     for name in ("OLLAMA_HOST", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"):
         env.pop(name, None)
@@ -75,8 +95,11 @@ def run_bot(requests: int, data: str) -> dict[str, float]:
                                text=True)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
-    while "Type a request" not in lines.get(timeout=300):
-        pass
+    steps: dict[str, float] = {}
+    while "Type a request" not in (line := lines.get(timeout=300)):
+        step = PROGRESS.match(line)
+        if step:
+            steps[step.group(2)] = float(step.group(1))
     first_prompt = time.perf_counter() - started
     after_start = rss_mb(process.pid)
     emulator_after_start = children_rss_mb(process.pid)
@@ -95,7 +118,7 @@ def run_bot(requests: int, data: str) -> dict[str, float]:
     process.stdin.write("exit\n")
     process.stdin.flush()
     process.wait(timeout=60)
-    return {"first_prompt_s": first_prompt, "rss_after_start_mb": after_start,
+    return {"first_prompt_s": first_prompt, "steps": steps, "rss_after_start_mb": after_start,
             "rss_after_requests_mb": after_requests, "requests": requests, "requests_s": requests_seconds,
             "emulator_after_start_mb": emulator_after_start, "emulator_after_requests_mb": emulator_after_requests}
 
@@ -103,14 +126,22 @@ def run_bot(requests: int, data: str) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--starts", type=int, default=5, help="warm starts to the first prompt (median, slowest)")
     args = parser.parse_args()
     print(f"installed packages (site-packages): {installed_size_mb():,.0f} MB")
     print(f"import of the app's modules and the embedding model: {import_seconds():.2f} s")
+    print(f"before: {load_average()}")
     with tempfile.TemporaryDirectory() as data:
         cold = run_bot(0, data)  # builds the runbook index
+        warm = [run_bot(0, data)["first_prompt_s"] for _ in range(max(0, args.starts - 1))]
         figures = run_bot(args.requests, data)  # starts again with the index in place
+    warm.append(figures["first_prompt_s"])
     print(f"python app.py --sandbox to the first prompt: {cold['first_prompt_s']:.1f} s the first time "
-          f"(runbook index built), {figures['first_prompt_s']:.1f} s once the index exists")
+          f"(runbook index built); once the index exists, median {statistics.median(warm):.1f} s, slowest "
+          f"{max(warm):.1f} s over {len(warm)} starts ({', '.join(f'{s:.1f}' for s in warm)})")
+    print(f"  steps, cold: {step_times(cold['steps'])}")
+    print(f"  steps, warm: {step_times(figures['steps'])}")
+    print(f"after: {load_average()}")
     print(f"RSS of the bot's process after start: {figures['rss_after_start_mb']:.0f} MB "
           f"(target ≤ 350 MB; the AWS emulator runs beside it: {figures['emulator_after_start_mb']:.0f} MB)")
     print(f"{figures['requests']} requests in {figures['requests_s']:.1f} s; RSS of the bot's process after them: "

@@ -114,7 +114,9 @@ class IncidentManager:
         for fingerprint, incident in open_by_fingerprint.items():
             if fingerprint not in seen and self._resolve(incident):
                 report.resolved.append(incident.id)
-        self.store.release_held(region, held - seen, account)
+        for incident_id in self.store.release_held(region, held - seen, account):
+            self.store.add_event(incident_id, "monitor", "finding cleared",
+                                 "the finding cleared (it had been resolved by hand while still firing)")
         report.notify_failures = self._announce_pending(region, account)
         return report
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Protocol, TextIO
+from typing import Protocol
 
 from pydantic import BaseModel
 
@@ -41,10 +41,18 @@ class Notifier(Protocol):
         ...
 
 
+class TextOut(Protocol):
+    """Where terminal lines go: a text stream, or the terminal's prompt-aware writer."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
 class TerminalNotifier:
     """Prints incident events as lines (the terminal chat's monitor output)."""
 
-    def __init__(self, out: TextIO, recovery_lines: Callable[[Incident], list[str]] | None = None) -> None:
+    def __init__(self, out: TextOut, recovery_lines: Callable[[Incident], list[str]] | None = None) -> None:
         self.out = out
         self.recovery_lines = recovery_lines
         self._lock = threading.Lock()

@@ -41,6 +41,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from monitoring import checks
+from monitoring.attribution import CALL_BEFORE_AWS, Attribution, BotRun, attribute
 from monitoring.config import MonitorRules
 from monitoring.incidents import IncidentManager, OpenHook, ReconcileReport
 from monitoring.notifier import Notifier
@@ -54,12 +55,11 @@ from store.proposals import ProposalStore
 from tools.accounts import Scope
 from tools.aws import AwsClients
 from tools.errors import describe_aws_error
-from tools.models import Risk
+from tools.models import Instance, Risk
 from tools.registry import tools
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "monitor"
-BOT_ACTION_MEMORY = timedelta(hours=2)
 FAILURE_NOTICE_AFTER = 3  # failed cycles in a row before the alert channel hears of it
 BACKOFF_MAX_SECONDS = 600  # a failing scope is retried at least this often
 LEASE_INTERVALS = 0.75  # lease length in intervals: takeover after a crash within 1.75 intervals
@@ -93,6 +93,8 @@ class ScopeWatch:
     retry_at: float = 0.0  # monotonic; a failing scope waits (backoff) before its next read
     error: str | None = None
     told: bool = False
+    last_read_at: datetime | None = None  # naive UTC when its last reconciled read began: what changed, changed after
+    read_started: datetime | None = None  # naive UTC when this cycle's read began
 
 
 class MonitorService:
@@ -229,9 +231,9 @@ class MonitorService:
         findings_count = 0
         outcome = ReconcileReport()
         try:
-            stopped_by_bot = self._stopped_by_bot()
+            watches = {watch.scope: watch for watch in due}
             for scope, snapshot in snapshots.items():
-                found, done = self._reconcile(scope, snapshot, stopped_by_bot)
+                found, done = self._reconcile(watches[scope], snapshot)
                 findings_count += found
                 outcome.opened += done.opened
                 outcome.updated += done.updated
@@ -258,6 +260,9 @@ class MonitorService:
         """Read every due scope, side by side when there are several; errors are kept per scope."""
         snapshots: dict[Scope, FleetSnapshot] = {}
         errors: dict[Scope, str] = {}
+        started = utcnow()
+        for watch in due:
+            watch.read_started = started
         with ThreadPoolExecutor(max_workers=max(1, min(self.max_readers, len(due))),
                                 thread_name_prefix="monitor-read") as pool:
             futures = [(watch, pool.submit(watch.reader.read)) for watch in due]
@@ -270,18 +275,25 @@ class MonitorService:
                 snapshots[watch.scope] = future.result()
         return snapshots, errors
 
-    def _reconcile(self, scope: Scope, snapshot: FleetSnapshot,
-                   stopped_by_bot: set[str]) -> tuple[int, ReconcileReport]:
+    def _reconcile(self, watch: ScopeWatch, snapshot: FleetSnapshot) -> tuple[int, ReconcileReport]:
         """One scope's findings against its own incidents and memory (keyed by account and region)."""
+        scope = watch.scope
         account = scope.account
         previous = self.observations.states(scope.region)
+        read_at = snapshot.taken_at.astimezone(UTC).replace(tzinfo=None)
+        moves = self._attribute_moves(snapshot, previous, scope, watch.last_read_at, read_at)
+        stopped_by_bot = {move.instance_id for _, move in moves if move.went_down and move.by_bot}
         still_open = self.incidents.open_incidents(scope.region, account)
-        findings = checks.evaluate(snapshot, previous, {incident.fingerprint for incident in still_open},
-                                   stopped_by_bot, self.rules.thresholds.cpu_percent)
+        # a stop resolved by hand still fires while the instance stays down: held counts as open here, or
+        # the hold would be released (as "cleared") by the first cycle after the resolution
+        watched = {incident.fingerprint for incident in still_open} | self.incidents.store.held_fingerprints(
+            scope.region, account)
+        findings = checks.evaluate(snapshot, previous, watched, stopped_by_bot, self.rules.thresholds.cpu_percent)
         outcome = self.incidents.reconcile(findings, scope.region, still_open, account=account)
-        self._record_state_changes(snapshot, previous, scope)
+        self._record_moves(moves, scope)
         self.observations.save(scope.region, [(h.instance.id, h.instance.state) for h in snapshot.instances],
                                previous)
+        watch.last_read_at = watch.read_started or read_at
         return len(findings), outcome
 
     def _note_scope(self, watch: ScopeWatch, error: str | None, now: float) -> None:
@@ -329,7 +341,7 @@ class MonitorService:
         self.last_report = report
         if self._set_flag is not None:
             try:
-                self._set_flag(LAST_CYCLE_FLAG, json.dumps({"at": utcnow().isoformat(timespec="seconds"),
+                self._set_flag(LAST_CYCLE_FLAG, json.dumps({"at": utcnow().isoformat(timespec="milliseconds"),
                                                             "ok": report.ok, "seconds": round(report.seconds, 2),
                                                             "error": report.error,
                                                             "failures_in_a_row": report.failures_in_a_row,
@@ -340,27 +352,39 @@ class MonitorService:
 
     # -- memory between cycles ----------------------------------------------------------------
 
-    def _record_state_changes(self, snapshot: FleetSnapshot, previous: dict[str, str],
-                              scope: Scope | None = None) -> None:
-        """Audit every instance that went up or down since the last cycle, and whether the bot did it:
-        "what changed?" must also show "api-server stopped outside the bot at 14:02"."""
+    def _attribute_moves(self, snapshot: FleetSnapshot, previous: dict[str, str], scope: Scope,
+                         last_read_at: datetime | None, read_at: datetime) -> list[tuple[Instance, Attribution]]:
+        """Every instance that went up or down since the last cycle, with whose the change was on the
+        evidence (monitoring/attribution.py): an approved run that explains it, or outside the bot."""
         moved = [h.instance for h in snapshot.instances if h.instance.id in previous
                  and (previous[h.instance.id] in checks.UP_STATES) != (h.instance.state in checks.UP_STATES)]
         if not moved:
-            return
-        by_bot = self.proposals.instances_acted_on([spec.name for spec in tools() if spec.risk is not Risk.READ],
-                                                   utcnow() - BOT_ACTION_MEMORY)
-        for instance in moved:
-            outside = instance.id not in by_bot
-            where = f" in {scope}" if scope is not None and scope.account else ""
-            self.audit.record("observed", "monitor", status="outside" if outside else "bot",
-                              message=f"{instance.label}{where} {previous[instance.id]} → {instance.state}"
-                                      + (" (outside the bot)" if outside else " (after an approved change)"))
+            return []
+        # after a restart the last cycle is unknown: the old state was seen from `seen_at` on
+        since = {} if last_read_at is not None else self.observations.seen_since(scope.region)
+        changing = {spec.name: spec.noop_states for spec in tools() if spec.risk is not Risk.READ}
+        earliest = min([last_read_at] if last_read_at else [since.get(i.id, read_at) for i in moved])
+        runs = [BotRun(proposal_id=row["id"], tool=row["tool"], instance_ids=row["instance_ids"],
+                       at=row["decided_at"], finished_at=row["finished_at"], decided_by=row["decided_by"],
+                       requested_by=row["requested_by"])
+                for row in self.proposals.approved_runs(changing, earliest - CALL_BEFORE_AWS)]
+        return [(instance, attribute(instance.id, previous[instance.id], instance.state, instance.state_reason,
+                                     (last_read_at or since.get(instance.id, read_at), read_at), runs, changing))
+                for instance in moved]
 
-    def _stopped_by_bot(self) -> set[str]:
-        """Instances an approved stop/terminate touched recently: their going down is expected."""
-        return self.proposals.instances_acted_on([spec.name for spec in tools() if spec.takes_down],
-                                                 utcnow() - BOT_ACTION_MEMORY)
+    def _record_moves(self, moves: list[tuple[Instance, Attribution]], scope: Scope) -> None:
+        """Audit each move with its evidence: "what changed?" must show "api-server stopped outside the
+        bot at 14:02" — when it happened, not when the monitor noticed."""
+        for instance, move in moves:
+            where = f" in {scope}" if scope.account else ""
+            run = move.by_bot
+            whose = (f"by the bot: approved {run.tool} {run.proposal_id}" + (f" by {run.decided_by}" if run.decided_by
+                                                                             else "")
+                     if run else "outside the bot" + (f", by {move.actor}" if move.actor else ""))
+            self.audit.record("observed", "monitor", status="bot" if run else "outside",
+                              proposal_id=run.proposal_id if run else None,
+                              message=f"{instance.label}{where} {move.before} → {move.after} {move.when()} ({whose})",
+                              detail=move.detail())
 
     # -- lease ----------------------------------------------------------------------------------
 

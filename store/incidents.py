@@ -222,20 +222,31 @@ class IncidentStore:
             ).values(status="resolved", resolved_at=now, updated_at=now, resolved_by=user, held=True,
                      resolved_notified=True)).rowcount == 1
 
+    def held(self) -> list[Incident]:
+        """Resolved by hand while their finding still fired, and not cleared since (every scope)."""
+        with self.engine.connect() as connection:
+            return [Incident.model_validate(dict(row._mapping)) for row in connection.execute(
+                select(incidents).where(incidents.c.status == "resolved", incidents.c.held.is_(True))
+                .order_by(incidents.c.id))]
+
     def held_fingerprints(self, region: str, account: str | None = None) -> builtins.set[str]:
         with self.engine.connect() as connection:
             rows = connection.execute(select(incidents.c.fingerprint).where(
                 *_in_scope(region, account), incidents.c.held.is_(True)))
             return {row.fingerprint for row in rows}
 
-    def release_held(self, region: str, fingerprints: builtins.set[str], account: str | None = None) -> None:
-        """The finding cleared: the next time it fires it is a new incident."""
+    def release_held(self, region: str, fingerprints: builtins.set[str], account: str | None = None) -> list[int]:
+        """The finding cleared: the next time it fires it is a new incident. Returns the incidents released
+        (their timelines record when the finding cleared)."""
         if not fingerprints:
-            return
+            return []
+        where = (*_in_scope(region, account), incidents.c.held.is_(True),
+                 incidents.c.fingerprint.in_(sorted(fingerprints)))
         with self.engine.begin() as connection:
-            connection.execute(update(incidents).where(
-                *_in_scope(region, account), incidents.c.held.is_(True),
-                incidents.c.fingerprint.in_(sorted(fingerprints))).values(held=False))
+            released = [row.id for row in connection.execute(select(incidents.c.id).where(*where))]
+            if released:
+                connection.execute(update(incidents).where(*where, incidents.c.id.in_(released)).values(held=False))
+        return released
 
     def add_event(self, incident_id: int, actor: str, kind: str, message: str = "") -> None:
         with self.engine.begin() as connection:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import Engine, insert, select, update
 
@@ -19,6 +20,14 @@ class Observations:
             rows = connection.execute(select(instance_observations.c.instance_id, instance_observations.c.state)
                                       .where(instance_observations.c.region == region))
             return {row.instance_id: row.state for row in rows}
+
+    def seen_since(self, region: str) -> dict[str, datetime]:
+        """When each instance was first seen in its current state (naive UTC): after a restart, the
+        earliest a change from that state can have happened."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(instance_observations.c.instance_id, instance_observations.c.seen_at)
+                                      .where(instance_observations.c.region == region))
+            return {row.instance_id: row.seen_at for row in rows}
 
     def save(self, region: str, seen: Iterable[tuple[str, str]], previous: dict[str, str]) -> None:
         """Store the states that changed since `previous` (what `states` returned this cycle)."""

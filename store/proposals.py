@@ -117,13 +117,16 @@ class ProposalStore:
                                       .where(proposals.c.id.in_(wanted)))
             return {row.id: row.requested_by for row in rows}
 
-    def instances_acted_on(self, tools: Iterable[str], since: datetime) -> set[str]:
-        """Instance ids that approved runs of these tools touched since then (executing or done)."""
+    def approved_runs(self, tools: Iterable[str], since: datetime) -> list[dict[str, Any]]:
+        """Approved runs of these tools decided since then (executing or done): the evidence that a
+        change the monitor saw was the bot's."""
         names = list(tools)
         if not names:
-            return set()
+            return []
         with self.engine.connect() as connection:
-            rows = connection.execute(select(proposals.c.instance_ids).where(
+            rows = connection.execute(select(
+                proposals.c.id, proposals.c.tool, proposals.c.instance_ids, proposals.c.decided_at, proposals.c.finished_at,
+                proposals.c.decided_by, proposals.c.requested_by).where(
                 proposals.c.tool.in_(names), proposals.c.status.in_(["executing", "executed"]),
-                proposals.c.decided_at >= since))
-            return {instance_id for row in rows for instance_id in row.instance_ids}
+                proposals.c.decided_at >= since).order_by(proposals.c.decided_at))
+            return [dict(row._mapping) for row in rows]

@@ -30,6 +30,7 @@ def instance_from_aws(raw: dict[str, Any], account: str | None = None, region: s
         private_ip=raw.get("PrivateIpAddress"),
         public_ip=raw.get("PublicIpAddress"),
         launch_time=raw.get("LaunchTime"),
+        state_reason=raw.get("StateTransitionReason") or None,
         tags=tags,
         detailed_monitoring=raw.get("Monitoring", {}).get("State") == "enabled",
         account=account,

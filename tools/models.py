@@ -49,6 +49,7 @@ class Instance(BaseModel):
     private_ip: str | None = None
     public_ip: str | None = None
     launch_time: datetime | None = None
+    state_reason: str | None = None  # EC2's StateTransitionReason: "User initiated (2026-12-03 11:42:10 GMT)"
     tags: dict[str, str] = Field(default_factory=dict)
     # detailed monitoring: CloudWatch has a CPU datapoint every minute instead of every five
     detailed_monitoring: bool = False

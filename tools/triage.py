@@ -20,12 +20,14 @@ from tools.cloudwatch import alarm_instance_id, fetch_metric_series
 from tools.context import ToolContext
 from tools.ec2 import StatusCheck
 from tools.errors import ToolError, describe_aws_error
+from tools.inventory import fetch_instances
 from tools.logs import instance_streams, log_group_for, log_group_names
 from tools.models import Instance, OneTargetArgs, Risk, ToolArgs, ToolResult, check_window
-from tools.ops import ChangeView, IncidentView
+from tools.ops import ChangeView, HeldView, IncidentView, MonitorView
 from tools.render import Block, age, context, escape, fmt, link, section, sparkline, table
 from tools.spec import ToolSpec, verbs
 
+DOWN_STATES = frozenset({"stopping", "stopped", "shutting-down", "terminated"})
 TIER_LABELS = {0: "Tier 0", 1: "Tier 1"}
 
 
@@ -40,42 +42,151 @@ class ListIncidentsArgs(ToolArgs):
     pass
 
 
+class FreshRead(BaseModel):
+    """What the bot read from AWS just now, because the monitor's word was missing or old."""
+
+    region: str
+    stopped: list[str] = Field(default_factory=list)  # labels
+    impaired: list[str] = Field(default_factory=list)
+    alarms: list[str] = Field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def clean(self) -> bool:
+        return self.error is None and not (self.stopped or self.impaired or self.alarms)
+
+    def words(self) -> str:
+        if self.error:
+            return f"could not check now: {self.error}"
+        return (f"checked now in {self.region}: {len(self.stopped)} stopped{_named(self.stopped)}, "
+                f"{len(self.impaired)} failing status checks{_named(self.impaired)}, "
+                f"{len(self.alarms)} alarms firing{_named(self.alarms)}")
+
+
+def _named(items: list[str], most: int = 5) -> str:
+    if not items:
+        return ""
+    more = f", +{len(items) - most} more" if len(items) > most else ""
+    return f" ({', '.join(items[:most])}{more})"
+
+
+def monitor_words(monitor: MonitorView, now: datetime) -> str:
+    """When and how the monitor last looked: "monitor off — last cycle never"."""
+    if monitor.last_cycle_at is None:
+        last = "last cycle never"
+    else:
+        ago = age((now - monitor.last_cycle_at).total_seconds())
+        outcome = "ok" if monitor.last_ok else f"FAILED ({monitor.error or 'unknown error'})"
+        last = f"last cycle {ago} ago ({monitor.last_cycle_at:%H:%M:%S} UTC), {outcome}"
+    if not monitor.enabled:
+        return f"monitor off — {last}"
+    if monitor.stale:
+        return f"monitor on but not cycling (every {monitor.interval_seconds} s expected) — {last}"
+    return f"monitor on — {last}"
+
+
 class IncidentsResult(ToolResult):
     incidents: list[IncidentView]
     as_of: datetime
+    monitor: MonitorView | None = None
+    fresh: FreshRead | None = None  # read when the monitor is off, stalled or failing
+    held: list[HeldView] = Field(default_factory=list)
 
     def _state(self, incident: IncidentView) -> str:
         if incident.snoozed_until and incident.snoozed_until > self.as_of:
             return f"snoozed until {incident.snoozed_until:%H:%M} UTC"
         return f"ack by {incident.acknowledged_by}" if incident.acknowledged_by else "not acknowledged"
 
+    def headline(self) -> str:
+        """The answer's first sentence: an all-clear only with the evidence for one."""
+        if self.incidents:
+            return f"{len(self.incidents)} open incident(s), most urgent first:"
+        trusted = self.monitor is not None and self.monitor.trusted
+        if trusted and not self.held:
+            return "No open incidents: nothing the monitor watches was failing at its last cycle."
+        if trusted:
+            return "No open incidents, but an incident resolved by hand is still firing:"
+        if self.fresh is not None and self.fresh.clean and not self.held:
+            return "No open incidents recorded, and nothing failing when checked just now — but the monitor " \
+                   "is not watching, so nothing newer than this check is known."
+        return "No open incidents recorded, but that is not an all-clear: the monitor is not watching."
+
+    def evidence(self) -> list[str]:
+        lines = []
+        if self.monitor is not None:
+            lines.append(monitor_words(self.monitor, self.as_of))
+        if self.fresh is not None:
+            lines.append(self.fresh.words())
+        return lines
+
+    def held_lines(self) -> list[str]:
+        return [f"#{h.id} {h.resource}: resolved by hand by {h.resolved_by or '?'}"
+                + (f" at {h.resolved_at:%H:%M} UTC" if h.resolved_at else "") + " — "
+                + ("its finding still fired at the monitor's last cycle" if h.checked_since
+                   else "not checked since; it had not cleared when resolved")
+                + f" ({h.summary})" for h in self.held]
+
     def to_text(self) -> str:
-        if not self.incidents:
-            return "No open incidents: nothing the monitor watches is failing right now."
-        rows = [(f"#{i.id}", TIER_LABELS.get(i.tier, f"Tier {i.tier}"), i.resource,
-                 age((self.as_of - i.opened_at).total_seconds()), self._state(i), i.summary, i.link or "-")
-                for i in self.incidents]
-        return (f"{len(self.incidents)} open incident(s), most urgent first:\n"
-                + table(["ID", "TIER", "RESOURCE", "AGE", "OWNER", "SUMMARY", "THREAD"], rows))
+        lines = [self.headline()]
+        if self.incidents:
+            rows = [(f"#{i.id}", TIER_LABELS.get(i.tier, f"Tier {i.tier}"), i.resource,
+                     age((self.as_of - i.opened_at).total_seconds()), self._state(i), i.summary, i.link or "-")
+                    for i in self.incidents]
+            lines.append(table(["ID", "TIER", "RESOURCE", "AGE", "OWNER", "SUMMARY", "THREAD"], rows))
+        if self.held:
+            lines.append("Resolved by hand, finding still firing:")
+            lines += [f"  {line}" for line in self.held_lines()]
+        lines += [f"({line})" for line in self.evidence()]
+        return "\n".join(lines)
 
     def to_blocks(self) -> list[Block]:
-        if not self.incidents:
-            return [section(":white_check_mark: No open incidents: nothing the monitor watches is failing right now.")]
-        lines = []
-        for i in self.incidents:
-            thread = link(i.link, "thread")
-            thread = f" · {thread}" if thread else ""
-            lines.append(f"{':rotating_light:' if i.tier == 0 else ':large_orange_diamond:'} *#{i.id}* "
-                         f"{TIER_LABELS.get(i.tier, f'Tier {i.tier}')} · *{escape(i.resource)}* · "
-                         f"{age((self.as_of - i.opened_at).total_seconds())} · {escape(self._state(i))}{thread}\n"
-                         f"    {escape(i.summary)}")
-        return [section(f"*{len(self.incidents)} open incident(s)*, most urgent first"),
-                section("\n".join(lines))]
+        clear = not self.incidents and not self.held and self.monitor is not None and self.monitor.trusted
+        mark = ":white_check_mark: " if clear else ("" if self.incidents else ":warning: ")
+        blocks: list[Block] = [section(f"{mark}*{escape(self.headline())}*")]
+        if self.incidents:
+            lines = []
+            for i in self.incidents:
+                thread = link(i.link, "thread")
+                thread = f" · {thread}" if thread else ""
+                lines.append(f"{':rotating_light:' if i.tier == 0 else ':large_orange_diamond:'} *#{i.id}* "
+                             f"{TIER_LABELS.get(i.tier, f'Tier {i.tier}')} · *{escape(i.resource)}* · "
+                             f"{age((self.as_of - i.opened_at).total_seconds())} · {escape(self._state(i))}{thread}\n"
+                             f"    {escape(i.summary)}")
+            blocks.append(section("\n".join(lines[:40])))
+        if self.held:
+            blocks.append(section("*Resolved by hand, finding still firing*\n"
+                                  + "\n".join(f":warning: {escape(line)}" for line in self.held_lines()[:20])))
+        if self.evidence():
+            blocks.append(context(escape(" · ".join(self.evidence()))))
+        return blocks
+
+
+def fresh_read(ctx: ToolContext, region: str) -> FreshRead:
+    """Stopped instances, failing status checks and firing alarms, read now (three cheap reads)."""
+    try:
+        ec2 = ctx.clients.client("ec2", region)
+        statuses = [status for page in ec2.get_paginator("describe_instance_status").paginate(
+            IncludeAllInstances=True) for status in page.get("InstanceStatuses", [])]
+        stopped = [s["InstanceId"] for s in statuses if s.get("InstanceState", {}).get("Name") in DOWN_STATES]
+        impaired = [s["InstanceId"] for s in statuses if s.get("InstanceState", {}).get("Name") == "running"
+                    and "impaired" in (s.get("InstanceStatus", {}).get("Status"), s.get("SystemStatus", {}).get("Status"))]
+        alarms = [alarm["AlarmName"] for page in ctx.clients.client("cloudwatch", region).get_paginator(
+            "describe_alarms").paginate(StateValue="ALARM") for alarm in page.get("MetricAlarms", [])]
+        named = {i.id: i.label for i in fetch_instances(ctx.clients, region, instance_ids=(stopped + impaired)[:50])} \
+            if stopped or impaired else {}
+    except (ClientError, BotoCoreError) as error:
+        return FreshRead(region=region, error=describe_aws_error(error, "read"))
+    return FreshRead(region=region, stopped=[named.get(i, i) for i in stopped],
+                     impaired=[named.get(i, i) for i in impaired], alarms=alarms)
 
 
 def list_incidents(ctx: ToolContext, args: ListIncidentsArgs, _: list[Instance]) -> IncidentsResult:
-    incidents = sorted(ctx.require_records().open_incidents(), key=lambda i: (i.tier, i.opened_at))
-    return IncidentsResult(incidents=incidents, as_of=_now())
+    records = ctx.require_records()
+    incidents = sorted(records.open_incidents(), key=lambda i: (i.tier, i.opened_at))
+    monitor = records.monitor()
+    fresh = None if monitor.trusted else fresh_read(ctx, ctx.region(args.region))
+    return IncidentsResult(incidents=incidents, as_of=_now(), monitor=monitor, fresh=fresh,
+                           held=records.still_firing())
 
 
 # -- recent changes ---------------------------------------------------------------------------------
@@ -103,15 +214,14 @@ class ChangesResult(ToolResult):
     def to_text(self) -> str:
         if not self.changes:
             return f"No {self._head()} (made through the bot or seen by the monitor)."
-        rows = [(f"{c.at:%m-%d %H:%M:%S}", c.who, c.what + ("  [outside the bot]" if c.outside_bot else ""))
-                for c in self.changes]
+        rows = [(c.when(), c.who, c.what) for c in self.changes]
         return f"{len(self.changes)} {self._head()}, newest first (UTC):\n" + table(["WHEN", "WHO", "WHAT"], rows)
 
     def to_blocks(self) -> list[Block]:
         if not self.changes:
             return [section(escape(f"No {self._head()} (made through the bot or seen by the monitor)."))]
-        lines = [f"`{c.at:%m-%d %H:%M:%S}` *{escape(c.who)}* {escape(c.what)}"
-                 + (" :warning: _outside the bot_" if c.outside_bot else "") for c in self.changes]
+        lines = [f"`{c.when()}` *{escape(c.who)}* {escape(c.what)}" + (" :warning:" if c.outside_bot else "")
+                 for c in self.changes]
         return [section(f"*{len(self.changes)} {escape(self._head())}*, newest first (UTC)"),
                 section("\n".join(lines[:40]))]
 
@@ -253,8 +363,7 @@ def _changes(ctx: ToolContext, region: str, instance: Instance, found: dict) -> 
     label = "changes to it, last 24 hours"
     if not changes:
         return DiagnosisPart(label=label, lines=["none recorded (through the bot or seen by the monitor)"])
-    lines = [f"{c.at:%m-%d %H:%M} {c.who}: {c.what}" + (" [outside the bot]" if c.outside_bot else "")
-             for c in changes[:8]]
+    lines = [f"{c.when(seconds=False)} {c.who}: {c.what}" for c in changes[:8]]
     return DiagnosisPart(label=label, lines=lines, concern=any(c.outside_bot for c in changes))
 
 

@@ -261,6 +261,16 @@ class Approvals:
     def due_auto(self, now: datetime) -> list[Proposal]:
         return [Proposal.model_validate(row) for row in self.store.due_auto(now)]
 
+    def withdraw(self, proposal_id: str, actor: str, why: str) -> bool:
+        """Expire a pending proposal because what it answered is over (its incident was resolved): the same
+        conditional UPDATE as a decision, so it cannot race an approval — whichever lands first wins."""
+        proposal = self.get(proposal_id)
+        if proposal is None or not self.store.claim(proposal_id, "expired", actor, utcnow()):
+            return False
+        self.audit.record("decision", actor, tool=proposal.tool, proposal_id=proposal_id, status="expired",
+                          message=f"withdrawn, nothing was done: {why}")
+        return True
+
     def _settle(self, proposal_id: str, actor: str, verb: str, clicked: Clicked | None) -> ApprovalOutcome:
         proposal = self.get(proposal_id)
         if proposal is None:

@@ -87,7 +87,7 @@ def _help(call: Call) -> Reply:
 
 
 def _status(call: Call) -> Reply:
-    return Reply(kind="chat", text="\n".join(status_lines(call.runtime)))
+    return Reply(kind="chat", text="\n".join(status_lines(call.runtime, call.front)))
 
 
 def _auto(call: Call) -> Reply:
@@ -127,10 +127,29 @@ def _audit(call: Call) -> Reply:
     return Reply(kind="chat", text=audit_text(call.runtime, call.args), preformatted=True)
 
 
+MIN_ID_PREFIX = 4  # shorter than this, a prefix is a typo more often than a choice
+
+
+def _expand_id(approvals: Approvals, typed: str) -> tuple[str | None, str | None]:
+    """A pending proposal's id from its full id or a unique prefix (nobody types 24 characters);
+    (None, the candidates) when the prefix fits several."""
+    if approvals.get(typed) is not None or len(typed) < MIN_ID_PREFIX:
+        return typed, None
+    matches = [p for p in approvals.pending() if p.id.startswith(typed)]
+    if len(matches) == 1:
+        return matches[0].id, None
+    if len(matches) > 1:
+        return None, f"'{typed}' is the start of {len(matches)} pending proposals; type more of the id:\n" + \
+            "\n".join(f"  {p.id}  {p.summary}" for p in matches)
+    return typed, None
+
+
 def _decide(verb: str) -> Callable[[Call], Reply]:
     def run(call: Call) -> Reply:
         approvals = call.runtime.approvals
-        proposal_id = call.args.strip()
+        proposal_id, ambiguous = _expand_id(approvals, call.args.strip())
+        if proposal_id is None:
+            return Reply(kind="error", text=f"{ambiguous}\nNothing was done.")
         decision = approvals.approve(proposal_id, call.user) if verb == "approve" else \
             approvals.reject(proposal_id, call.user)
         text = decision.message
@@ -331,7 +350,7 @@ def plain_command(name: str, usage: str, summary: dict[str, str], pattern: re.Pa
 
 # -- what the commands show ----------------------------------------------------------------------------
 
-def status_lines(runtime: Runtime) -> list[str]:
+def status_lines(runtime: Runtime, front: str = "slack") -> list[str]:
     settings = runtime.settings
     endpoint = f" (endpoint {runtime.clients.endpoint_url})" if runtime.clients.endpoint_url else ""
     planner = (f"LLM {settings.ollama_model} with keyword fallback" if runtime.planner.llm
@@ -347,8 +366,16 @@ def status_lines(runtime: Runtime) -> list[str]:
         f"open incidents: {_open_incidents(runtime)}",
         f"pending approvals: {runtime.approvals.pending_count()}",
         *runtime.autorecovery.status_lines(),
-        f"approvers configured: {approvers}" + ("" if approvers else " (nobody can approve: set APPROVER_USER_IDS)"),
+        f"approvers configured: {approvers}" + _approvers_note(approvers, front),
     ]
+
+
+def _approvers_note(approvers: int, front: str) -> str:
+    """Who can approve, as it is where the question was asked: the terminal approves as local trust."""
+    if front == "terminal":
+        return (" (in Slack: " + ("they" if approvers else "nobody, until APPROVER_USER_IDS is set")
+                + "; here, whoever types at this terminal approves — local trust)")
+    return "" if approvers else " (nobody can approve: set APPROVER_USER_IDS)"
 
 
 def _last_cycle(runtime: Runtime) -> str:
@@ -365,7 +392,7 @@ def _last_cycle(runtime: Runtime) -> str:
     if failing:  # one account's trouble is said, while the others are still watched
         outcome += f"; {len(failing)} of {cycle.get('scopes')} account/regions failing: " + "; ".join(
             f"{scope}: {error}" for scope, error in sorted(failing.items()))
-    return f"{cycle.get('at')} UTC, {outcome}, {cycle.get('seconds')} s"
+    return f"{str(cycle.get('at'))[:19]} UTC, {outcome}, {cycle.get('seconds')} s"
 
 
 def _open_incidents(runtime: Runtime) -> str:

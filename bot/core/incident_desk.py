@@ -110,9 +110,24 @@ class IncidentDesk:
                 return DeskOutcome(ok=False, incident=incident, message="It was resolved meanwhile; nothing changed.")
             message = (f"Resolved by {user}. It stays resolved while the same finding persists; it opens again "
                        f"only when the finding clears and fires again.")
+            withdrawn = self._withdraw_recovery(incident, user)
+            if withdrawn:
+                message += f" {withdrawn}"
         self.store.add_event(incident.id, user, action, message)
         self._audit(incident, user, action, "done", message)
         return DeskOutcome(ok=True, changed=True, message=message, incident=self.get(incident.id))
+
+    def _withdraw_recovery(self, incident: Incident, user: str) -> str:
+        """A resolved incident needs no recovery: its pending proposal expires (audited), so nobody approves a
+        restart of something a person has already dealt with."""
+        if not incident.proposal_id:
+            return ""
+        why = f"incident #{incident.id} was resolved by hand by {user}"
+        if not self.pipeline.approvals.withdraw(incident.proposal_id, user, why):
+            return ""
+        self.store.add_event(incident.id, user, "proposal expired",
+                             f"recovery proposal {incident.proposal_id} withdrawn: {why}")
+        return f"Its pending recovery proposal {incident.proposal_id} was withdrawn (nothing was run)."
 
     def _read(self, incident: Incident, action: str, user: str, front: str) -> DeskOutcome:
         if not incident.instance_id:
@@ -142,7 +157,10 @@ class IncidentDesk:
     def postmortem(self, incident: Incident, user: str) -> DeskOutcome:
         """The Markdown draft, as a file for the incident's thread (and the terminal prints it)."""
         proposal = self.pipeline.approvals.get(incident.proposal_id) if incident.proposal_id else None
-        text = draft(incident, self.timeline(incident), proposal, self.runbook(incident.sop_id), utcnow())
+        cleared = [event["at"] for event in self.store.events(incident.id)
+                   if event["kind"] in ("finding cleared", "cleared")]
+        text = draft(incident, self.timeline(incident), proposal, self.runbook(incident.sop_id), utcnow(),
+                     cleared_at=cleared[0] if cleared else None)
         self.store.add_event(incident.id, user, "postmortem", "draft written")
         attachment = Attachment(filename=f"postmortem-incident-{incident.id}.md",
                                 title=f"Postmortem draft — incident #{incident.id}", content=text,

@@ -41,13 +41,26 @@ def _cell(text: object) -> str:
     return md(text, 300)
 
 
+def _minutes(start: datetime, end: datetime) -> str:
+    return f"{(end - start).total_seconds() / 60:.0f} min"
+
+
 def draft(incident: Incident, timeline: list[tuple[str, str, str, str]], proposal: Proposal | None,
-          runbook: Runbook | None, now: datetime) -> str:
-    """The Markdown draft (the timeline is the desk's: incident events plus its proposal's audit)."""
-    end = incident.resolved_at
+          runbook: Runbook | None, now: datetime, cleared_at: datetime | None = None) -> str:
+    """The Markdown draft (the timeline is the desk's: incident events plus its proposal's audit).
+    `cleared_at`: when the monitor saw the finding clear, if it has — a hand resolution is not a recovery."""
+    by_hand = incident.resolved_by is not None
+    if not by_hand and incident.resolved_at and cleared_at is None:
+        cleared_at = incident.resolved_at  # the monitor resolves exactly when it sees the finding clear
+    end = cleared_at
     minutes = ((end or now) - incident.opened_at).total_seconds() / 60
-    who_resolved = (f"resolved by {md(incident.resolved_by)}" if incident.resolved_by
-                    else "resolved when the monitor saw the finding clear" if end else "still open")
+    if by_hand:
+        who_resolved = (f"resolved by hand by {md(incident.resolved_by)} at {incident.resolved_at:%H:%M:%S} UTC; "
+                        + (f"the finding cleared at {cleared_at:%H:%M:%S} UTC" if cleared_at
+                           else "the finding had NOT cleared when this draft was written (as far as the monitor "
+                                "has seen)"))
+    else:
+        who_resolved = "resolved when the monitor saw the finding clear" if end else "still open"
     resource = incident.resource_name or incident.resource_id
     lines = [
         f"# Postmortem draft — incident #{incident.id}: {md(incident.summary)}",
@@ -63,6 +76,11 @@ def draft(incident: Incident, timeline: list[tuple[str, str, str, str]], proposa
         f"- **Acknowledged by:** {md(incident.acknowledged_by or 'nobody')}"
         + (f" at {incident.acknowledged_at:%H:%M} UTC" if incident.acknowledged_at else ""),
         f"- **Outcome:** {who_resolved}",
+        "- **Time to acknowledge:** "
+        + (_minutes(incident.opened_at, incident.acknowledged_at) if incident.acknowledged_at else "not acknowledged"),
+        "- **Time to resolve:** "
+        + (_minutes(incident.opened_at, incident.resolved_at) + (" (by hand)" if by_hand else " (finding cleared)")
+           if incident.resolved_at else "not resolved"),
     ]
     if incident.link and re.fullmatch(r"https://[^\s<>()\[\]]+", incident.link):  # Slack's permalink
         lines.append(f"- **Thread:** <{incident.link}>")
@@ -70,7 +88,10 @@ def draft(incident: Incident, timeline: list[tuple[str, str, str, str]], proposa
         "",
         "## Impact window",
         f"- **Start (detected):** {incident.opened_at:%Y-%m-%d %H:%M:%S} UTC",
-        f"- **End:** {f'{end:%Y-%m-%d %H:%M:%S} UTC' if end else 'ongoing'}",
+        "- **End (finding cleared):** "
+        + (f"{end:%Y-%m-%d %H:%M:%S} UTC" if end else "not cleared yet" + (
+            f" — resolved by hand at {incident.resolved_at:%H:%M:%S} UTC while it still fired" if by_hand
+            and incident.resolved_at else "")),
         f"- **Duration:** {minutes:.0f} min" + ("" if end else " so far"),
         "- The fault may have begun up to one monitor interval before detection.",
         "",

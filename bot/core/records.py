@@ -8,20 +8,29 @@ any AWS API, without the tool layer importing the bot.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot.core.runbooks import Runbooks
 from store.audit import AuditLog, AuditRow
+from store.engine import utcnow
+from store.flags import LAST_CYCLE_FLAG, MONITOR_FLAG
 from store.incidents import IncidentStore
 from store.proposals import ProposalStore
-from tools.ops import ChangeView, IncidentView, RunbookHint
+from tools.ops import ChangeView, HeldView, IncidentView, MonitorView, RunbookHint
+
+MISSED_CYCLES = 3  # as the health check: cycles the monitor may miss before its word is stale
 
 
 class StoreRecords:
     def __init__(self, incidents: IncidentStore, audit: AuditLog, proposals: ProposalStore,
-                 runbooks: Runbooks) -> None:
+                 runbooks: Runbooks, get_flag: Callable[[str, str], str] = lambda _key, default: default,
+                 interval_seconds: int = 30, clock: Callable[[], datetime] = utcnow) -> None:
         self.incidents = incidents
+        self.get_flag = get_flag
+        self.interval_seconds = interval_seconds
+        self.clock = clock
         self.audit = audit
         self.proposals = proposals
         self.runbooks = runbooks
@@ -32,6 +41,24 @@ class StoreRecords:
                              acknowledged_by=i.acknowledged_by, snoozed_until=i.snoozed_until, link=i.link)
                 for i in self.incidents.open_incidents()]
 
+    def monitor(self) -> MonitorView:
+        enabled = self.get_flag(MONITOR_FLAG, "off") == "on"
+        raw = self.get_flag(LAST_CYCLE_FLAG, "")
+        if not raw:
+            return MonitorView(enabled=enabled, interval_seconds=self.interval_seconds)
+        cycle = json.loads(raw)
+        at = datetime.fromisoformat(cycle["at"]).replace(tzinfo=None)
+        stale = (self.clock() - at).total_seconds() > MISSED_CYCLES * self.interval_seconds + 30
+        return MonitorView(enabled=enabled, last_cycle_at=at, last_ok=bool(cycle.get("ok")),
+                           error=cycle.get("error"), interval_seconds=self.interval_seconds, stale=stale)
+
+    def still_firing(self) -> list[HeldView]:
+        last = self.monitor().last_cycle_at
+        return [HeldView(id=i.id, resource=i.resource_name or i.resource_id, summary=i.summary,
+                         resolved_by=i.resolved_by, resolved_at=i.resolved_at,
+                         checked_since=bool(last and i.resolved_at and last > i.resolved_at))
+                for i in self.incidents.held()]
+
     def changes(self, since: datetime, mentioning: Sequence[str] = ()) -> list[ChangeView]:
         rows = self.audit.changes(since, list(mentioning))
         asked_by = self.proposals.requesters(row.proposal_id for row in rows if row.kind == "call" and row.proposal_id)
@@ -40,8 +67,7 @@ class StoreRecords:
     @staticmethod
     def _view(row: AuditRow, asked_by: dict[str, str]) -> ChangeView:
         if row.kind == "observed":
-            return ChangeView(at=row.at, who="nobody through the bot" if row.status == "outside" else "the bot",
-                              what=row.message, outside_bot=row.status == "outside")
+            return _observed(row)
         if row.kind == "call":
             requester = asked_by.get(row.proposal_id or "")
             asked = f" (asked by {requester})" if requester and requester != row.actor else ""
@@ -57,3 +83,19 @@ class StoreRecords:
         runbook = hits[0].runbook
         tool = runbook.recovery.tool if runbook.recovery.tool != "none" else None
         return RunbookHint(id=runbook.id, title=runbook.title, recovery_tool=tool, why=runbook.recovery.why or None)
+
+
+def _observed(row: AuditRow) -> ChangeView:
+    """A change the monitor saw, at the time it happened: AWS's stamp, else the two cycles around it
+    (rows written before the evidence was kept show when they were recorded)."""
+    detail = row.detail or {}
+    outside = row.status == "outside"
+    who = (detail.get("actor") or "outside the bot") if outside else "the bot"
+    happened = detail.get("happened_at")
+    between = detail.get("between")
+    if happened:
+        return ChangeView(at=datetime.fromisoformat(happened), who=who, what=row.message, outside_bot=outside)
+    if between:
+        start, end = (datetime.fromisoformat(value) for value in between)
+        return ChangeView(at=end, who=who, what=row.message, outside_bot=outside, between=(start, end))
+    return ChangeView(at=row.at, who=who, what=row.message, outside_bot=outside)

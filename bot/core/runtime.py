@@ -185,7 +185,9 @@ def build_runtime(settings: Settings, clients: AwsClients, db_file: str = DEFAUL
     audit, proposals, incidents = AuditLog(engine), ProposalStore(engine), IncidentStore(engine)
     fleet = FleetView(ToolContext(clients), load_glossary(settings.glossary_file))
     runbooks = Runbooks(fleet)
-    records = StoreRecords(incidents, audit, proposals, runbooks)
+    flags = Flags(engine)
+    records = StoreRecords(incidents, audit, proposals, runbooks, get_flag=flags.get,
+                           interval_seconds=settings.monitor_interval_seconds)
     runner = ToolRunner(ToolContext(clients, records=records))
     policy = Policy(settings.max_targets)
     approvals = Approvals(proposals, audit, runner, policy, ttl=timedelta(minutes=settings.proposal_ttl_minutes),

@@ -14,6 +14,7 @@ from contextlib import nullcontext
 from typing import TextIO
 
 from bot.core.runtime import Runtime
+from bot.terminal.editing import LineEditor, PromptedOutput
 from monitoring.notifier import TerminalNotifier
 
 log = logging.getLogger(__name__)
@@ -24,8 +25,11 @@ YES_WORDS = {"y", "yes", "예", "네", "응", "ㅇ", "ㅇㅇ", "승인"}
 
 class Terminal:
     def __init__(self, runtime: Runtime, stdin: TextIO, stdout: TextIO, user: str | None = None,
-                 interactive: bool = False, notifier: TerminalNotifier | None = None) -> None:
+                 interactive: bool = False, notifier: TerminalNotifier | None = None,
+                 editor: LineEditor | None = None, prompted: PromptedOutput | None = None) -> None:
         self.runtime = runtime
+        self.editor = editor  # line editing and history (interactive, on the console)
+        self.prompted = prompted  # the monitor's output stream: it redraws the prompt it interrupts
         self.notifier = notifier  # the monitor's printer: held while a prompt waits for an answer
         self.stdin = stdin
         self.stdout = stdout
@@ -37,6 +41,15 @@ class Terminal:
         self.stdout.flush()
 
     def read_line(self, prompt: str) -> str | None:
+        if self.interactive and self.editor is not None:
+            if self.prompted is not None:
+                self.prompted.waiting(prompt)
+            try:
+                edited = self.editor.read(prompt)
+            finally:
+                if self.prompted is not None:
+                    self.prompted.waiting(None)
+            return None if edited is None else edited.strip()
         if self.interactive:
             self.stdout.write(prompt)
             self.stdout.flush()
@@ -52,6 +65,8 @@ class Terminal:
         while True:
             line = self.read_line("aiops> ")
             if line is None or line.lower() in EXIT_WORDS:
+                if line is not None and self.editor is not None:
+                    self.editor.forget_last()
                 self.say("Bye.")
                 return 0
             if line:

@@ -243,7 +243,7 @@ def test_a_resolved_incident_offers_a_postmortem_draft_shared_in_its_thread(desk
                     "## Open questions"):
         assert heading in text
     assert f"| {REQUESTER} | ack |" in text and f"| {APPROVER} | resolve |" in text
-    assert f"resolved by {APPROVER}" in text and "web-server-1" in text
+    assert f"resolved by hand by {APPROVER}" in text and "web-server-1" in text
 
 
 def json_files(params) -> str:

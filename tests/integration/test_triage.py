@@ -74,7 +74,8 @@ def test_an_approved_stop_is_not_reported_as_outside_the_bot(oncall, demo):
     assert runtime.approvals.approve(proposal.id, ONCALL).ok
     monitor.run_cycle()
     text = ask(runtime, "who stopped web-server-2?")
-    assert "after an approved change" in text and "outside the bot" not in text
+    assert f"by the bot: approved stop_instances {proposal.id} by {ONCALL}" in text
+    assert "outside the bot" not in text
     assert "asked by UREQ000001" in text
 
 
@@ -158,3 +159,67 @@ def test_postmortem_draft_has_the_recovery_the_runbook_and_who_did_what(oncall, 
     assert timeline.index("| detected |") < timeline.index("| decision approved |") < timeline.index("| cleared |")
     saved = runtime.settings.data_dir / "postmortems" / f"postmortem-incident-{incident.id}.md"
     assert saved.read_text(encoding="utf-8") in text
+
+
+# -- attribution from evidence ---------------------------------------------------------------------
+
+def test_a_stop_outside_the_bot_after_a_bot_reboot_is_outside_everywhere_at_the_time_aws_gives(oncall, demo):
+    """The issue's scenario: the bot rebooted web-server-2, then someone stopped it by hand."""
+    runtime, monitor = oncall
+    monitor.run_cycle()
+    proposal = runtime.router.answer("reboot web-server-2", user=ONCALL, front="terminal").proposal
+    assert runtime.approvals.approve(proposal.id, ONCALL).ok
+    demo.faults.stop_behind_back("web-server-2")
+    reason = demo.clients.client("ec2").describe_instances(InstanceIds=[demo.fleet.ids["web-server-2"]])[
+        "Reservations"][0]["Instances"][0]["StateTransitionReason"]
+    stamp = reason.split("(")[1][11:19]  # "User initiated (2026-12-03 11:42:10 UTC)" → 11:42:10
+    monitor.run_cycle()
+
+    for question in ("what changed in the last hour?", "who stopped web-server-2?"):
+        text = ask(runtime, question)
+        stopped = next(line for line in text.splitlines() if "running → stopped" in line)
+        assert "outside the bot" in stopped and "by the bot" not in stopped, question
+        assert stamp in stopped, (question, stamp, stopped)  # when it happened, as AWS says
+    diagnosis = ask(runtime, "diagnose web-server-2")
+    changes = diagnosis.split("[changes to it, last 24 hours]")[1]
+    assert "outside the bot" in changes and "by the bot" not in changes
+    incident = next(i for i in monitor.incidents.open_incidents() if i.resource_name == "web-server-2")
+    assert "not stopped by the bot" in incident.summary
+
+
+def test_an_old_approved_stop_does_not_explain_a_later_stop_by_hand(oncall, demo):
+    """Stopped through the bot, started and stopped again by hand: the second stop is not the bot's, and
+    it opens an incident (an approved stop within the last two hours once hid it)."""
+    runtime, monitor = oncall
+    monitor.run_cycle()
+    proposal = runtime.router.answer("stop web-server-2", user=ONCALL, front="terminal").proposal
+    assert runtime.approvals.approve(proposal.id, ONCALL).ok
+    monitor.run_cycle()
+    assert monitor.incidents.open_incidents() == []  # the bot's own stop is expected
+    ec2 = demo.clients.client("ec2")
+    ec2.start_instances(InstanceIds=[demo.fleet.ids["web-server-2"]])  # by hand: AWS gives no stamp for a start
+    monitor.run_cycle()
+    demo.faults.stop_behind_back("web-server-2")
+    monitor.run_cycle()
+
+    text = ask(runtime, "what changed to web-server-2 in the last hour?")
+    lines = [line for line in text.splitlines() if "→" in line]
+    assert len(lines) == 3, text
+    second_stop, start, first_stop = lines  # newest first
+    assert "outside the bot" in second_stop and "by the bot" not in second_stop
+    assert "stopped → running between" in start and "outside the bot" in start
+    assert f"by the bot: approved stop_instances {proposal.id}" in first_stop
+    assert [i.resource_name for i in monitor.incidents.open_incidents()] == ["web-server-2"]
+
+
+def test_an_approved_start_is_the_bots_between_the_two_cycles(oncall, demo):
+    runtime, monitor = oncall
+    demo.faults.stop_behind_back("web-server-2")
+    monitor.run_cycle()
+    monitor.run_cycle()
+    proposal = runtime.router.answer("start web-server-2", user=ONCALL, front="terminal").proposal
+    assert runtime.approvals.approve(proposal.id, ONCALL).ok
+    monitor.run_cycle()
+    text = ask(runtime, "who started web-server-2?")
+    started = next(line for line in text.splitlines() if "stopped → running" in line)
+    assert f"by the bot: approved start_instances {proposal.id}" in started and "between" in started
