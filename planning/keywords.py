@@ -438,7 +438,7 @@ class KeywordPlanner:
         unfiltered = name_words(unfiltered)  # "서버" is "server" here too
         if filters and not [word for word in re.findall(r"[a-z]+|[가-힣]+", unfiltered)
                             if word not in lexicon.NOISE_WORDS | FILLER_WORDS | GENERIC_WORDS | {"role", "team", "env"}
-                            and not (word in PLAIN_ENGLISH)
+                            and word not in PLAIN_ENGLISH
                             and not re.fullmatch(r"(servers?|boxes|nodes|machines|hosts|vms|팀|역할|환경)", word)]:
             return "list"  # "prod boxes", "payments team", "db role": the fleet's tag values, listed
         phrases = [phrase for phrase in self.extract_targets(rest, vocabulary, context).phrases
@@ -488,8 +488,8 @@ class KeywordPlanner:
         for name, pattern in INTENTS:
             if pattern.search(text):
                 return name
-        for name, _, pattern, _ in lexicon.DECLARED_WORDS:
-            if re.search(pattern, text):
+        for name, _, declared, _ in lexicon.DECLARED_WORDS:
+            if re.search(declared, text):
                 return name  # a value only that tool takes: "DiskWriteOps"
         stemmed = re.sub(r"\b([a-z]{4,}?)(?:ing|ed|es|s)\b", r"\1", text)  # "alarming" → alarm, "costs" → cost
         if stemmed != text:
@@ -723,9 +723,9 @@ class KeywordPlanner:
         found: dict[str, str] = {}
         keys = {key.lower(): key for key, _ in context.tags}
         for pair in list(KEY_VALUE.finditer(text)):  # "Team=payments", "env: prod": a tag, as written
-            key, value = keys.get(pair.group(1)), pair.group(2)
-            if key and key not in skip and key not in found:
-                found[key] = next((v for k, v in context.tags if k == key and v.lower() == value), value)
+            tag_key, tag_value = keys.get(pair.group(1)), pair.group(2)
+            if tag_key and tag_key not in skip and tag_key not in found:
+                found[tag_key] = next((v for k, v in context.tags if k == tag_key and v.lower() == tag_value), tag_value)
                 text = text.replace(pair.group(0), " ")
         unspoken = unspoken_hangul(text)
         for token in TOKEN_PATTERN.findall(text):
