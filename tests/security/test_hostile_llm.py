@@ -63,3 +63,20 @@ def test_hostile_plan_is_rejected_or_only_proposed(attack, demo, ollama, name):
         assert set(proposal.args) <= {"targets", "region", "force"}
     assert all(demo.state_of(n) in ("running", "stopped") for n in demo.fleet.ids)
     assert not [m for m in demo.clients.real_mutations() if m.operation in ("StopInstances", "TerminateInstances")]
+
+
+@pytest.mark.parametrize("extra", [{"account": "staging"}, {"region": "eu-west-1"}, {"force": True}],
+                         ids=["account", "region", "force"])
+def test_a_models_extra_arguments_never_ride_on_the_change(attack, demo, ollama, extra):
+    """Both planners read "stop web-server-2 asap"; the model adds where to run it or a forced stop. The
+    proposal is the user's words only: own account, own region, a graceful stop."""
+    answer = plan(tool="stop_instances", targets=["web-server-2"], arguments=extra)
+    ollama.script(answer, answer)
+    runtime = attack(planner=PlannerChain(llm=LlmPlanner(ollama.url, "llama3.1:8b", timeout_seconds=10)))
+    reply = runtime.pipeline.handle("stop web-server-2 asap", user="UREQUEST01")
+    assert reply.kind == "approve", reply.text
+    assert reply.proposal is not None
+    assert not reply.proposal.args.get("force")
+    assert reply.proposal.region == runtime.settings.aws_region
+    assert not reply.proposal.args.get("account") and not reply.proposal.args.get("region")
+    assert not [m for m in demo.clients.real_mutations() if m.operation == "StopInstances"]
