@@ -61,7 +61,7 @@ QUOTED_SPANS = re.compile(r"(?m)^\s*(?:>|&gt;).*$|```.*?```|`[^`\n]*`|\b[a-z_]+=
 # A later clause that takes back what came before ("reboot X — actually no, never mind", "… 아 아니다 취소").
 RETRACTION = re.compile(r"\b(never ?mind|nvm|cancel (that|it|this)|scratch that|forget (it|that|about it)|"
                         r"actually,? (no|don'?t|not)|wait,? (no|don'?t|cancel|stop)|no,? wait|ignore (that|it|this)|"
-                        r"disregard( that| this)?|my bad|belay that)\b|취소|아니다|아니야|아냐|하지 ?마|없던 ?(걸로|일로)|됐어|관둬|말자")
+                        r"disregard( that| this)?|my bad|belay that)\b|취소|아니다|아니야|아냐|(?<![가-힣])아니(?=[\s,.]|$)|하지 ?마|없던 ?(걸로|일로)|됐어|관둬|말자")
 # When: a change asked for later is not asked for now (the bot does not schedule); "now" keeps it now.
 DEFERRAL = re.compile(r"\b(tomorrow|tonight|later|next (week|month|monday|tuesday|wednesday|thursday|friday|sprint)|"
                       r"on (monday|tuesday|wednesday|thursday|friday|saturday|sunday|the weekend)|this (evening|weekend)|"

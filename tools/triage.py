@@ -420,6 +420,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         ListIncidentsArgs,
         Risk.READ,
         list_incidents,
+        # when the monitor is off or stale it reads AWS now, so an all-clear carries its own evidence
+        iam_actions=("ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "cloudwatch:DescribeAlarms"),
         verbs=verbs("list incidents", "인시던트 조회"),
         examples={"en": ("open incidents", "is anything broken right now?"), "ko": ("인시던트 목록", "지금 장애 있어?")},
         intent="incidents",

@@ -192,10 +192,21 @@ def test_a_model_change_the_message_does_not_name_is_dropped_for_the_named_one(o
     assert demo.clients.real_mutations() == []  # proposed, confirmed by nobody yet
 
 
-def test_two_changes_named_in_one_message_make_the_bot_ask_and_nothing_runs(ollama, make_runtime, demo):
+def test_a_self_correction_proposes_only_the_later_change(ollama, make_runtime, demo):
+    """"stop batch-worker, no wait, reboot it": the later clause takes the stop back — the model's stop is
+    never proposed, the reboot the user settled on is, to be confirmed."""
     ollama.script(plan_json(tool="stop_instances", targets=["batch-worker"]))
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("stop batch-worker, no wait, reboot it", user="U1")
+    assert reply.kind == "confirm", reply.text
+    assert reply.proposal.tool == "reboot_instances" and reply.proposal.instance_names == ["batch-worker"]
+    assert [p.tool for p in runtime.approvals.pending()] == ["reboot_instances"] and demo.clients.real_mutations() == []
+
+
+def test_two_changes_named_in_one_message_make_the_bot_ask_and_nothing_runs(ollama, make_runtime, demo):
+    ollama.script(plan_json(tool="stop_instances", targets=["batch-worker"]))
+    runtime = llm_runtime(make_runtime, ollama.url)
+    reply = runtime.pipeline.handle("stop batch-worker and reboot web-server-1", user="U1")
     assert reply.kind == "hold", reply.text
     assert reply.decision.planner == "disagreement" and "one at a time" in reply.text and "Nothing was done" in reply.text
     assert runtime.approvals.pending_count() == 0 and demo.clients.real_mutations() == []
@@ -203,12 +214,12 @@ def test_two_changes_named_in_one_message_make_the_bot_ask_and_nothing_runs(olla
     assert row.actor == "U1" and row.detail["planner"] == "disagreement"
 
 
-def test_a_stop_or_a_reboot_named_in_korean_is_asked_about(ollama, make_runtime, demo):
+def test_a_korean_self_correction_proposes_the_later_change(ollama, make_runtime, demo):
     ollama.script(plan_json(tool="stop_instances", targets=["웹 서버 2"]))
     runtime = llm_runtime(make_runtime, ollama.url)
     reply = runtime.pipeline.handle("웹 서버 2 중지, 아니 재부팅해줘", user="U1")
-    assert reply.kind == "hold" and reply.decision.planner == "disagreement"
-    assert runtime.approvals.pending_count() == 0 and demo.state_of("web-server-2") == "running"
+    assert reply.kind == "confirm" and reply.proposal.tool == "reboot_instances", reply.text
+    assert reply.proposal.instance_names == ["web-server-2"] and demo.state_of("web-server-2") == "running"
 
 
 def test_a_model_that_agrees_keeps_the_messages_own_targets_unchecked(ollama, make_runtime):

@@ -182,9 +182,21 @@ def test_a_model_plan_the_message_does_not_ask_for_is_held(scripted_llm, text, m
 
 
 TWO_CHANGES_NAMED = [
+    ("stop web-server-2 and reboot web-server-1", plan(tool="stop_instances", targets=["web-server-2"])),
+    ("웹 서버 2 중지하고 웹 서버 1 재부팅해줘", plan(tool="stop_instances", targets=["웹 서버 2"])),
+]
+SELF_CORRECTIONS = [  # the later clause takes the first change back: only the later one is proposed
     ("stop web-server-2, no wait, reboot it", plan(tool="stop_instances", targets=["web-server-2"])),
     ("웹 서버 2 중지, 아니 재부팅해줘", plan(tool="stop_instances", targets=["웹 서버 2"])),
 ]
+
+
+@pytest.mark.parametrize(("text", "model_plan"), SELF_CORRECTIONS)
+def test_a_self_correction_never_proposes_the_change_taken_back(scripted_llm, text, model_plan):
+    runtime = scripted_llm(model_plan, model_plan)
+    reply = runtime.pipeline.handle(text, user=USER)
+    assert reply.kind == "confirm", reply.text
+    assert [proposal.tool for proposal in runtime.approvals.pending()] == ["reboot_instances"]
 
 
 @pytest.mark.parametrize(("text", "model_plan"), TWO_CHANGES_NAMED)
