@@ -58,7 +58,7 @@ def test_pending_in_slack_lists_what_waits_for_approval(make_slack, slack_api):
     body = slash_command("pending", REQUESTER, CHANNEL, slack_api.response_url)
     assert front.app.dispatch(BoltRequest(body=body, mode="socket_mode")).status == 200
     [answer] = slack_api.wait_for(lambda: [c.params for c in slack_api.calls if c.method.startswith("response_url")])
-    assert answer["response_type"] == "ephemeral" and proposal.proposal.id in answer["text"]
+    assert answer["response_type"] == "ephemeral" and proposal.proposal.id in strip_invisible(answer["text"])
 
 
 def test_pending_asked_by_an_approver_in_a_thread_has_buttons_that_work_for_them(make_slack, slack_api, demo):
