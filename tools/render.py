@@ -80,8 +80,9 @@ def escape(value: object) -> str:
 
 def inline_code(value: object) -> str:
     """Data as a `code span`: nothing formats inside one, so only a backtick that would close it is changed
-    (to ˋ, U+02CB, which looks alike)."""
-    return "`" + (escape_entities(value).replace("`", "\u02cb") or " ") + "`"
+    (to ˋ, U+02CB, which looks alike), and line breaks become spaces (a span ends at the line's end, and
+    the next line could start a quote)."""
+    return "`" + (" ".join(escape_entities(value).replace("`", "\u02cb").split()) or "-") + "`"
 
 
 def strip_invisible(text: str) -> str:
@@ -182,4 +183,5 @@ def age(seconds: float) -> str:
 
 def link(url: str | None, label: str) -> str:
     """A mrkdwn link for an https URL we were given (a Slack permalink); nothing for anything else."""
-    return f"<{escape(url)}|{escape(label)}>" if url and url.startswith("https://") else ""
+    # the address gets entities only: a word joiner inside it would break the link
+    return f"<{escape_entities(url).replace('|', '%7C')}|{escape(label)}>" if url and url.startswith("https://") else ""
