@@ -268,7 +268,7 @@ class Diagnosis(ToolResult):
                 else "Nothing stands out in state, status checks, CPU, alarms, errors or changes.")
         if unread:
             text += f" Could not read: {', '.join(unread)}."
-        return text + " Nothing was changed."
+        return text + " (This diagnosis only read; it changed nothing.)"
 
     def to_text(self) -> str:
         head = f"Diagnosis of {self.instance.label}" + (f" ({self.symptom})" if self.symptom else "") + ":"

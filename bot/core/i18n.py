@@ -23,8 +23,8 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "did_you_mean": {"en": "Did you mean {names}? Say it again with the exact name.",
                      "ko": "{names}을(를) 말씀하신 건가요? 정확한 이름으로 다시 요청해 주세요."},
     "approve": {
-        "en": "Approval needed: {summary}. Proposal {id}, expires {expires} UTC.",
-        "ko": "승인이 필요합니다: {summary}. 제안 {id}, 만료 {expires} UTC.",
+        "en": "Approval needed: {summary}. Why: {reason}. Proposal {id}, expires {expires} UTC.",
+        "ko": "승인이 필요합니다: {summary}. 이유: {reason}. 제안 {id}, 만료 {expires} UTC.",
     },
     "confirm": {
         "en": "Confirm: {summary}? Nothing runs until you confirm. Proposal {id}, expires {expires} UTC.",

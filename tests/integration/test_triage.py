@@ -89,7 +89,7 @@ def test_why_is_api_server_slow_reads_every_part_and_names_the_runbook_changing_
         assert "database connection pool exhausted" in text
         assert "INFO request" not in text  # ERROR lines only
         assert "db-connection-exhaustion" in text  # the runbook that matches what was found
-        assert "Nothing was changed" in text
+        assert "it changed nothing" in text
     assert demo.state_of("api-server") == "running"
     assert runtime.approvals.pending() == []  # a diagnosis proposes nothing
 
