@@ -347,6 +347,8 @@ class Pipeline:
                                detail=_jsonable({"args": decision.call.args, "origin": request.origin,
                                                  "planner": decision.planner}))
         kind: Outcome = "run" if outcome.ok else "error"
+        if outcome.result is not None:
+            outcome.result.language = language  # Korean in, Korean out, in every front end that renders it
         body = outcome.to_text() if outcome.ok else say("error", language, message=outcome.message)
         where = where_note(decision.call, self.runner.ctx.clients.estate) if decision.call.account else None
         if outcome.ok and where:  # several accounts: every answer says whose it is
