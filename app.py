@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -79,12 +80,75 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="--sandbox: N accounts (prod, staging, shared, team-4 …, at most 10) in two regions, "
                              "reached by AssumeRole, each with its own fleet; its accounts file is written to "
                              "DATA_DIR/sandbox-accounts.yaml as an example")
+    parser.add_argument("--emulator", metavar="URL",
+                        help="--sandbox: use the AWS emulator another `app.py --sandbox` runs (the URL it prints) "
+                             "instead of starting one: one fleet, one database, so a proposal made over MCP can be "
+                             "approved in the terminal; --keep finds a running one by itself")
     parser.add_argument(
         "--sandbox",
         action="store_true",
         help="run against a local AWS emulator (moto) seeded with a demo fleet; no AWS account needed",
     )
     return parser.parse_args(argv)
+
+
+EMULATOR_FILE = "sandbox-emulator.json"  # DATA_DIR: where the running sandbox's emulator listens, while it runs
+
+
+def running_emulator(settings, emulator: str | None, keep: bool):
+    """The emulator to share, or None to start one: `--emulator URL`, else (with `--keep`) the one a
+    sandbox running on this data directory recorded — if it still answers."""
+    from sandbox.server import MotoSandbox
+
+    if emulator:
+        found = MotoSandbox.attach(emulator, settings.aws_region)
+        if not found.alive():
+            raise SystemExit(f"no sandbox emulator answers at {emulator} (a local http://127.0.0.1:PORT URL that "
+                             "another `python app.py --sandbox` printed)")
+        return found
+    if not keep:
+        return None
+    try:
+        recorded = json.loads((Path(settings.data_dir) / EMULATOR_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    found = MotoSandbox.attach(str(recorded.get("url", "")), settings.aws_region)
+    return found if found.alive() else None
+
+
+def record_emulator(settings, sandbox) -> Path:
+    path = Path(settings.data_dir) / EMULATOR_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"url": sandbox.endpoint_url, "pid": os.getpid()}), encoding="utf-8")
+    return path
+
+
+def forget_emulator(settings, sandbox) -> None:
+    """The owner stops: the record goes with it (only if it is still ours)."""
+    path = Path(settings.data_dir) / EMULATOR_FILE
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("url") == sandbox.endpoint_url:
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def attach_sandbox(settings, sandbox, out=None, accounts: int = 0):
+    """Clients for an emulator another process runs: its fleet as it is (nothing seeded); returns (sandbox, clients)."""
+    out = out or sys.stdout
+    from tools.inventory import fetch_instances
+    from tools.models import instances_table
+
+    estate = None
+    if accounts:
+        from sandbox.accounts import sandbox_estate
+
+        estate = sandbox_estate(accounts, settings.aws_region)
+    clients = sandbox.clients(estate=estate)
+    print(f"Using the AWS sandbox another process runs at {sandbox.endpoint_url} ({settings.aws_region}); "
+          "its fleet as it is now (it stops when that process stops):", file=out)
+    print(instances_table(sorted(fetch_instances(clients), key=lambda i: i.name or "")), file=out, flush=True)
+    return sandbox, clients
 
 
 def start_sandbox(settings, out=None, fleet_size: int = 0, fleet=None, accounts: int = 0):
@@ -356,11 +420,19 @@ def main(argv: list[str] | None = None) -> int:
                 human = sys.stderr if args.mode == "mcp" else sys.stdout
                 progress = Progress(human)
                 if args.sandbox:
-                    progress.step("starting the AWS sandbox (moto) and seeding its fleet")
-                    sandbox, clients = start_sandbox(settings, out=human, fleet_size=args.fleet_size, fleet=fleet,
-                                                     accounts=args.accounts)
+                    shared = running_emulator(settings, args.emulator, args.keep)
+                    if shared is not None:
+                        progress.step("joining the running AWS sandbox")
+                        sandbox, clients = attach_sandbox(settings, shared, out=human, accounts=args.accounts)
+                    else:
+                        progress.step("starting the AWS sandbox (moto) and seeding its fleet")
+                        sandbox, clients = start_sandbox(settings, out=human, fleet_size=args.fleet_size,
+                                                         fleet=fleet, accounts=args.accounts)
+                        record_emulator(settings, sandbox)
                     progress.step("opening the database and building the bot")
-                    runtime = build_runtime(settings, clients, db_file=sandbox_database(settings, args.keep),
+                    # one world: joining a running sandbox shares its database too (its proposals, incidents)
+                    runtime = build_runtime(settings, clients,
+                                            db_file=sandbox_database(settings, args.keep or shared is not None),
                                             commands=(*COMMANDS, fault_command(sandbox)), announce=announce)
                 else:
                     progress.step("opening the database and building the bot")
@@ -381,18 +453,21 @@ def main(argv: list[str] | None = None) -> int:
                         with beating(runtime, "terminal"):
                             code = run_terminal(runtime)
             finally:
-                shutdown(runtime, sandbox)
+                shutdown(runtime, sandbox, settings)
     except (Shutdown, KeyboardInterrupt) as stop:
         print(f"\nStopped ({stop or 'interrupt'}).", file=sys.stderr, flush=True)
         code = 0
     return code
 
 
-def shutdown(runtime, sandbox) -> None:
-    """Close in order: the bot (monitor lease, runbook index, database), then the local AWS."""
+def shutdown(runtime, sandbox, settings=None) -> None:
+    """Close in order: the bot (monitor lease, runbook index, database), then the local AWS (only if
+    this process runs it: a joined sandbox belongs to another)."""
     if runtime is not None:
         runtime.close()
-    if sandbox is not None:
+    if sandbox is not None and not sandbox.attached:
+        if settings is not None:
+            forget_emulator(settings, sandbox)
         sandbox.stop()
 
 

@@ -60,15 +60,9 @@ DEMO_LOG_LINES: tuple[tuple[int, str, str, str], ...] = (
     (3390, "/app/batch", "batch-worker", "INFO nightly-report exited with code 1"),
 )
 
-MONTH_TO_DATE_COST = {
-    "Amazon Elastic Compute Cloud - Compute": 1234.56,
-    "Amazon Relational Database Service": 456.78,
-    "Amazon Simple Storage Service": 89.10,
-    "AmazonCloudWatch": 23.45,
-    "AWS Data Transfer": 12.34,
-}
-# The day windows ("cost over the last 7 days") see a steady daily spend and one EC2 spike three
-# days ago — what the cost-anomaly runbook is about.
+# One series behind every cost answer: the day windows ("cost over the last 7 days") see a steady daily
+# spend and one EC2 spike three days ago — what the cost-anomaly runbook is about — and "this month" and
+# "last month" are the sums of the same days, so the answers never disagree with each other.
 DAILY_COST = {
     "Amazon Elastic Compute Cloud - Compute": 96.40,
     "Amazon Relational Database Service": 32.70,
@@ -87,13 +81,25 @@ def daily_cost(day: date, today: date) -> dict[str, float]:
     return amounts
 
 
-LAST_MONTH_COST = {
-    "Amazon Elastic Compute Cloud - Compute": 2901.22,
-    "Amazon Relational Database Service": 988.40,
-    "Amazon Simple Storage Service": 176.05,
-    "AmazonCloudWatch": 51.90,
-    "AWS Data Transfer": 30.11,
-}
+def cost_between(start: date, end: date, today: date) -> dict[str, float]:
+    """The daily series summed over [start, end), by service, to the cent."""
+    total: dict[str, float] = {}
+    for offset in range((end - start).days):
+        for service, amount in daily_cost(start + timedelta(days=offset), today).items():
+            total[service] = total.get(service, 0.0) + amount
+    return {service: round(amount, 2) for service, amount in total.items()}
+
+
+def month_to_date_cost(today: date) -> dict[str, float]:
+    from tools.cost import cost_window
+
+    return cost_between(*cost_window("month_to_date", today), today)
+
+
+def last_month_cost(today: date) -> dict[str, float]:
+    from tools.cost import cost_window
+
+    return cost_between(*cost_window("last_month", today), today)
 
 
 @dataclass
@@ -200,8 +206,8 @@ def seed_costs(sandbox: MotoSandbox, clients: AwsClients) -> None:
     mtd = cost_window("month_to_date", today)
     last = cost_window("last_month", today)
     results = [
-        _cost_result([_cost_period(MONTH_TO_DATE_COST, mtd[0].isoformat(), mtd[1].isoformat())]),
-        _cost_result([_cost_period(LAST_MONTH_COST, last[0].isoformat(), last[1].isoformat())]),
+        _cost_result([_cost_period(month_to_date_cost(today), mtd[0].isoformat(), mtd[1].isoformat())]),
+        _cost_result([_cost_period(last_month_cost(today), last[0].isoformat(), last[1].isoformat())]),
         _daily_cost_result(*cost_window("last_7_days", today), today),
         _daily_cost_result(*cost_window("last_30_days", today), today),
     ]

@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,29 @@ class MotoSandbox:
         self._thread: threading.Thread | None = None
         self._process: subprocess.Popen[str] | None = None
         self.endpoint_url = ""
+
+    @classmethod
+    def attach(cls, endpoint_url: str, region: str = "us-east-1") -> MotoSandbox:
+        """An emulator another process runs (`--emulator URL`, or the one `--keep` finds): this process
+        talks to it and never stops it, so two processes see one fleet and one set of proposals."""
+        sandbox = cls(region=region)
+        sandbox.endpoint_url = endpoint_url.rstrip("/")
+        sandbox.attached = True
+        return sandbox
+
+    attached = False  # True: another process owns the emulator
+
+    def alive(self, timeout: float = 2.0) -> bool:
+        """Does an emulator answer at `endpoint_url`? (Any HTTP answer counts; a refused connection does not.)"""
+        if not self.endpoint_url.startswith(("http://127.0.0.1:", "http://localhost:")):
+            return False  # the sandbox is local only: never point it (and its faults) at a real endpoint
+        try:
+            with urllib.request.urlopen(self.endpoint_url + "/moto-api/data.json", timeout=timeout):
+                return True
+        except urllib.error.HTTPError:
+            return True
+        except (OSError, ValueError):
+            return False
 
     @property
     def pid(self) -> int | None:

@@ -86,12 +86,30 @@ class MetricsResult(ToolResult):
     period_seconds: int
     series: list[InstanceMetric]
 
+    def no_data(self) -> str | None:
+        """Said as such when no instance has a datapoint (a table of dashes says nothing), with why it may be."""
+        if any(s.points for s in self.series):
+            return None
+        names = ", ".join(s.name or s.instance_id for s in self.series) or "no instance"
+        return (f"No {self.metric} datapoints for {names} in the last {self.minutes} min: CloudWatch has none "
+                f"(a stopped or just-started instance, a metric it does not publish, or a window shorter than the "
+                f"{self.period_seconds}s period). Try a longer window, e.g. 'last 3 hours'.")
+
+    def empty_names(self) -> list[str]:
+        return [s.name or s.instance_id for s in self.series if not s.points]
+
     def to_text(self) -> str:
+        empty = self.no_data()
+        if empty:
+            return empty
         header = f"{self.metric} ({self.statistic}, last {self.minutes} min, {self.period_seconds}s period):"
         low, high = (0, 100) if self.metric == "CPUUtilization" else (None, None)
         rows = [(s.name or "-", s.instance_id, fmt(s.latest), fmt(s.average), fmt(s.maximum), len(s.points),
                  sparkline([p.value for p in s.points][-24:], low, high) or "-") for s in self.series]
-        return header + "\n" + table(["NAME", "ID", "LATEST", "AVG", "MAX", "POINTS", "TREND"], rows)
+        text = header + "\n" + table(["NAME", "ID", "LATEST", "AVG", "MAX", "POINTS", "TREND"], rows)
+        if self.empty_names():
+            text += f"\nNo datapoints in this window for: {', '.join(self.empty_names())}."
+        return text
 
     def chart(self) -> Chart | None:
         """The series as a PNG (Slack posts it beside the figures); None with no datapoints."""
@@ -102,6 +120,9 @@ class MetricsResult(ToolResult):
                           filename=f"{self.metric.lower()}.png")
 
     def to_blocks(self) -> list[Block]:
+        empty = self.no_data()
+        if empty:
+            return [section(escape(empty))]
         lines = [f"*{escape(s.name or '-')}* {inline_code(s.instance_id)} latest {fmt(s.latest, missing='–')} · "
                  f"avg {fmt(s.average, missing='–')} · max {fmt(s.maximum, missing='–')} ({len(s.points)} points)"
                  for s in self.series]

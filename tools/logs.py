@@ -57,16 +57,39 @@ class LogSearchResult(ToolResult):
     def _lines(self) -> list[str]:
         return [f"{e.timestamp:%H:%M:%S} [{e.stream}] {e.message}" for e in self.events]
 
+    # the newest line the searched streams hold at all (any pattern): an empty window says how far back to look
+    newest_at: datetime | None = None
+    as_of: datetime | None = None
+
+    def hint(self) -> str | None:
+        """For an empty window: where the lines are, and a window that reaches them."""
+        if self.events:
+            return None
+        if self.newest_at is None:
+            return "The searched streams hold no lines at all."
+        now = self.as_of or datetime.now(UTC)
+        ago_minutes = max(1, int((now - self.newest_at).total_seconds() // 60) + 1)
+        if ago_minutes <= self.minutes:
+            return (f"The newest line is from {self.newest_at:%H:%M:%S} UTC, inside this window: none matched "
+                    f"{self.filter_pattern or '(all)'}.")
+        wider = next((m for m in (60, 180, 360, 720, 1440, 4320, 10080) if m >= ago_minutes), 10080)
+        words = ("last hour" if wider == 60 else f"last {wider // 1440} days" if wider % 1440 == 0 and wider > 1440
+                 else f"last {wider // 60} hours")
+        return (f"The newest line there is from {self.newest_at:%Y-%m-%d %H:%M} UTC ({ago_minutes} min ago), "
+                f"before this window: ask again for the {words}.")
+
     def to_text(self) -> str:
         head = f"{len(self.events)} line(s) in {self.log_group}{self._from} matching {self.filter_pattern or '(all)'}"
         head += f" over the last {self.minutes} min" + (" (more were left out)" if self.truncated else "") + ":"
-        return "\n".join([head, *self._lines()])
+        hint = self.hint()
+        return "\n".join([head, *self._lines(), *([hint] if hint else [])])
 
     def to_blocks(self) -> list[Block]:
         header = (f"*{len(self.events)} line(s)* in {inline_code(self.log_group)}{escape(self._from)} matching "
                   f"{inline_code(self.filter_pattern or '(all)')} over the last {self.minutes} min")
         if not self.events:
-            return [section(header)]
+            hint = self.hint()
+            return [section(header + (f"\n{escape(hint)}" if hint else ""))]
         body, left_out = code_block(self._lines())
         blocks = [section(header), section(body)]
         if left_out or self.truncated:
@@ -119,6 +142,23 @@ def instance_streams(ctx: ToolContext, region: str | None, group: str, instance:
     return [name for name in names if instance.id in name or (own_name and name.lower() == own_name)]
 
 
+def _newest_line(logs, log_group: str, streams: list[str] | None) -> datetime | None:
+    """When the newest line of these streams (or the group) was written, from the streams' own metadata."""
+    try:
+        if streams:
+            wanted = set(streams)
+            described = [stream for page in logs.get_paginator("describe_log_streams").paginate(
+                logGroupName=log_group) for stream in page.get("logStreams", [])
+                if stream.get("logStreamName") in wanted]
+        else:
+            described = logs.describe_log_streams(logGroupName=log_group, orderBy="LastEventTime", descending=True,
+                                                  limit=1).get("logStreams", [])
+    except ClientError:
+        return None
+    stamps = [stream.get("lastEventTimestamp") for stream in described if stream.get("lastEventTimestamp")]
+    return datetime.fromtimestamp(max(stamps) / 1000, UTC) if stamps else None
+
+
 def search_logs(ctx: ToolContext, args: SearchLogsArgs, instances: list[Instance]) -> LogSearchResult:
     logs = ctx.clients.client("logs", args.region)
     end = datetime.now(UTC)
@@ -163,7 +203,10 @@ def search_logs(ctx: ToolContext, args: SearchLogsArgs, instances: list[Instance
         hint = f" (closest: {', '.join(close)})" if close else (f" (known: {', '.join(known[:5])})" if known else "")
         raise ToolError(f"no log group named '{args.log_group}'{hint}") from None
     events.sort(key=lambda event: event.timestamp)
+    newest = None if events else _newest_line(logs, args.log_group, kwargs.get("logStreamNames"))
     return LogSearchResult(
+        newest_at=newest,
+        as_of=end,
         log_group=args.log_group,
         filter_pattern=args.filter_pattern,
         minutes=args.minutes,

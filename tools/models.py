@@ -147,6 +147,14 @@ class ToolResult(BaseModel):
     """Base of every tool's result. It renders itself, as text (terminal, MCP, logs) and as
     Block Kit (Slack), so a new tool never needs a branch in any front end."""
 
+    # the asker's language ("en" | "ko"), set by the pipeline before rendering; results that have words of
+    # their own for it use them (the triage answers), the others render in English. Not part of the data.
+    language: str = Field("en", exclude=True)
+
+    @property
+    def korean(self) -> bool:
+        return self.language == "ko"
+
     def to_text(self) -> str:
         return self.model_dump_json(indent=2)
 

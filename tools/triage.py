@@ -55,9 +55,13 @@ class FreshRead(BaseModel):
     def clean(self) -> bool:
         return self.error is None and not (self.stopped or self.impaired or self.alarms)
 
-    def words(self) -> str:
+    def words(self, korean: bool = False) -> str:
         if self.error:
-            return f"could not check now: {self.error}"
+            return f"지금 확인하지 못했습니다: {self.error}" if korean else f"could not check now: {self.error}"
+        if korean:
+            return (f"방금 {self.region} 확인: 중지 {len(self.stopped)}개{_named(self.stopped)}, "
+                    f"상태 검사 실패 {len(self.impaired)}개{_named(self.impaired)}, "
+                    f"울리는 알람 {len(self.alarms)}개{_named(self.alarms)}")
         return (f"checked now in {self.region}: {len(self.stopped)} stopped{_named(self.stopped)}, "
                 f"{len(self.impaired)} failing status checks{_named(self.impaired)}, "
                 f"{len(self.alarms)} alarms firing{_named(self.alarms)}")
@@ -70,19 +74,25 @@ def _named(items: list[str], most: int = 5) -> str:
     return f" ({', '.join(items[:most])}{more})"
 
 
-def monitor_words(monitor: MonitorView, now: datetime) -> str:
+def monitor_words(monitor: MonitorView, now: datetime, korean: bool = False) -> str:
     """When and how the monitor last looked: "monitor off — last cycle never"."""
     if monitor.last_cycle_at is None:
-        last = "last cycle never"
+        last = "마지막 점검 없음" if korean else "last cycle never"
     else:
         ago = age((now - monitor.last_cycle_at).total_seconds())
-        outcome = "ok" if monitor.last_ok else f"FAILED ({monitor.error or 'unknown error'})"
-        last = f"last cycle {ago} ago ({monitor.last_cycle_at:%H:%M:%S} UTC), {outcome}"
+        error = monitor.error or "unknown error"
+        if korean:
+            outcome = "정상" if monitor.last_ok else f"실패 ({error})"
+            last = f"마지막 점검 {ago} 전 ({monitor.last_cycle_at:%H:%M:%S} UTC), {outcome}"
+        else:
+            outcome = "ok" if monitor.last_ok else f"FAILED ({error})"
+            last = f"last cycle {ago} ago ({monitor.last_cycle_at:%H:%M:%S} UTC), {outcome}"
     if not monitor.enabled:
-        return f"monitor off — {last}"
+        return f"{'모니터 꺼짐' if korean else 'monitor off'} — {last}"
     if monitor.stale:
-        return f"monitor on but not cycling (every {monitor.interval_seconds} s expected) — {last}"
-    return f"monitor on — {last}"
+        return (f"모니터 켜짐, 그러나 점검이 멈춤 ({monitor.interval_seconds}초마다 예정) — {last}" if korean
+                else f"monitor on but not cycling (every {monitor.interval_seconds} s expected) — {last}")
+    return f"{'모니터 켜짐' if korean else 'monitor on'} — {last}"
 
 
 class IncidentsResult(ToolResult):
@@ -94,32 +104,52 @@ class IncidentsResult(ToolResult):
 
     def _state(self, incident: IncidentView) -> str:
         if incident.snoozed_until and incident.snoozed_until > self.as_of:
-            return f"snoozed until {incident.snoozed_until:%H:%M} UTC"
-        return f"ack by {incident.acknowledged_by}" if incident.acknowledged_by else "not acknowledged"
+            return (f"{incident.snoozed_until:%H:%M} UTC까지 일시 중지" if self.korean
+                    else f"snoozed until {incident.snoozed_until:%H:%M} UTC")
+        if incident.acknowledged_by:
+            return f"담당 {incident.acknowledged_by}" if self.korean else f"ack by {incident.acknowledged_by}"
+        return "미확인" if self.korean else "not acknowledged"
 
     def headline(self) -> str:
         """The answer's first sentence: an all-clear only with the evidence for one."""
+        ko = self.korean
         if self.incidents:
-            return f"{len(self.incidents)} open incident(s), most urgent first:"
+            return (f"열린 인시던트 {len(self.incidents)}건 (긴급한 순):" if ko
+                    else f"{len(self.incidents)} open incident(s), most urgent first:")
         trusted = self.monitor is not None and self.monitor.trusted
         if trusted and not self.held:
-            return "No open incidents: nothing the monitor watches was failing at its last cycle."
+            return ("열린 인시던트 없음: 모니터의 마지막 점검에서 실패한 것이 없었습니다." if ko
+                    else "No open incidents: nothing the monitor watches was failing at its last cycle.")
         if trusted:
-            return "No open incidents, but an incident resolved by hand is still firing:"
+            return ("열린 인시던트는 없지만, 수동으로 해결된 인시던트가 아직 울리고 있습니다:" if ko
+                    else "No open incidents, but an incident resolved by hand is still firing:")
         if self.fresh is not None and self.fresh.clean and not self.held:
-            return "No open incidents recorded, and nothing failing when checked just now — but the monitor " \
-                   "is not watching, so nothing newer than this check is known."
-        return "No open incidents recorded, but that is not an all-clear: the monitor is not watching."
+            return ("기록된 열린 인시던트는 없고 방금 확인에서도 실패는 없습니다. 다만 모니터가 감시하지 않고 있어 "
+                    "이 확인 이후의 일은 알 수 없습니다." if ko else
+                    "No open incidents recorded, and nothing failing when checked just now — but the monitor "
+                    "is not watching, so nothing newer than this check is known.")
+        return ("기록된 열린 인시던트는 없지만 이상 없음이 아닙니다: 모니터가 감시하지 않고 있습니다." if ko
+                else "No open incidents recorded, but that is not an all-clear: the monitor is not watching.")
 
     def evidence(self) -> list[str]:
         lines = []
         if self.monitor is not None:
-            lines.append(monitor_words(self.monitor, self.as_of))
+            lines.append(monitor_words(self.monitor, self.as_of, self.korean))
         if self.fresh is not None:
-            lines.append(self.fresh.words())
+            lines.append(self.fresh.words(self.korean))
         return lines
 
+    @property
+    def held_title(self) -> str:
+        return "수동으로 해결됐지만 아직 울리는 것:" if self.korean else "Resolved by hand, finding still firing:"
+
     def held_lines(self) -> list[str]:
+        if self.korean:
+            return [f"#{h.id} {h.resource}: {h.resolved_by or '?'}이(가) "
+                    + (f"{h.resolved_at:%H:%M} UTC에 " if h.resolved_at else "") + "수동 해결 — "
+                    + ("모니터의 마지막 점검에서도 여전히 발생" if h.checked_since
+                       else "이후 점검 없음; 해결할 때 해소되지 않았음")
+                    + f" ({h.summary})" for h in self.held]
         return [f"#{h.id} {h.resource}: resolved by hand by {h.resolved_by or '?'}"
                 + (f" at {h.resolved_at:%H:%M} UTC" if h.resolved_at else "") + " — "
                 + ("its finding still fired at the monitor's last cycle" if h.checked_since
@@ -134,7 +164,7 @@ class IncidentsResult(ToolResult):
                     for i in self.incidents]
             lines.append(table(["ID", "TIER", "RESOURCE", "AGE", "OWNER", "SUMMARY", "THREAD"], rows))
         if self.held:
-            lines.append("Resolved by hand, finding still firing:")
+            lines.append(self.held_title)
             lines += [f"  {line}" for line in self.held_lines()]
         lines += [f"({line})" for line in self.evidence()]
         return "\n".join(lines)
@@ -154,7 +184,7 @@ class IncidentsResult(ToolResult):
                              f"    {escape(i.summary)}")
             blocks.append(section("\n".join(lines[:40])))
         if self.held:
-            blocks.append(section("*Resolved by hand, finding still firing*\n"
+            blocks.append(section(f"*{self.held_title.rstrip(':')}*\n"
                                   + "\n".join(f":warning: {escape(line)}" for line in self.held_lines()[:20])))
         if self.evidence():
             blocks.append(context(escape(" · ".join(self.evidence()))))
@@ -208,25 +238,42 @@ class ChangesResult(ToolResult):
     changes: list[ChangeView]
 
     def _head(self) -> str:
+        if self.korean:
+            about = f"{', '.join(self.subjects)}의 " if self.subjects else ""
+            return f"최근 {_window_words(self.minutes, True)} {about}변경"
         about = f" to {', '.join(self.subjects)}" if self.subjects else ""
         return f"changes{about} in the last {_window_words(self.minutes)}"
 
+    def _none(self) -> str:
+        if self.korean:
+            return f"{self._head()} 없음 (봇을 통한 변경이나 모니터가 본 변경 기준)."
+        return f"No {self._head()} (made through the bot or seen by the monitor)."
+
+    def _count(self) -> str:
+        if self.korean:
+            return f"{self._head()} {len(self.changes)}건, 최신순 (UTC)"
+        return f"{len(self.changes)} {self._head()}, newest first (UTC)"
+
     def to_text(self) -> str:
         if not self.changes:
-            return f"No {self._head()} (made through the bot or seen by the monitor)."
+            return self._none()
         rows = [(c.when(), c.who, c.what) for c in self.changes]
-        return f"{len(self.changes)} {self._head()}, newest first (UTC):\n" + table(["WHEN", "WHO", "WHAT"], rows)
+        return f"{self._count()}:\n" + table(["WHEN", "WHO", "WHAT"], rows)
 
     def to_blocks(self) -> list[Block]:
         if not self.changes:
-            return [section(escape(f"No {self._head()} (made through the bot or seen by the monitor)."))]
+            return [section(escape(self._none()))]
         lines = [f"`{c.when()}` *{escape(c.who)}* {escape(c.what)}" + (" :warning:" if c.outside_bot else "")
                  for c in self.changes]
-        return [section(f"*{len(self.changes)} {escape(self._head())}*, newest first (UTC)"),
+        return [section(f"*{escape(self._count())}*"),
                 section("\n".join(lines[:40]))]
 
 
-def _window_words(minutes: int) -> str:
+def _window_words(minutes: int, korean: bool = False) -> str:
+    if korean:
+        if minutes % 1440 == 0:
+            return f"{minutes // 1440}일"
+        return f"{minutes // 60}시간" if minutes % 60 == 0 else f"{minutes}분"
     if minutes % 1440 == 0:
         return f"{minutes // 1440} day(s)" if minutes > 1440 else "day"
     if minutes % 60 == 0:
@@ -264,24 +311,32 @@ class Diagnosis(ToolResult):
     def summary(self) -> str:
         concerns = [part.label for part in self.parts if part.concern]
         unread = [part.label for part in self.parts if part.unread]
+        if self.korean:
+            text = (f"확인할 것: {', '.join(concerns)}." if concerns
+                    else "상태, 상태 검사, CPU, 알람, 오류, 변경 어디에도 눈에 띄는 것이 없습니다.")
+            if unread:
+                text += f" 읽지 못함: {', '.join(unread)}."
+            return text + " (이 진단은 읽기만 했고 아무것도 바꾸지 않았습니다.)"
         text = (f"Look at: {', '.join(concerns)}." if concerns
                 else "Nothing stands out in state, status checks, CPU, alarms, errors or changes.")
         if unread:
             text += f" Could not read: {', '.join(unread)}."
-        return text + " Nothing was changed."
+        return text + " (This diagnosis only read; it changed nothing.)"
+
+    @property
+    def head(self) -> str:
+        symptom = f" ({self.symptom})" if self.symptom else ""
+        return f"{self.instance.label} 진단{symptom}:" if self.korean else f"Diagnosis of {self.instance.label}{symptom}:"
 
     def to_text(self) -> str:
-        head = f"Diagnosis of {self.instance.label}" + (f" ({self.symptom})" if self.symptom else "") + ":"
-        lines = [head, self.summary]
+        lines = [self.head, self.summary]
         for part in self.parts:
             lines.append(f"[{part.label}]" + (" !" if part.concern else ""))
             lines += [f"  {line}" for line in part.lines]
         return "\n".join(lines)
 
     def to_blocks(self) -> list[Block]:
-        head = f":mag: *Diagnosis of {escape(self.instance.label)}*" + (
-            f" ({escape(self.symptom)})" if self.symptom else "")
-        blocks: list[Block] = [section(f"{head}\n{escape(self.summary)}")]
+        blocks: list[Block] = [section(f":mag: *{escape(self.head.rstrip(':'))}*\n{escape(self.summary)}")]
         for part in self.parts:
             mark = ":warning: " if part.concern else (":grey_question: " if part.unread else "")
             body = "\n".join(escape(line) for line in part.lines[:12]) or "–"

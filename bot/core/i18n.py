@@ -23,12 +23,18 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "did_you_mean": {"en": "Did you mean {names}? Say it again with the exact name.",
                      "ko": "{names}을(를) 말씀하신 건가요? 정확한 이름으로 다시 요청해 주세요."},
     "approve": {
-        "en": "Approval needed: {summary}. Proposal {id}, expires {expires} UTC.",
-        "ko": "승인이 필요합니다: {summary}. 제안 {id}, 만료 {expires} UTC.",
+        "en": "Approval needed: {summary}. Why: {reason}. Proposal {id}, expires {expires} UTC.",
+        "ko": "승인이 필요합니다: {summary}. 이유: {reason}. 제안 {id}, 만료 {expires} UTC.",
     },
     "confirm": {
         "en": "Confirm: {summary}? Nothing runs until you confirm. Proposal {id}, expires {expires} UTC.",
         "ko": "확인해 주세요: {summary}? 확인하기 전에는 실행하지 않습니다. 제안 {id}, 만료 {expires} UTC.",
+    },
+    "one_account": {
+        "en": "I read one account at a time, not all of them at once; say which ({accounts}), "
+              "e.g. 'list instances in the {example} account'. Nothing was read.",
+        "ko": "한 번에 한 계정만 조회합니다. 어느 계정인지 말씀해 주세요 ({accounts}). "
+              "예: '{example} 계정의 인스턴스 목록'. 아무것도 조회하지 않았습니다.",
     },
     "noop": {"en": "Nothing to do: {reason}.", "ko": "할 일이 없습니다: {reason}."},
     "caveat": {"en": "Not applied (I can't filter by it): {filters}. Every other filter you named is applied.",

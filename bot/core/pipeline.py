@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 # confirm | approve | noop; the pipeline adds hold (the intent guard) and error. A reply carries the
 # word of the decision it answers (a command's reply: chat, run, refuse or error).
 Outcome = Literal["run", "confirm", "approve", "auto", "refuse", "noop", "clarify", "hold", "chat", "error"]
+# "all accounts", "every account", "모든 계정": a request the bot cannot honour in one call (it reads one
+# account at a time), so it is refused by name rather than answered from the default account alone
+EVERY_ACCOUNT = re.compile(r"\b(all|every|each|across)\s+(the\s+)?accounts?\b|(모든|전체|전|각)\s*계정", re.I)
 HOWTO = re.compile(
     r"^\s*(sop|runbook)\b|\bhow (do|can|should|would) (i|we|you)\b|\bhow to\b|\bwhat (do|should) (i|we) do\b"
     r"|\bwhat'?s the (fix|procedure|runbook)\b|\brunbook for\b|어떻게|방법|런북|대처",
@@ -188,6 +191,11 @@ class Pipeline:
             text = scope.text
             planned = self.planner.plan(text, context)
             plan, planner, note = planned.plan, planned.planner, planned.note
+            if not scope.account and len(estate.names) > 1 and EVERY_ACCOUNT.search(text):
+                # "in all accounts": a call reads one account; saying which beats silently reading one
+                return Decision(kind="clarify", plan=plan, planner=planner, note=note, tool=plan.tool,
+                                message=say("one_account", plan.language, accounts=", ".join(estate.names),
+                                            example=estate.names[1]))
             if scope.unknown_account:  # an account that is not in the file: ask
                 return Decision(kind="clarify", plan=plan, planner=planner, note=note, tool=plan.tool,
                                 message=f"there is no account '{scope.unknown_account}' "
@@ -357,6 +365,8 @@ class Pipeline:
                                detail=_jsonable({"args": decision.call.args, "origin": request.origin,
                                                  "planner": decision.planner}))
         kind: Outcome = "run" if outcome.ok else "error"
+        if outcome.result is not None:
+            outcome.result.language = language  # Korean in, Korean out, in every front end that renders it
         body = outcome.to_text() if outcome.ok else say("error", language, message=outcome.message)
         where = where_note(decision.call, self.runner.ctx.clients.estate) if decision.call.account else None
         if outcome.ok and where:  # several accounts: every answer says whose it is

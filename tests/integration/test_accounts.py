@@ -327,3 +327,20 @@ def test_in_slack_the_channel_picks_the_account_and_its_approver_decides(estate_
     slack_api.wait_for(lambda: slack_api.of("chat.update"))
     assert estate_env.changed_on_the_wire("staging") == [f"StopInstances {staging_web(estate_env)}"]
     assert estate_env.changed_on_the_wire("prod") == []
+
+
+@pytest.mark.parametrize("text", ["list instances in all accounts", "모든 계정의 인스턴스 목록"])
+def test_all_accounts_is_refused_by_name_not_answered_from_one(estate_env, text):
+    reply = estate_env.ask(text)
+    assert reply.kind == "clarify"
+    assert "prod" in reply.text and "staging" in reply.text and "shared" in reply.text
+    assert reply.proposal is None
+    assert ("한 번에 한 계정만" in reply.text) == text.startswith("모든")  # Korean in, Korean out
+
+
+def test_a_name_in_the_channels_own_account_is_that_accounts_and_the_proposal_says_so(estate_env):
+    # the README: the channel's default account first; found there it is that one, and the proposal names it
+    reply = estate_env.ask("stop web-server-1", channel=STAGING_CHANNEL)
+    assert reply.kind in ("confirm", "approve")
+    assert "in account staging, us-east-1" in reply.proposal.summary
+    assert estate_env.proxy.mutations == []

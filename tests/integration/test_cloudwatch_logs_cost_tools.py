@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from sandbox.fleet import COST_SPIKE_DAYS_AGO, DEMO_ALARM, DEMO_FLEET, LAST_MONTH_COST, MONTH_TO_DATE_COST, daily_cost
+from sandbox.fleet import COST_SPIKE_DAYS_AGO, DEMO_ALARM, DEMO_FLEET, daily_cost, last_month_cost, month_to_date_cost
 
 SEEDED_CPU = {d.name: d.cpu_percent for d in DEMO_FLEET if d.running}
 
@@ -59,15 +61,25 @@ def test_log_search_respects_window_and_limit(demo):
 
 def test_month_to_date_cost_matches_the_seeded_figures(demo):
     result = demo.runner.run("get_cost").result
-    assert result.total == pytest.approx(round(sum(MONTH_TO_DATE_COST.values()), 2))
+    seeded = month_to_date_cost(result.end - timedelta(days=1))
+    assert result.total == pytest.approx(round(sum(seeded.values()), 2))
     assert result.by_service[0].service == "Amazon Elastic Compute Cloud - Compute"
-    assert {s.service: s.amount for s in result.by_service} == MONTH_TO_DATE_COST
+    assert {s.service: s.amount for s in result.by_service} == seeded
     assert result.start.day == 1
+
+
+def test_this_months_cost_is_the_sum_of_the_days_the_daily_series_shows(demo):
+    month = demo.runner.run("get_cost").result
+    daily = demo.runner.run("get_cost", {"period": "last_30_days"}).result
+    if daily.start > month.start:
+        pytest.skip("the 31st: the 30-day window does not reach the first of the month")
+    days_of_month = [day.amount for day in daily.by_day if day.day >= month.start]
+    assert month.total == pytest.approx(sum(days_of_month), abs=0.05)
 
 
 def test_last_month_cost_matches_the_seeded_figures(demo):
     result = demo.runner.run("get_cost", {"period": "last_month"}).result
-    assert result.total == pytest.approx(round(sum(LAST_MONTH_COST.values()), 2))
+    assert result.total == pytest.approx(round(sum(last_month_cost(datetime.now(UTC).date()).values()), 2))
     assert result.end.day == 1 and result.start.day == 1
 
 

@@ -40,6 +40,11 @@ def test_a_monitor_that_never_ran_gives_no_all_clear_and_the_answer_reads_aws_no
     runtime, _ = oncall
     demo.faults.stop_behind_back("web-server-2")
     text = ask(runtime, question)
+    if question.startswith("지금"):  # Korean in, Korean out
+        assert "이상 없음이 아닙니다" in text and "모니터 꺼짐 — 마지막 점검 없음" in text
+        checked = next(line for line in text.splitlines() if "방금 us-east-1 확인" in line)
+        assert "중지 2개 (" in checked and "web-server-2" in checked and "상태 검사 실패 0개" in checked
+        return
     assert "nothing the monitor watches" not in text
     assert "not an all-clear" in text
     assert "monitor off — last cycle never" in text

@@ -337,7 +337,7 @@ def test_triage_answers_in_slack_are_escaped_data(make_slack, slack_api, demo):
     assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in post["blocks"])
     ts = mention(front, "지금 장애 있어?")
     post = slack_api.wait_for(lambda: [p for p in slack_api.of("chat.postMessage") if p.get("thread_ts") == ts])[0]
-    assert "No open incidents" in blocks_text(post)
+    assert "열린 인시던트는 없지만" in blocks_text(post)  # Korean in, Korean out
 
 
 def test_slash_incidents_and_incident_and_postmortem(desk, demo, slack_api):

@@ -305,4 +305,4 @@ def test_the_model_can_serve_the_triage_tools_where_the_keywords_read_nothing(ol
     assert "No open incidents" in reply.text
     reply = runtime.pipeline.handle("api-server latency through the roof", user="U1")  # no keyword reading
     assert reply.kind == "run" and reply.outcome.tool == "diagnose", reply.text
-    assert "database connection pool exhausted" in reply.text and "Nothing was changed" in reply.text
+    assert "database connection pool exhausted" in reply.text and "it changed nothing" in reply.text

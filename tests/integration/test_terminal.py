@@ -67,7 +67,7 @@ def test_app_sandbox_with_piped_stdin(tmp_path):
     output = done.stdout
     assert "7 instance(s) in us-east-1" in output
     assert "web-server-1" in output and "rebooting" in output
-    assert "Month to date" in output and "1,816.23 USD" in output
+    assert "Month to date" in output and f"{seeded_month_total()} USD" in output
     assert "Approval needed: stop_instances web-server-2" in output
     assert "Approved by" in output and "stopping" in output
     assert "Traceback" not in output + done.stderr
@@ -186,3 +186,12 @@ def test_every_sandbox_run_starts_fresh_unless_kept(tmp_path):
     run("reboot web-server-1\nn\nexit\n")
     assert "reboot_instances web-server-1" in run("audit\nexit\n", "--keep")  # kept on request
     assert "Nothing recorded yet." in run("audit\nexit\n")  # a new fleet: no old proposals or incidents
+
+
+def seeded_month_total() -> str:
+    """The sandbox's month-to-date spend as the bot prints it (the sum of its daily series so far)."""
+    from datetime import UTC, datetime
+
+    from sandbox.fleet import month_to_date_cost
+
+    return f"{sum(month_to_date_cost(datetime.now(UTC).date()).values()):,.2f}"

@@ -36,14 +36,15 @@ def ask(runtime, text: str, user: str = ONCALL) -> str:
                                       "인시던트 목록"])
 def test_the_first_question_on_call_lists_open_incidents_with_tier_resource_age_and_owner(oncall, demo, question):
     runtime, monitor = oncall
-    assert "No open incidents" in ask(runtime, question)
+    korean = any("가" <= ch <= "힣" for ch in question)  # Korean in, Korean out
+    assert ("기록된 열린 인시던트는 없지만" if korean else "No open incidents") in ask(runtime, question)
     monitor.run_cycle()
     demo.faults.stop_behind_back("web-server-2")
     monitor.run_cycle()
     text = ask(runtime, question)
-    assert "1 open incident(s)" in text
+    assert ("열린 인시던트 1건" if korean else "1 open incident(s)") in text
     row = next(line for line in text.splitlines() if "web-server-2" in line)
-    assert "Tier 0" in row and "not acknowledged" in row and "#" in row
+    assert "Tier 0" in row and ("미확인" if korean else "not acknowledged") in row and "#" in row
     assert "web-server-1" not in text
 
 
@@ -89,7 +90,7 @@ def test_why_is_api_server_slow_reads_every_part_and_names_the_runbook_changing_
         assert "database connection pool exhausted" in text
         assert "INFO request" not in text  # ERROR lines only
         assert "db-connection-exhaustion" in text  # the runbook that matches what was found
-        assert "Nothing was changed" in text
+        assert ("아무것도 바꾸지 않았습니다" if question.startswith("api 서버") else "it changed nothing") in text
     assert demo.state_of("api-server") == "running"
     assert runtime.approvals.pending() == []  # a diagnosis proposes nothing
 
