@@ -187,6 +187,8 @@ class IncidentDesk:
             return f"No incident #{incident_id}."
         now = utcnow()
         state = incident.status + (f" by {incident.resolved_by}" if incident.resolved_by else "")
+        if incident.status == "resolved" and incident.held:  # resolved by hand is not recovered
+            state += " — its finding has not cleared (as far as the monitor has seen)"
         lines = [incident.title, f"status: {state} · opened {age((now - incident.opened_at).total_seconds())} ago · "
                  f"{incident.resource_name or incident.resource_id} ({incident.region})",
                  f"acknowledged: {incident.acknowledged_by or 'nobody yet'}"

@@ -53,8 +53,13 @@ def test_the_postmortem_separates_resolved_by_hand_from_the_finding_clearing(sto
     assert "**End (finding cleared):** not cleared yet — resolved by hand at" in text
     assert "**Time to acknowledge:** 0 min" in text and "**Time to resolve:** 0 min (by hand)" in text
 
+    detail = runtime.router.answer(f"incident {incident.id}", user=ONCALL, front="terminal").text
+    assert "its finding has not cleared" in detail
+
     demo.clients.client("ec2").start_instances(InstanceIds=[demo.fleet.ids["web-server-2"]])
     monitor.run_cycle()  # the finding clears
     text = runtime.router.answer(f"postmortem {incident.id}", user=ONCALL, front="terminal").text
     assert "the finding cleared at" in text and "had NOT cleared" not in text
     assert "| finding cleared |" in text.split("## Timeline (UTC)")[1]
+    detail = runtime.router.answer(f"incident {incident.id}", user=ONCALL, front="terminal").text
+    assert "has not cleared" not in detail
