@@ -147,7 +147,7 @@ def spelled_letters(hangul: str) -> list[str]:
 # like "server". Korean inflects a one-syllable stem that ends in a consonant (껐, 싶, 먹) with these,
 # and a few open stems (켜, 꺼, 봐 …) with any ending; a loanword rarely has that shape ("코어", core, has
 # an open first syllable and stays a name).
-VERB_ENDING = re.compile(r"(었어|았어|였어|어요|아요|줘요|주세요|어|아|여|줘|니|냐|네|까|래)$")
+VERB_ENDING = re.compile(r"(었어|았어|였어|어요|아요|줘요|주세요|어|아|여|줘|요|니|냐|네|까|래)$")
 OPEN_VERB_STEMS = frozenset("켜 꺼 봐 해 줘 가 와 써 돌려 살려 내려 올려 띄워 꺼져 켜져 멈춰 재워 깨워".split())
 
 
