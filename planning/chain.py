@@ -34,9 +34,10 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from planning import intent
-from planning.keywords import KeywordPlanner
+from planning.grounding import ungrounded
+from planning.keywords import Coverage, KeywordPlanner
 from planning.llm import LlmPlanner, PlanInvalid, PlannerUnavailable
-from planning.plan import Plan, PlannerContext
+from planning.plan import WILDCARD, Plan, PlannerContext
 from tools.models import Risk
 from tools.registry import REGISTRY
 
@@ -59,6 +60,7 @@ class PlanResult(BaseModel):
     # the targets are the keyword planner's (the message's own words), even where the model served:
     # the guard checks only a model's own targets against the message
     own_targets: bool = False
+    why: str = ""  # which reading served and why (audited)
 
 
 class PlannerChain:
@@ -71,7 +73,7 @@ class PlannerChain:
         if self.llm is None:
             return PlanResult(plan=keyword, planner=self.keywords.name)
         try:
-            return self.arbitrate(self.llm.plan(text, context), keyword, recognised, text)
+            return self.arbitrate(self.llm.plan(text, context), keyword, recognised, text, context)
         except PlannerUnavailable as error:
             log.warning("LLM planner unavailable, using keyword fallback: %s", error)
             note = str(error)
@@ -89,20 +91,55 @@ class PlannerChain:
             return read(text, context)
         return self.keywords.plan(text, context), True
 
-    def arbitrate(self, llm_plan: Plan, keyword: Plan, recognised: bool, text: str) -> PlanResult:
+    def arbitrate(self, llm_plan: Plan, keyword: Plan, recognised: bool, text: str,
+                  context: PlannerContext | None = None) -> PlanResult:
         llm_name = self.llm.name if self.llm else "llm"
         llm_plan = llm_plan.model_copy(update={"arguments": model_arguments(llm_plan)})
         if not recognised:
-            return PlanResult(plan=llm_plan, planner=llm_name)
+            if _changes(llm_plan) and not _ordered_in(text, llm_plan):
+                # a change the message never orders is no reading of it: the help the keywords gave stands
+                return PlanResult(plan=keyword, planner=self.keywords.name, why="the model's change is not asked for")
+            return PlanResult(plan=llm_plan, planner=llm_name, why="the keywords recognised nothing")
+        coverage = self._coverage(text, context)
+        # a model leads only where the keyword reading is weak — a name-shaped word named no instance, or it
+        # could only ask "which instance?" — and only with a plan the message supports. Plain words the
+        # keywords do not know ("nobody uses it anymore"), or an intent they inferred from names alone, are
+        # no reason to trust a model over them: measured with a 70 %-right model, both cost more than they
+        # gained (docs/EVALUATION.md, "What a good model would add")
+        weak = bool(coverage.unresolved) and keyword.outcome != "chat" or (
+            keyword.outcome == "clarify" and not keyword.targets)
+        # and it must say more than the keywords did: its own targets, or an answer where they had none
+        says_more = bool(llm_plan.targets) or (not keyword.targets and keyword.outcome in ("chat", "clarify"))
+        leads = weak and says_more and context is not None and _grounded(llm_plan, text, context)
         if (llm_plan.outcome, llm_plan.tool) == (keyword.outcome, keyword.tool):
+            if leads and llm_plan.targets and set(llm_plan.targets) != set(keyword.targets):
+                # the keywords misread part of the message: the model's targets, said in it, stand
+                return PlanResult(plan=llm_plan.model_copy(update={"arguments": {**keyword.arguments,
+                                                                               **llm_plan.arguments}}),
+                                  planner=llm_name, why=f"model's targets: {coverage.why()}")
             return PlanResult(plan=_agreed(llm_plan, keyword), planner=llm_name,
-                              own_targets=bool(keyword.targets) or not llm_plan.targets)
-        if _changes(llm_plan) and _changes(keyword) and _ordered_in(text, llm_plan) and _ordered_in(text, keyword):
+                              own_targets=bool(keyword.targets) or not llm_plan.targets, why="both read the same")
+        if _changes(llm_plan) and _changes(keyword) and _ordered_in(text, llm_plan) and _ordered_in(text, keyword) \
+                and llm_plan.tool != keyword.tool:
             # two different changes, both named in the message: the guard holds two orders in one message
-            return PlanResult(plan=keyword, planner=DISAGREEMENT, own_targets=True)
+            return PlanResult(plan=keyword, planner=DISAGREEMENT, own_targets=True, why="two changes named")
         if llm_plan.outcome == "run" and llm_plan.tool not in getattr(self.keywords, "known_tools", ()):
-            return PlanResult(plan=llm_plan, planner=self.llm.name if self.llm else "llm")  # a read it cannot plan
-        return PlanResult(plan=keyword, planner=self.keywords.name)
+            return PlanResult(plan=llm_plan, planner=llm_name, why="a read the keywords cannot plan")
+        if leads:
+            return PlanResult(plan=llm_plan, planner=llm_name, why=f"model, grounded: {coverage.why()}")
+        if (keyword.outcome, llm_plan.outcome) == ("clarify", "run") and keyword.tool == llm_plan.tool and \
+                not keyword.targets and llm_plan.targets and context is not None and _grounded(llm_plan, text, context):
+            # the keywords asked "which instance?"; the model's answer is in the message (still confirmed)
+            return PlanResult(plan=llm_plan, planner=llm_name, why="model's target for the keywords' question")
+        return PlanResult(plan=keyword, planner=self.keywords.name,
+                          why="the keyword reading explains the message" if coverage.explained
+                          else f"the model's plan is not grounded in the message ({coverage.why()})")
+
+    def _coverage(self, text: str, context: PlannerContext | None) -> Coverage:
+        measure = getattr(self.keywords, "coverage", None)
+        if measure is None or context is None:
+            return Coverage(explicit=True)  # a planner that cannot say what it explained keeps the lead
+        return measure(text, context)
 
 
 # Arguments a model never sets: where a call runs is the user's words only (planning/scope.py), and
@@ -126,6 +163,19 @@ def _agreed(llm_plan: Plan, keyword: Plan) -> Plan:
         "targets": keyword.targets or llm_plan.targets,
         "arguments": {**model_arguments(llm_plan), **keyword.arguments},
     })
+
+
+def _grounded(plan: Plan, text: str, context: PlannerContext) -> bool:
+    """A model plan the message itself supports: each target said in it (or what its words resolve to),
+    and, for a change, its verb ordered there — not negated, quoted, reported or taken back. A plan that
+    changes nothing and names nothing is grounded (it cannot do harm, and the keywords explained too little
+    to argue)."""
+    if plan.outcome == "run" and _changes(plan) and not _ordered_in(text, plan):
+        return False
+    if plan.outcome == "clarify" and _changes(plan) and not _ordered_in(text, plan):
+        return False
+    return not ungrounded([target for target in plan.targets if target != WILDCARD], text, context) and (
+        WILDCARD not in plan.targets or not _changes(plan))
 
 
 def _changes(plan: Plan) -> bool:

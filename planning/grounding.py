@@ -12,9 +12,10 @@ import difflib
 
 from planning.glossary import load_glossary
 from planning.intent import normalise_input
-from planning.keywords import english_target_words, name_words
+from planning.keywords import KeywordPlanner, english_target_words, fleet_words, name_words
 from planning.plan import PlannerContext
-from tools.resolver import words
+from tools.models import Instance
+from tools.resolver import resolve, words
 
 FUZZY_CUTOFF = 0.8
 
@@ -43,7 +44,31 @@ def is_grounded(target: str, said: set[str], context: PlannerContext | None = No
     return True
 
 
+def meant_names(text: str, context: PlannerContext | None) -> set[str]:
+    """The Name tags the message's own words resolve to ("gateway" → edge-gateway-eu where it is the only
+    one, or every gateway where there are several): a model may write the full name of what the user
+    shortened."""
+    if context is None or not context.instance_names:
+        return set()
+    planner = KeywordPlanner()
+    found = planner.extract_targets(normalise_input(text).lower(), fleet_words(context.instance_names), context)
+    inventory = [Instance(id=f"i-{index:017x}", name=name, state="running", type="?")
+                 for index, name in enumerate(context.instance_names)]
+    return {match.name.lower() for phrase in found.phrases if phrase != "*"
+            for match in resolve(english_target_words(phrase, context), inventory).matches if match.name}
+
+
 def ungrounded(targets: list[str], text: str, context: PlannerContext | None = None) -> list[str]:
-    """The targets (other than the '*' wildcard) the message does not name."""
+    """The targets (other than the '*' wildcard) the message does not name: not in its words, and not an
+    instance its words resolve to."""
     said = message_words(text, context)
-    return [target for target in targets if target != "*" and not is_grounded(target, said, context)]
+    meant: set[str] | None = None
+    strangers = []
+    for target in targets:
+        if target == "*" or is_grounded(target, said, context):
+            continue
+        if meant is None:
+            meant = meant_names(text, context)
+        if target.lower() not in meant:
+            strangers.append(target)
+    return strangers

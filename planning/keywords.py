@@ -287,6 +287,30 @@ WIDENING_READS = frozenset({"metrics", "changes"})
 TRIAGE_INTENTS = frozenset({"diagnose", "changes", "incidents"})
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """What the keyword planner's reading accounts for in a message: the chain lets a model's grounded plan
+    lead only where this reading leaves something out."""
+
+    explicit: bool  # the intent came from a verb or phrase the lexicon knows, not guessed from names alone
+    unexplained: tuple[str, ...] = ()  # words neither the lexicon, plain English nor the fleet account for
+    unresolved: tuple[str, ...] = ()  # name-shaped words that name no instance
+
+    @property
+    def explained(self) -> bool:
+        return self.explicit and not self.unexplained and not self.unresolved
+
+    def why(self) -> str:
+        if self.explained:
+            return "the keyword reading explains every word"
+        parts = [] if self.explicit else ["no verb the lexicon knows"]
+        if self.unexplained:
+            parts.append("unexplained: " + ", ".join(self.unexplained[:5]))
+        if self.unresolved:
+            parts.append("no instance named: " + ", ".join(self.unresolved[:5]))
+        return "; ".join(parts)
+
+
 class KeywordPlanner:
     """Deterministic planner; fast (no I/O) and measured by `python -m bot.eval`."""
 
@@ -302,6 +326,33 @@ class KeywordPlanner:
         The planner chain trusts an LLM plan over a reading that is only "help" for want of one."""
         plan = self._plan(text, context)
         return plan, not (plan.outcome == "chat" and plan.message == "help" and not self._asks_help(text))
+
+    def coverage(self, text: str, context: PlannerContext) -> Coverage:
+        """Which words of the message the keyword reading accounts for (see `Coverage`)."""
+        lowered = clean(text)
+        _, rest = extract_minutes(lowered)
+        shielded, _ = shield(rest, context)
+        state, without_state = self._state_adjective(shielded)
+        explicit = self._intent(without_state) is not None or state is not None
+        vocabulary = fleet_words(context.instance_names)
+        targets = self.extract_targets(rest, vocabulary, context)
+        unspoken = unspoken_hangul(shielded)
+        unexplained: list[str] = []
+        for token in re.findall(r"[a-z]{3,}|[가-힣]+", NUMBER_NOISE.sub(" ", LOG_PATH_PATTERN.sub(" ", shielded))):
+            if token.isascii():
+                if not (self._known(token) or token in vocabulary or token.rstrip("s") in vocabulary
+                        or difflib.get_close_matches(token, vocabulary, n=1, cutoff=0.8)):
+                    unexplained.append(token)
+                continue
+            bare = transliterate.stem(token)
+            if (transliterate.stem(token) not in unspoken or lexical_hangul(token) or bare in KOREAN_PLAIN
+                    or transliterate.is_verb_form(token) or all(syllable in ENDING_SYLLABLES for syllable in bare)
+                    or transliterate.closest_word(token, vocabulary)):
+                continue
+            unexplained.append(bare)
+        # a plain word nobody knows counts as a name only where no instance was found ("cpu of frobnicator")
+        unresolved = tuple(dict.fromkeys(targets.unknown + ([] if targets.phrases else targets.strangers)))
+        return Coverage(explicit=explicit, unexplained=tuple(dict.fromkeys(unexplained)), unresolved=unresolved)
 
     @staticmethod
     def _asks_help(text: str) -> bool:

@@ -82,6 +82,7 @@ class Decision(BaseModel):
     kind: Outcome
     plan: Plan
     planner: str
+    planner_why: str = ""  # which reading served and why (the chain's arbitration), audited
     note: str | None = None
     tool: str | None = None
     call: PreparedCall | None = None
@@ -178,6 +179,7 @@ class Pipeline:
         """Plan, resolve and apply the policy; nothing runs, nothing is proposed or audited."""
         if isinstance(request, str):
             request = Request(user="eval", origin="eval", text=request)
+        why = ""
         if request.structured:
             plan, planner, note = self._structured_plan(request), "structured", None
         else:
@@ -191,6 +193,7 @@ class Pipeline:
             text = scope.text
             planned = self.planner.plan(text, context)
             plan, planner, note = planned.plan, planned.planner, planned.note
+            why = planned.why
             if not scope.account and len(estate.names) > 1 and EVERY_ACCOUNT.search(text):
                 # "in all accounts": a call reads one account; saying which beats silently reading one
                 return Decision(kind="clarify", plan=plan, planner=planner, note=note, tool=plan.tool,
@@ -211,7 +214,8 @@ class Pipeline:
                 return Decision(kind="hold", plan=plan, planner=planner, note=note, tool=plan.tool,
                                 message=held_text(guarded, plan.language))
             plan = guarded
-        base: dict[str, Any] = {"plan": plan, "planner": planner, "note": note, "tool": plan.tool}
+        base: dict[str, Any] = {"plan": plan, "planner": planner, "note": note, "tool": plan.tool,
+                                "planner_why": why}
         if plan.outcome == "chat":
             return Decision(kind="chat", message=plan.message, **base)
         if plan.outcome == "refuse":
@@ -321,6 +325,8 @@ class Pipeline:
             reason = say("unsupported", language) if decision.message == "unsupported" else \
                 say("refused", language, reason=decision.message)
             detail: dict[str, Any] = {"origin": request.origin, "planner": decision.planner}
+            if decision.planner_why:
+                detail["planner_why"] = decision.planner_why
             detail.update({"text": request.text[:500]} if request.text is not None else {"args": request.arguments})
             self.audit.record("refusal", request.user, tool=(decision.tool or "")[:64] or None, status="refused",
                               message=decision.message, detail=_jsonable(detail))
@@ -331,7 +337,8 @@ class Pipeline:
         if decision.kind == "hold":  # the intent guard: audited, so a pattern of misreads shows up
             self.audit.record("guard", request.user, tool=decision.tool, status="held", message=decision.message,
                               detail=_jsonable({"text": (request.text or "")[:500], "origin": request.origin,
-                                                "planner": decision.planner, "plan": decision.plan.model_dump()}))
+                                                "planner": decision.planner, "planner_why": decision.planner_why,
+                                                "plan": decision.plan.model_dump()}))
             return Reply(kind="hold", text=decision.message + note, language=language, decision=decision)
         if decision.kind == "noop":
             return Reply(kind="noop", text=say("noop", language, reason=decision.message) + note, language=language,
@@ -363,7 +370,8 @@ class Pipeline:
         outcome = self._execute(decision.call)
         self.audit.record_call(request.user, decision.call.describe(), outcome,
                                detail=_jsonable({"args": decision.call.args, "origin": request.origin,
-                                                 "planner": decision.planner}))
+                                                 "planner": decision.planner,
+                                                 "planner_why": decision.planner_why}))
         kind: Outcome = "run" if outcome.ok else "error"
         if outcome.result is not None:
             outcome.result.language = language  # Korean in, Korean out, in every front end that renders it
