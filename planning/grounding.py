@@ -14,6 +14,7 @@ from planning.glossary import load_glossary
 from planning.intent import normalise_input
 from planning.keywords import KeywordPlanner, english_target_words, fleet_words, name_words
 from planning.plan import PlannerContext
+from planning.transliterate import HANGUL, closest_word
 from tools.models import Instance
 from tools.resolver import resolve, words
 
@@ -26,10 +27,19 @@ def synonyms(text: str, context: PlannerContext | None = None) -> str:
 
 
 def message_words(text: str, context: PlannerContext | None = None) -> set[str]:
-    """The message's words, also as the fleet's words they stand for ("레디스" → redis)."""
+    """The message's words, also as the fleet's words they stand for ("레디스" → redis, and a name Korean
+    writes as one word, "배치워커" → batch, worker)."""
     text = normalise_input(text)
-    return (set(words(text)) | set(words(english_target_words(text, context)))
+    said = (set(words(text)) | set(words(english_target_words(text, context)))
             | set(words(synonyms(text, context))))
+    if context is not None:
+        compounds = {"".join(word for word in words(name) if not word.isdigit()): name
+                     for name in context.instance_names if len(words(name)) > 1}
+        for hangul in HANGUL.findall(text):
+            joined = closest_word(hangul, compounds)
+            if joined:
+                said |= {word for word in words(compounds[joined]) if not word.isdigit()}  # a number is said or not
+    return said
 
 
 def is_grounded(target: str, said: set[str], context: PlannerContext | None = None) -> bool:

@@ -153,6 +153,7 @@ class Approvals:
         self, call: PreparedCall, requested_by: str, origin: str, channel: str | None = None,
         thread_ts: str | None = None, needs: Needs = "approve", planner: str | None = None,
         auto_in: timedelta | None = None, incident_id: int | None = None, now: datetime | None = None,
+        planner_why: str = "",
     ) -> Proposal:
         """`auto_in`: an automatic recovery (the verdict said `auto`) runs by itself that long from now."""
         now = now or utcnow()
@@ -182,6 +183,7 @@ class Approvals:
                           message=row["summary"],
                           detail={"args": call.args, "origin": origin, "channel": channel, "needs": needs,
                                   "planner": planner, "incident": incident_id,
+                                  **({"planner_why": planner_why} if planner_why else {}),
                                   **({"auto_at": f"{row['auto_at']:%Y-%m-%dT%H:%M:%S}"} if auto_in is not None else {})})
         return Proposal.model_validate(row)
 

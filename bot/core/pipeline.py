@@ -358,7 +358,7 @@ class Pipeline:
             needs: Needs = "confirm" if decision.kind == "confirm" else "approve"
             proposal = self.approvals.propose(decision.call, requested_by=request.user, origin=request.origin,
                                               channel=request.channel, thread_ts=request.thread_ts, needs=needs,
-                                              planner=decision.planner,
+                                              planner=decision.planner, planner_why=decision.planner_why,
                                               incident_id=request.auto.incident_id if request.auto else None)
             text = say(needs, language, summary=proposal.summary,
                        id=proposal.id, expires=f"{proposal.expires_at:%H:%M}", reason=decision.message)

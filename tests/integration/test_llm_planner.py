@@ -306,3 +306,33 @@ def test_the_model_can_serve_the_triage_tools_where_the_keywords_read_nothing(ol
     reply = runtime.pipeline.handle("api-server latency through the roof", user="U1")  # no keyword reading
     assert reply.kind == "run" and reply.outcome.tool == "diagnose", reply.text
     assert "database connection pool exhausted" in reply.text and "it changed nothing" in reply.text
+
+
+def test_a_grounded_model_answers_where_the_keywords_could_only_ask(ollama, make_runtime, demo):
+    """"배치워커 재시작해줘" (the name as one Korean word): the keywords find the reboot but no instance and
+    would ask "which instance?"; the model's batch-worker is in the message's words, so it serves — still a
+    proposal to confirm — and the audit says which reading served and why."""
+    ollama.script(plan_json(tool="reboot_instances", targets=["batch-worker"], language="ko"))
+    runtime = llm_runtime(make_runtime, ollama.url)
+    reply = runtime.pipeline.handle("배치워커 재시작해줘", user="U1")
+    assert reply.kind == "confirm" and reply.proposal.instance_names == ["batch-worker"], reply.text
+    assert reply.decision.planner == "llm" and "grounded" in reply.decision.planner_why
+    assert demo.clients.real_mutations() == []
+    [row] = [row for row in runtime.audit.recent(limit=5) if row.kind == "proposal"]
+    assert row.detail["planner"] == "llm" and row.detail["planner_why"] == reply.decision.planner_why
+
+
+def test_a_model_that_reads_another_tool_loses_to_a_reading_that_explains_the_message(ollama, make_runtime):
+    ollama.script(plan_json(tool="describe_instance", targets=["web-server-1"]))
+    runtime = llm_runtime(make_runtime, ollama.url)
+    reply = runtime.pipeline.handle("cpu of web-server-1 over the last hour", user="U1")
+    assert reply.decision.planner == "keyword" and reply.decision.tool == "get_metrics", reply.text
+    assert "explains" in reply.decision.planner_why
+
+
+def test_a_models_change_the_message_never_orders_does_not_replace_the_keywords_help(ollama, make_runtime, demo):
+    ollama.script(plan_json(tool="stop_instances", targets=["web-server-2"]))
+    runtime = llm_runtime(make_runtime, ollama.url)
+    reply = runtime.pipeline.handle("hmm", user="U1")
+    assert reply.kind == "chat" and reply.decision.planner == "keyword", reply.text
+    assert runtime.approvals.pending() == [] and demo.clients.real_mutations() == []
