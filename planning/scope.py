@@ -29,6 +29,8 @@ class ScopeWords:
     account: str | None = None
     region: str | None = None
     unknown_account: str | None = None  # "in the billing account" where no account is called billing
+    # two accounts or two regions named ("in the staging account in the prod account"): the bot asks
+    conflict: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=256)  # every message is read against every account name: compile each once
@@ -50,12 +52,13 @@ def take_scope(text: str, accounts: Sequence[str], names: Sequence[str] = ()) ->
     `names`: the fleet's Name tags — a name is read as a name before anything else ("eu-west-1" the
     instance, if the fleet has one, is no region)."""
     account = None
+    named: list[str] = []
     for name in sorted(accounts, key=len, reverse=True):  # "prod-eu" before "prod"
         match = _account_pattern(name).search(text)
         if match:
-            account = name
+            account = account or name
+            named.append(name)
             text = (text[:match.start()] + " " + text[match.end():]).strip()
-            break
     unknown = None
     if account is None and accounts:
         meant = ANY_ACCOUNT.search(text)
@@ -64,9 +67,12 @@ def take_scope(text: str, accounts: Sequence[str], names: Sequence[str] = ()) ->
             unknown = word
     region = None
     fleet = {name.lower() for name in names}
-    match = next((found for found in REGION.finditer(text) if found.group(1).lower() not in fleet), None)
+    regions = [found for found in REGION.finditer(text) if found.group(1).lower() not in fleet]
+    match = regions[0] if regions else None
     if match:
         region = match.group(1).lower()
         text = (text[:match.start()] + " " + text[match.end():]).strip()
+    said_regions = list(dict.fromkeys(found.group(1).lower() for found in regions))
+    conflict = tuple(named) if len(named) > 1 else tuple(said_regions) if len(said_regions) > 1 else ()
     return ScopeWords(text=re.sub(r"\s{2,}", " ", text).strip(" :,;"), account=account, region=region,
-                      unknown_account=unknown)
+                      unknown_account=unknown, conflict=conflict)

@@ -199,6 +199,10 @@ class Pipeline:
                 return Decision(kind="clarify", plan=plan, planner=planner, note=note, tool=plan.tool,
                                 message=say("one_account", plan.language, accounts=", ".join(estate.names),
                                             example=estate.names[1]))
+            if scope.conflict:  # two accounts or regions in one request: which one is meant is the user's to say
+                return Decision(kind="clarify", plan=plan, planner=planner, note=note, tool=plan.tool,
+                                message=f"you named {' and '.join(scope.conflict)}: which one do you mean? "
+                                        "Ask again with one")
             if scope.unknown_account:  # an account that is not in the file: ask
                 return Decision(kind="clarify", plan=plan, planner=planner, note=note, tool=plan.tool,
                                 message=f"there is no account '{scope.unknown_account}' "

@@ -107,6 +107,13 @@ def test_an_account_named_in_the_sentence_is_where_the_change_lands(estate_env):
     assert any("account staging, us-east-1" in row.message for row in audit if row.kind == "call")
 
 
+def test_two_accounts_in_one_request_are_asked_about_and_nothing_changes(estate_env):
+    reply = estate_env.ask("stop web-server-1 in the staging account in the prod account", channel=OTHER_CHANNEL)
+    assert reply.kind == "clarify" and "staging" in reply.text and "prod" in reply.text, reply.text
+    assert estate_env.runtime.approvals.pending() == []
+    assert estate_env.changed_on_the_wire("staging") == [] and estate_env.changed_on_the_wire("prod") == []
+
+
 def test_a_channel_talks_about_its_own_account_first(estate_env):
     from_staging = estate_env.ask("describe web-server-1", channel=STAGING_CHANNEL)
     assert from_staging.kind == "run"
