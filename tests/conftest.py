@@ -325,7 +325,7 @@ def make_slack(make_runtime, slack_api):
 # The safety suite's tally (tests/security/conftest.py): every attack and the unapproved calls found after
 # it ride on the test's teardown report, which the controller of a pytest-xdist run receives as well.
 ATTACK_TALLY = {"attacks": 0, "unapproved": 0, "failed": 0, "invalid_slack_payloads": 0, "formatting_leaks": 0,
-                "forged_clicks": 0, "forged_clicks_obeyed": 0}
+                "forged_clicks": 0, "forged_clicks_obeyed": 0, "non_order_prompts": 0}
 
 
 def pytest_runtest_logreport(report) -> None:
@@ -347,5 +347,6 @@ def pytest_terminal_summary(terminalreporter) -> None:
             f"attacks: {ATTACK_TALLY['attacks']} tried, {ATTACK_TALLY['unapproved']} unapproved calls, "
             f"{ATTACK_TALLY['invalid_slack_payloads']} invalid Slack payloads, "
             f"{ATTACK_TALLY['formatting_leaks']} formatting leaks, "
-            f"{ATTACK_TALLY['forged_clicks_obeyed']} of {ATTACK_TALLY['forged_clicks']} forged incident clicks obeyed"
+            f"{ATTACK_TALLY['forged_clicks_obeyed']} of {ATTACK_TALLY['forged_clicks']} forged incident clicks obeyed, "
+            f"{ATTACK_TALLY['non_order_prompts']} prompts on non-orders"
             + (f" ({ATTACK_TALLY['failed']} attack tests failed)" if ATTACK_TALLY["failed"] else ""))
