@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from planning.periods import cost_arguments
 from planning.plan import WILDCARD, Plan, PlannerContext, detect_language
 from planning.scope import REGION_NAME
 from tools.models import Instance
+from tools.registry import REGISTRY
 from tools.resolver import FILLER_WORDS, resolve, words
 
 GENERIC_NOUN = "server"  # what people call any instance ("웹 서버", "the api server"), kept as a word to match
@@ -114,6 +116,35 @@ KOREAN_PLAIN = frozenset("""어떻게 얼마나 그리고 그런데 하지만 �
 
 INTENTS = tuple((name, _compile(patterns)) for name, patterns in lexicon.INTENT_PATTERNS)
 UNSUPPORTED = dict(INTENTS)["unsupported"]
+BUILTIN_TOOLS = frozenset(spec.name for spec in lexicon.TOOL_INTENTS)
+
+
+@dataclass(frozen=True)
+class DeclaredIntents:
+    """The intents as the registry declares them now: the built-in table, and a tool declared after
+    import (a plugin, a test's tool) planned from its declaration alone — its phrasings for the intent,
+    its Literal argument values as argument words."""
+
+    intents: tuple[tuple[str, re.Pattern[str]], ...]
+    tool_of: dict[str, str]
+    words: tuple[tuple[str, str, str, str], ...]
+
+
+_DECLARED: dict[tuple[str, ...], DeclaredIntents] = {}
+
+
+def declared_intents() -> DeclaredIntents:
+    specs = lexicon.declared_tools()
+    key = tuple(spec.name for spec in specs)
+    if key not in _DECLARED:
+        _DECLARED.clear()
+        extra = [spec for spec in specs if spec.name not in BUILTIN_TOOLS]
+        # a new tool's phrasings are tried after the built-in ones, in its rank among the extras
+        intents = INTENTS[:-1] + tuple((spec.intent or spec.name, _compile(spec.phrasings)) for spec in extra) \
+            + INTENTS[-1:]
+        _DECLARED[key] = DeclaredIntents(intents, {spec.intent or spec.name: spec.name for spec in specs},
+                                         lexicon._declared_words(specs))
+    return _DECLARED[key]
 STATE_QUESTION = _compile(lexicon.STATE_QUESTION_PATTERNS)
 WH_QUESTION = _compile(lexicon.WH_QUESTION_PATTERNS)
 STATE_ADJECTIVES = tuple((state, _compile(patterns)) for state, patterns in lexicon.STATE_ADJECTIVES)
@@ -315,8 +346,11 @@ class KeywordPlanner:
     """Deterministic planner; fast (no I/O) and measured by `python -m bot.eval`."""
 
     name = "keyword"
-    # the tools its lexicon can plan: on any other tool it has no reading to weigh against a model's
-    known_tools = frozenset(lexicon.INTENT_TO_TOOL.values())
+    @property
+    def known_tools(self) -> frozenset[str]:
+        """The tools it can plan (declared phrasings): on any other it has no reading to weigh against a
+        model's."""
+        return frozenset(declared_intents().tool_of.values())
 
     def plan(self, text: str, context: PlannerContext) -> Plan:
         return self.read(text, context)[0]
@@ -416,7 +450,9 @@ class KeywordPlanner:
             targets.phrases = targets.unknown  # the resolver says there is no such instance, and what is close
         if not targets.phrases and targets.strangers and not targets.wildcard and intent in WIDENING_READS:
             targets.phrases = targets.strangers[:1]  # "cpu of frobnicator": no instance named frobnicator
-        tool = lexicon.INTENT_TO_TOOL[intent]
+        tool = declared_intents().tool_of[intent]
+        if tool not in BUILTIN_TOOLS:
+            return self._plan_declared(tool, lowered, targets, minutes, language)
         if intent in ("changes", "diagnose"):
             return self._plan_triage(intent, lowered, targets, minutes, language)
         if intent == "metrics":
@@ -458,6 +494,28 @@ class KeywordPlanner:
         if not targets.phrases:
             return Plan(outcome="clarify", tool=tool, arguments=arguments, message="which instance?", language=language)
         return Plan(outcome="run", tool=tool, arguments=arguments, targets=targets.phrases, language=language)
+
+    @staticmethod
+    def _plan_declared(tool: str, lowered: str, targets: Targets, minutes: int | None, language: str) -> Plan:
+        """A tool the planner has no branch for, planned from its declaration alone: the values its
+        arguments declare (Literal choices written in the message), a window if it takes minutes, and the
+        instances named if it takes targets."""
+        spec = REGISTRY[tool]
+        fields = spec.args_model.model_fields
+        arguments: dict[str, Any] = {argument: value for intent, argument, pattern, value in
+                                     lexicon._declared_words([spec]) if re.search(pattern, lowered)}
+        for argument, field_info in fields.items():
+            annotation = field_info.annotation
+            for candidate in (annotation, *typing.get_args(annotation)):
+                if typing.get_origin(candidate) is typing.Literal and argument not in arguments:
+                    said = [value for value in typing.get_args(candidate) if isinstance(value, str)
+                            and re.search(rf"\b{re.escape(value.lower())}\b", lowered)]
+                    if said:
+                        arguments[argument] = said[0]
+        if minutes and "minutes" in fields:
+            arguments["minutes"] = minutes
+        phrases = [phrase for phrase in targets.phrases if phrase != WILDCARD] if spec.takes_targets else []
+        return Plan(outcome="run", tool=tool, arguments=arguments, targets=phrases, language=language)
 
     @staticmethod
     def _plan_triage(intent: str, lowered: str, targets: Targets, minutes: int | None, language: str) -> Plan:
@@ -530,17 +588,18 @@ class KeywordPlanner:
         is a statement and the order stands; in "why did kafka-3 stop?" the verb is in the question."""
         if intent is None:
             return text
-        pattern = dict(INTENTS)[intent]
+        pattern = dict(declared_intents().intents)[intent]
         clauses = [clause for clause in re.split(r"[,;.!]\s+|\s+(?:so|then)\s+", text) if clause.strip()]
         return next((clause for clause in clauses if pattern.search(clause)), text)
 
     @staticmethod
     def _intent(text: str) -> str | None:
-        for name, pattern in INTENTS:
+        declared = declared_intents()
+        for name, pattern in declared.intents:
             if pattern.search(text):
                 return name
-        for name, _, declared, _ in lexicon.DECLARED_WORDS:
-            if re.search(declared, text):
+        for name, _, value_pattern, _ in declared.words:
+            if re.search(value_pattern, text):
                 return name  # a value only that tool takes: "DiskWriteOps"
         stemmed = re.sub(r"\b([a-z]{4,}?)(?:ing|ed|es|s)\b", r"\1", text)  # "alarming" → alarm, "costs" → cost
         if stemmed != text:

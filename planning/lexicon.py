@@ -77,6 +77,17 @@ DECLARED_WORDS: tuple[tuple[str, str, str, str], ...] = tuple(
     for spec in TOOL_INTENTS if spec.intent for argument, value in _declared_values(spec))
 MUTATING_INTENTS = frozenset(spec.intent for spec in TOOL_INTENTS if spec.risk is not Risk.READ)
 
+
+def declared_tools() -> tuple[ToolSpec, ...]:
+    """The tools with phrasings as the registry holds them now: the built-in ones read at import
+    (`TOOL_INTENTS`), plus any declared later — a plugin's, a test's throwaway tool."""
+    return _tool_intents()
+
+
+def _declared_words(specs: Iterable[ToolSpec]) -> tuple[tuple[str, str, str, str], ...]:
+    return tuple((spec.intent, argument, rf"\b{value.lower()}\b", value)
+                 for spec in specs if spec.intent for argument, value in _declared_values(spec))
+
 # A question about the past or a state ("did it stop?", "멈췄어?") is not a command.
 STATE_QUESTION_PATTERNS = (
     r"\bwhy\b", r"\b(did|does|has|have|was|were)\b\s+\S+(\s+\S+)?\s+(stop|start|reboot|restart|terminate|crash|die|go down)",

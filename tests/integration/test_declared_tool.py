@@ -85,3 +85,33 @@ def test_a_tool_declared_once_is_found_by_every_front_end(widget_tool, make_slac
         assert ollama.requests[-1]["messages"][0]["content"].startswith(prompt)  # the model saw the declared tool
     finally:
         ollama.stop()
+
+
+def test_the_keyword_planner_plans_a_tool_from_its_declaration_alone():
+    """A tool declared after import, with phrasings, an intent and a Literal argument: the keyword planner
+    plans it — intent, argument value and instances — with no code of its own, and forgets it when the
+    tool is gone."""
+    from typing import Literal
+
+    from planning.keywords import KeywordPlanner
+    from tools.models import TargetedArgs
+
+    class FlushArgs(TargetedArgs):
+        layer: Literal["Memory", "Disk"] = Field("Memory", description="Which cache layer.")
+
+    def flush(_ctx, args, _instances):
+        return WidgetCount(colour=args.layer, count=len(args.targets))
+
+    register(ToolSpec("flush_cache", "Flush one cache layer on named instances (a test's tool).", FlushArgs,
+                      Risk.READ, flush, verbs={"en": "flush the cache", "ko": "캐시 비우기"},
+                      intent="flush", phrasing_rank=5, phrasings=(r"\bflush\b", r"비워")))
+    try:
+        context = PlannerContext(instance_names=("web-server-1", "api-server"))
+        planned = KeywordPlanner().plan("flush the disk cache on api-server", context)
+        assert (planned.outcome, planned.tool) == ("run", "flush_cache"), planned
+        assert planned.arguments == {"layer": "Disk"} and planned.targets == ["api-server"]
+        assert "flush_cache" in KeywordPlanner().known_tools
+    finally:
+        unregister("flush_cache")
+    after = KeywordPlanner().plan("flush the disk cache on api-server", PlannerContext(instance_names=("api-server",)))
+    assert after.tool != "flush_cache"
