@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 HOURS_PER_WEEK = 168
 MAD_TO_SIGMA = 1.4826  # MAD × this estimates σ for normally distributed noise
+USUAL_SPREADS = 3.0  # "usually 4–6 %": the pool's values within this many spreads (an outlier is not usual)
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -45,7 +46,7 @@ class Bucket(BaseModel):
 
     centre: float
     spread: float
-    usual_low: float  # the pool's lowest and highest hourly value: "usually 4–6 % at this hour"
+    usual_low: float  # the pool's lowest and highest ordinary hourly value: "usually 4–6 % at this hour"
     usual_high: float
     own_low: float | None = None  # this exact hour of the week's samples (both weeks), if any
     own_high: float | None = None
@@ -125,7 +126,8 @@ def learn(metric: str, points: Iterable[tuple[datetime, float]], learned_at: dat
         centre = centres[(_kind(hour), hour % 24)]
         spread = max(MAD_TO_SIGMA * _mad(pool, centre), noise, spread_floor, spread_floor_ratio * abs(centre))
         mine = own.get(hour, [])
-        buckets.append(Bucket(centre=centre, spread=spread, usual_low=min(pool), usual_high=max(pool),
+        usual = [value for value in pool if abs(value - centre) <= USUAL_SPREADS * spread] or [centre]
+        buckets.append(Bucket(centre=centre, spread=spread, usual_low=min(usual), usual_high=max(usual),
                               own_low=min(mine) if mine else None, own_high=max(mine) if mine else None,
                               own_samples=len(mine), samples=len(pool)))
     return Baseline(metric=metric, learned_at=learned_at, history_hours=len(series), buckets=buckets)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 CheckName = Literal["instance_down", "status_check_failed", "alarm", "cpu_high", "baseline", "cost_spike"]
 BaselineMetric = Literal["CPUUtilization", "NetworkIn", "NetworkOut"]
+BASELINE_METRICS: tuple[BaselineMetric, ...] = ("CPUUtilization", "NetworkIn", "NetworkOut")
 DEFAULT_RULES_FILE = Path(__file__).with_name("tiers.yaml")
 
 
@@ -58,8 +59,7 @@ class BaselineRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    metrics: list[BaselineMetric] = Field(default_factory=lambda: ["CPUUtilization", "NetworkIn", "NetworkOut"],
-                                          min_length=1)
+    metrics: list[BaselineMetric] = Field(default_factory=lambda: list(BASELINE_METRICS), min_length=1)
     history_days: int = Field(14, ge=1, le=14)  # GetMetricData keeps hourly data far longer; 14 is the ask
     min_history_days: int = Field(7, ge=1)  # less than this: no baseline, the fixed thresholds only
     relearn_hours: int = Field(24, ge=1)  # each instance is learned again at most this often

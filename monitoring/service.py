@@ -42,11 +42,13 @@ from sqlalchemy import Engine
 
 from monitoring import checks
 from monitoring.attribution import CALL_BEFORE_AWS, Attribution, BotRun, attribute
+from monitoring.baseline_reader import BaselineReader
 from monitoring.config import MonitorRules
 from monitoring.incidents import IncidentManager, OpenHook, ReconcileReport
 from monitoring.notifier import Notifier
 from monitoring.snapshot import FleetSnapshot, SnapshotReader
 from store.audit import AuditLog
+from store.baselines import BaselineStore
 from store.engine import utcnow
 from store.flags import LAST_CYCLE_FLAG
 from store.leases import Lease
@@ -114,10 +116,13 @@ class MonitorService:
         thresholds = rules.thresholds
         if scopes is None:  # no accounts file: the bot's own account, one region — as it always was
             scopes = [Scope(None, region or clients.default_region)]
+        baseline_store = BaselineStore(engine)
         self.watches = [ScopeWatch(scope, SnapshotReader(
             clients.for_account(scope.account), scope.region, watch_tag, thresholds.cpu_period_seconds,
             thresholds.cpu_statistic, thresholds.cpu_period_detailed_seconds, thresholds.inventory_refresh_seconds,
-            interval_seconds)) for scope in scopes]
+            interval_seconds, baselines=BaselineReader(
+                clients.for_account(scope.account), scope.region, rules.baselines, baseline_store, scope.account,
+                interval_seconds) if rules.baselines.enabled else None)) for scope in scopes]
         self.region = scopes[0].region
         self.reader = self.watches[0].reader
         self.max_readers = max_readers
