@@ -10,7 +10,8 @@ docs/EVALUATION.md, "Footprint", has the emulator's share).
 Why a CloudTrail of its own: moto has no LookupEvents. The fault injector's behind-the-back calls
 (`fault stop …`) are recorded with `POST /sandbox-api/cloudtrail` as an IAM user's events, and
 LookupEvents is answered from them here — so "who stopped X?" makes the same boto3 call in the sandbox
-as against AWS. A moto reset clears them too.
+as against AWS. Cost Explorer's GetAnomalies (also missing) answers what `POST /sandbox-api/cost-anomalies`
+set, none by default (an account without an anomaly monitor). A moto reset clears both.
 
 Why the child watches its stdin: the parent holds the other end of that pipe, so when the parent
 exits in any way — even `kill -9` — the pipe closes and the emulator exits with it; nothing is
@@ -31,6 +32,8 @@ from typing import Any
 
 CONTROL_PATH = "/sandbox-api/status-check"
 TRAIL_PATH = "/sandbox-api/cloudtrail"  # record CloudTrail events for the calls the fault injector makes
+ANOMALIES_PATH = "/sandbox-api/cost-anomalies"  # what Cost Explorer's GetAnomalies answers (moto lacks it)
+ANOMALIES: list[dict[str, Any]] = []
 READY_PREFIX = "listening on "
 SANDBOX_ACCOUNT_ID = "123456789012"  # moto's default account
 
@@ -82,8 +85,16 @@ class EmulatorApp:
             return self._record_trail(environ, start_response)
         if str(environ.get("HTTP_X_AMZ_TARGET", "")).endswith("CloudTrail_20131101.LookupEvents"):
             return self._lookup_events(environ, start_response)
+        if path == ANOMALIES_PATH and method == "POST":
+            ANOMALIES[:] = list(_body(environ).get("anomalies", []))
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok"]
+        if str(environ.get("HTTP_X_AMZ_TARGET", "")).endswith("AWSInsightsIndexService.GetAnomalies"):
+            start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1")])
+            return [json.dumps({"Anomalies": ANOMALIES}).encode()]  # no anomaly monitor: none, as AWS says
         if path == "/moto-api/reset" and method == "POST":
             TRAIL.clear()
+            ANOMALIES.clear()
         return self.moto(environ, start_response)
 
     @staticmethod

@@ -137,7 +137,10 @@ def with_trail(clients: AwsClients, region: str | None, instances: list[Instance
         if index in used:
             continue
         subject = ", ".join(labels.get(rid, rid) for rid in event.resources) or "?"
-        merged.append(ChangeView(at=event.at, who=f"{event.actor} (CloudTrail)",
-                                 what=f"{event.name} {subject} (outside the bot)", outside_bot=True,
-                                 instance_id=event.resources[0] if event.resources else None))
-    return sorted(merged, key=lambda change: change.at, reverse=True), None
+        extra = ChangeView(at=event.at, who=f"{event.actor} (CloudTrail)",
+                           what=f"{event.name} {subject} (outside the bot)", outside_bot=True,
+                           instance_id=event.resources[0] if event.resources else None)
+        # the records keep their own order (AWS stamps whole seconds); an event goes before the first older one
+        position = next((n for n, change in enumerate(merged) if change.at < event.at), len(merged))
+        merged.insert(position, extra)
+    return merged, None
