@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from tools.aws import ASSUMED_ROLE_SESSION, AwsClients
 from tools.errors import describe_aws_error
+from tools.inventory import fetch_instances
 from tools.models import Instance
 from tools.ops import ChangeView
 
@@ -121,6 +122,13 @@ def with_trail(clients: AwsClients, region: str | None, instances: list[Instance
     except (ClientError, BotoCoreError) as error:
         return changes, f"who made changes outside the bot is unknown: {describe_aws_error(error, 'CloudTrail')}"
     labels = {instance.id: instance.label for instance in instances}
+    unknown = sorted({rid for event in events for rid in event.resources if rid.startswith("i-")} - set(labels))
+    if unknown:  # a fleet-wide read: name the instances it found (best effort; an id is still an answer)
+        try:
+            labels |= {instance.id: instance.label
+                       for instance in fetch_instances(clients, region, instance_ids=unknown[:200])}
+        except (ClientError, BotoCoreError):
+            pass
     used: set[int] = set()
     merged: list[ChangeView] = []
     for change in changes:

@@ -75,6 +75,8 @@ class CostResult(ToolResult):
     currency: str
     by_service: list[ServiceCost]
     by_day: list[DayCost] = []  # the day windows only; the last day is today, still filling up
+    # one complete day (yesterday, a day) against the same weekday of the weeks before: "why did it jump?"
+    verdict: DayVerdict | None = None
 
     @property
     def label(self) -> str:
@@ -114,10 +116,20 @@ class CostResult(ToolResult):
                 f"{peak.amount / typical:.1f}× a typical day ({typical:,.2f})")
 
 
+    def verdict_lines(self) -> list[str]:
+        if self.verdict is None:
+            return []
+        lines = ["Against the usual: " + self.verdict.headline()]
+        if self.verdict.spike:
+            lines += ["  up most: " + line for line in self.verdict.service_lines()]
+        return lines
+
     def to_text(self) -> str:
         rows = [(s.service, f"{s.amount:,.2f}") for s in self.by_service]
         text = (f"{self.label} ({self.start} to {self.end}, end exclusive): "
                 f"{self.total:,.2f} {self.currency}\n" + table(["SERVICE", self.currency], rows))
+        if self.verdict is not None:
+            text += "\n" + "\n".join(self.verdict_lines())
         if self.by_day:
             days = [(f"{d.day:%a %b %d}" + (" (today, so far)" if d is self.by_day[-1] else ""),
                      f"{d.amount:,.2f}") for d in self.by_day]
@@ -130,6 +142,8 @@ class CostResult(ToolResult):
         lines = [f"{escape(s.service)}: *{s.amount:,.2f}* {escape(self.currency)}" for s in self.by_service]
         blocks = lines_blocks(f"*{self.label}* ({self.start} – {self.end}): "
                               f"*{self.total:,.2f} {escape(self.currency)}*", lines, max_lines=15)
+        if self.verdict is not None:
+            blocks.append(section(escape("\n".join(self.verdict_lines()))))
         if self.by_day:
             days, _ = code_block([f"{d.day:%a %b %d}  {d.amount:>12,.2f}" for d in self.by_day])
             blocks.append(section(days))
@@ -181,10 +195,13 @@ def get_cost(ctx: ToolContext, args: GetCostArgs, _: list[Instance]) -> CostResu
     daily_request = sliced or args.period in DAY_WINDOWS
     series = args.period in DAY_WINDOWS or args.period == "last_n_days"
     canonical_start, canonical_end = cost_window("last_30_days", today)
+    verdict = None
     if sliced and canonical_start <= start and end <= canonical_end:
         # one request shape for every recent day window: Cost Explorer charges per request, and the
         # answer for "yesterday" is a slice of the last 30 days anyway
         results = _query(ce, canonical_start, canonical_end, daily=True)
+        if end - start == timedelta(days=1) and end <= today:  # one complete day: was it a spike?
+            verdict = judge_day(_by_day(results), start)
     else:
         results = _query(ce, start, end, daily=daily_request)
     totals: dict[str, float] = {}
@@ -215,6 +232,7 @@ def get_cost(ctx: ToolContext, args: GetCostArgs, _: list[Instance]) -> CostResu
         currency=currency,
         by_service=by_service,
         by_day=[DayCost(day=day, amount=round(amount, 2)) for day, amount in sorted(daily.items())],
+        verdict=verdict,
     )
 
 
@@ -267,16 +285,19 @@ def daily_costs(ce, today: date) -> tuple[dict[date, dict[str, float]], str]:
     """The last 30 days by day and service: the same one request get_cost makes for every recent day
     window (Cost Explorer bills per request), so both answer from the same data."""
     start, end = cost_window("last_30_days", today)
+    results = _query(ce, start, end, daily=True)
+    units = [group["Metrics"][COST_METRIC].get("Unit") for period in results for group in period.get("Groups", [])]
+    return _by_day(results), next((unit for unit in units if unit), "USD")
+
+
+def _by_day(results: list[dict]) -> dict[date, dict[str, float]]:
     days: dict[date, dict[str, float]] = {}
-    currency = "USD"
-    for period in _query(ce, start, end, daily=True):
-        day = date.fromisoformat(period["TimePeriod"]["Start"])
-        services = days.setdefault(day, {})
+    for period in results:
+        services = days.setdefault(date.fromisoformat(period["TimePeriod"]["Start"]), {})
         for group in period.get("Groups", []):
-            metric = group["Metrics"][COST_METRIC]
-            services[group["Keys"][0]] = services.get(group["Keys"][0], 0.0) + float(metric["Amount"])
-            currency = metric.get("Unit", currency)
-    return days, currency
+            name = group["Keys"][0]
+            services[name] = services.get(name, 0.0) + float(group["Metrics"][COST_METRIC]["Amount"])
+    return days
 
 
 def judge_day(days: dict[date, dict[str, float]], day: date, *, weeks: int = 4, sensitivity: float = 4.0,
@@ -421,16 +442,9 @@ TOOLS: tuple[ToolSpec, ...] = (
         cost_anomalies,
         iam_actions=("ce:GetAnomalies", "ce:GetCostAndUsage"),
         verbs=verbs("read cost anomalies", "비용 이상 조회"),
+        # no phrasings: the keyword planner sends cost sentences to get_cost (whose day answers carry the same
+        # verdict); the model and MCP ask for it by name, and so does the `cost anomalies` command
         examples={"en": ("cost anomalies · why did cost jump yesterday?",),
                   "ko": ("비용 이상 · 어제 비용 왜 튀었어?",)},
-        intent="cost_anomalies",
-        phrasing_rank=75,
-        phrasings=(
-            r"\b(cost|spend|billing|bill)\w* anomal", r"\banomal\w*\b.{0,20}\b(costs?|spend\w*|bill\w*|charges?)\b",
-            r"\b(costs?|spend\w*|bill\w*|charges?)\b.{0,30}\b(jump\w*|spik\w*|surg\w*|shot up|explod\w*|doubl\w*|"
-            r"went up|go up|gone up|so high|higher)\b",
-            r"\b(jump|spike|surge)s?\b.{0,20}\b(in|of)\b.{0,10}\b(costs?|spend\w*|bill\w*)\b",
-            r"비용.{0,10}(급증|튀|폭증|늘어났|늘었|올랐|이상)", r"(급증|튀었|폭증).{0,10}(비용|요금)", r"(비용|요금) ?이상",
-        ),
     ),
 )
