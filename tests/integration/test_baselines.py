@@ -8,10 +8,12 @@ The baselines' wall clock is moved by the test (which hours are complete); AWS i
 
 from __future__ import annotations
 
+import io
 import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from PIL import Image, ImageColor
 
 from bot.slack.app import make_web_client
 from bot.slack.notifier import SlackNotifier
@@ -19,6 +21,7 @@ from monitoring.config import load_rules
 from monitoring.service import MonitorService
 from sandbox.fleet import cpu_datum, launch_instance
 from sandbox.history import Profile, hourly, seed_history
+from tools.charts import BAND_COLOR
 
 ALERTS = "CALERTS001"
 
@@ -88,6 +91,10 @@ def test_a_quiet_box_at_40_percent_opens_a_band_incident_and_resolves_when_it_is
     assert opened[ids["fresh-1"]].check_name == "cpu_high"
     posted = [p for p in slack_api.of("chat.postMessage") if p["channel"] == ALERTS and not p.get("thread_ts")]
     assert any("quiet-1" in p["text"] for p in posted)
+    chart = runtime.charts.chart(band)  # the thread's picture: the band shaded behind the line
+    assert chart is not None and "last 6 h" in chart.title
+    colours = {colour for _, colour in Image.open(io.BytesIO(chart.png)).convert("RGB").getcolors(1 << 16)}
+    assert ImageColor.getrgb(BAND_COLOR) in colours
 
     learned = baselines.metrics_requested
     running = len([i for i in service.reader.read().instances if i.instance.state == "running"])
