@@ -113,9 +113,9 @@ def test_a_quiet_box_at_40_percent_opens_a_band_incident_and_resolves_when_it_is
     assert resolved is not None and resolved.status == "resolved"
 
 
-def test_a_restart_reuses_the_stored_baselines_instead_of_learning_again(fleet, make_runtime, slack_api):
+def test_a_restart_reuses_the_stored_baselines_instead_of_learning_again(fleet, make_runtime, slack_api, db_url):
     sandbox, ids, wall, _ = fleet
-    runtime = make_runtime()
+    runtime = make_runtime(database_url=db_url)  # SQLite and PostgreSQL: the upsert and the read back
     first, _ = monitor(sandbox, runtime, slack_api, wall)
     first.run_cycle()
     first.stop()  # releases the lease

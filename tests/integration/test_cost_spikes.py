@@ -49,14 +49,14 @@ class Today:
 
 
 @pytest.fixture
-def spiking(demo, make_runtime, slack_api):
+def spiking(demo, make_runtime, slack_api, db_url):
     """A day (a year from now, so its request is new to the emulator) whose yesterday cost 5× the usual EC2,
     and the day after it, back to normal — queued in that order."""
     today = Today(datetime.now(UTC).date() + timedelta(days=365))
     demo.sandbox.moto_api("/moto-api/static/ce/cost-and-usage-results", {"results": [
         _series(today.day, spike_on=today.day - timedelta(days=1)),
         _series(today.day + timedelta(days=1), spike_on=None)]})
-    runtime = make_runtime()
+    runtime = make_runtime(database_url=db_url)
 
     def monitor() -> MonitorService:
         rules = load_rules()
