@@ -11,11 +11,13 @@ from collections.abc import Collection, Mapping
 
 from pydantic import BaseModel, Field
 
+from monitoring.baseline import BandReading, hour_label
 from monitoring.config import CheckName
 from monitoring.snapshot import FiringAlarm, FleetSnapshot
 
 DOWN_STATES = frozenset({"stopping", "stopped", "shutting-down", "terminated"})
 UP_STATES = frozenset({"pending", "running"})
+UNITS = {"CPUUtilization": "%", "NetworkIn": " bytes", "NetworkOut": " bytes"}
 
 
 class Finding(BaseModel):
@@ -66,10 +68,24 @@ def evaluate(
                 evidence=[f"instance status {health.instance_status}, system status {health.system_status}",
                           *health.failing],
                 signature="impaired=" + ",".join(scopes), **facts))
-        if instance.state == "running" and health.cpu is not None and health.cpu >= cpu_threshold:
+        usual = health.cpu_band is not None and health.cpu is not None and health.cpu <= health.cpu_band.high
+        if instance.state == "running" and health.cpu is not None and health.cpu >= cpu_threshold and not usual:
+            # with a baseline, a CPU this high at an hour when it is usual (the nightly batch) is not news
+            beyond = (f"; above its band for {hour_label(health.cpu_band.hour)} (up to {health.cpu_band.high:.0f}%)"
+                      if health.cpu_band is not None else "")
             findings.append(Finding(
                 check="cpu_high", summary=f"{label} CPU at {health.cpu:.0f}% (threshold {cpu_threshold:.0f}%)",
-                evidence=[f"CPUUtilization latest {health.cpu:.1f}%"], signature="cpu_high", **facts))
+                evidence=[f"CPUUtilization latest {health.cpu:.1f}%{beyond}"], signature="cpu_high", **facts))
+        outside = [reading for reading in health.bands if reading.outside] if instance.state == "running" else []
+        if outside:
+            first = outside[0]
+            metrics = " and ".join(f"{reading.metric} {reading.direction}" for reading in outside)
+            findings.append(Finding(
+                check="baseline",
+                summary=(f"{label} {metrics} its usual range for {hour_label(first.band.hour)} "
+                         f"(now {_value(first)}, usually {_usual(first)})"),
+                evidence=[reading.evidence(UNITS.get(reading.metric, "")) for reading in outside],
+                signature="baseline=" + ",".join(sorted(f"{r.metric}:{r.direction}" for r in outside)), **facts))
     for alarm in snapshot.alarms:
         owner = by_id.get(alarm.instance_id or "")
         alarmed = owner.instance if owner else None
@@ -84,6 +100,15 @@ def evaluate(
             evidence=[line for line in (_alarm_metric(alarm), alarm.reason, alarm.description) if line],
             signature="ALARM"))
     return findings
+
+
+def _value(reading: BandReading) -> str:
+    return f"{reading.value:,.1f}{UNITS.get(reading.metric, '')}"
+
+
+def _usual(reading: BandReading) -> str:
+    unit = UNITS.get(reading.metric, "")
+    return f"{reading.band.usual_low:,.1f}–{reading.band.usual_high:,.1f}{unit}"
 
 
 def _alarm_metric(alarm: FiringAlarm) -> str | None:

@@ -42,11 +42,14 @@ from sqlalchemy import Engine
 
 from monitoring import checks
 from monitoring.attribution import CALL_BEFORE_AWS, Attribution, BotRun, attribute
+from monitoring.baseline_reader import BaselineReader
 from monitoring.config import MonitorRules
+from monitoring.cost_watch import CostWatch
 from monitoring.incidents import IncidentManager, OpenHook, ReconcileReport
 from monitoring.notifier import Notifier
 from monitoring.snapshot import FleetSnapshot, SnapshotReader
 from store.audit import AuditLog
+from store.baselines import BaselineStore, CostChecks
 from store.engine import utcnow
 from store.flags import LAST_CYCLE_FLAG
 from store.leases import Lease
@@ -114,15 +117,21 @@ class MonitorService:
         thresholds = rules.thresholds
         if scopes is None:  # no accounts file: the bot's own account, one region — as it always was
             scopes = [Scope(None, region or clients.default_region)]
+        baseline_store = BaselineStore(engine)
         self.watches = [ScopeWatch(scope, SnapshotReader(
             clients.for_account(scope.account), scope.region, watch_tag, thresholds.cpu_period_seconds,
             thresholds.cpu_statistic, thresholds.cpu_period_detailed_seconds, thresholds.inventory_refresh_seconds,
-            interval_seconds)) for scope in scopes]
+            interval_seconds, baselines=BaselineReader(
+                clients.for_account(scope.account), scope.region, rules.baselines, baseline_store, scope.account,
+                interval_seconds) if rules.baselines.enabled else None)) for scope in scopes]
         self.region = scopes[0].region
         self.reader = self.watches[0].reader
         self.max_readers = max_readers
         self.clock = clock
         self.incidents = IncidentManager(engine, notifier, rules, audit, on_open)
+        # the daily cost check runs in each account's first scope (cost is per account, not per region)
+        self.cost = CostWatch(clients, rules.cost, CostChecks(engine)) if rules.cost.enabled else None
+        self._cost_scopes = {scope.account: scope for scope in reversed(scopes)}
         self.audit = audit
         # run by the lease holder after each reconciled cycle (auto-recovery: countdowns, verification)
         self.after_cycle = after_cycle
@@ -289,6 +298,9 @@ class MonitorService:
         watched = {incident.fingerprint for incident in still_open} | self.incidents.store.held_fingerprints(
             scope.region, account)
         findings = checks.evaluate(snapshot, previous, watched, stopped_by_bot, self.rules.thresholds.cpu_percent)
+        if self.cost is not None and self._cost_scopes.get(account) == scope:
+            spike = self.cost.finding(account)
+            findings += [spike] if spike else []
         outcome = self.incidents.reconcile(findings, scope.region, still_open, account=account)
         self._record_moves(moves, scope)
         self.observations.save(scope.region, [(h.instance.id, h.instance.state) for h in snapshot.instances],

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
+from monitoring.baseline import Band, BandReading
+from monitoring.baseline_reader import BaselineReader
 from tools.aws import AwsClients
 from tools.cloudwatch import METRIC_QUERIES_PER_CALL, alarm_instance_id, fetch_metric_series
 from tools.ec2 import StatusCheck
@@ -35,6 +37,8 @@ class InstanceHealth(BaseModel):
     system_status: str | None = None
     failing: list[str] = Field(default_factory=list)
     cpu: float | None = None
+    bands: list[BandReading] = Field(default_factory=list)  # its metrics against their learned bands
+    cpu_band: Band | None = None  # what CPU is normal at this hour, when it has a baseline
 
 
 class FiringAlarm(BaseModel):
@@ -72,7 +76,8 @@ class SnapshotReader:
     def __init__(self, clients: AwsClients, region: str, watch_tag: tuple[str, str] | None = None,
                  cpu_period_seconds: int = 300, cpu_statistic: str = "Maximum",
                  cpu_period_detailed_seconds: int = 60, inventory_refresh_seconds: int = 300,
-                 interval_seconds: int = 30, clock: Callable[[], float] = time.monotonic) -> None:
+                 interval_seconds: int = 30, clock: Callable[[], float] = time.monotonic,
+                 baselines: BaselineReader | None = None) -> None:
         self.clients = clients
         self.region = region
         self.watch_tag = watch_tag
@@ -89,22 +94,29 @@ class SnapshotReader:
         self._cpu_at: dict[str, float] = {}  # id → when its CPU was last read
         self.inventory_reads = 0  # whole-fleet DescribeInstances reads (the bench reports them)
         self.metrics_requested = 0  # what CloudWatch bills GetMetricData by
+        self.baselines = baselines  # seasonal baselines (learned and checked on their own schedule)
 
     def read(self) -> FleetSnapshot:
         now = self.clock()
         statuses = self._statuses()
         instances = self._instances(statuses, now)
         alarms = self._alarms()
-        refreshed = self._read_due_cpu([instance for instance in instances if instance.state == "running"], now)
+        running = [instance for instance in instances if instance.state == "running"]
+        refreshed = self._read_due_cpu(running, now)
+        if self.baselines is not None:
+            self.baselines.read(running)
         health = []
         for instance in instances:
             checks = StatusCheck.from_aws(statuses[instance.id]) if instance.id in statuses else None
+            up = instance.state == "running" and self.baselines is not None
             health.append(InstanceHealth(
                 instance=instance,
                 instance_status=checks.instance_status if checks else None,
                 system_status=checks.system_status if checks else None,
                 failing=checks.failing if checks else [],
                 cpu=self._cpu.get(instance.id) if instance.state == "running" else None,
+                bands=self.baselines.readings(instance.id) if up and self.baselines else [],
+                cpu_band=self.baselines.band_now(instance.id) if up and self.baselines else None,
             ))
         return FleetSnapshot(region=self.region, taken_at=datetime.now(UTC), instances=health, alarms=alarms,
                              cpu_refreshed=refreshed)

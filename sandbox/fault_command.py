@@ -73,6 +73,6 @@ def _recover(injector: FaultInjector, name: str, instance_id: str, alarms: list[
     state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["State"]["Name"]
     started = ""
     if state in ("stopped", "stopping"):
-        ec2.start_instances(InstanceIds=[instance_id])
+        injector.start_behind_back(instance_id)
         started = ", started again"
     return f"fault: {name} recovered (status checks ok, CPU {NORMAL_CPU:.0f}%, alarms OK{started})"

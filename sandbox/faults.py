@@ -11,18 +11,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sandbox.emulator import CONTROL_PATH
+from sandbox.emulator import CONTROL_PATH, TRAIL_PATH
 from sandbox.fleet import cpu_datum
 from sandbox.server import MotoSandbox
 from tools.inventory import fetch_instances
 
+COLLEAGUE = "sandbox-operator"  # the IAM user CloudTrail names for the injector's calls
+
 
 class FaultInjector:
-    """Faults by Name tag (or instance id) in the sandbox's region."""
+    """Faults by Name tag (or instance id) in the sandbox's region. The EC2 calls it makes are recorded
+    as CloudTrail events of the IAM user `actor`, as AWS would record a colleague's console clicks."""
 
-    def __init__(self, sandbox: MotoSandbox) -> None:
+    def __init__(self, sandbox: MotoSandbox, actor: str = COLLEAGUE) -> None:
         self.sandbox = sandbox
         self.clients = sandbox.clients()
+        self.actor = actor
+
+    def record(self, event_name: str, resource_id: str) -> None:
+        self.sandbox.moto_api(TRAIL_PATH, {"events": [{"name": event_name, "resources": [resource_id],
+                                                       "user": self.actor}]})
 
     def instance_id(self, name_or_id: str) -> str:
         if name_or_id.startswith("i-"):
@@ -35,11 +43,19 @@ class FaultInjector:
     def stop_behind_back(self, name: str) -> str:
         instance_id = self.instance_id(name)
         self.clients.client("ec2").stop_instances(InstanceIds=[instance_id])
+        self.record("StopInstances", instance_id)
         return instance_id
 
     def terminate_behind_back(self, name: str) -> str:
         instance_id = self.instance_id(name)
         self.clients.client("ec2").terminate_instances(InstanceIds=[instance_id])
+        self.record("TerminateInstances", instance_id)
+        return instance_id
+
+    def start_behind_back(self, name: str) -> str:
+        instance_id = self.instance_id(name)
+        self.clients.client("ec2").start_instances(InstanceIds=[instance_id])
+        self.record("StartInstances", instance_id)
         return instance_id
 
     def spike_cpu(self, name: str, percent: float = 97.0, minutes: int = 10) -> str:

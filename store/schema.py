@@ -184,3 +184,29 @@ leases = Table(
     Column("holder", String(128), nullable=False),
     Column("expires_at", DateTime, nullable=False),
 )
+
+# What "normal" is per instance and metric (monitoring/baseline.py): 168 hour-of-week buckets learned from
+# up to 14 days of hourly history, at most once a day; the lease holder writes, any replica that takes over
+# reads them instead of learning again. Migration 0008.
+metric_baselines = Table(
+    "metric_baselines",
+    metadata,
+    Column("account", String(64), primary_key=True, server_default="", default=""),  # '' the bot's own
+    Column("region", String(32), primary_key=True),
+    Column("instance_id", String(32), primary_key=True),
+    Column("metric", String(64), primary_key=True),
+    Column("learned_at", DateTime, nullable=False),
+    Column("history_hours", Integer, nullable=False),  # 0: tried, too little history (the fixed thresholds stay)
+    Column("buckets", JSON, nullable=False),
+)
+
+# The daily cost check's result per account and day (monitoring/cost_watch.py): one Cost Explorer request a
+# day, whoever leads; a replica that takes over the same day reuses it. Migration 0008.
+cost_checks = Table(
+    "cost_checks",
+    metadata,
+    Column("account", String(64), primary_key=True, server_default="", default=""),
+    Column("day", String(10), primary_key=True),  # the UTC day checked on (YYYY-MM-DD)
+    Column("checked_at", DateTime, nullable=False),
+    Column("result", JSON, nullable=False),
+)

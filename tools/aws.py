@@ -114,6 +114,14 @@ class AwsClients:
                 self._clients[key] = client
         return client
 
+    def access_key(self) -> str | None:
+        """The access key this view signs with: CloudTrail names it, so the bot knows its own calls there."""
+        try:
+            credentials = self._session.get_credentials()
+            return credentials.access_key if credentials else None
+        except Exception:  # an expired or unresolvable credential chain: nothing to recognise
+            return None
+
     def _count_call(self, model: Any, **_: Any) -> None:
         name = f"{model.service_model.service_name}.{model.name}"
         with self._calls_lock:

@@ -19,6 +19,7 @@ WIDTH, HEIGHT = 720, 280
 LEFT, RIGHT, TOP, BOTTOM = 52, 16, 34, 36
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
 THRESHOLD_COLOR = "#d62728"
+BAND_COLOR = "#dcebf7"  # the usual range, shaded behind the lines
 
 
 class ChartSeries(BaseModel):
@@ -35,10 +36,12 @@ class Chart(BaseModel):
     png: bytes
 
 
-def _range(values: list[float], unit: str, threshold: float | None) -> tuple[float, float]:
+def _range(values: list[float], unit: str, threshold: float | None,
+           band: tuple[float, float] | None = None) -> tuple[float, float]:
     if unit == "%":
         return 0.0, 100.0
-    low, high = min(values), max(values + ([threshold] if threshold is not None else []))
+    extra = ([threshold] if threshold is not None else []) + (list(band) if band is not None else [])
+    low, high = min(values + extra), max(values + extra)
     if high == low:
         high = low + 1
     pad = (high - low) * 0.1
@@ -50,9 +53,9 @@ def _label(value: float) -> str:
 
 
 def line_chart(title: str, unit: str, series: Sequence[ChartSeries], threshold: float | None = None,
-               filename: str = "chart.png") -> Chart | None:
-    """One line per series (up to MAX_LINES) over a UTC time axis, an optional dashed threshold line;
-    None when there is nothing to draw (no datapoints)."""
+               filename: str = "chart.png", band: tuple[float, float] | None = None) -> Chart | None:
+    """One line per series (up to MAX_LINES) over a UTC time axis, an optional dashed threshold line and
+    an optional shaded band (a baseline's usual range); None when there is nothing to draw (no datapoints)."""
     drawn = [s for s in series if s.values and len(s.values) == len(s.times)][:MAX_LINES]
     if not drawn:
         return None
@@ -65,7 +68,7 @@ def line_chart(title: str, unit: str, series: Sequence[ChartSeries], threshold: 
     times = [t for s in drawn for t in s.times]
     start, end = min(times), max(times)
     span = max((end - start).total_seconds(), 60.0)
-    low, high = _range([v for s in drawn for v in s.values], unit, threshold)
+    low, high = _range([v for s in drawn for v in s.values], unit, threshold, band)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x_of(moment: datetime) -> float:
@@ -75,6 +78,8 @@ def line_chart(title: str, unit: str, series: Sequence[ChartSeries], threshold: 
         return TOP + plot_h - (min(max(value, low), high) - low) / (high - low) * plot_h
 
     draw.text((LEFT, 8), title[:100], fill="black", font=title_font)
+    if band is not None:
+        draw.rectangle([(LEFT, y_of(max(band))), (WIDTH - RIGHT, y_of(min(band)))], fill=BAND_COLOR)
     for step in range(5):  # horizontal grid with value labels
         value = low + (high - low) * step / 4
         y = y_of(value)
@@ -103,6 +108,8 @@ def line_chart(title: str, unit: str, series: Sequence[ChartSeries], threshold: 
     legend = [(COLORS[i % len(COLORS)], s.label[:30]) for i, s in enumerate(drawn)]
     if threshold is not None:
         legend.append((THRESHOLD_COLOR, f"threshold {threshold:g}"))
+    if band is not None:
+        legend.append((BAND_COLOR, f"usual band {_label(min(band))}–{_label(max(band))}"))
     x = WIDTH - RIGHT - 4
     for color, label in reversed(legend):  # right-aligned along the top edge of the plot
         width = draw.textlength(label, font=font)

@@ -137,13 +137,15 @@ def fetch_metric_series(
     statistic: str = "Average",
     minutes: int = 60,
     period_seconds: int = 300,
+    end: datetime | None = None,
 ) -> list[InstanceMetric]:
     """One AWS/EC2 metric per instance, 500 queries per GetMetricData call (the API's maximum).
 
-    Shared by the get_metrics tool and the monitor, so both pay the batched price.
+    Shared by the get_metrics tool and the monitor, so both pay the batched price. `end`: now, unless
+    the caller's clock says otherwise (the monitor's baselines, whose tests move time).
     """
     cloudwatch = clients.client("cloudwatch", region)
-    end = datetime.now(UTC)
+    end = end or datetime.now(UTC)
     start = end - timedelta(minutes=minutes)
     points: dict[str, list[MetricPoint]] = {instance.id: [] for instance in instances}
     query_owner: dict[str, str] = {}

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from statistics import median
 from typing import Literal
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field, model_validator
 
 from tools.context import ToolContext
@@ -74,6 +75,8 @@ class CostResult(ToolResult):
     currency: str
     by_service: list[ServiceCost]
     by_day: list[DayCost] = []  # the day windows only; the last day is today, still filling up
+    # one complete day (yesterday, a day) against the same weekday of the weeks before: "why did it jump?"
+    verdict: DayVerdict | None = None
 
     @property
     def label(self) -> str:
@@ -113,10 +116,20 @@ class CostResult(ToolResult):
                 f"{peak.amount / typical:.1f}× a typical day ({typical:,.2f})")
 
 
+    def verdict_lines(self) -> list[str]:
+        if self.verdict is None:
+            return []
+        lines = ["Against the usual: " + self.verdict.headline()]
+        if self.verdict.spike:
+            lines += ["  up most: " + line for line in self.verdict.service_lines()]
+        return lines
+
     def to_text(self) -> str:
         rows = [(s.service, f"{s.amount:,.2f}") for s in self.by_service]
         text = (f"{self.label} ({self.start} to {self.end}, end exclusive): "
                 f"{self.total:,.2f} {self.currency}\n" + table(["SERVICE", self.currency], rows))
+        if self.verdict is not None:
+            text += "\n" + "\n".join(self.verdict_lines())
         if self.by_day:
             days = [(f"{d.day:%a %b %d}" + (" (today, so far)" if d is self.by_day[-1] else ""),
                      f"{d.amount:,.2f}") for d in self.by_day]
@@ -129,6 +142,8 @@ class CostResult(ToolResult):
         lines = [f"{escape(s.service)}: *{s.amount:,.2f}* {escape(self.currency)}" for s in self.by_service]
         blocks = lines_blocks(f"*{self.label}* ({self.start} – {self.end}): "
                               f"*{self.total:,.2f} {escape(self.currency)}*", lines, max_lines=15)
+        if self.verdict is not None:
+            blocks.append(section(escape("\n".join(self.verdict_lines()))))
         if self.by_day:
             days, _ = code_block([f"{d.day:%a %b %d}  {d.amount:>12,.2f}" for d in self.by_day])
             blocks.append(section(days))
@@ -180,10 +195,13 @@ def get_cost(ctx: ToolContext, args: GetCostArgs, _: list[Instance]) -> CostResu
     daily_request = sliced or args.period in DAY_WINDOWS
     series = args.period in DAY_WINDOWS or args.period == "last_n_days"
     canonical_start, canonical_end = cost_window("last_30_days", today)
+    verdict = None
     if sliced and canonical_start <= start and end <= canonical_end:
         # one request shape for every recent day window: Cost Explorer charges per request, and the
         # answer for "yesterday" is a slice of the last 30 days anyway
         results = _query(ce, canonical_start, canonical_end, daily=True)
+        if end - start == timedelta(days=1) and end <= today:  # one complete day: was it a spike?
+            verdict = judge_day(_by_day(results), start)
     else:
         results = _query(ce, start, end, daily=daily_request)
     totals: dict[str, float] = {}
@@ -214,7 +232,181 @@ def get_cost(ctx: ToolContext, args: GetCostArgs, _: list[Instance]) -> CostResu
         currency=currency,
         by_service=by_service,
         by_day=[DayCost(day=day, amount=round(amount, 2)) for day, amount in sorted(daily.items())],
+        verdict=verdict,
     )
+
+
+# -- cost spikes: the daily series against its own same-weekday baseline ---------------------------
+
+MAD_TO_SIGMA = 1.4826
+MIN_WEEKS = 2  # a day is judged only against at least this many earlier same weekdays
+
+
+class ServiceIncrease(BaseModel):
+    service: str
+    amount: float
+    usual: float
+
+    @property
+    def increase(self) -> float:
+        return self.amount - self.usual
+
+
+class DayVerdict(BaseModel):
+    """One complete day against the same weekday of the weeks before (median, robust spread)."""
+
+    day: date
+    amount: float
+    usual: float  # the median of the same weekdays before
+    spread: float
+    weeks: int
+    spike: bool
+    currency: str = "USD"
+    top: list[ServiceIncrease] = Field(default_factory=list)  # by increase, largest first
+
+    @property
+    def ratio(self) -> float:
+        return self.amount / self.usual if self.usual else float("inf")
+
+    def headline(self) -> str:
+        weekday = f"{self.day:%A}"
+        if not self.spike:
+            return (f"{self.day:%a %b %d}: {self.amount:,.2f} {self.currency}, within the usual range for a {weekday} "
+                    f"(median {self.usual:,.2f} of the {self.weeks} before)")
+        return (f"{self.day:%a %b %d}: {self.amount:,.2f} {self.currency}, {self.ratio:.1f}× the usual {weekday} "
+                f"({self.usual:,.2f}, median of the {self.weeks} before), +{self.amount - self.usual:,.2f}")
+
+    def service_lines(self) -> list[str]:
+        return [f"{item.service}: {item.amount:,.2f} (usually {item.usual:,.2f}, +{item.increase:,.2f})"
+                for item in self.top if item.increase > 0]
+
+
+def daily_costs(ce, today: date) -> tuple[dict[date, dict[str, float]], str]:
+    """The last 30 days by day and service: the same one request get_cost makes for every recent day
+    window (Cost Explorer bills per request), so both answer from the same data."""
+    start, end = cost_window("last_30_days", today)
+    results = _query(ce, start, end, daily=True)
+    units = [group["Metrics"][COST_METRIC].get("Unit") for period in results for group in period.get("Groups", [])]
+    return _by_day(results), next((unit for unit in units if unit), "USD")
+
+
+def _by_day(results: list[dict]) -> dict[date, dict[str, float]]:
+    days: dict[date, dict[str, float]] = {}
+    for period in results:
+        services = days.setdefault(date.fromisoformat(period["TimePeriod"]["Start"]), {})
+        for group in period.get("Groups", []):
+            name = group["Keys"][0]
+            services[name] = services.get(name, 0.0) + float(group["Metrics"][COST_METRIC]["Amount"])
+    return days
+
+
+def judge_day(days: dict[date, dict[str, float]], day: date, *, weeks: int = 4, sensitivity: float = 4.0,
+              min_increase: float = 25.0, min_ratio: float = 1.3, top: int = 5,
+              currency: str = "USD") -> DayVerdict | None:
+    """A spike: above the same weekdays' median by `sensitivity` robust spreads, by at least
+    `min_increase` and `min_ratio` times it. None when fewer than MIN_WEEKS earlier weekdays are known."""
+    before = [day - timedelta(weeks=n) for n in range(1, weeks + 1) if day - timedelta(weeks=n) in days]
+    if len(before) < MIN_WEEKS or day not in days:
+        return None
+    totals = [sum(days[other].values()) for other in before]
+    usual = median(totals)
+    spread = max(MAD_TO_SIGMA * median(abs(total - usual) for total in totals), 0.05 * usual)
+    amount = sum(days[day].values())
+    spike = (amount > usual + sensitivity * spread and amount - usual >= min_increase
+             and amount >= min_ratio * usual)
+    services = set(days[day]) | {name for other in before for name in days[other]}
+    increases = sorted((ServiceIncrease(service=name, amount=round(days[day].get(name, 0.0), 2),
+                                        usual=round(median(days[other].get(name, 0.0) for other in before), 2))
+                        for name in services), key=lambda item: -item.increase)
+    return DayVerdict(day=day, amount=round(amount, 2), usual=round(usual, 2), spread=round(spread, 2),
+                      weeks=len(before), spike=spike, currency=currency, top=increases[:top])
+
+
+class CostAnomaliesArgs(ToolArgs):
+    days: int = Field(14, ge=1, le=14, description="How many complete days back to look for spikes (1 to 14).")
+
+
+class AwsAnomaly(BaseModel):
+    start: str
+    end: str | None = None
+    impact: float
+    services: list[str]
+
+
+class CostAnomaliesResult(ToolResult):
+    source: str  # "Cost Explorer anomaly detection" or "the bot's same-weekday baseline"
+    days: int
+    yesterday: DayVerdict | None = None
+    spikes: list[DayVerdict] = Field(default_factory=list)  # newest first, yesterday included when it is one
+    anomalies: list[AwsAnomaly] = Field(default_factory=list)
+    note: str | None = None  # why Cost Explorer's own detection was not used
+
+    def _lines(self) -> list[str]:
+        lines: list[str] = []
+        for anomaly in self.anomalies:
+            lines.append(f"{anomaly.start}{' to ' + anomaly.end if anomaly.end else ''}: +{anomaly.impact:,.2f} "
+                         f"({', '.join(anomaly.services) or 'no root cause given'})")
+        if self.yesterday is not None:
+            lines.append("Yesterday — " + self.yesterday.headline())
+            if self.yesterday.spike:
+                lines += ["  up most: " + line for line in self.yesterday.service_lines()]
+        older = [spike for spike in self.spikes if self.yesterday is None or spike.day != self.yesterday.day]
+        for spike in older:
+            lines.append("Spike " + spike.headline())
+            lines += ["  up most: " + line for line in spike.service_lines()[:3]]
+        if not self.anomalies and not self.spikes:
+            lines.append(f"No cost spike in the last {self.days} complete day(s).")
+        return lines
+
+    def to_text(self) -> str:
+        head = f"Cost anomalies, last {self.days} day(s) ({self.source}):"
+        return "\n".join([head, *self._lines()] + ([f"({self.note})"] if self.note else []))
+
+    def to_blocks(self) -> list[Block]:
+        blocks = lines_blocks(f"*Cost anomalies*, last {self.days} day(s) ({escape(self.source)})",
+                              [escape(line) for line in self._lines()])
+        if self.note:
+            blocks.append(context(escape(self.note)))
+        return blocks
+
+
+def _aws_anomalies(ce, start: date, end: date) -> list[AwsAnomaly]:
+    response = ce.get_anomalies(DateInterval={"StartDate": start.isoformat(), "EndDate": end.isoformat()},
+                                MaxResults=20)
+    found = []
+    for anomaly in response.get("Anomalies", []):
+        impact = float((anomaly.get("Impact") or {}).get("TotalImpact") or
+                       (anomaly.get("Impact") or {}).get("MaxImpact") or 0.0)
+        causes = [cause.get("Service", "") for cause in anomaly.get("RootCauses", []) if cause.get("Service")]
+        found.append(AwsAnomaly(start=anomaly.get("AnomalyStartDate", "")[:10],
+                                end=(anomaly.get("AnomalyEndDate") or "")[:10] or None, impact=impact,
+                                services=list(dict.fromkeys(causes))))
+    return found
+
+
+def cost_anomalies(ctx: ToolContext, args: CostAnomaliesArgs, _: list[Instance]) -> CostAnomaliesResult:
+    """Cost Explorer's own anomaly detection when the account has a monitor that found something;
+    otherwise the bot's: each recent day against the same weekday of the weeks before."""
+    ce = ctx.clients.client("ce")
+    today = datetime.now(UTC).date()
+    start = today - timedelta(days=args.days)
+    note = None
+    try:
+        anomalies = _aws_anomalies(ce, start, today)
+    except ClientError as error:
+        anomalies = []
+        note = f"Cost Explorer anomaly detection could not be read ({error.response.get('Error', {}).get('Code')})"
+    days, currency = daily_costs(ce, today)
+    verdicts = [verdict for offset in range(1, args.days + 1)
+                if (verdict := judge_day(days, today - timedelta(days=offset), currency=currency)) is not None]
+    yesterday = next((verdict for verdict in verdicts if verdict.day == today - timedelta(days=1)), None)
+    spikes = [verdict for verdict in verdicts if verdict.spike]
+    if anomalies:
+        return CostAnomaliesResult(source="Cost Explorer anomaly detection", days=args.days, yesterday=yesterday,
+                                   anomalies=anomalies, note=note)
+    note = note or "Cost Explorer anomaly detection reported none (or the account has no anomaly monitor)"
+    return CostAnomaliesResult(source="same weekday of the weeks before", days=args.days, yesterday=yesterday,
+                               spikes=spikes, note=note)
 
 
 # -- the declarations: what the LLM, MCP, the keyword planner, help and the policy read ------------
@@ -239,5 +431,20 @@ TOOLS: tuple[ToolSpec, ...] = (
             r"비용", r"요금", r"청구", r"지출", r"과금", r"돈", r"빌링",
             r"얼마(나)? ?(나왔|들었|썼|냈|청구|나가)", r"^(이번 ?달|지난 ?달|저번 ?달).{0,6}얼마",
         ),
+    ),
+    ToolSpec(
+        "cost_anomalies",
+        "Cost spikes and anomalies: Cost Explorer's anomaly detection when the account has it, otherwise each "
+        "recent day against the same weekday of the weeks before, with the services that went up. Answers "
+        "'why did cost jump yesterday?'.",
+        CostAnomaliesArgs,
+        Risk.READ,
+        cost_anomalies,
+        iam_actions=("ce:GetAnomalies", "ce:GetCostAndUsage"),
+        verbs=verbs("read cost anomalies", "비용 이상 조회"),
+        # no phrasings: the keyword planner sends cost sentences to get_cost (whose day answers carry the same
+        # verdict); the model and MCP ask for it by name, and so does the `cost anomalies` command
+        examples={"en": ("cost anomalies · why did cost jump yesterday?",),
+                  "ko": ("비용 이상 · 어제 비용 왜 튀었어?",)},
     ),
 )

@@ -66,6 +66,8 @@ class ChangeView(BaseModel):
     outside_bot: bool = False
     # a change the monitor saw without AWS's stamp: only its cycles bound it ("between T1 and T2")
     between: tuple[datetime, datetime] | None = None
+    instance_id: str | None = None  # the instance a seen change or a CloudTrail event is about
+    went_down: bool | None = None  # a seen change: down (True) or up (False); None for the others
 
     def when(self, seconds: bool = True) -> str:
         shape = "%m-%d %H:%M:%S" if seconds else "%m-%d %H:%M"

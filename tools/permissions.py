@@ -40,7 +40,10 @@ CALLERS: tuple[Caller, ...] = (
     Caller("monitoring/snapshot.py (SnapshotReader)",
            ("ec2:DescribeInstanceStatus", "ec2:DescribeInstances", "cloudwatch:DescribeAlarms",
             "cloudwatch:GetMetricData"),
-           "each monitor cycle: states and status checks, alarms in ALARM, the inventory, CPU"),
+           "each monitor cycle: states and status checks, alarms in ALARM, the inventory, CPU; the seasonal "
+           "baselines' hourly history and checks (monitoring/baseline_reader.py) use the same GetMetricData"),
+    Caller("monitoring/cost_watch.py (CostWatch)", ("ce:GetCostAndUsage",),
+           "once a day per account: yesterday's cost against the same weekday of the weeks before"),
     Caller("tools/aws.py (AwsClients.for_account)", ("sts:AssumeRole",),
            "an accounts file's member accounts: their role, with its ExternalId", own_account_only=True),
     Caller("sop/ (runbook index sync), bot/core/health.py (app.py health)", (),

@@ -16,6 +16,7 @@ from typing import ClassVar
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, Field, field_validator
 
+from tools.cloudtrail import with_trail
 from tools.cloudwatch import alarm_instance_id, fetch_metric_series
 from tools.context import ToolContext
 from tools.ec2 import StatusCheck
@@ -236,6 +237,7 @@ class ChangesResult(ToolResult):
     minutes: int
     subjects: list[str] = Field(default_factory=list)
     changes: list[ChangeView]
+    note: str | None = None  # CloudTrail could not be read: who made outside changes is unknown
 
     def _head(self) -> str:
         if self.korean:
@@ -246,8 +248,9 @@ class ChangesResult(ToolResult):
 
     def _none(self) -> str:
         if self.korean:
-            return f"{self._head()} 없음 (봇을 통한 변경이나 모니터가 본 변경 기준)."
-        return f"No {self._head()} (made through the bot or seen by the monitor)."
+            return f"{self._head()} 없음 (봇을 통한 변경, 모니터가 본 변경" + ("" if self.note else ", CloudTrail") + " 기준)."
+        where = "made through the bot or seen by the monitor" + ("" if self.note else " or in CloudTrail")
+        return f"No {self._head()} ({where})."
 
     def _count(self) -> str:
         if self.korean:
@@ -255,18 +258,20 @@ class ChangesResult(ToolResult):
         return f"{len(self.changes)} {self._head()}, newest first (UTC)"
 
     def to_text(self) -> str:
+        tail = f"\n({self.note})" if self.note else ""
         if not self.changes:
-            return self._none()
+            return self._none() + tail
         rows = [(c.when(), c.who, c.what) for c in self.changes]
-        return f"{self._count()}:\n" + table(["WHEN", "WHO", "WHAT"], rows)
+        return f"{self._count()}:\n" + table(["WHEN", "WHO", "WHAT"], rows) + tail
 
     def to_blocks(self) -> list[Block]:
+        notes = [context(escape(self.note))] if self.note else []
         if not self.changes:
-            return [section(escape(self._none()))]
+            return [section(escape(self._none())), *notes]
         lines = [f"`{c.when()}` *{escape(c.who)}* {escape(c.what)}" + (" :warning:" if c.outside_bot else "")
                  for c in self.changes]
         return [section(f"*{escape(self._count())}*"),
-                section("\n".join(lines[:40]))]
+                section("\n".join(lines[:40])), *notes]
 
 
 def _window_words(minutes: int, korean: bool = False) -> str:
@@ -283,8 +288,10 @@ def _window_words(minutes: int, korean: bool = False) -> str:
 
 def recent_changes(ctx: ToolContext, args: RecentChangesArgs, instances: list[Instance]) -> ChangesResult:
     mentioning = [instance.id for instance in instances]
-    changes = ctx.require_records().changes(_now() - timedelta(minutes=args.minutes), mentioning)
-    return ChangesResult(minutes=args.minutes, subjects=[i.label for i in instances], changes=changes)
+    since = _now() - timedelta(minutes=args.minutes)
+    changes = ctx.require_records().changes(since, mentioning)
+    changes, note = with_trail(ctx.clients, ctx.region(args.region), instances, since, changes)
+    return ChangesResult(minutes=args.minutes, subjects=[i.label for i in instances], changes=changes, note=note)
 
 
 # -- diagnose ---------------------------------------------------------------------------------------
@@ -414,11 +421,15 @@ def _errors(ctx: ToolContext, region: str, instance: Instance, found: dict) -> D
 
 
 def _changes(ctx: ToolContext, region: str, instance: Instance, found: dict) -> DiagnosisPart:
-    changes = ctx.require_records().changes(_now() - timedelta(hours=24), [instance.id])
+    since = _now() - timedelta(hours=24)
+    changes, note = with_trail(ctx.clients, region, [instance], since,
+                               ctx.require_records().changes(since, [instance.id]))
     label = "changes to it, last 24 hours"
+    notes = [note] if note else []
     if not changes:
-        return DiagnosisPart(label=label, lines=["none recorded (through the bot or seen by the monitor)"])
-    lines = [f"{c.when(seconds=False)} {c.who}: {c.what}" for c in changes[:8]]
+        where = "through the bot or seen by the monitor" + ("" if note else " or in CloudTrail")
+        return DiagnosisPart(label=label, lines=[f"none recorded ({where})", *notes])
+    lines = [f"{c.when(seconds=False)} {c.who}: {c.what}" for c in changes[:8]] + notes
     return DiagnosisPart(label=label, lines=lines, concern=any(c.outside_bot for c in changes))
 
 
@@ -491,11 +502,13 @@ TOOLS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "recent_changes",
-        "What changed recently: changes made through the bot (who ran what, when) and instance state changes "
-        "the monitor saw that nobody made through the bot; optionally only for named instances.",
+        "What changed recently: changes made through the bot (who ran what, when), instance state changes "
+        "the monitor saw that nobody made through the bot, and who made them (CloudTrail); optionally only for "
+        "named instances.",
         RecentChangesArgs,
         Risk.READ,
         recent_changes,
+        iam_actions=("cloudtrail:LookupEvents",),
         verbs=verbs("show recent changes", "변경 이력 조회"),
         examples={"en": ("what changed in the last hour?", "who stopped web-server-2?"),
                   "ko": ("최근 변경 사항", "누가 웹 서버 2 중지했어?")},
@@ -520,7 +533,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         Risk.READ,
         diagnose,
         iam_actions=("ec2:DescribeInstanceStatus", "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms",
-                     "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:FilterLogEvents"),
+                     "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:FilterLogEvents",
+                     "cloudtrail:LookupEvents"),
         verbs=verbs("diagnose", "진단"),
         examples={"en": ("why is api-server slow?",), "ko": ("api 서버 왜 느려?",)},
         many_targets=False,

@@ -22,6 +22,9 @@ from tools.runner import ToolRunner
 log = logging.getLogger(__name__)
 EC2_METRICS = frozenset(get_args(Ec2Metric))
 THRESHOLD = re.compile(r"threshold (\d+(?:\.\d+)?)")
+# a band incident's evidence (monitoring/baseline.py): "CPUUtilization 40.2% (…), band 0.0–12.5%, usually …"
+BAND = re.compile(r"^(\w+) .*?, band ([\d.,]+[kM]?)–([\d.,]+[kM]?)")
+BAND_HOURS = 6  # a band incident is about hours, not minutes: show enough of them
 METRIC = re.compile(r"\bmetric (\w+)")
 
 
@@ -30,12 +33,15 @@ class IncidentCharts:
         self.runner = runner
 
     def metric_of(self, incident: Incident) -> str:
-        found = next((m.group(1) for line in incident.evidence if (m := METRIC.search(line))), None)
+        found = next((m.group(1) for line in incident.evidence if (m := METRIC.search(line) or BAND.search(line))),
+                     None)
         return found if found is not None and found in EC2_METRICS else "CPUUtilization"
 
     def _series(self, incident: Incident, minutes: int = 60) -> tuple[str, InstanceMetric] | None:
         if not incident.instance_id:
             return None
+        if incident.check_name == "baseline":
+            minutes = BAND_HOURS * 60
         clients = self.runner.context_for(incident.account).clients
         found = fetch_instances(clients, incident.region, instance_ids=[incident.instance_id])
         if not found:
@@ -50,13 +56,15 @@ class IncidentCharts:
         if read is None:
             return None
         metric, series = read
-        threshold = next((float(m.group(1)) for text in [incident.summary, *incident.evidence]
-                          if (m := THRESHOLD.search(text))), None)
-        return line_chart(f"{metric} of {series.name or series.instance_id}, last 60 min (incident #{incident.id})",
+        band = _band(incident)
+        threshold = None if band else next((float(m.group(1)) for text in [incident.summary, *incident.evidence]
+                                            if (m := THRESHOLD.search(text))), None)
+        window = f"last {BAND_HOURS} h" if band else "last 60 min"
+        return line_chart(f"{metric} of {series.name or series.instance_id}, {window} (incident #{incident.id})",
                           "%" if metric == "CPUUtilization" else "",
                           [ChartSeries(label=series.name or series.instance_id, times=[p.timestamp for p in series.points],
                                        values=[p.value for p in series.points])],
-                          threshold=threshold, filename=f"incident-{incident.id}-{metric.lower()}.png")
+                          threshold=threshold, band=band, filename=f"incident-{incident.id}-{metric.lower()}.png")
 
     def sparkline(self, incident: Incident) -> str | None:
         """`CPUUtilization last hour: ▂▂▃▅▇█ (latest 97.0)` for the terminal."""
@@ -71,3 +79,16 @@ class IncidentCharts:
         values = [p.value for p in series.points]
         low, high = (0, 100) if metric == "CPUUtilization" else (None, None)
         return f"{metric} last hour: {sparkline(values[-30:], low, high)} (latest {values[-1]:.1f})"
+
+
+def _number(text: str) -> float:
+    scale = {"k": 1e3, "M": 1e6}.get(text[-1], 1.0)
+    return float(text.rstrip("kM").replace(",", "")) * scale
+
+
+def _band(incident: Incident) -> tuple[float, float] | None:
+    """The usual band a baseline incident was judged against, from its evidence."""
+    if incident.check_name != "baseline":
+        return None
+    match = next((m for line in incident.evidence if (m := BAND.search(line))), None)
+    return (_number(match.group(2)), _number(match.group(3))) if match else None

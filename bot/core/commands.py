@@ -169,6 +169,10 @@ def _incidents(call: Call) -> Reply:
     return call.runtime.pipeline.call("list_incidents", {}, user=call.user, origin=call.front)  # type: ignore[arg-type]
 
 
+def _cost_anomalies(call: Call) -> Reply:
+    return call.runtime.pipeline.call("cost_anomalies", {}, user=call.user, origin=call.front)  # type: ignore[arg-type]
+
+
 def _incident(call: Call) -> Reply:
     return Reply(kind="chat", text=call.runtime.desk.detail_text(_number(call)), preformatted=True)
 
@@ -254,6 +258,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("postmortem", "postmortem <number>", {"en": "a postmortem draft of an incident (Markdown)",
                                               "ko": "인시던트 포스트모템 초안 (Markdown)"},
             _words("postmortem", "포스트모템", args=r"#?[0-9]{1,9}"), _postmortem),
+    Command("cost anomalies", "cost anomalies", {"en": "cost spikes of the last two weeks and what went up",
+                                                 "ko": "최근 2주 비용 급증과 늘어난 서비스"},
+            _words("cost anomalies", "cost anomaly", "cost spikes", "비용 이상", "비용 급증"), _cost_anomalies),
     Command("sop", "sop <question>", {"en": "the runbook for a problem", "ko": "문제에 맞는 런북"},
             re.compile(r"(?i:sop|runbook)(?:\s*:?\s+(?P<args>.+))?", re.S), _sop),
 )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot.core.runbooks import Runbooks
+from monitoring.checks import UP_STATES
 from store.audit import AuditLog, AuditRow
 from store.engine import utcnow
 from store.flags import LAST_CYCLE_FLAG, MONITOR_FLAG
@@ -93,9 +94,13 @@ def _observed(row: AuditRow) -> ChangeView:
     who = (detail.get("actor") or "outside the bot") if outside else "the bot"
     happened = detail.get("happened_at")
     between = detail.get("between")
+    # which instance, and which way: what a CloudTrail reader matches its events on (tools/cloudtrail.py)
+    about = {"instance_id": detail.get("instance_id"),
+             "went_down": detail.get("to") not in UP_STATES if detail.get("to") else None}
     if happened:
-        return ChangeView(at=datetime.fromisoformat(happened), who=who, what=row.message, outside_bot=outside)
+        return ChangeView(at=datetime.fromisoformat(happened), who=who, what=row.message, outside_bot=outside,
+                          **about)
     if between:
         start, end = (datetime.fromisoformat(value) for value in between)
-        return ChangeView(at=end, who=who, what=row.message, outside_bot=outside, between=(start, end))
-    return ChangeView(at=row.at, who=who, what=row.message, outside_bot=outside)
+        return ChangeView(at=end, who=who, what=row.message, outside_bot=outside, between=(start, end), **about)
+    return ChangeView(at=row.at, who=who, what=row.message, outside_bot=outside, **about)

@@ -12,6 +12,7 @@ recorded as the IAM action it asks for (`actions`, `take_actions`), named as a p
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import threading
 from collections import Counter
@@ -106,6 +107,12 @@ class ThrottlingProxy(LocalHttpServer):
                         return
                     outer.actions[action] += 1
                     denied = access_key in outer.denied_keys or action in outer.denied_actions
+                if denied and not action.startswith("ec2:") and access_key not in outer.denied_keys:
+                    # a JSON-protocol service (CloudTrail, Cost Explorer …) denies in JSON
+                    send_bytes(self, 400, json.dumps({"__type": "AccessDeniedException", "message":
+                                                      f"not authorized to perform: {action}"}).encode(),
+                               "application/x-amz-json-1.1")
+                    return
                 if denied:
                     send_bytes(self, 403, EC2_DENIED, "text/xml")
                     return
@@ -154,9 +161,8 @@ class ThrottlingProxy(LocalHttpServer):
             (self.denied_keys.add if denied else self.denied_keys.discard)(access_key)
 
     def deny_action(self, action: str, denied: bool = True) -> None:
-        """Answer every request for this EC2 action as AWS answers one a policy denies (DryRun included)."""
-        if not action.startswith("ec2:"):
-            raise ValueError("only EC2's UnauthorizedOperation is spoken here")
+        """Answer every request for this action as AWS answers one a policy denies (DryRun included): EC2's
+        UnauthorizedOperation, or a JSON-protocol service's AccessDeniedException."""
         with self._lock:
             (self.denied_actions.add if denied else self.denied_actions.discard)(action)
 

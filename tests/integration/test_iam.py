@@ -48,7 +48,9 @@ READ_TARGET = "web-server-1"  # running, detailed monitoring, log streams in /ap
 ARGUMENTS = {"search_logs": {"log_group": "/app/web", "filter_pattern": "ERROR"}}
 RESOLVER = next(caller for caller in CALLERS if caller.where.startswith("tools/runner.py")).actions
 FLEET_VIEW = next(caller for caller in CALLERS if caller.where.startswith("bot/core/fleet.py")).actions
-MONITOR = next(caller for caller in CALLERS if caller.where.startswith("monitoring/")).actions
+# the monitor's cycle: its snapshot reads and baselines, and the daily cost check (the first cycle of a day)
+MONITOR = tuple(sorted({action for caller in CALLERS if caller.where.startswith("monitoring/")
+                        for action in caller.actions}))
 ACCOUNTS = next(caller for caller in CALLERS if caller.where.startswith("tools/aws.py")).actions
 
 

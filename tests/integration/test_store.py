@@ -19,7 +19,7 @@ from store.flags import Flags
 from store.schema import audit_events, metadata, processed_events, proposals
 
 LEGACY = Path(__file__).resolve().parents[1] / "data" / "legacy" / "b367286.sqlite3"
-HEAD = "0007"
+HEAD = "0008"
 
 
 def test_a_database_made_by_release_b367286_is_upgraded_without_losing_rows(tmp_path, make_runtime):
