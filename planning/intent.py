@@ -55,9 +55,9 @@ class Mention:
 
 # Text that is someone else's words even without "said": Slack quote lines, code spans and blocks,
 # key=value fields of pasted alerts ("action=reboot").
-QUOTED_SPANS = re.compile(r"(?m)^\s*(?:>|&gt;).*$|```.*?```|`[^`\n]*`|\b[a-z_]+=\S+"
+QUOTED_SPANS = re.compile(r"^\s*(?:>|&gt;)[^\n]*$|```.*?```|`[^`\n]*`|\b[a-z_]+=\S+"
                           r"|\b(?:action|command|cmd|remediation|suggested(?: action)?|recommended(?: action)?)\s*:\s*\S+"
-                          r"|\b(?:ticket|jira|alert|incident|pagerduty|opsgenie)\b[^:\n]{0,30}:.*$", re.S | re.M)
+                          r"|\b(?:ticket|jira|alert|incident|pagerduty|opsgenie)\b[^:\n]{0,30}:[^\n]*$", re.S | re.M)
 # A later clause that takes back what came before ("reboot X — actually no, never mind", "… 아 아니다 취소").
 RETRACTION = re.compile(r"\b(never ?mind|nvm|cancel (that|it|this)|scratch that|forget (it|that|about it)|"
                         r"actually,? (no|don'?t|not)|wait,? (no|don'?t|cancel|stop)|no,? wait|ignore (that|it|this)|"
@@ -87,7 +87,8 @@ PAST_VERBS = {"reboot": r"\b(bounced|recycled|power.?cycled|cycled|kicked)\b",
               "start": r"\b(turned (?:it |them )?on|powered (?:it |them )?(?:on|up)|brought (?:it |them )?(?:back|up)|spun (?:it |them )?up)\b",
               "terminate": r"\b(killed|deleted|destroyed|nuked|removed|decommissioned)\b"}
 PAST_AFTER = re.compile(r"^[^,;.!?]{0,40}\b(ago|earlier|yesterday|last night|this morning|already)\b")
-PAST_KO = re.compile(r"^\s*(했|시켰|하였|해 ?놨|해 ?뒀|해 ?봤)(어요|어|음|습니다|다|고|는데|지만|더니|거든|으니)?(?!\s*\?)")
+PAST_KO = re.compile(r"^\s*(?:(?:은|는|을|를)?\s*(?:내가|제가|우리가|저희가|누가)?\s*(?:이미|벌써|방금|아까)\s*)?"
+                     r"(했|시켰|하였|해 ?놨|해 ?뒀|해 ?봤)(어요|어|음|습니다|다|고|는데|지만|더니|거든|으니)?(?!\s*\?)")
 
 
 @dataclass
@@ -158,10 +159,22 @@ def read(text: str) -> Reading:
                         retracted=any(at >= m.end and not _negates_later(lowered, m, at, mentions) for at in takebacks))
                 for m in mentions]
     polite = bool(POLITE.search(lowered))
-    reported = bool(REPORTED.search(lowered))
+    # someone else's words, unless every verb asked for stands in a clause of its own that asks ("the alarm
+    # says crane is at 95%, please restart crane"); "according to the alarm, restart X" stays a report
+    asked = [m for m in mentions if m.asked]
+    reported = bool(REPORTED.search(lowered)) and (not asked or not all(
+        not REPORTED.search(_clause(lowered, m)) and not _quoted_verb(lowered, m)
+        and POLITE.search(_clause(lowered, m)) for m in asked))  # a clause of its own that asks, politely
     deferred = any(DEFERRAL.search(_clause(lowered, m)) for m in mentions if m.asked) and not RIGHT_NOW.search(lowered)
     return Reading(mentions=mentions, hypothetical=bool(HYPOTHETICAL.search(lowered)),
                    question=bool(QUESTION.search(lowered)) and not polite, reported=reported, deferred=deferred)
+
+
+def _quoted_verb(text: str, mention: Mention) -> bool:
+    """The verb sits inside quotation marks ("the ticket says 'reboot it'")."""
+    before, after = text[:mention.start], text[mention.end:]
+    marks = "\"“”'‘’"
+    return sum(before.count(mark) for mark in marks) % 2 == 1 and any(mark in after for mark in marks)
 
 
 def _clause(text: str, mention: Mention) -> str:
@@ -182,7 +195,7 @@ def _negates_later(text: str, mention: Mention, at: int, mentions: list[Mention]
 
 def _past(text: str, start: int, end: int) -> bool:
     """Whether the verb at start:end reports a past action rather than asking for one."""
-    if PAST_KO.match(text[end:end + 12]) and not re.search(r"\?\s*$", text):
+    if PAST_KO.match(text[end:end + 24]) and not re.search(r"\?\s*$", text):
         return True
     if not PAST_FORM.match(text, start):
         return False

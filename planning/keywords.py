@@ -310,7 +310,12 @@ NAME_FILTER = re.compile(r"\bwith [\"'`]?([a-z0-9][\w.-]*)[\"'`]? in (?:the|its|
 # 100% cpu, what's going on")
 DIAGNOSTIC_ASK = re.compile(r"\b(what'?s (going on|wrong|happening)|why|thoughts|any ideas?|look into|take a look|"
                             r"have a look)\b|왜|무슨 일|원인|살펴")
-ALARM_PREFIX = re.compile(r"\b(?:starting|beginning|prefixed) with [\"'`]?([a-z0-9][\w.-]*)|([a-z0-9][\w.-]*)\s*(?:으로|로) 시작하는")
+ALARM_PREFIX = re.compile(r"\b(?:(?:starting|beginning) with|prefix(?:ed)?(?: with| by)?) [\"'`]?([a-z0-9][\w.-]*)"
+                          r"|([a-z0-9][\w.-]*)\s*(?:으로|로) 시작하는")
+# "logs for rejected", "rejected 검색": a word to search for that is none of the lexicon's filters
+SEARCH_WORD = re.compile(r"\b(?:for|containing|matching|grep(?: for)?)\s+[\"'`]?([a-z0-9][\w.-]{2,})"
+                         r"|[\"'`]?([a-z0-9][\w.-]{2,})[\"'`]?\s*(?:을|를)?\s*(?:검색|찾아|grep)")
+LOG_WORD = re.compile(r"\blogs?\b|로그")
 DECLARED_METRICS = tuple((pattern, value) for intent, argument, pattern, value in lexicon.DECLARED_WORDS
                          if argument == "metric")
 # Reads that answer for every instance when no target is found: an unknown word must not widen them.
@@ -408,6 +413,11 @@ class KeywordPlanner:
                                                          for _, _, pattern, _ in lexicon.DECLARED_WORDS):
             # a value only one tool takes beats a generic "show": "us-batch-7 DiskReadOps 보여줘"
             intent = next(name for name, _, pattern, _ in lexicon.DECLARED_WORDS if re.search(pattern, shielded))
+        if intent not in ("logs", None) and intent not in lexicon.MUTATING_INTENTS and LOG_WORD.search(shielded) \
+                and self._group_words(shielded, context):
+            intent = "logs"  # "billing logs errors": /clinic/billing's lines, not the bill
+        if intent is None and first_match(shielded, lexicon.METRIC_WORDS):
+            intent = "metrics"  # "디스크 읽기 지난 3시간": a metric named in words is a metrics read
         if intent in ("metrics", "describe") and DIAGNOSTIC_ASK.search(lowered) and first_match(
                 lowered, lexicon.SYMPTOM_WORDS) not in (None, "rebooted", "down"):
             intent = "diagnose"
@@ -494,6 +504,13 @@ class KeywordPlanner:
         if not targets.phrases:
             return Plan(outcome="clarify", tool=tool, arguments=arguments, message="which instance?", language=language)
         return Plan(outcome="run", tool=tool, arguments=arguments, targets=targets.phrases, language=language)
+
+    @staticmethod
+    def _group_words(text: str, context: PlannerContext) -> set[str]:
+        """Words of the message that are a log group's own words ("billing" of /clinic/billing)."""
+        said = set(re.findall(r"[a-z0-9]+", text))
+        group_words = {word for group in context.log_groups for word in words(group)} - {"prod", "app", "aws"}
+        return said & group_words
 
     @staticmethod
     def _plan_declared(tool: str, lowered: str, targets: Targets, minutes: int | None, language: str) -> Plan:
@@ -639,6 +656,7 @@ class KeywordPlanner:
         text = name_words(text, context.synonyms)
         previous_words: list[str] = []
         unspoken = unspoken_hangul(text)
+        names = {name.lower() for name in context.instance_names}
         said_in_names = {word for token in TOKEN_PATTERN.findall(text) if re.search(r"[-_.]", token)
                          and set(words(token)) & vocabulary for word in words(token)}
         for segment in re.split(lexicon.CONJUNCTIONS, text):
@@ -648,7 +666,11 @@ class KeywordPlanner:
                 if token.startswith("i-"):
                     literals.append(token)
                 elif re.search(r"[-_.]", token):
-                    if set(words(token)) & vocabulary:
+                    if set(words(token)) & vocabulary and token not in names and \
+                            (fixed := self._respelled(token, vocabulary, lenient=True)) and fixed in names:
+                        literals.append(fixed)  # "hl7-brigde" → hl7-bridge: read for reads, asked before a change
+                        found.corrected.append((token, fixed))
+                    elif set(words(token)) & vocabulary:
                         literals.append(token)
                     elif fixed := self._respelled(token, vocabulary):
                         literals.append(fixed)  # "kafak-3" → kafka-3, asked about before any change
@@ -688,6 +710,9 @@ class KeywordPlanner:
                 found.phrases.append(" ".join(phrase_words))
                 previous_words = phrase_words
         found.phrases = list(dict.fromkeys(found.phrases))
+        if len(found.phrases) > 1 and any(set(phrase.split()) - {GENERIC_NOUN} for phrase in found.phrases):
+            # "ap-tracker 서버들": the servers are the ap-trackers, not a second target named "server"
+            found.phrases = [phrase for phrase in found.phrases if set(phrase.split()) - {GENERIC_NOUN}]
         if found.wildcard and all(set(phrase.split()) <= {"server"} for phrase in found.phrases):
             found.phrases = []  # "모든 서버", "all servers": every instance, not the ones named *server*
         if found.plural or found.wildcard:
@@ -705,12 +730,13 @@ class KeywordPlanner:
         return any(word in KNOWN_WORDS for word in (token, bare, bare + "e"))
 
     @staticmethod
-    def _respelled(token: str, vocabulary: frozenset[str]) -> str | None:
-        """A hyphenated name with one misspelled word ("kafak-3"): the same name with the fleet's word."""
+    def _respelled(token: str, vocabulary: frozenset[str], lenient: bool = False) -> str | None:
+        """A hyphenated name with one misspelled word ("kafak-3"): the same name with the fleet's word.
+        `lenient`: the other words already match a name, so one wrong letter in four will do ("ehr-synk")."""
         parts = re.split(r"([-_.])", token)
         for index, part in enumerate(parts):
             if len(part) >= 4 and part.isalpha() and part not in vocabulary:
-                close = difflib.get_close_matches(part, vocabulary, n=1, cutoff=0.8)
+                close = difflib.get_close_matches(part, vocabulary, n=1, cutoff=0.75 if lenient else 0.8)
                 if close:
                     return "".join(parts[:index] + close + parts[index + 1:])
         return None
@@ -874,6 +900,10 @@ class KeywordPlanner:
                             message="which log group? " + ", ".join(options[:10]), language=language)
         quoted = QUOTED_PATTERN.search(original)
         filter_pattern = f'"{quoted.group(1)}"' if quoted else first_match(text, lexicon.LOG_FILTER_WORDS)
+        if not filter_pattern and (searched := SEARCH_WORD.search(text)):
+            word = next(group for group in searched.groups() if group)
+            if not self._known(word) and word not in {w for g in context.log_groups for w in words(g)}:
+                filter_pattern = word  # "search customs logs for rejected"
         if filter_pattern == "5xx":
             filter_pattern = '?"500" ?"502" ?"503" ?"504"'
         if filter_pattern:

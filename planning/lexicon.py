@@ -181,12 +181,13 @@ STATISTIC_WORDS: tuple[tuple[str, str], ...] = (
     (r"\b(avg|average|mean)\b|평균", "Average"),
 )
 
+# (?![a-z]) rather than \b at the end: a Korean particle may follow ("WARN만", "error가")
 LOG_FILTER_WORDS: tuple[tuple[str, str], ...] = (
-    (r"\berrors?\b|에러|오류|실패|\bfail(ed|ures?)?\b", "ERROR"),
-    (r"\bwarn(ing)?s?\b|경고", "WARN"),
-    (r"\btime ?outs?\b|타임아웃|시간 ?초과", "timeout"),
-    (r"\bexceptions?\b|예외", "Exception"),
-    (r"\b5\d\d\b", "5xx"),
+    (r"\berrors?(?![a-z])|에러|오류|실패|\bfail(ed|ures?)?(?![a-z])", "ERROR"),
+    (r"\bwarn(ing)?s?(?![a-z])|경고", "WARN"),
+    (r"\btime ?outs?(?![a-z])|타임아웃|시간 ?초과", "timeout"),
+    (r"\bexceptions?(?![a-z])|예외", "Exception"),
+    (r"\b5\d\d(?![0-9])", "5xx"),
 )
 
 ALARM_STATE_WORDS: tuple[tuple[str, str], ...] = (
@@ -244,7 +245,8 @@ HYPOTHETICAL_PATTERNS = (
     r"\bshould (i|we)\b", r"\bdo (i|we) (need|have) to\b", r"\bwhy (would|should|did|do|does)\b",
     r"\b(hypothetically|in theory|just asking|just curious|thinking about|considering)\b",
     r"(해야|해야 ?할|하는 ?게|해도) ?(할까|될까|돼\?|되나|되나요|될까요|좋을까|괜찮|맞)",
-    r"\S*면 ?(어떻게|뭐가|무슨)", r"(할까|할지|해야 ?할지) ?말(까|지)", r"\bor not\b", r"\bwhether (to|or not)\b",
+    r"\S*면 ?(어떻게|뭐가|무슨)", r"\bif\b.{0,60}\b(we'?d|we would|i'?d|would|we'?ll|we will|should we)\b",
+    r",\s*right\s*\?\s*$", r"(할까|할지|해야 ?할지) ?말(까|지)", r"\bor not\b", r"\bwhether (to|or not)\b",
     r"\bshould (we|i) or shouldn'?t\b", r"(해도 ?돼|해도 ?되)\s*\?", r"(왜|언제)\s",
     r"(하|시키|되)면\s[^?]*\?\s*$", r"해야\s*(하|해|돼|되|할)[^?]*\?\s*$",
 )
