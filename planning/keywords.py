@@ -117,6 +117,9 @@ KOREAN_PLAIN = frozenset("""어떻게 얼마나 그리고 그런데 하지만 �
 INTENTS = tuple((name, _compile(patterns)) for name, patterns in lexicon.INTENT_PATTERNS)
 UNSUPPORTED = dict(INTENTS)["unsupported"]
 BUILTIN_TOOLS = frozenset(spec.name for spec in lexicon.TOOL_INTENTS)
+# the intents this planner has a branch of its own for; any other declared tool is planned from its declaration
+PLANNED_INTENTS = frozenset({"list", "cost", "alarms", "logs", "incidents", "changes", "diagnose", "metrics",
+                             "describe"}) | lexicon.MUTATING_INTENTS
 
 
 @dataclass(frozen=True)
@@ -461,7 +464,7 @@ class KeywordPlanner:
         if not targets.phrases and targets.strangers and not targets.wildcard and intent in WIDENING_READS:
             targets.phrases = targets.strangers[:1]  # "cpu of frobnicator": no instance named frobnicator
         tool = declared_intents().tool_of[intent]
-        if tool not in BUILTIN_TOOLS:
+        if intent not in PLANNED_INTENTS:  # a tool with no branch here: planned from its declaration
             return self._plan_declared(tool, lowered, targets, minutes, language)
         if intent in ("changes", "diagnose"):
             return self._plan_triage(intent, lowered, targets, minutes, language)

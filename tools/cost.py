@@ -442,9 +442,17 @@ TOOLS: tuple[ToolSpec, ...] = (
         cost_anomalies,
         iam_actions=("ce:GetAnomalies", "ce:GetCostAndUsage"),
         verbs=verbs("read cost anomalies", "비용 이상 조회"),
-        # no phrasings: the keyword planner sends cost sentences to get_cost (whose day answers carry the same
-        # verdict); the model and MCP ask for it by name, and so does the `cost anomalies` command
         examples={"en": ("cost anomalies · why did cost jump yesterday?",),
                   "ko": ("비용 이상 · 어제 비용 왜 튀었어?",)},
+        # before get_cost's (80): "cost spiked" asks what jumped, not what it came to; planned from this
+        # declaration alone (the keyword planner has no branch of its own for it)
+        intent="cost_anomalies",
+        phrasing_rank=75,
+        phrasings=(
+            r"\bcost anomal", r"\banomal(y|ies) in (the |our )?(cost|spend|bill)", r"\bspend(ing)? anomal",
+            r"\b(cost|costs|spend|spending|bill)s? (spiked?|spikes|jumped|jump|went up|exploded)",
+            r"\bwhy did (the |our )?(cost|costs|spend|spending|bill)s? (jump|spike|go up|rise|explode)",
+            r"비용 ?(이상|급증|폭증)", r"(비용|요금)(이|가)? ?(왜 )?(튀었|튀어|튄|급증|폭증)",
+        ),
     ),
 )

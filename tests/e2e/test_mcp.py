@@ -26,7 +26,8 @@ def test_list_tools_read_and_a_terminate_that_only_proposes(tmp_path):
             tools = {tool.name: tool for tool in (await client.list_tools()).tools}
             assert set(tools) == {"list_instances", "describe_instance", "start_instances", "reboot_instances",
                                   "stop_instances", "terminate_instances", "get_metrics", "list_alarms",
-                                  "search_logs", "get_cost", "list_incidents", "recent_changes", "diagnose"}
+                                  "search_logs", "get_cost", "cost_anomalies", "list_incidents", "recent_changes",
+                                  "diagnose"}
             assert tools["terminate_instances"].annotations.destructive_hint is True
             assert "targets" in tools["terminate_instances"].input_schema["properties"]
 
@@ -59,7 +60,7 @@ def test_read_only_mode_exposes_read_tools_only(tmp_path):
         async with Client(server(tmp_path, "--read-only"), read_timeout_seconds=120) as client:
             names = {tool.name for tool in (await client.list_tools()).tools}
             assert names == {"list_instances", "describe_instance", "get_metrics", "list_alarms", "search_logs",
-                             "get_cost", "list_incidents", "recent_changes", "diagnose"}
+                             "get_cost", "cost_anomalies", "list_incidents", "recent_changes", "diagnose"}
             blocked = await client.call_tool("stop_instances", {"targets": ["web-server-2"]})
             assert blocked.is_error and "read-only" in blocked.content[0].text
 
