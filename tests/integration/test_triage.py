@@ -103,11 +103,20 @@ def test_diagnose_of_an_impaired_instance_points_at_its_status_check(oncall, dem
     assert "system impaired" in text
 
 
-def test_diagnose_of_an_unknown_name_says_so_and_offers_the_closest(oncall):
+def test_diagnose_of_a_misspelt_name_reads_the_one_meant_and_names_it(oncall):
+    """A read is harmless: "api-sever" (one letter off a name whose other word matches) is api-server, and
+    the answer says which instance it read; a change would ask first."""
     runtime, _ = oncall
     reply = runtime.router.answer("why is api-sever slow?", user=ONCALL, front="terminal")
-    assert reply.kind != "run"
-    assert "api-server" in reply.text
+    assert reply.kind == "run" and reply.text.startswith("Diagnosis of api-server"), reply.text
+    asked = runtime.router.answer("reboot api-sever", user=ONCALL, front="terminal")
+    assert asked.kind == "clarify" and "api-server" in asked.text, asked.text
+
+
+def test_diagnose_of_an_unknown_name_says_so(oncall):
+    runtime, _ = oncall
+    reply = runtime.router.answer("why is payments-gw slow?", user=ONCALL, front="terminal")
+    assert reply.kind != "run" and "payments-gw" in reply.text, reply.text
 
 
 def test_one_instances_logs_are_that_instances_lines_only(oncall):
