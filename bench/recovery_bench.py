@@ -291,11 +291,15 @@ def run_mode(sandbox: MotoSandbox, mode: str, faults: int, seed: int, folder: Pa
 
 
 def plan(faults: int, rng: random.Random) -> list[tuple[str, str]]:
-    """The faults, in order: stops and impaired status checks at random, then one CPU spike per
+    """The faults, in order: stops and impaired status checks at random (the sick instance only ever fails its
+    status check), then one CPU spike per
     detailed-monitoring instance (a spike stays the latest datapoint for ten real minutes, so each instance
     takes one, last)."""
     cpu = list(CPU_TARGETS)[: max(0, min(len(CPU_TARGETS), faults // 10))]
-    steps = [(rng.choice(("stopped", "impaired")), rng.choice(TARGETS)) for _ in range(faults - len(cpu))]
+    steps = []
+    for _ in range(faults - len(cpu)):
+        name = rng.choice(TARGETS)
+        steps.append(("impaired" if name == SICK else rng.choice(("stopped", "impaired")), name))
     return steps + [("cpu", name) for name in cpu]
 
 

@@ -6,24 +6,25 @@ from __future__ import annotations
 
 from bench.recovery_bench import Action, Guardrails, outside_guardrails, run_mode
 
-SEED = 4  # stops (one twice on the same instance: its cooldown), one on a Protected instance, an impaired check
+SEED = 11  # with 6 faults: staging-web impaired then stopped (its cooldown), a Protected stop, a plain stop
 
 
 def test_off_changes_nothing_and_on_stays_inside_the_guardrails(moto_sandbox, tmp_path):
-    off = run_mode(moto_sandbox, "off", 5, SEED, tmp_path)
+    off = run_mode(moto_sandbox, "off", 6, SEED, tmp_path)
     assert off.actions == [] and off.outside == []
-    assert len(off.detect()) == 5 and off.proposals_for_approvers == 5  # each one waits for an approver
+    assert len(off.detect()) == 6 and off.proposals_for_approvers == 6  # each one waits for an approver
     assert all(fault.mended_by_person for fault in off.faults)
 
-    on = run_mode(moto_sandbox, "on", 5, SEED, tmp_path)
+    on = run_mode(moto_sandbox, "on", 6, SEED, tmp_path)
     assert on.outside == []
     assert on.actions and {a.operation for a in on.actions} <= {"StartInstances", "RebootInstances"}
     restarted = [fault for fault in on.faults if fault.kind == "stopped" and fault.recovered is not None]
     assert restarted and max(fault.recovered for fault in restarted) <= 2  # within 2 intervals of detection
     assert next(fault for fault in on.faults if fault.name == "db-primary").mended_by_person  # Protected
-    again = [fault for fault in on.faults if fault.name == "web-server-1"]
+    again = [fault for fault in on.faults if fault.name == "staging-web"]
     assert again[0].recovered is not None and again[1].mended_by_person  # its cooldown held
-    assert on.undo_offers == len(restarted)
+    assert on.undo_offers == len(restarted)  # each automatic start offers its stop; each reboot says it has none
+    assert on.no_inverse == sum(action.operation == "RebootInstances" for action in on.actions)
 
 
 def test_the_judge_flags_each_guardrail_crossed():
