@@ -54,10 +54,12 @@ from bot.core.settings import load_settings  # noqa: E402
 from bot.core.verdict import STORM_RECOVERIES  # noqa: E402
 from monitoring.config import DEFAULT_RULES_FILE  # noqa: E402
 from monitoring.notifier import TerminalNotifier  # noqa: E402
+from monitoring.service import MonitorService  # noqa: E402
 from sandbox.faults import FaultInjector  # noqa: E402
 from sandbox.fleet import DEMO_FLEET, seed_demo_fleet  # noqa: E402
 from sandbox.server import SANDBOX_CREDENTIALS, MotoSandbox  # noqa: E402
 from store.engine import utcnow  # noqa: E402
+from store.incidents import Incident  # noqa: E402
 from tools.aws import AwsClients  # noqa: E402
 
 MODES = ("off", "announce", "on")
@@ -209,7 +211,8 @@ class Notes(TerminalNotifier):
         self.undo_offers = 0
         self.no_inverse = 0
 
-    def recovery_note(self, incident, text, mentions=(), replace=None, proposal_id=None) -> None:  # type: ignore[no-untyped-def]
+    def recovery_note(self, incident: Incident, text: str, mentions: Sequence[str] = (),
+                      replace: str | None = None, proposal_id: str | None = None) -> None:
         self.escalations += text.startswith("Not recovered")
         self.undo_offers += "Undo offered to approvers" in text
         self.no_inverse += "has no inverse" in text
@@ -303,7 +306,7 @@ def plan(faults: int, rng: random.Random) -> list[tuple[str, str]]:
     return steps + [("cpu", name) for name in cpu]
 
 
-def one_fault(runtime: Runtime, service, injector: FaultInjector, wire: Wire, clock: SimClock,  # type: ignore[no-untyped-def]
+def one_fault(runtime: Runtime, service: MonitorService, injector: FaultInjector, wire: Wire, clock: SimClock,
               active: dict[str, Fault], ids: dict[str, str], rng: random.Random, kind: str, name: str,
               mode: str) -> Fault:
     instance_id = ids[name]
