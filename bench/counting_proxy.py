@@ -12,6 +12,7 @@ import http.client
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -38,9 +39,12 @@ def operation_of(path: str, headers: dict[str, str], body: bytes) -> str:
 class CountingProxy:
     """Forwards everything to `upstream`; `counts` and `response_bytes` by operation."""
 
-    def __init__(self, upstream: str, latency_seconds: float = 0.0) -> None:
+    def __init__(self, upstream: str, latency_seconds: float = 0.0,
+                 observe: Callable[[str, bytes], None] | None = None) -> None:
         """`latency_seconds`: added to every call, as a network round trip to AWS would be (moto answers
-        from this machine in a millisecond; a bench of network-bound fan-out needs the round trip)."""
+        from this machine in a millisecond; a bench of network-bound fan-out needs the round trip).
+        `observe(operation, body)`: sees every request as it reaches "AWS" (the recovery bench audits the
+        mutations there, not from what the bot says it did)."""
         target = urlparse(upstream)
         self.counts: Counter[str] = Counter()
         self.response_bytes: Counter[str] = Counter()
@@ -61,6 +65,8 @@ class CountingProxy:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 operation = operation_of(self.path, headers, body)
+                if observe is not None:
+                    observe(operation, body)
                 upstream_connection = http.client.HTTPConnection(target.hostname, target.port, timeout=300)
                 started = time.perf_counter()
                 if latency_seconds:

@@ -270,6 +270,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         verbs=verbs("start", "시작"),
         examples={"en": ("start batch-worker",), "ko": ("배치 워커 시작해줘",)},
         noop_states=frozenset({"running", "pending"}),
+        undo="stop_instances",
         ec2_action="start_instances",
         intent="start",
         phrasing_rank=70,

@@ -35,6 +35,9 @@ class ToolSpec:
     noop_states: frozenset[str] = frozenset()  # targets all in these states: nothing to do, nothing to approve
     takes_down: bool = False  # an approved run makes its instances go down: the monitor expects it
     irreversible: bool = False  # cannot be undone: Protected=true instances are refused outright
+    # the tool that reverses it (start → stop): after an automatic run the monitor offers it to approvers;
+    # None: nothing undoes it (a reboot cannot be taken back), and the thread says so
+    undo: str | None = None
     destructive: bool = False  # interrupts or removes what runs (MCP's destructiveHint)
     ec2_action: str | None = None  # boto3 method to pre-flight with DryRun=True
     # the IAM actions its handler calls ("ec2:StopInstances"), the DryRun pre-flight included; the policies in

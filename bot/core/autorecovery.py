@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from bot.core.approvals import Approvals, Clicked, Proposal
+from bot.core.pipeline import Pipeline
 from bot.core.runbooks import Runbooks
 from bot.core.settings import Settings
 from bot.core.verdict import AutoLimits, AutoRequest, Policy
@@ -52,8 +53,9 @@ class RecoveryNotes(Protocol):
 class AutoRecovery:
     def __init__(self, settings: Settings, flags: Flags, approvals: Approvals, policy: Policy, runbooks: Runbooks,
                  incidents: IncidentStore, attempts: RecoveryStore, audit: AuditLog, estate: Estate,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, pipeline: Pipeline | None = None) -> None:
         self.settings = settings
+        self.pipeline = pipeline  # the one pipeline, for the undo proposal an automatic action offers
         self.flags = flags
         self.approvals = approvals
         self.policy = policy
@@ -179,14 +181,36 @@ class AutoRecovery:
             return
         if outcome.ok:
             self.incidents.add_event(incident.id, "monitor", "auto_recovery", f"ran {proposal.summary}")
+            undo, undo_text = self._offer_undo(incident, proposal)
             notes.recovery_note(incident, f"Auto-recovery ran: {proposal.summary} (AUTO_RECOVERY={request.mode}). "
-                                          f"Checking that the finding clears within {self.verify_within.seconds} s.",
-                                replace=proposal.message_ts)
+                                          f"Checking that the finding clears within {self.verify_within.seconds} s. "
+                                          + undo_text, replace=proposal.message_ts)
+            if undo is not None:
+                notes.recovery_note(incident, f"Undo, if that {REGISTRY[proposal.tool].verb()} was not wanted: "
+                                              f"{undo.summary} (an approver decides).", proposal_id=undo.id)
             return
         self.attempts.finish(attempt.id, "not_run", now)
         self.incidents.add_event(incident.id, "monitor", "auto_recovery", f"did not run: {outcome.message}")
         notes.recovery_note(incident, f"Auto-recovery did not run: {outcome.message}. An approver decides.",
                             mentions, replace=proposal.message_ts)
+
+    def _offer_undo(self, incident: Incident, done: Proposal) -> tuple[Proposal | None, str]:
+        """After an automatic action, its inverse where one exists (a start → a stop), as an ordinary proposal
+        through the one pipeline: origin monitor, so an approver decides, audited, shown with its exact call.
+        Nothing undoes a reboot: the thread says so rather than offering something that is not an undo."""
+        spec = REGISTRY.get(done.tool)
+        verb = spec.verb() if spec is not None else done.tool
+        if spec is None or spec.undo is None:
+            return None, f"A {verb} has no inverse: there is nothing to undo."
+        if self.pipeline is None:
+            return None, ""
+        reply = self.pipeline.call(spec.undo, incident.call_arguments(), user=AUTO_ACTOR, origin="monitor",
+                                   channel=incident.channel, thread_ts=incident.thread_ts)
+        if reply.proposal is None:
+            return None, f"No undo offered: {reply.text}"
+        self.incidents.add_event(incident.id, "monitor", "undo_offered",
+                                 f"undo offered to approvers: {reply.proposal.summary} ({reply.proposal.id})")
+        return reply.proposal, f"Undo offered to approvers: {reply.proposal.summary} (proposal {reply.proposal.id})."
 
     def _instance_refusal(self, current: PreparedCall, request: AutoRequest) -> str | None:
         why = self.policy.not_automatic(current, request)

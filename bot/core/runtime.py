@@ -204,7 +204,7 @@ def build_runtime(settings: Settings, clients: AwsClients, db_file: str = DEFAUL
     desk = IncidentDesk(incidents, audit, pipeline, operators.may_operate, runbook=runbooks.get)
     flags = Flags(engine)
     autorecovery = AutoRecovery(settings, flags, approvals, policy, runbooks, incidents, RecoveryStore(engine), audit,
-                                clients.estate)
+                                clients.estate, pipeline=pipeline)
     recovery = RecoveryAdvisor(runbooks, pipeline, settings.slack_alert_channel, autorecovery)
     return Runtime(settings, clients, runner, engine, audit, policy, approvals, planner, fleet, runbooks, records,
                    pipeline, flags, EventLedger(engine), incidents, desk, recovery, IncidentCharts(runner),

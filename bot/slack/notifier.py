@@ -152,5 +152,7 @@ class SlackNotifier:
     def recovery_note(self, incident: Incident, text: str, mentions: Sequence[str] = (),
                       replace: str | None = None, proposal_id: str | None = None) -> None:
         proposal = self.recovery.proposal(proposal_id) if self.recovery is not None and proposal_id else None
-        post_note(self.client, incident.channel or self.channel, incident.thread_ts if incident.announced else None,
-                  text, mentions, replace, proposal)
+        posted = post_note(self.client, incident.channel or self.channel,
+                           incident.thread_ts if incident.announced else None, text, mentions, replace, proposal)
+        if posted is not None and proposal is not None and self.recovery is not None:  # only its buttons decide it
+            self.recovery.set_message(proposal.id, posted["channel"], posted["ts"])

@@ -55,9 +55,15 @@ def note_text(text: str, mentions: Sequence[str]) -> str:
 
 
 def post_note(client: WebClient, channel: str, thread_ts: str | None, text: str, mentions: Sequence[str],
-              replace: str | None, proposal: Proposal | None) -> None:
+              replace: str | None, proposal: Proposal | None) -> dict[str, Any] | None:
     """A step in the thread; the countdown message (`replace`) redrawn without its Cancel button — or as
-    the approval it became, with Approve/Reject."""
+    the approval it became, with Approve/Reject. A pending proposal and nothing to redraw (the undo an
+    automatic start offers): the step is posted with that proposal's Approve/Reject; returns that post."""
+    if not replace and proposal is not None and proposal.status == "pending" and not proposal.automatic:
+        _, blocks = proposal_message(proposal)
+        said = note_text(text, mentions)
+        return client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=said,  # type: ignore[return-value]  # slack_sdk's SlackResponse reads as a dict
+                                       blocks=[section(said), *blocks])
     if replace:
         try:
             if proposal is not None and proposal.status == "pending":
@@ -68,6 +74,7 @@ def post_note(client: WebClient, channel: str, thread_ts: str | None, text: str,
         except Exception:  # the thread post below still says it
             log.exception("could not redraw the countdown message")
     client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=note_text(text, mentions))
+    return None
 
 
 def on_cancel(auto: AutoRecovery, audit: AuditLog, body: dict[str, Any], client: WebClient) -> None:

@@ -290,3 +290,48 @@ def test_the_terminal_cancels_a_countdown(make_runtime, demo):
     service.run_cycle()
     assert starts(demo) == before
     assert "changes nothing" in runtime.router.answer(f"cancel {proposal_id}", user="alice", front="terminal").text
+
+
+def undo_post(slack_api):
+    """The thread post offering the undo, and its Approve button."""
+    post = slack_api.wait_for(lambda: next((p for p in slack_api.of("chat.postMessage")
+                                            if (p.get("text") or "").startswith("Undo")), None))
+    actions = next(b for b in post["blocks"] if b["type"] == "actions")
+    return post, actions["elements"][0]
+
+
+def test_an_automatic_start_offers_its_stop_to_approvers_and_a_reboot_says_it_has_no_undo(make_slack, slack_api,
+                                                                                         demo):
+    front, service, clock = slack_bot(make_slack, slack_api, auto_recovery="on")
+    runtime = front.runtime
+    before = changes(demo)
+    demo.faults.stop_behind_back("staging-web")
+    service.run_cycle()
+    assert changes(demo)["ec2.StartInstances"] == before["ec2.StartInstances"] + 1
+    post, approve = undo_post(slack_api)
+    assert post.get("thread_ts") and approve["action_id"] == "proposal_approve"
+    undo = runtime.approvals.get(approve["value"])
+    assert undo.tool == "stop_instances" and undo.instance_ids == [demo.fleet.ids["staging-web"]]
+    assert undo.status == "pending" and undo.needs == "approve" and not undo.automatic
+    assert "Undo offered to approvers" in thread_texts(slack_api)
+    clock.advance(3600)
+    service.run_cycle()
+    service.run_cycle()
+    assert changes(demo)["ec2.StopInstances"] == before["ec2.StopInstances"]  # offered, never run by itself
+    ts = posted_ts(slack_api, post)
+    slack_api.wait_for(lambda: runtime.approvals.get(undo.id).message_ts == ts)
+    click(front, "proposal_approve", undo.id, BYSTANDER, ts)  # not an approver
+    slack_api.wait_for(lambda: ephemerals(slack_api, BYSTANDER))
+    assert changes(demo)["ec2.StopInstances"] == before["ec2.StopInstances"]
+    click(front, "proposal_approve", undo.id, APPROVER, ts)
+    slack_api.wait_for(lambda: runtime.approvals.get(undo.id).status == "executed")
+    assert changes(demo)["ec2.StopInstances"] == before["ec2.StopInstances"] + 1
+    assert demo.state_of("staging-web") in ("stopping", "stopped")
+    service.run_cycle()  # the approved stop is the bot's own: not restarted by itself
+    assert changes(demo)["ec2.StartInstances"] == before["ec2.StartInstances"] + 1
+
+    demo.faults.impair_status_check("api-server")
+    service.run_cycle()
+    assert changes(demo)["ec2.RebootInstances"] == before["ec2.RebootInstances"] + 1
+    assert "A reboot has no inverse: there is nothing to undo." in thread_texts(slack_api)
+    assert not [p for p in runtime.approvals.pending() if p.tool == "stop_instances"]
