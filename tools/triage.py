@@ -9,6 +9,7 @@ a part that cannot be read says so instead of failing the whole answer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
@@ -163,7 +164,9 @@ class IncidentsResult(ToolResult):
             rows = [(f"#{i.id}", TIER_LABELS.get(i.tier, f"Tier {i.tier}"), i.resource,
                      age((self.as_of - i.opened_at).total_seconds()), self._state(i), i.summary, i.link or "-")
                     for i in self.incidents]
-            lines.append(table(["ID", "TIER", "RESOURCE", "AGE", "OWNER", "SUMMARY", "THREAD"], rows))
+            headers = (["ID", "등급", "리소스", "경과", "담당", "요약", "스레드"] if self.korean
+                       else ["ID", "TIER", "RESOURCE", "AGE", "OWNER", "SUMMARY", "THREAD"])
+            lines.append(table(headers, rows, korean=self.korean))
         if self.held:
             lines.append(self.held_title)
             lines += [f"  {line}" for line in self.held_lines()]
@@ -262,7 +265,8 @@ class ChangesResult(ToolResult):
         if not self.changes:
             return self._none() + tail
         rows = [(c.when(), c.who, c.what) for c in self.changes]
-        return f"{self._count()}:\n" + table(["WHEN", "WHO", "WHAT"], rows) + tail
+        headers = ["언제", "누가", "무엇을"] if self.korean else ["WHEN", "WHO", "WHAT"]
+        return f"{self._count()}:\n" + table(headers, rows, korean=self.korean) + tail
 
     def to_blocks(self) -> list[Block]:
         notes = [context(escape(self.note))] if self.note else []
@@ -302,11 +306,63 @@ class DiagnoseArgs(OneTargetArgs):
                          description="What the user sees, in their words: 'slow', 'down', '502 errors'.")
 
 
+# the parts' labels in Korean: a part is read (and labelled) before the asker's language is set on the result,
+# so the label is translated when it is shown; a log group after the label, "(…)", is kept as written
+LABELS_KO = {"state and status checks": "상태와 상태 검사", "CPU, last hour": "CPU, 최근 1시간", "alarms": "알람",
+             "latest ERROR lines, last 3 hours": "최근 3시간의 최신 ERROR 줄",
+             "changes to it, last 24 hours": "최근 24시간의 변경", "runbook": "런북",
+             "state": "상태", "cpu": "CPU", "errors": "오류", "changes": "변경"}
+
+
+LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d ")
+# the parts' own sentences in Korean, translated when shown like the labels (AWS's words and data stay as written)
+LINES_KO: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), words) for pattern, words in (
+    (r"^(\S+), (\S+) in (\S+)$", r"\1, \2 (\3)"),
+    (r"^status checks: instance (\S+), system (\S+)$", r"상태 검사: 인스턴스 \1, 시스템 \2"),
+    (r"^failing: ", "실패: "),
+    (r"^not read: the instance is (\S+)$", r"읽지 않음: 인스턴스가 \1 상태입니다"),
+    (r"^no datapoints in the last hour$", "최근 1시간 데이터 포인트 없음"),
+    (r"^latest (\S+) · avg (\S+) · max (\S+) \((\d+) points\)$", r"최신 \1 · 평균 \2 · 최대 \3 (포인트 \4개)"),
+    (r"^no CloudWatch alarm watches this instance$", "이 인스턴스를 지켜보는 CloudWatch 알람이 없습니다"),
+    (r"^no log group found for it \(tag it LogGroup=<group> to say which\)$",
+     "로그 그룹을 찾지 못했습니다 (LogGroup=<그룹> 태그로 알려 주세요)"),
+    (r"^(\S+) has no stream named for this instance \(by Name or id\)$",
+     r"\1에 이 인스턴스 이름(Name 또는 id)의 스트림이 없습니다"),
+    (r"^none$", "없음"),
+    (r"^(\d+) ERROR lines; the latest 5:$", r"ERROR 줄 \1개, 최신 5개:"),
+    (r"^none recorded \(through the bot or seen by the monitor or in CloudTrail\)$",
+     "기록 없음 (봇을 통한 변경, 모니터가 본 변경, CloudTrail 기준)"),
+    (r"^none recorded \(through the bot or seen by the monitor\)$", "기록 없음 (봇을 통한 변경, 모니터가 본 변경 기준)"),
+    (r"^none searched: nothing above points to a problem$", "검색하지 않음: 위의 어느 것도 문제를 가리키지 않습니다"),
+    (r"^no runbook matches$", "맞는 런북이 없습니다"),
+    (r"^its recovery step is (\S+) \((.*)\); ask for it by name if you decide so — I propose, you decide$",
+     r"복구 단계는 \1입니다 (\2). 그렇게 하기로 하면 이름으로 요청하세요 — 제안은 제가, 결정은 사람이 합니다"),
+))
+
+
+def _korean_line(line: str) -> str:
+    if LOG_LINE.match(line):  # a log line is data, never translated
+        return line
+    for pattern, words in LINES_KO:
+        if pattern.search(line):
+            return pattern.sub(words, line, count=1)
+    return line
+
+
 class DiagnosisPart(BaseModel):
     label: str
     lines: list[str]
     concern: bool = False  # something here looks wrong
     unread: bool = False  # this part could not be read (the reason is in lines)
+
+    def title(self, korean: bool = False) -> str:
+        if not korean:
+            return self.label
+        base, bracket, rest = self.label.partition(" (")
+        return LABELS_KO.get(base, base) + (bracket + rest if bracket else "")
+
+    def shown(self, korean: bool = False) -> list[str]:
+        return [_korean_line(line) for line in self.lines] if korean else self.lines
 
 
 class Diagnosis(ToolResult):
@@ -316,8 +372,8 @@ class Diagnosis(ToolResult):
 
     @property
     def summary(self) -> str:
-        concerns = [part.label for part in self.parts if part.concern]
-        unread = [part.label for part in self.parts if part.unread]
+        concerns = [part.title(self.korean) for part in self.parts if part.concern]
+        unread = [part.title(self.korean) for part in self.parts if part.unread]
         if self.korean:
             text = (f"확인할 것: {', '.join(concerns)}." if concerns
                     else "상태, 상태 검사, CPU, 알람, 오류, 변경 어디에도 눈에 띄는 것이 없습니다.")
@@ -338,17 +394,18 @@ class Diagnosis(ToolResult):
     def to_text(self) -> str:
         lines = [self.head, self.summary]
         for part in self.parts:
-            lines.append(f"[{part.label}]" + (" !" if part.concern else ""))
-            lines += [f"  {line}" for line in part.lines]
+            lines.append(f"[{part.title(self.korean)}]" + (" !" if part.concern else ""))
+            lines += [f"  {line}" for line in part.shown(self.korean)]
         return "\n".join(lines)
 
     def to_blocks(self) -> list[Block]:
         blocks: list[Block] = [section(f":mag: *{escape(self.head.rstrip(':'))}*\n{escape(self.summary)}")]
         for part in self.parts:
             mark = ":warning: " if part.concern else (":grey_question: " if part.unread else "")
-            body = "\n".join(escape(line) for line in part.lines[:12]) or "–"
-            blocks.append(section(f"{mark}*{escape(part.label)}*\n{body}"))
-        blocks.append(context("read-only: every part above was read, nothing was changed"))
+            body = "\n".join(escape(line) for line in part.shown(self.korean)[:12]) or "–"
+            blocks.append(section(f"{mark}*{escape(part.title(self.korean))}*\n{body}"))
+        blocks.append(context(self.say("read-only: every part above was read, nothing was changed",
+                                       "읽기 전용: 위의 모든 부분은 읽기만 했고 아무것도 바꾸지 않았습니다")))
         return blocks
 
 

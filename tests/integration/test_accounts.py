@@ -124,6 +124,14 @@ def test_a_channel_talks_about_its_own_account_first(estate_env):
     assert staging_web(estate_env) not in elsewhere.text
 
 
+def test_a_korean_question_gets_the_where_line_in_korean(estate_env):
+    korean = estate_env.ask("web-server-1 상세 정보", channel=STAGING_CHANNEL)
+    assert korean.kind == "run" and korean.where == "계정 staging (111111111111) · us-east-1"
+    assert korean.text.startswith("계정 staging (111111111111) · us-east-1\n")
+    english = estate_env.ask("describe web-server-1", channel=STAGING_CHANNEL)
+    assert english.where == "Account staging (111111111111) · us-east-1"
+
+
 def test_a_name_only_another_account_has_is_found_there(estate_env):
     reply = estate_env.ask("describe artifact-cache", channel=SHARED_CHANNEL)
     assert reply.kind == "run"
@@ -320,6 +328,10 @@ def test_in_slack_the_channel_picks_the_account_and_its_approver_decides(estate_
     assert answer["channel"] == STAGING_CHANNEL
     assert "Account staging (111111111111) · us-east-1" in blocks_text(answer)
     assert staging_web(estate_env) in blocks_text(answer)
+    mention(front, "web-server-1 상세 정보", channel=STAGING_CHANNEL)  # Korean in: the context line too
+    korean = slack_api.wait_for(lambda: slack_api.of("chat.postMessage")[1:])[0]
+    assert korean["blocks"][0]["type"] == "context"
+    assert "계정 staging (111111111111) · us-east-1" in blocks_text(korean) and "Account" not in blocks_text(korean)
 
     mention(front, "stop web-server-1", channel=STAGING_CHANNEL)
     post, buttons = proposal_posted(slack_api, front)
