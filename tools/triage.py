@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
@@ -26,11 +27,12 @@ from tools.inventory import fetch_instances
 from tools.logs import instance_streams, log_group_for, log_group_names
 from tools.models import Instance, OneTargetArgs, Risk, ToolArgs, ToolResult, check_window
 from tools.ops import ChangeView, HeldView, IncidentView, MonitorView
-from tools.render import Block, age, context, escape, fmt, link, section, sparkline, table
+from tools.render import SECTION_LIMIT, Block, age, context, escape, fmt, link, section, sparkline, table
 from tools.spec import ToolSpec, verbs
 
 DOWN_STATES = frozenset({"stopping", "stopped", "shutting-down", "terminated"})
 TIER_LABELS = {0: "Tier 0", 1: "Tier 1"}
+MAX_FRESH_READERS = 8  # accounts and regions read side by side when the monitor's word is missing
 
 
 def _now() -> datetime:
@@ -48,6 +50,7 @@ class FreshRead(BaseModel):
     """What the bot read from AWS just now, because the monitor's word was missing or old."""
 
     region: str
+    where: str = ""  # the scope as people read it: "prod (123456789012) · us-east-1"; the region alone in one account
     stopped: list[str] = Field(default_factory=list)  # labels
     impaired: list[str] = Field(default_factory=list)
     alarms: list[str] = Field(default_factory=list)
@@ -58,13 +61,17 @@ class FreshRead(BaseModel):
         return self.error is None and not (self.stopped or self.impaired or self.alarms)
 
     def words(self, korean: bool = False) -> str:
+        where = self.where or self.region
         if self.error:
-            return f"지금 확인하지 못했습니다: {self.error}" if korean else f"could not check now: {self.error}"
+            if korean:
+                return f"지금 {self.where} 확인하지 못했습니다: {self.error}" if self.where else \
+                    f"지금 확인하지 못했습니다: {self.error}"
+            return f"could not check {self.where} now: {self.error}" if self.where else f"could not check now: {self.error}"
         if korean:
-            return (f"방금 {self.region} 확인: 중지 {len(self.stopped)}개{_named(self.stopped)}, "
+            return (f"방금 {where} 확인: 중지 {len(self.stopped)}개{_named(self.stopped)}, "
                     f"상태 검사 실패 {len(self.impaired)}개{_named(self.impaired)}, "
                     f"울리는 알람 {len(self.alarms)}개{_named(self.alarms)}")
-        return (f"checked now in {self.region}: {len(self.stopped)} stopped{_named(self.stopped)}, "
+        return (f"checked now in {where}: {len(self.stopped)} stopped{_named(self.stopped)}, "
                 f"{len(self.impaired)} failing status checks{_named(self.impaired)}, "
                 f"{len(self.alarms)} alarms firing{_named(self.alarms)}")
 
@@ -101,7 +108,12 @@ class IncidentsResult(ToolResult):
     incidents: list[IncidentView]
     as_of: datetime
     monitor: MonitorView | None = None
-    fresh: FreshRead | None = None  # read when the monitor is off, stalled or failing
+    # read when the monitor is off, stalled or failing: one per account and region the estate watches
+    fresh: list[FreshRead] = Field(default_factory=list)
+
+    @property
+    def fresh_clean(self) -> bool:
+        return bool(self.fresh) and all(read.clean for read in self.fresh)
     held: list[HeldView] = Field(default_factory=list)
 
     def _state(self, incident: IncidentView) -> str:
@@ -125,7 +137,7 @@ class IncidentsResult(ToolResult):
         if trusted:
             return ("열린 인시던트는 없지만, 수동으로 해결된 인시던트가 아직 울리고 있습니다:" if ko
                     else "No open incidents, but an incident resolved by hand is still firing:")
-        if self.fresh is not None and self.fresh.clean and not self.held:
+        if self.fresh_clean and not self.held:
             return ("기록된 열린 인시던트는 없고 방금 확인에서도 실패는 없습니다. 다만 모니터가 감시하지 않고 있어 "
                     "이 확인 이후의 일은 알 수 없습니다." if ko else
                     "No open incidents recorded, and nothing failing when checked just now — but the monitor "
@@ -137,8 +149,7 @@ class IncidentsResult(ToolResult):
         lines = []
         if self.monitor is not None:
             lines.append(monitor_words(self.monitor, self.as_of, self.korean))
-        if self.fresh is not None:
-            lines.append(self.fresh.words(self.korean))
+        lines += [read.words(self.korean) for read in self.fresh]
         return lines
 
     @property
@@ -190,35 +201,56 @@ class IncidentsResult(ToolResult):
         if self.held:
             blocks.append(section(f"*{self.held_title.rstrip(':')}*\n"
                                   + "\n".join(f":warning: {escape(line)}" for line in self.held_lines()[:20])))
-        if self.evidence():
-            blocks.append(context(escape(" · ".join(self.evidence()))))
+        evidence = self.evidence()
+        if len(self.fresh) > 1:  # one line per account and region: a section holds them where a context line would not
+            body = "\n".join(escape(line) for line in evidence)
+            blocks.append(section(body if len(body) <= SECTION_LIMIT else body[:SECTION_LIMIT - 20] + "\n…"))
+        elif evidence:
+            blocks.append(context(escape(" · ".join(evidence))))
         return blocks
 
 
-def fresh_read(ctx: ToolContext, region: str) -> FreshRead:
-    """Stopped instances, failing status checks and firing alarms, read now (three cheap reads)."""
+def fresh_read(ctx: ToolContext, region: str, account: str | None = None, where: str = "") -> FreshRead:
+    """Stopped instances, failing status checks and firing alarms of one account and region, read now (three
+    cheap reads)."""
+    clients = ctx.clients.for_account(account)
     try:
-        ec2 = ctx.clients.client("ec2", region)
+        ec2 = clients.client("ec2", region)
         statuses = [status for page in ec2.get_paginator("describe_instance_status").paginate(
             IncludeAllInstances=True) for status in page.get("InstanceStatuses", [])]
         stopped = [s["InstanceId"] for s in statuses if s.get("InstanceState", {}).get("Name") in DOWN_STATES]
         impaired = [s["InstanceId"] for s in statuses if s.get("InstanceState", {}).get("Name") == "running"
                     and "impaired" in (s.get("InstanceStatus", {}).get("Status"), s.get("SystemStatus", {}).get("Status"))]
-        alarms = [alarm["AlarmName"] for page in ctx.clients.client("cloudwatch", region).get_paginator(
+        alarms = [alarm["AlarmName"] for page in clients.client("cloudwatch", region).get_paginator(
             "describe_alarms").paginate(StateValue="ALARM") for alarm in page.get("MetricAlarms", [])]
-        named = {i.id: i.label for i in fetch_instances(ctx.clients, region, instance_ids=(stopped + impaired)[:50])} \
+        named = {i.id: i.label for i in fetch_instances(clients, region, instance_ids=(stopped + impaired)[:50])} \
             if stopped or impaired else {}
     except (ClientError, BotoCoreError) as error:
-        return FreshRead(region=region, error=describe_aws_error(error, "read"))
-    return FreshRead(region=region, stopped=[named.get(i, i) for i in stopped],
+        return FreshRead(region=region, where=where, error=describe_aws_error(error, "read"))
+    return FreshRead(region=region, where=where, stopped=[named.get(i, i) for i in stopped],
                      impaired=[named.get(i, i) for i in impaired], alarms=alarms)
+
+
+def fresh_reads(ctx: ToolContext, args: ListIncidentsArgs) -> list[FreshRead]:
+    """The fresh read of every account and region the estate watches (`Estate.rounds`' widest round: the one
+    the monitor covers), each named, side by side — an all-clear for the default region alone would speak for
+    accounts nobody looked at. An account or region the question names narrows it."""
+    estate = ctx.clients.estate
+    scopes = estate.rounds(args.account, args.region, None)[-1]
+    if len(scopes) == 1 and scopes[0].account is None:  # one account, no accounts file: as it always read
+        return [fresh_read(ctx, scopes[0].region)]
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_FRESH_READERS, len(scopes)))) as pool:
+        futures = [pool.submit(fresh_read, ctx, scope.region, scope.account,
+                               f"{estate.label(scope.account)} · {scope.region}" if scope.account else scope.region)
+                   for scope in scopes]
+    return [future.result() for future in futures]
 
 
 def list_incidents(ctx: ToolContext, args: ListIncidentsArgs, _: list[Instance]) -> IncidentsResult:
     records = ctx.require_records()
     incidents = sorted(records.open_incidents(), key=lambda i: (i.tier, i.opened_at))
     monitor = records.monitor()
-    fresh = None if monitor.trusted else fresh_read(ctx, ctx.region(args.region))
+    fresh = [] if monitor.trusted else fresh_reads(ctx, args)
     return IncidentsResult(incidents=incidents, as_of=_now(), monitor=monitor, fresh=fresh,
                            held=records.still_firing())
 
@@ -543,7 +575,9 @@ TOOLS: tuple[ToolSpec, ...] = (
         ListIncidentsArgs,
         Risk.READ,
         list_incidents,
-        # when the monitor is off or stale it reads AWS now, so an all-clear carries its own evidence
+        # when the monitor is off or stale it reads AWS now, so an all-clear carries its own evidence — in every
+        # account and region the estate watches, as the monitor would
+        whole_estate=True,
         iam_actions=("ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "cloudwatch:DescribeAlarms"),
         verbs=verbs("list incidents", "인시던트 조회"),
         examples={"en": ("open incidents", "is anything broken right now?"), "ko": ("인시던트 목록", "지금 장애 있어?")},
