@@ -90,6 +90,11 @@ class MetricsResult(ToolResult):
         """Said as such when no instance has a datapoint (a table of dashes says nothing), with why it may be."""
         if any(s.points for s in self.series):
             return None
+        if self.korean:
+            names = ", ".join(s.name or s.instance_id for s in self.series) or "인스턴스 없음"
+            return (f"{names}의 최근 {self.minutes}분 {self.metric} 데이터 포인트가 없습니다: CloudWatch에 없습니다 "
+                    f"(중지됐거나 막 시작한 인스턴스, 게시하지 않는 지표, 또는 {self.period_seconds}초 주기보다 짧은 "
+                    f"창). 더 긴 창으로 물어보세요, 예: '지난 3시간'.")
         names = ", ".join(s.name or s.instance_id for s in self.series) or "no instance"
         return (f"No {self.metric} datapoints for {names} in the last {self.minutes} min: CloudWatch has none "
                 f"(a stopped or just-started instance, a metric it does not publish, or a window shorter than the "
@@ -102,13 +107,17 @@ class MetricsResult(ToolResult):
         empty = self.no_data()
         if empty:
             return empty
-        header = f"{self.metric} ({self.statistic}, last {self.minutes} min, {self.period_seconds}s period):"
+        header = self.say(f"{self.metric} ({self.statistic}, last {self.minutes} min, {self.period_seconds}s period):",
+                          f"{self.metric} ({self.statistic}, 최근 {self.minutes}분, {self.period_seconds}초 주기):")
         low, high = (0, 100) if self.metric == "CPUUtilization" else (None, None)
         rows = [(s.name or "-", s.instance_id, fmt(s.latest), fmt(s.average), fmt(s.maximum), len(s.points),
                  sparkline([p.value for p in s.points][-24:], low, high) or "-") for s in self.series]
-        text = header + "\n" + table(["NAME", "ID", "LATEST", "AVG", "MAX", "POINTS", "TREND"], rows)
+        headers = (["이름", "ID", "최신", "평균", "최대", "포인트", "추세"] if self.korean
+                   else ["NAME", "ID", "LATEST", "AVG", "MAX", "POINTS", "TREND"])
+        text = header + "\n" + table(headers, rows, korean=self.korean)
         if self.empty_names():
-            text += f"\nNo datapoints in this window for: {', '.join(self.empty_names())}."
+            text += self.say(f"\nNo datapoints in this window for: {', '.join(self.empty_names())}.",
+                             f"\n이 창에 데이터 포인트가 없는 것: {', '.join(self.empty_names())}.")
         return text
 
     def chart(self) -> Chart | None:
@@ -123,6 +132,12 @@ class MetricsResult(ToolResult):
         empty = self.no_data()
         if empty:
             return [section(escape(empty))]
+        if self.korean:
+            lines = [f"*{escape(s.name or '-')}* {inline_code(s.instance_id)} 최신 {fmt(s.latest, missing='–')} · "
+                     f"평균 {fmt(s.average, missing='–')} · 최대 {fmt(s.maximum, missing='–')} (포인트 {len(s.points)}개)"
+                     for s in self.series]
+            return lines_blocks(f"*{escape(self.metric)}* ({escape(self.statistic)}, 최근 {self.minutes}분)", lines,
+                                korean=True)
         lines = [f"*{escape(s.name or '-')}* {inline_code(s.instance_id)} latest {fmt(s.latest, missing='–')} · "
                  f"avg {fmt(s.average, missing='–')} · max {fmt(s.maximum, missing='–')} ({len(s.points)} points)"
                  for s in self.series]
@@ -235,19 +250,21 @@ class AlarmsResult(ToolResult):
 
     def to_text(self) -> str:
         if not self.alarms:
-            return "No alarms match."
+            return self.say("No alarms match.", "조건에 맞는 알람이 없습니다.")
         rows = [(a.name, a.state, a.instance_name or a.instance_id or "-", f"{a.metric} {a.comparison} {a.threshold}")
                 for a in self.alarms]
-        return table(["ALARM", "STATE", "RESOURCE", "CONDITION"], rows)
+        headers = ["알람", "상태", "리소스", "조건"] if self.korean else ["ALARM", "STATE", "RESOURCE", "CONDITION"]
+        return table(headers, rows, korean=self.korean)
 
     def to_blocks(self) -> list[Block]:
         if not self.alarms:
-            return [section("No alarms match.")]
+            return [section(self.say("No alarms match.", "조건에 맞는 알람이 없습니다."))]
         lines = [f"{':rotating_light:' if a.state == 'ALARM' else ':white_check_mark:'} *{escape(a.name)}* "
                  f"{escape(a.state)} — "
                  + escape(f"{a.instance_name or a.instance_id or '-'} {a.metric} {a.comparison} {a.threshold}")
                  for a in self.alarms]
-        return lines_blocks(f"*{len(self.alarms)} alarm(s)*", lines)
+        return lines_blocks(self.say(f"*{len(self.alarms)} alarm(s)*", f"*알람 {len(self.alarms)}개*"), lines,
+                            korean=self.korean)
 
 
 def alarm_instance_id(alarm: dict) -> str | None:

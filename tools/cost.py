@@ -27,6 +27,14 @@ CostPeriod = Literal["month_to_date", "last_month", "last_7_days", "last_30_days
 DAY_WINDOWS: dict[str, int] = {"last_7_days": 7, "last_30_days": 30}
 PERIOD_LABELS: dict[str, str] = {"month_to_date": "Month to date", "last_month": "Last month",
                                  "last_7_days": "Last 7 days", "last_30_days": "Last 30 days"}
+PERIOD_LABELS_KO: dict[str, str] = {"month_to_date": "이번 달 (오늘까지)", "last_month": "지난달",
+                                    "last_7_days": "최근 7일", "last_30_days": "최근 30일"}
+WEEKDAYS_KO = "월화수목금토일"
+
+
+def ko_day(day: date) -> str:
+    """'11월 30일 (월)': a day as a Korean reader writes it."""
+    return f"{day.month}월 {day.day}일 ({WEEKDAYS_KO[day.weekday()]})"
 # these windows, when inside the last 30 days, are cut from that one (cached) daily request
 SLICED_PERIODS = frozenset({"yesterday", "day", "last_n_days"})
 MAX_DAYS_BACK = 365
@@ -80,6 +88,15 @@ class CostResult(ToolResult):
 
     @property
     def label(self) -> str:
+        if self.korean:
+            if self.period == "yesterday":
+                return f"어제 ({ko_day(self.start)})"
+            if self.period == "day":
+                return f"{self.start.year}년 {ko_day(self.start)}" + (
+                    " (오늘, 집계 중)" if self.end > datetime.now(UTC).date() else "")
+            if self.period == "last_n_days":
+                return f"최근 {(self.end - self.start).days}일"
+            return PERIOD_LABELS_KO.get(self.period, self.period)
         if self.period == "yesterday":
             return f"Yesterday ({self.start:%a %b %d})"
         if self.period == "day":
@@ -112,6 +129,9 @@ class CostResult(ToolResult):
         peak, typical = self.peak_day, self.typical_day
         if peak is None or not typical:
             return None
+        if self.korean:
+            return (f"가장 높은 날 {ko_day(peak.day)}: {peak.amount:,.2f} {self.currency}, "
+                    f"보통 하루({typical:,.2f})의 {peak.amount / typical:.1f}배")
         return (f"highest day {peak.day:%a %b %d}: {peak.amount:,.2f} {self.currency}, "
                 f"{peak.amount / typical:.1f}× a typical day ({typical:,.2f})")
 
@@ -119,35 +139,46 @@ class CostResult(ToolResult):
     def verdict_lines(self) -> list[str]:
         if self.verdict is None:
             return []
-        lines = ["Against the usual: " + self.verdict.headline()]
+        ko = self.korean
+        lines = [("평소 대비: " if ko else "Against the usual: ") + self.verdict.headline(ko)]
         if self.verdict.spike:
-            lines += ["  up most: " + line for line in self.verdict.service_lines()]
+            lines += [("  가장 많이 오른 것: " if ko else "  up most: ") + line for line in self.verdict.service_lines(ko)]
         return lines
 
+    def _day(self, day: date) -> str:
+        return ko_day(day) if self.korean else f"{day:%a %b %d}"
+
     def to_text(self) -> str:
+        ko = self.korean
         rows = [(s.service, f"{s.amount:,.2f}") for s in self.by_service]
-        text = (f"{self.label} ({self.start} to {self.end}, end exclusive): "
-                f"{self.total:,.2f} {self.currency}\n" + table(["SERVICE", self.currency], rows))
+        span = (f"{self.start} ~ {self.end}, 끝 날짜 제외" if ko else f"{self.start} to {self.end}, end exclusive")
+        text = (f"{self.label} ({span}): {self.total:,.2f} {self.currency}\n"
+                + table(["서비스" if ko else "SERVICE", self.currency], rows, korean=ko))
         if self.verdict is not None:
             text += "\n" + "\n".join(self.verdict_lines())
         if self.by_day:
-            days = [(f"{d.day:%a %b %d}" + (" (today, so far)" if d is self.by_day[-1] else ""),
-                     f"{d.amount:,.2f}") for d in self.by_day]
-            text += "\n\n" + table(["DAY", self.currency], days)
+            today = " (오늘, 집계 중)" if ko else " (today, so far)"
+            days = [(self._day(d.day) + (today if d is self.by_day[-1] else ""), f"{d.amount:,.2f}")
+                    for d in self.by_day]
+            text += "\n\n" + table(["날짜" if ko else "DAY", self.currency], days, korean=ko)
             if self.peak_note:
                 text += "\n" + self.peak_note
         return text
 
     def to_blocks(self) -> list[Block]:
+        ko = self.korean
         lines = [f"{escape(s.service)}: *{s.amount:,.2f}* {escape(self.currency)}" for s in self.by_service]
         blocks = lines_blocks(f"*{self.label}* ({self.start} – {self.end}): "
-                              f"*{self.total:,.2f} {escape(self.currency)}*", lines, max_lines=15)
+                              f"*{self.total:,.2f} {escape(self.currency)}*", lines, max_lines=15, korean=ko)
         if self.verdict is not None:
             blocks.append(section(escape("\n".join(self.verdict_lines()))))
         if self.by_day:
-            days, _ = code_block([f"{d.day:%a %b %d}  {d.amount:>12,.2f}" for d in self.by_day])
+            if ko:
+                days, _ = code_block([f"{ko_day(d.day)}  {d.amount:>12,.2f}" for d in self.by_day])
+            else:
+                days, _ = code_block([f"{d.day:%a %b %d}  {d.amount:>12,.2f}" for d in self.by_day])
             blocks.append(section(days))
-            notes = [self.peak_note or "", "last day is today, still filling up"]
+            notes = [self.peak_note or "", "마지막 날은 오늘이라 아직 집계 중" if ko else "last day is today, still filling up"]
             blocks.append(context(escape(" · ".join(note for note in notes if note))))
         return blocks
 
@@ -268,7 +299,14 @@ class DayVerdict(BaseModel):
     def ratio(self) -> float:
         return self.amount / self.usual if self.usual else float("inf")
 
-    def headline(self) -> str:
+    def headline(self, korean: bool = False) -> str:
+        if korean:
+            weekday = WEEKDAYS_KO[self.day.weekday()] + "요일"
+            if not self.spike:
+                return (f"{ko_day(self.day)}: {self.amount:,.2f} {self.currency}, {weekday}의 평소 범위 안 "
+                        f"(이전 {self.weeks}주 중앙값 {self.usual:,.2f})")
+            return (f"{ko_day(self.day)}: {self.amount:,.2f} {self.currency}, 평소 {weekday}({self.usual:,.2f}, "
+                    f"이전 {self.weeks}주 중앙값)의 {self.ratio:.1f}배, +{self.amount - self.usual:,.2f}")
         weekday = f"{self.day:%A}"
         if not self.spike:
             return (f"{self.day:%a %b %d}: {self.amount:,.2f} {self.currency}, within the usual range for a {weekday} "
@@ -276,7 +314,10 @@ class DayVerdict(BaseModel):
         return (f"{self.day:%a %b %d}: {self.amount:,.2f} {self.currency}, {self.ratio:.1f}× the usual {weekday} "
                 f"({self.usual:,.2f}, median of the {self.weeks} before), +{self.amount - self.usual:,.2f}")
 
-    def service_lines(self) -> list[str]:
+    def service_lines(self, korean: bool = False) -> list[str]:
+        if korean:
+            return [f"{item.service}: {item.amount:,.2f} (평소 {item.usual:,.2f}, +{item.increase:,.2f})"
+                    for item in self.top if item.increase > 0]
         return [f"{item.service}: {item.amount:,.2f} (usually {item.usual:,.2f}, +{item.increase:,.2f})"
                 for item in self.top if item.increase > 0]
 
@@ -342,32 +383,55 @@ class CostAnomaliesResult(ToolResult):
     note: str | None = None  # why Cost Explorer's own detection was not used
 
     def _lines(self) -> list[str]:
+        ko = self.korean
+        up = "  가장 많이 오른 것: " if ko else "  up most: "
         lines: list[str] = []
         for anomaly in self.anomalies:
-            lines.append(f"{anomaly.start}{' to ' + anomaly.end if anomaly.end else ''}: +{anomaly.impact:,.2f} "
-                         f"({', '.join(anomaly.services) or 'no root cause given'})")
+            end = (" ~ " if ko else " to ") + anomaly.end if anomaly.end else ""
+            causes = ", ".join(anomaly.services) or ("원인 미상" if ko else "no root cause given")
+            lines.append(f"{anomaly.start}{end}: +{anomaly.impact:,.2f} ({causes})")
         if self.yesterday is not None:
-            lines.append("Yesterday — " + self.yesterday.headline())
+            lines.append(("어제 — " if ko else "Yesterday — ") + self.yesterday.headline(ko))
             if self.yesterday.spike:
-                lines += ["  up most: " + line for line in self.yesterday.service_lines()]
+                lines += [up + line for line in self.yesterday.service_lines(ko)]
         older = [spike for spike in self.spikes if self.yesterday is None or spike.day != self.yesterday.day]
         for spike in older:
-            lines.append("Spike " + spike.headline())
-            lines += ["  up most: " + line for line in spike.service_lines()[:3]]
+            lines.append(("급증 " if ko else "Spike ") + spike.headline(ko))
+            lines += [up + line for line in spike.service_lines(ko)[:3]]
         if not self.anomalies and not self.spikes:
-            lines.append(f"No cost spike in the last {self.days} complete day(s).")
+            lines.append(f"최근 완료된 {self.days}일 동안 비용 급증이 없습니다." if ko
+                         else f"No cost spike in the last {self.days} complete day(s).")
         return lines
 
+    @property
+    def _source(self) -> str:
+        return SOURCES_KO.get(self.source, self.source) if self.korean else self.source
+
+    @property
+    def _note(self) -> str | None:
+        if self.note is None or not self.korean:
+            return self.note
+        return next((ko + self.note[len(en):] for en, ko in NOTES_KO.items() if self.note.startswith(en)), self.note)
+
     def to_text(self) -> str:
-        head = f"Cost anomalies, last {self.days} day(s) ({self.source}):"
-        return "\n".join([head, *self._lines()] + ([f"({self.note})"] if self.note else []))
+        head = self.say(f"Cost anomalies, last {self.days} day(s) ({self._source}):",
+                        f"비용 이상, 최근 {self.days}일 ({self._source}):")
+        return "\n".join([head, *self._lines()] + ([f"({self._note})"] if self._note else []))
 
     def to_blocks(self) -> list[Block]:
-        blocks = lines_blocks(f"*Cost anomalies*, last {self.days} day(s) ({escape(self.source)})",
-                              [escape(line) for line in self._lines()])
-        if self.note:
-            blocks.append(context(escape(self.note)))
+        blocks = lines_blocks(self.say(f"*Cost anomalies*, last {self.days} day(s) ({escape(self._source)})",
+                                       f"*비용 이상*, 최근 {self.days}일 ({escape(self._source)})"),
+                              [escape(line) for line in self._lines()], korean=self.korean)
+        if self._note:
+            blocks.append(context(escape(self._note)))
         return blocks
+
+
+SOURCES_KO = {"Cost Explorer anomaly detection": "Cost Explorer 이상 탐지",
+              "same weekday of the weeks before": "이전 주들의 같은 요일 대비"}
+NOTES_KO = {"Cost Explorer anomaly detection reported none (or the account has no anomaly monitor)":
+            "Cost Explorer 이상 탐지는 보고한 것이 없습니다 (또는 계정에 이상 모니터가 없습니다)",
+            "Cost Explorer anomaly detection could not be read": "Cost Explorer 이상 탐지를 읽지 못했습니다"}
 
 
 def _aws_anomalies(ce, start: date, end: date) -> list[AwsAnomaly]:

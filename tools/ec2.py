@@ -49,17 +49,19 @@ class InstanceListResult(ToolResult):
 
     def to_text(self) -> str:
         if not self.instances:
-            return f"No instances match in {self.region}."
-        return f"{len(self.instances)} instance(s) in {self.region}:\n" + instances_table(
-            self.instances, regions="," in self.region)
+            return self.say(f"No instances match in {self.region}.", f"{self.region}에 맞는 인스턴스가 없습니다.")
+        return self.say(f"{len(self.instances)} instance(s) in {self.region}:",
+                        f"{self.region}의 인스턴스 {len(self.instances)}개:") + "\n" + instances_table(
+            self.instances, regions="," in self.region, korean=self.korean)
 
     def to_blocks(self) -> list[Block]:
         if not self.instances:
-            return [section(f"No instances match in {self.region}.")]
+            return [section(self.say(f"No instances match in {self.region}.", f"{self.region}에 맞는 인스턴스가 없습니다."))]
         several = "," in self.region
-        return lines_blocks(f"*{len(self.instances)} instance(s)* in {self.region}",
+        return lines_blocks(self.say(f"*{len(self.instances)} instance(s)* in {self.region}",
+                                     f"{self.region}의 *인스턴스 {len(self.instances)}개*"),
                             [instance_line(i) + (f" · {escape(i.region or '')}" if several else "")
-                             for i in self.instances])
+                             for i in self.instances], korean=self.korean)
 
 
 def merge_lists(results: list[ToolResult]) -> InstanceListResult:
@@ -119,28 +121,37 @@ class InstanceDetails(ToolResult):
 
     def to_text(self) -> str:
         i = self.instance
+        say = self.say
         lines = [
-            f"{i.label}: {i.state}, {i.type} in {i.az or '?'}",
-            f"private IP {i.private_ip or '-'}, public IP {i.public_ip or '-'}, launched {i.launch_time or '-'}",
-            "tags: " + ", ".join(f"{k}={v}" for k, v in sorted(i.tags.items())),
+            f"{i.label}: {i.state}, {i.type} " + say(f"in {i.az or '?'}", f"({i.az or '?'})"),
+            say(f"private IP {i.private_ip or '-'}, public IP {i.public_ip or '-'}, launched {i.launch_time or '-'}",
+                f"사설 IP {i.private_ip or '-'}, 공인 IP {i.public_ip or '-'}, 시작 {i.launch_time or '-'}"),
+            say("tags: ", "태그: ") + ", ".join(f"{k}={v}" for k, v in sorted(i.tags.items())),
         ]
         if self.status_checks:
             checks = self.status_checks
-            failing = f" — failing: {', '.join(checks.failing)}" if checks.failing else ""
-            lines.append(f"status checks: instance {checks.instance_status}, system {checks.system_status}{failing}")
+            failing = say(" — failing: ", " — 실패: ") + ", ".join(checks.failing) if checks.failing else ""
+            lines.append(say(f"status checks: instance {checks.instance_status}, system {checks.system_status}",
+                             f"상태 검사: 인스턴스 {checks.instance_status}, 시스템 {checks.system_status}") + failing)
         return "\n".join(lines)
 
     def to_blocks(self) -> list[Block]:
         i = self.instance
         e = escape
-        fields = [f"*State*\n{STATE_EMOJI.get(i.state, '')} {e(i.state)}", f"*Type*\n{e(i.type)}",
-                  f"*Private IP*\n{e(i.private_ip or '–')}", f"*AZ*\n{e(i.az or '–')}",
-                  f"*Env / Role*\n{e(i.env or '–')} / {e(i.role or '–')}", f"*Launched*\n{i.launch_time or '–'}"]
+        say = self.say
+        fields = [f"*{say('State', '상태')}*\n{STATE_EMOJI.get(i.state, '')} {e(i.state)}",
+                  f"*{say('Type', '유형')}*\n{e(i.type)}",
+                  f"*{say('Private IP', '사설 IP')}*\n{e(i.private_ip or '–')}",
+                  f"*{say('AZ', '가용 영역')}*\n{e(i.az or '–')}",
+                  f"*{say('Env / Role', '환경 / 역할')}*\n{e(i.env or '–')} / {e(i.role or '–')}",
+                  f"*{say('Launched', '시작')}*\n{i.launch_time or '–'}"]
         if self.status_checks:
             checks = self.status_checks
-            fields.append(f"*Status checks*\ninstance {e(checks.instance_status)}, system {e(checks.system_status)}")
+            fields.append(f"*{say('Status checks', '상태 검사')}*\n"
+                          + say(f"instance {e(checks.instance_status)}, system {e(checks.system_status)}",
+                                f"인스턴스 {e(checks.instance_status)}, 시스템 {e(checks.system_status)}"))
             if checks.failing:
-                fields.append("*Failing*\n" + e(", ".join(checks.failing)))
+                fields.append(f"*{say('Failing', '실패')}*\n" + e(", ".join(checks.failing)))
         return [section(f"*{e(i.name or i.id)}* `{e(i.id)}`"),
                 {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields[:10]]}]
 

@@ -50,10 +50,6 @@ class LogSearchResult(ToolResult):
     truncated: bool
     sources: list[str] = Field(default_factory=list)  # the instances whose streams were searched, if narrowed
 
-    @property
-    def _from(self) -> str:
-        return f" from {', '.join(self.sources)}" if self.sources else ""
-
     def _lines(self) -> list[str]:
         return [f"{e.timestamp:%H:%M:%S} [{e.stream}] {e.message}" for e in self.events]
 
@@ -65,36 +61,58 @@ class LogSearchResult(ToolResult):
         """For an empty window: where the lines are, and a window that reaches them."""
         if self.events:
             return None
+        ko = self.korean
         if self.newest_at is None:
-            return "The searched streams hold no lines at all."
+            return "검색한 스트림에 줄이 하나도 없습니다." if ko else "The searched streams hold no lines at all."
         now = self.as_of or datetime.now(UTC)
         ago_minutes = max(1, int((now - self.newest_at).total_seconds() // 60) + 1)
         if ago_minutes <= self.minutes:
+            if ko:
+                return (f"가장 최근 줄은 {self.newest_at:%H:%M:%S} UTC로 이 창 안에 있습니다: "
+                        f"{self.filter_pattern or '(전체)'}와 일치하는 줄이 없습니다.")
             return (f"The newest line is from {self.newest_at:%H:%M:%S} UTC, inside this window: none matched "
                     f"{self.filter_pattern or '(all)'}.")
         wider = next((m for m in (60, 180, 360, 720, 1440, 4320, 10080) if m >= ago_minutes), 10080)
+        if ko:
+            words = ("지난 1시간" if wider == 60 else f"지난 {wider // 1440}일" if wider % 1440 == 0 and wider > 1440
+                     else f"지난 {wider // 60}시간")
+            return (f"가장 최근 줄은 {self.newest_at:%Y-%m-%d %H:%M} UTC ({ago_minutes}분 전)로 이 창보다 이전입니다: "
+                    f"{words}으로 다시 물어보세요.")
         words = ("last hour" if wider == 60 else f"last {wider // 1440} days" if wider % 1440 == 0 and wider > 1440
                  else f"last {wider // 60} hours")
         return (f"The newest line there is from {self.newest_at:%Y-%m-%d %H:%M} UTC ({ago_minutes} min ago), "
                 f"before this window: ask again for the {words}.")
 
+    def _head(self, group: str, pattern: str, count: str, sources: str) -> str:
+        """'N line(s) in G from S matching P over the last M min' — or its Korean (`sources`: who, as shown)."""
+        if self.korean:
+            return f"{group}{f' ({sources})' if sources else ''}에서 {pattern}와 일치하는 {count}, 최근 {self.minutes}분"
+        return f"{count} in {group}{f' from {sources}' if sources else ''} matching {pattern} over the last {self.minutes} min"
+
     def to_text(self) -> str:
-        head = f"{len(self.events)} line(s) in {self.log_group}{self._from} matching {self.filter_pattern or '(all)'}"
-        head += f" over the last {self.minutes} min" + (" (more were left out)" if self.truncated else "") + ":"
+        count = self.say(f"{len(self.events)} line(s)", f"줄 {len(self.events)}개")
+        head = self._head(self.log_group, self.filter_pattern or self.say("(all)", "(전체)"), count,
+                          ", ".join(self.sources))
+        head += (self.say(" (more were left out)", " (일부 생략)") if self.truncated else "") + ":"
         hint = self.hint()
         return "\n".join([head, *self._lines(), *([hint] if hint else [])])
 
     def to_blocks(self) -> list[Block]:
-        header = (f"*{len(self.events)} line(s)* in {inline_code(self.log_group)}{escape(self._from)} matching "
-                  f"{inline_code(self.filter_pattern or '(all)')} over the last {self.minutes} min")
+        header = self._head(inline_code(self.log_group), inline_code(self.filter_pattern or self.say("(all)", "(전체)")),
+                            self.say(f"*{len(self.events)} line(s)*", f"*줄 {len(self.events)}개*"),
+                            escape(", ".join(self.sources)))
         if not self.events:
             hint = self.hint()
             return [section(header + (f"\n{escape(hint)}" if hint else ""))]
         body, left_out = code_block(self._lines())
         blocks = [section(header), section(body)]
         if left_out or self.truncated:
-            more = f"{left_out} more line(s) not shown" if left_out else "more lines matched"
-            blocks.append(context(f"… {more}; narrow the pattern or the window"))
+            if self.korean:
+                more = f"줄 {left_out}개 더 있음" if left_out else "더 많은 줄이 일치함"
+                blocks.append(context(f"… {more}; 패턴이나 창을 좁히세요"))
+            else:
+                more = f"{left_out} more line(s) not shown" if left_out else "more lines matched"
+                blocks.append(context(f"… {more}; narrow the pattern or the window"))
         return blocks
 
 

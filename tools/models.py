@@ -69,14 +69,19 @@ class Instance(BaseModel):
 
 # -- an instance as text and as a mrkdwn line (here, beside the model they render) --------------
 
-def instances_table(instances: Sequence[Instance], regions: bool = False) -> str:
+INSTANCE_HEADERS = {"en": ("NAME", "ID", "STATE", "TYPE", "ENV", "REGION"),
+                    "ko": ("이름", "ID", "상태", "유형", "환경", "리전")}
+
+
+def instances_table(instances: Sequence[Instance], regions: bool = False, korean: bool = False) -> str:
     """`regions`: a REGION column, for a list that spans an account's regions."""
+    headers = INSTANCE_HEADERS["ko" if korean else "en"]
     if regions:
-        return table(["NAME", "ID", "STATE", "TYPE", "ENV", "REGION"],
-                     [(i.name or "-", i.id, i.state, i.type, i.env or "-", i.region or "-") for i in instances])
+        return table(headers, [(i.name or "-", i.id, i.state, i.type, i.env or "-", i.region or "-")
+                               for i in instances], korean=korean)
     return table(
-        ["NAME", "ID", "STATE", "TYPE", "ENV"],
-        [(i.name or "-", i.id, i.state, i.type, i.env or "-") for i in instances],
+        headers[:5],
+        [(i.name or "-", i.id, i.state, i.type, i.env or "-") for i in instances], korean=korean,
     )
 
 
@@ -155,6 +160,10 @@ class ToolResult(BaseModel):
     def korean(self) -> bool:
         return self.language == "ko"
 
+    def say(self, english: str, korean: str) -> str:
+        """The asker's words of two: a result renders Korean to a Korean question, English otherwise."""
+        return korean if self.korean else english
+
     def to_text(self) -> str:
         return self.model_dump_json(indent=2)
 
@@ -181,13 +190,14 @@ class StateChangeResult(ToolResult):
     changes: list[StateChange]
 
     def to_text(self) -> str:
-        return table(["NAME", "ID", "BEFORE", "NOW"],
-                     [(c.name or "-", c.instance_id, c.previous_state, c.current_state) for c in self.changes])
+        headers = ["이름", "ID", "이전", "현재"] if self.korean else ["NAME", "ID", "BEFORE", "NOW"]
+        return table(headers, [(c.name or "-", c.instance_id, c.previous_state, c.current_state)
+                               for c in self.changes], korean=self.korean)
 
     def to_blocks(self) -> list[Block]:
-        return lines_blocks(f"*{escape(self.action)}* requested",
+        return lines_blocks(f"*{escape(self.action)}* " + self.say("requested", "요청됨"),
                             [f"*{escape(c.name or '-')}* {inline_code(c.instance_id)} {escape(c.previous_state)} → "
-                             f"{escape(c.current_state)}" for c in self.changes])
+                             f"{escape(c.current_state)}" for c in self.changes], korean=self.korean)
 
 
 def check_window(minutes: int, maximum: int) -> int:

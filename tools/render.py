@@ -10,6 +10,7 @@ says how much was left out rather than failing to post.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,15 +28,26 @@ Block = dict[str, Any]
 
 # -- text ---------------------------------------------------------------------------------------
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]], max_rows: int = MAX_ROWS) -> str:
-    """An aligned text table; rows beyond `max_rows` are counted, not printed."""
+def width(text: str) -> int:
+    """Columns a terminal gives `text`: Hangul and other wide characters take two (ASCII is its length)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, columns: int) -> str:
+    return text + " " * (columns - width(text))
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], max_rows: int = MAX_ROWS,
+          korean: bool = False) -> str:
+    """An aligned text table (wide characters count two columns); rows beyond `max_rows` are counted, not
+    printed — in the asker's language."""
     shown = [["" if cell is None else str(cell) for cell in row] for row in rows[:max_rows]]
-    widths = [max([len(h)] + [len(row[i]) for row in shown]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    widths = [max([width(h)] + [width(row[i]) for row in shown]) for i, h in enumerate(headers)]
+    lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in shown]
+    lines += ["  ".join(_pad(cell, w) for cell, w in zip(row, widths)).rstrip() for row in shown]
     if len(rows) > max_rows:
-        lines.append(f"… and {len(rows) - max_rows} more")
+        lines.append(f"… 외 {len(rows) - max_rows}개" if korean else f"… and {len(rows) - max_rows} more")
     return "\n".join(lines)
 
 
@@ -120,7 +132,7 @@ def context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": _not_empty(text[:SECTION_LIMIT])}]}
 
 
-def lines_blocks(header: str, lines: Sequence[str], max_lines: int = MAX_LINES) -> list[Block]:
+def lines_blocks(header: str, lines: Sequence[str], max_lines: int = MAX_LINES, korean: bool = False) -> list[Block]:
     """A header section, then the lines packed into sections; the rest counted, not dropped silently."""
     blocks = [section(header)]
     chunk: list[str] = []
@@ -132,7 +144,8 @@ def lines_blocks(header: str, lines: Sequence[str], max_lines: int = MAX_LINES) 
     if chunk:
         blocks.append(section("\n".join(chunk)))
     if len(lines) > max_lines:
-        blocks.append(context(f"… and {len(lines) - max_lines} more not shown"))
+        blocks.append(context(f"… 외 {len(lines) - max_lines}개는 표시하지 않음" if korean
+                              else f"… and {len(lines) - max_lines} more not shown"))
     return blocks
 
 

@@ -68,6 +68,11 @@ class ToolRunner:
         except (ClientError, BotoCoreError) as error:
             return ToolOutcome(tool=tool, status="error", message=describe_aws_error(error, tool))
         stored = args.model_dump(mode="json")
+        if spec.whole_estate:  # every account and region, or those the question named (checked above)
+            named = self.ctx.clients.estate.get(args.account or "")
+            return PreparedCall(tool=tool, risk=spec.risk, region=args.region or scope.region, args=stored,
+                                instances=instances,
+                                regions=list(named.regions) if named and not args.region else [])
         stored["region"] = scope.region
         if scope.account is None:
             stored.pop("account", None)

@@ -48,6 +48,9 @@ class ToolSpec:
     # reads a whole account: with several regions in the accounts file and none asked for, it runs in each
     # of the account's regions and this merges the results into one answer ("list instances")
     merge: Callable[[list[ToolResult]], ToolResult] | None = None
+    # speaks for the whole estate ("is anything broken?"): a question that names no account is not pinned to
+    # the first one — the handler reads every account and region the estate watches (`Estate.rounds`)
+    whole_estate: bool = False
     # how people ask for it, for the keyword planner: regular expressions (EN and KO, matched on the
     # lower-cased message), its short name for the intent ("reboot"), and its rank — the planner tries
     # tools in rank order and the first that matches wins, so the more specific and the more dangerous

@@ -9,7 +9,9 @@ a part that cannot be read says so instead of failing the whole answer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
@@ -25,11 +27,12 @@ from tools.inventory import fetch_instances
 from tools.logs import instance_streams, log_group_for, log_group_names
 from tools.models import Instance, OneTargetArgs, Risk, ToolArgs, ToolResult, check_window
 from tools.ops import ChangeView, HeldView, IncidentView, MonitorView
-from tools.render import Block, age, context, escape, fmt, link, section, sparkline, table
+from tools.render import SECTION_LIMIT, Block, age, context, escape, fmt, link, section, sparkline, table
 from tools.spec import ToolSpec, verbs
 
 DOWN_STATES = frozenset({"stopping", "stopped", "shutting-down", "terminated"})
 TIER_LABELS = {0: "Tier 0", 1: "Tier 1"}
+MAX_FRESH_READERS = 8  # accounts and regions read side by side when the monitor's word is missing
 
 
 def _now() -> datetime:
@@ -47,6 +50,7 @@ class FreshRead(BaseModel):
     """What the bot read from AWS just now, because the monitor's word was missing or old."""
 
     region: str
+    where: str = ""  # the scope as people read it: "prod (123456789012) · us-east-1"; the region alone in one account
     stopped: list[str] = Field(default_factory=list)  # labels
     impaired: list[str] = Field(default_factory=list)
     alarms: list[str] = Field(default_factory=list)
@@ -57,13 +61,17 @@ class FreshRead(BaseModel):
         return self.error is None and not (self.stopped or self.impaired or self.alarms)
 
     def words(self, korean: bool = False) -> str:
+        where = self.where or self.region
         if self.error:
-            return f"지금 확인하지 못했습니다: {self.error}" if korean else f"could not check now: {self.error}"
+            if korean:
+                return f"지금 {self.where} 확인하지 못했습니다: {self.error}" if self.where else \
+                    f"지금 확인하지 못했습니다: {self.error}"
+            return f"could not check {self.where} now: {self.error}" if self.where else f"could not check now: {self.error}"
         if korean:
-            return (f"방금 {self.region} 확인: 중지 {len(self.stopped)}개{_named(self.stopped)}, "
+            return (f"방금 {where} 확인: 중지 {len(self.stopped)}개{_named(self.stopped)}, "
                     f"상태 검사 실패 {len(self.impaired)}개{_named(self.impaired)}, "
                     f"울리는 알람 {len(self.alarms)}개{_named(self.alarms)}")
-        return (f"checked now in {self.region}: {len(self.stopped)} stopped{_named(self.stopped)}, "
+        return (f"checked now in {where}: {len(self.stopped)} stopped{_named(self.stopped)}, "
                 f"{len(self.impaired)} failing status checks{_named(self.impaired)}, "
                 f"{len(self.alarms)} alarms firing{_named(self.alarms)}")
 
@@ -100,7 +108,12 @@ class IncidentsResult(ToolResult):
     incidents: list[IncidentView]
     as_of: datetime
     monitor: MonitorView | None = None
-    fresh: FreshRead | None = None  # read when the monitor is off, stalled or failing
+    # read when the monitor is off, stalled or failing: one per account and region the estate watches
+    fresh: list[FreshRead] = Field(default_factory=list)
+
+    @property
+    def fresh_clean(self) -> bool:
+        return bool(self.fresh) and all(read.clean for read in self.fresh)
     held: list[HeldView] = Field(default_factory=list)
 
     def _state(self, incident: IncidentView) -> str:
@@ -124,7 +137,7 @@ class IncidentsResult(ToolResult):
         if trusted:
             return ("열린 인시던트는 없지만, 수동으로 해결된 인시던트가 아직 울리고 있습니다:" if ko
                     else "No open incidents, but an incident resolved by hand is still firing:")
-        if self.fresh is not None and self.fresh.clean and not self.held:
+        if self.fresh_clean and not self.held:
             return ("기록된 열린 인시던트는 없고 방금 확인에서도 실패는 없습니다. 다만 모니터가 감시하지 않고 있어 "
                     "이 확인 이후의 일은 알 수 없습니다." if ko else
                     "No open incidents recorded, and nothing failing when checked just now — but the monitor "
@@ -136,8 +149,7 @@ class IncidentsResult(ToolResult):
         lines = []
         if self.monitor is not None:
             lines.append(monitor_words(self.monitor, self.as_of, self.korean))
-        if self.fresh is not None:
-            lines.append(self.fresh.words(self.korean))
+        lines += [read.words(self.korean) for read in self.fresh]
         return lines
 
     @property
@@ -163,7 +175,9 @@ class IncidentsResult(ToolResult):
             rows = [(f"#{i.id}", TIER_LABELS.get(i.tier, f"Tier {i.tier}"), i.resource,
                      age((self.as_of - i.opened_at).total_seconds()), self._state(i), i.summary, i.link or "-")
                     for i in self.incidents]
-            lines.append(table(["ID", "TIER", "RESOURCE", "AGE", "OWNER", "SUMMARY", "THREAD"], rows))
+            headers = (["ID", "등급", "리소스", "경과", "담당", "요약", "스레드"] if self.korean
+                       else ["ID", "TIER", "RESOURCE", "AGE", "OWNER", "SUMMARY", "THREAD"])
+            lines.append(table(headers, rows, korean=self.korean))
         if self.held:
             lines.append(self.held_title)
             lines += [f"  {line}" for line in self.held_lines()]
@@ -187,35 +201,56 @@ class IncidentsResult(ToolResult):
         if self.held:
             blocks.append(section(f"*{self.held_title.rstrip(':')}*\n"
                                   + "\n".join(f":warning: {escape(line)}" for line in self.held_lines()[:20])))
-        if self.evidence():
-            blocks.append(context(escape(" · ".join(self.evidence()))))
+        evidence = self.evidence()
+        if len(self.fresh) > 1:  # one line per account and region: a section holds them where a context line would not
+            body = "\n".join(escape(line) for line in evidence)
+            blocks.append(section(body if len(body) <= SECTION_LIMIT else body[:SECTION_LIMIT - 20] + "\n…"))
+        elif evidence:
+            blocks.append(context(escape(" · ".join(evidence))))
         return blocks
 
 
-def fresh_read(ctx: ToolContext, region: str) -> FreshRead:
-    """Stopped instances, failing status checks and firing alarms, read now (three cheap reads)."""
+def fresh_read(ctx: ToolContext, region: str, account: str | None = None, where: str = "") -> FreshRead:
+    """Stopped instances, failing status checks and firing alarms of one account and region, read now (three
+    cheap reads)."""
+    clients = ctx.clients.for_account(account)
     try:
-        ec2 = ctx.clients.client("ec2", region)
+        ec2 = clients.client("ec2", region)
         statuses = [status for page in ec2.get_paginator("describe_instance_status").paginate(
             IncludeAllInstances=True) for status in page.get("InstanceStatuses", [])]
         stopped = [s["InstanceId"] for s in statuses if s.get("InstanceState", {}).get("Name") in DOWN_STATES]
         impaired = [s["InstanceId"] for s in statuses if s.get("InstanceState", {}).get("Name") == "running"
                     and "impaired" in (s.get("InstanceStatus", {}).get("Status"), s.get("SystemStatus", {}).get("Status"))]
-        alarms = [alarm["AlarmName"] for page in ctx.clients.client("cloudwatch", region).get_paginator(
+        alarms = [alarm["AlarmName"] for page in clients.client("cloudwatch", region).get_paginator(
             "describe_alarms").paginate(StateValue="ALARM") for alarm in page.get("MetricAlarms", [])]
-        named = {i.id: i.label for i in fetch_instances(ctx.clients, region, instance_ids=(stopped + impaired)[:50])} \
+        named = {i.id: i.label for i in fetch_instances(clients, region, instance_ids=(stopped + impaired)[:50])} \
             if stopped or impaired else {}
     except (ClientError, BotoCoreError) as error:
-        return FreshRead(region=region, error=describe_aws_error(error, "read"))
-    return FreshRead(region=region, stopped=[named.get(i, i) for i in stopped],
+        return FreshRead(region=region, where=where, error=describe_aws_error(error, "read"))
+    return FreshRead(region=region, where=where, stopped=[named.get(i, i) for i in stopped],
                      impaired=[named.get(i, i) for i in impaired], alarms=alarms)
+
+
+def fresh_reads(ctx: ToolContext, args: ListIncidentsArgs) -> list[FreshRead]:
+    """The fresh read of every account and region the estate watches (`Estate.rounds`' widest round: the one
+    the monitor covers), each named, side by side — an all-clear for the default region alone would speak for
+    accounts nobody looked at. An account or region the question names narrows it."""
+    estate = ctx.clients.estate
+    scopes = estate.rounds(args.account, args.region, None)[-1]
+    if len(scopes) == 1 and scopes[0].account is None:  # one account, no accounts file: as it always read
+        return [fresh_read(ctx, scopes[0].region)]
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_FRESH_READERS, len(scopes)))) as pool:
+        futures = [pool.submit(fresh_read, ctx, scope.region, scope.account,
+                               f"{estate.label(scope.account)} · {scope.region}" if scope.account else scope.region)
+                   for scope in scopes]
+    return [future.result() for future in futures]
 
 
 def list_incidents(ctx: ToolContext, args: ListIncidentsArgs, _: list[Instance]) -> IncidentsResult:
     records = ctx.require_records()
     incidents = sorted(records.open_incidents(), key=lambda i: (i.tier, i.opened_at))
     monitor = records.monitor()
-    fresh = None if monitor.trusted else fresh_read(ctx, ctx.region(args.region))
+    fresh = [] if monitor.trusted else fresh_reads(ctx, args)
     return IncidentsResult(incidents=incidents, as_of=_now(), monitor=monitor, fresh=fresh,
                            held=records.still_firing())
 
@@ -262,7 +297,8 @@ class ChangesResult(ToolResult):
         if not self.changes:
             return self._none() + tail
         rows = [(c.when(), c.who, c.what) for c in self.changes]
-        return f"{self._count()}:\n" + table(["WHEN", "WHO", "WHAT"], rows) + tail
+        headers = ["언제", "누가", "무엇을"] if self.korean else ["WHEN", "WHO", "WHAT"]
+        return f"{self._count()}:\n" + table(headers, rows, korean=self.korean) + tail
 
     def to_blocks(self) -> list[Block]:
         notes = [context(escape(self.note))] if self.note else []
@@ -302,11 +338,63 @@ class DiagnoseArgs(OneTargetArgs):
                          description="What the user sees, in their words: 'slow', 'down', '502 errors'.")
 
 
+# the parts' labels in Korean: a part is read (and labelled) before the asker's language is set on the result,
+# so the label is translated when it is shown; a log group after the label, "(…)", is kept as written
+LABELS_KO = {"state and status checks": "상태와 상태 검사", "CPU, last hour": "CPU, 최근 1시간", "alarms": "알람",
+             "latest ERROR lines, last 3 hours": "최근 3시간의 최신 ERROR 줄",
+             "changes to it, last 24 hours": "최근 24시간의 변경", "runbook": "런북",
+             "state": "상태", "cpu": "CPU", "errors": "오류", "changes": "변경"}
+
+
+LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d ")
+# the parts' own sentences in Korean, translated when shown like the labels (AWS's words and data stay as written)
+LINES_KO: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), words) for pattern, words in (
+    (r"^(\S+), (\S+) in (\S+)$", r"\1, \2 (\3)"),
+    (r"^status checks: instance (\S+), system (\S+)$", r"상태 검사: 인스턴스 \1, 시스템 \2"),
+    (r"^failing: ", "실패: "),
+    (r"^not read: the instance is (\S+)$", r"읽지 않음: 인스턴스가 \1 상태입니다"),
+    (r"^no datapoints in the last hour$", "최근 1시간 데이터 포인트 없음"),
+    (r"^latest (\S+) · avg (\S+) · max (\S+) \((\d+) points\)$", r"최신 \1 · 평균 \2 · 최대 \3 (포인트 \4개)"),
+    (r"^no CloudWatch alarm watches this instance$", "이 인스턴스를 지켜보는 CloudWatch 알람이 없습니다"),
+    (r"^no log group found for it \(tag it LogGroup=<group> to say which\)$",
+     "로그 그룹을 찾지 못했습니다 (LogGroup=<그룹> 태그로 알려 주세요)"),
+    (r"^(\S+) has no stream named for this instance \(by Name or id\)$",
+     r"\1에 이 인스턴스 이름(Name 또는 id)의 스트림이 없습니다"),
+    (r"^none$", "없음"),
+    (r"^(\d+) ERROR lines; the latest 5:$", r"ERROR 줄 \1개, 최신 5개:"),
+    (r"^none recorded \(through the bot or seen by the monitor or in CloudTrail\)$",
+     "기록 없음 (봇을 통한 변경, 모니터가 본 변경, CloudTrail 기준)"),
+    (r"^none recorded \(through the bot or seen by the monitor\)$", "기록 없음 (봇을 통한 변경, 모니터가 본 변경 기준)"),
+    (r"^none searched: nothing above points to a problem$", "검색하지 않음: 위의 어느 것도 문제를 가리키지 않습니다"),
+    (r"^no runbook matches$", "맞는 런북이 없습니다"),
+    (r"^its recovery step is (\S+) \((.*)\); ask for it by name if you decide so — I propose, you decide$",
+     r"복구 단계는 \1입니다 (\2). 그렇게 하기로 하면 이름으로 요청하세요 — 제안은 제가, 결정은 사람이 합니다"),
+))
+
+
+def _korean_line(line: str) -> str:
+    if LOG_LINE.match(line):  # a log line is data, never translated
+        return line
+    for pattern, words in LINES_KO:
+        if pattern.search(line):
+            return pattern.sub(words, line, count=1)
+    return line
+
+
 class DiagnosisPart(BaseModel):
     label: str
     lines: list[str]
     concern: bool = False  # something here looks wrong
     unread: bool = False  # this part could not be read (the reason is in lines)
+
+    def title(self, korean: bool = False) -> str:
+        if not korean:
+            return self.label
+        base, bracket, rest = self.label.partition(" (")
+        return LABELS_KO.get(base, base) + (bracket + rest if bracket else "")
+
+    def shown(self, korean: bool = False) -> list[str]:
+        return [_korean_line(line) for line in self.lines] if korean else self.lines
 
 
 class Diagnosis(ToolResult):
@@ -316,8 +404,8 @@ class Diagnosis(ToolResult):
 
     @property
     def summary(self) -> str:
-        concerns = [part.label for part in self.parts if part.concern]
-        unread = [part.label for part in self.parts if part.unread]
+        concerns = [part.title(self.korean) for part in self.parts if part.concern]
+        unread = [part.title(self.korean) for part in self.parts if part.unread]
         if self.korean:
             text = (f"확인할 것: {', '.join(concerns)}." if concerns
                     else "상태, 상태 검사, CPU, 알람, 오류, 변경 어디에도 눈에 띄는 것이 없습니다.")
@@ -338,17 +426,18 @@ class Diagnosis(ToolResult):
     def to_text(self) -> str:
         lines = [self.head, self.summary]
         for part in self.parts:
-            lines.append(f"[{part.label}]" + (" !" if part.concern else ""))
-            lines += [f"  {line}" for line in part.lines]
+            lines.append(f"[{part.title(self.korean)}]" + (" !" if part.concern else ""))
+            lines += [f"  {line}" for line in part.shown(self.korean)]
         return "\n".join(lines)
 
     def to_blocks(self) -> list[Block]:
         blocks: list[Block] = [section(f":mag: *{escape(self.head.rstrip(':'))}*\n{escape(self.summary)}")]
         for part in self.parts:
             mark = ":warning: " if part.concern else (":grey_question: " if part.unread else "")
-            body = "\n".join(escape(line) for line in part.lines[:12]) or "–"
-            blocks.append(section(f"{mark}*{escape(part.label)}*\n{body}"))
-        blocks.append(context("read-only: every part above was read, nothing was changed"))
+            body = "\n".join(escape(line) for line in part.shown(self.korean)[:12]) or "–"
+            blocks.append(section(f"{mark}*{escape(part.title(self.korean))}*\n{body}"))
+        blocks.append(context(self.say("read-only: every part above was read, nothing was changed",
+                                       "읽기 전용: 위의 모든 부분은 읽기만 했고 아무것도 바꾸지 않았습니다")))
         return blocks
 
 
@@ -486,7 +575,9 @@ TOOLS: tuple[ToolSpec, ...] = (
         ListIncidentsArgs,
         Risk.READ,
         list_incidents,
-        # when the monitor is off or stale it reads AWS now, so an all-clear carries its own evidence
+        # when the monitor is off or stale it reads AWS now, so an all-clear carries its own evidence — in every
+        # account and region the estate watches, as the monitor would
+        whole_estate=True,
         iam_actions=("ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "cloudwatch:DescribeAlarms"),
         verbs=verbs("list incidents", "인시던트 조회"),
         examples={"en": ("open incidents", "is anything broken right now?"), "ko": ("인시던트 목록", "지금 장애 있어?")},

@@ -166,11 +166,13 @@ def _number(call: Call) -> int:
 
 
 def _incidents(call: Call) -> Reply:
-    return call.runtime.pipeline.call("list_incidents", {}, user=call.user, origin=call.front)  # type: ignore[arg-type]
+    return call.runtime.pipeline.call("list_incidents", {}, user=call.user, origin=call.front,  # type: ignore[arg-type]
+                                      language=call.language)
 
 
 def _cost_anomalies(call: Call) -> Reply:
-    return call.runtime.pipeline.call("cost_anomalies", {}, user=call.user, origin=call.front)  # type: ignore[arg-type]
+    return call.runtime.pipeline.call("cost_anomalies", {}, user=call.user, origin=call.front,  # type: ignore[arg-type]
+                                      language=call.language)
 
 
 def _incident(call: Call) -> Reply:

@@ -17,6 +17,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ko": "그 작업은 지원하지 않습니다. EC2 인스턴스 조회·상세·시작·재부팅·중지·종료, 메트릭·알람·로그·비용 조회, "
               "장애 대응(열린 인시던트, 최근 변경, 진단)만 할 수 있습니다.",
     },
+    "where": {"en": "Account {account} · {regions}", "ko": "계정 {account} · {regions}"},
     "refused": {"en": "Refused: {reason}. Nothing was done.", "ko": "거부했습니다: {reason}. 아무 작업도 하지 않았습니다."},
     "clarify": {"en": "{question}", "ko": "{question}"},
     "which_instance": {"en": "Which instance should I {verb}?", "ko": "어떤 인스턴스를 {verb}할까요?"},

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 
-from bot.core.approvals import Clicked
+from bot.core.approvals import Clicked, Proposal
 from bot.core.pipeline import Attachment, Pipeline, Reply
 from bot.core.postmortem import draft
 from sop.runbooks import Runbook
@@ -38,6 +38,7 @@ class DeskOutcome(BaseModel):
     reply: Reply | None = None  # logs / metrics: the tool's reply, rendered by the front end
     attachment: Attachment | None = None  # postmortem: a Markdown file for the incident's thread
     changed: bool = False  # the incident row changed: its root message should be redrawn
+    withdrawn: Proposal | None = None  # resolve: the recovery proposal it withdrew, whose message should say so
 
 
 class IncidentDesk:
@@ -95,6 +96,7 @@ class IncidentDesk:
             return DeskOutcome(ok=False, incident=incident, message=f"Incident #{incident.id} is already "
                                f"{incident.status}" + (f" (by {incident.resolved_by})" if incident.resolved_by else "")
                                + "; nothing changed.")
+        withdrawn: Proposal | None = None
         if action == "ack":
             if not self.store.acknowledge(incident.id, user):
                 return DeskOutcome(ok=False, incident=incident, message=f"Incident #{incident.id} was already "
@@ -111,23 +113,25 @@ class IncidentDesk:
             message = (f"Resolved by {user}. It stays resolved while the same finding persists; it opens again "
                        f"only when the finding clears and fires again.")
             withdrawn = self._withdraw_recovery(incident, user)
-            if withdrawn:
-                message += f" {withdrawn}"
+            if withdrawn is not None:
+                message += f" Its pending recovery proposal {withdrawn.id} was withdrawn (nothing was run)."
         self.store.add_event(incident.id, user, action, message)
         self._audit(incident, user, action, "done", message)
-        return DeskOutcome(ok=True, changed=True, message=message, incident=self.get(incident.id))
+        return DeskOutcome(ok=True, changed=True, message=message, incident=self.get(incident.id),
+                           withdrawn=withdrawn)
 
-    def _withdraw_recovery(self, incident: Incident, user: str) -> str:
+    def _withdraw_recovery(self, incident: Incident, user: str) -> Proposal | None:
         """A resolved incident needs no recovery: its pending proposal expires (audited), so nobody approves a
-        restart of something a person has already dealt with."""
+        restart of something a person has already dealt with. Returns the withdrawn proposal (its message, if
+        a front end posted one, is to be redrawn to say so), or None when there was nothing pending."""
         if not incident.proposal_id:
-            return ""
+            return None
         why = f"incident #{incident.id} was resolved by hand by {user}"
         if not self.pipeline.approvals.withdraw(incident.proposal_id, user, why):
-            return ""
+            return None
         self.store.add_event(incident.id, user, "proposal expired",
                              f"recovery proposal {incident.proposal_id} withdrawn: {why}")
-        return f"Its pending recovery proposal {incident.proposal_id} was withdrawn (nothing was run)."
+        return self.pipeline.approvals.get(incident.proposal_id)
 
     def _read(self, incident: Incident, action: str, user: str, front: str) -> DeskOutcome:
         if not incident.instance_id:

@@ -70,6 +70,8 @@ class Request(BaseModel):
     # the monitor asking to recover by itself (AUTO_RECOVERY): the auto verdict decides; ignored from any other origin
     auto: AutoRequest | None = None
     countdown_seconds: int = 0  # announce: how long the Cancel button is offered before it runs
+    # a structured call made for a person's words (an operator command such as "비용 이상"): answer in theirs
+    language: Language | None = None
 
     @property
     def structured(self) -> bool:
@@ -162,11 +164,12 @@ class Pipeline:
 
     def call(self, tool: str, arguments: dict[str, Any], user: str, origin: Origin, channel: str | None = None,
              thread_ts: str | None = None, read_only: bool = False, auto: AutoRequest | None = None,
-             countdown_seconds: int = 0) -> Reply:
-        """A structured tool call (MCP, monitor recovery): no planning, everything else the same."""
+             countdown_seconds: int = 0, language: Language | None = None) -> Reply:
+        """A structured tool call (MCP, monitor recovery, an operator command): no planning, everything else the
+        same; `language`: the words of the person it answers, when a person's sentence led to it."""
         return self.process(Request(user=user, origin=origin, tool=tool, arguments=arguments, channel=channel,
                                     thread_ts=thread_ts, read_only=read_only, auto=auto,
-                                    countdown_seconds=countdown_seconds))
+                                    countdown_seconds=countdown_seconds, language=language))
 
     # -- context -----------------------------------------------------------------------------------
 
@@ -315,7 +318,7 @@ class Pipeline:
         if request.text is not None and self.runbooks.loaded and HOWTO.search(request.text):
             return self.answer_from_runbooks(request.text)
         decision = self.decision_for(request)
-        language = decision.plan.language if not request.structured else "en"
+        language = request.language or (decision.plan.language if not request.structured else "en")
         note = ("\n" + say("llm_unavailable", language, why=decision.note)) if decision.note else ""
         if decision.kind == "chat":
             if decision.message == "help":
@@ -380,7 +383,7 @@ class Pipeline:
         if outcome.result is not None:
             outcome.result.language = language  # Korean in, Korean out, in every front end that renders it
         body = outcome.to_text() if outcome.ok else say("error", language, message=outcome.message)
-        where = where_note(decision.call, self.runner.ctx.clients.estate) if decision.call.account else None
+        where = where_note(decision.call, self.runner.ctx.clients.estate, language) if decision.call.account else None
         if outcome.ok and where:  # several accounts: every answer says whose it is
             body = where + "\n" + body
         if outcome.ok and decision.plan.caveat:  # a filter asked for but not applied is said, never dropped
@@ -410,7 +413,7 @@ class Pipeline:
             return say("did_you_mean", language, names=", ".join(i.name or i.id for i in decision.candidates))
         text = decision.message
         if decision.candidates and decision.plan.outcome != "clarify":
-            text += "\n" + instances_table(decision.candidates)
+            text += "\n" + instances_table(decision.candidates, korean=language == "ko")
         return text
 
 
@@ -433,10 +436,10 @@ def _jsonable(value: Any) -> Any:
     return repr(value)[:200]
 
 
-def where_note(call: PreparedCall, estate: Estate) -> str:
-    """'Account prod (111111111111) · us-east-1' — the account and region an answer came from."""
-    account = estate.label(call.account)
-    return f"Account {account} · {', '.join(call.regions or [call.region])}"
+def where_note(call: PreparedCall, estate: Estate, language: Language = "en") -> str:
+    """'Account prod (111111111111) · us-east-1' — the account and region an answer came from, in the asker's
+    words ('계정 prod (…) · us-east-1')."""
+    return say("where", language, account=estate.label(call.account), regions=", ".join(call.regions or [call.region]))
 
 
 def caveat_note(decision: Decision, language: Language) -> str:

@@ -27,12 +27,14 @@ from bot.core.runtime import Runtime
 from bot.slack.blocks import (
     APPROVE_ACTION,
     REJECT_ACTION,
+    Block,
     context,
     decided_message,
     escape,
     plain_text,
     proposal_message,
     reply_message,
+    withdrawn_message,
 )
 from bot.slack.home import home_view
 from bot.slack.notifier import INCIDENT_ACTION_PREFIX, incident_root, upload_chart
@@ -202,7 +204,7 @@ class SlackFrontEnd:
         proposal = decision.proposal
         if decision.status in ("executed", "failed", "rejected", "expired") and proposal and proposal.message_ts:
             text, blocks = decided_message(proposal, decision)
-            client.chat_update(channel=proposal.channel or channel, ts=proposal.message_ts, text=text, blocks=blocks)
+            self.redraw_proposal(client, proposal, text, blocks, channel)
             if decision.status == "failed":  # an edited message notifies nobody: tell the requester in the thread
                 client.chat_postMessage(channel=proposal.channel or channel,
                                         thread_ts=proposal.thread_ts or proposal.message_ts,
@@ -250,6 +252,15 @@ class SlackFrontEnd:
         if outcome.changed and incident is not None and incident.announced:
             root_text, blocks = incident_root(incident)
             client.chat_update(channel=where, ts=incident.thread_ts, text=root_text, blocks=blocks)  # type: ignore[arg-type]  # slack_sdk's stubs; set on an announced incident
+        withdrawn = outcome.withdrawn
+        if withdrawn is not None and incident is not None and withdrawn.message_ts:
+            text, blocks = withdrawn_message(withdrawn, incident.id, incident.resolved_at)
+            self.redraw_proposal(client, withdrawn, text, blocks, where)
+
+    def redraw_proposal(self, client: WebClient, proposal: Proposal, text: str, blocks: list[Block], channel: str) -> None:
+        """A proposal's own message, redrawn where it was posted once it is decided or withdrawn: what
+        happened, and no buttons left to press."""
+        client.chat_update(channel=proposal.channel or channel, ts=proposal.message_ts, text=text, blocks=blocks)  # type: ignore[arg-type]  # slack_sdk's stubs; callers check message_ts
 
     def settle_home_click(self, click: Click, client: WebClient, verb: str) -> None:
         """A decision from the Home tab: the same approvals and authority; the proposal's own message is
@@ -271,7 +282,7 @@ class SlackFrontEnd:
         proposal = decision.proposal
         if decision.status in ("executed", "failed", "rejected") and proposal and proposal.message_ts and proposal.channel:
             text, blocks = decided_message(proposal, decision)
-            client.chat_update(channel=proposal.channel, ts=proposal.message_ts, text=text, blocks=blocks)
+            self.redraw_proposal(client, proposal, text, blocks, proposal.channel)
         self.publish_home(client, user, decision.message)
 
     # -- /aiops -----------------------------------------------------------------------------

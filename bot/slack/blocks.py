@@ -8,6 +8,7 @@ emoji prefix, the planner note, the Approve/Reject buttons — within Slack's li
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from bot.core.approvals import ApprovalOutcome, Proposal
 from bot.core.pipeline import Reply, caveat_note
@@ -25,6 +26,7 @@ from tools.render import (
 )
 
 __all__ = ["APPROVE_ACTION", "REJECT_ACTION", "Block", "code_block", "context", "decided_message", "escape",
+           "withdrawn_message",
            "inline_code", "plain_text", "proposal_message", "reply_message", "section", "strip_invisible"]
 
 APPROVE_ACTION = "proposal_approve"
@@ -128,6 +130,18 @@ def decided_message(proposal: Proposal, decision: ApprovalOutcome) -> tuple[str,
         blocks += decision.outcome.result.to_blocks()
     blocks.append(context(f"Requested by {who(proposal.requested_by)} · proposal {inline_code(proposal.id)}"))
     return head.replace("*", ""), blocks[:MAX_BLOCKS]
+
+
+def withdrawn_message(proposal: Proposal, incident_id: int, resolved_at: datetime | None) -> tuple[str, list[Block]]:
+    """The recovery proposal after its incident was resolved by hand: withdrawn, no buttons, and said so —
+    otherwise the thread keeps an Approve button that only answers "expired" when pressed."""
+    at = resolved_at or proposal.decided_at
+    when = f" at {at:%H:%M} UTC" if at else ""
+    head = (f":heavy_minus_sign: *Withdrawn*: incident #{incident_id} was resolved by hand{when} by "
+            f"{who(proposal.decided_by)}; nothing was done ({escape(proposal.summary[:500])} was not run).")
+    blocks = [section(head),
+              context(f"Requested by {who(proposal.requested_by)} · proposal {inline_code(proposal.id)}")]
+    return head.replace("*", ""), blocks
 
 
 def who(user: str | None) -> str:

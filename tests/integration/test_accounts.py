@@ -124,6 +124,42 @@ def test_a_channel_talks_about_its_own_account_first(estate_env):
     assert staging_web(estate_env) not in elsewhere.text
 
 
+def test_a_korean_question_gets_the_where_line_in_korean(estate_env):
+    korean = estate_env.ask("web-server-1 상세 정보", channel=STAGING_CHANNEL)
+    assert korean.kind == "run" and korean.where == "계정 staging (111111111111) · us-east-1"
+    assert korean.text.startswith("계정 staging (111111111111) · us-east-1\n")
+    english = estate_env.ask("describe web-server-1", channel=STAGING_CHANNEL)
+    assert english.where == "Account staging (111111111111) · us-east-1"
+
+
+def test_with_the_monitor_off_the_fresh_read_covers_every_account_and_region_each_named(estate_env):
+    staging_ec2 = estate_env.sandbox.clients(estate=estate_env.clients.estate).for_account("staging").client(
+        "ec2", "us-east-1")
+    staging_ec2.stop_instances(InstanceIds=[staging_web(estate_env)])  # behind the bot's back, not the default account
+    estate = estate_env.clients.estate
+    scopes = estate.scopes()
+    assert len({scope.account for scope in scopes}) == 3 and len(scopes) > 3  # several accounts, several regions
+
+    reply = estate_env.ask("what's broken right now?")
+    assert reply.kind == "run" and "not an all-clear" in reply.text and "monitor off" in reply.text
+    checked = [line for line in reply.text.splitlines() if "checked now in" in line]
+    assert [line.split(":")[0] for line in checked] == [
+        f"(checked now in {estate.label(scope.account)} · {scope.region}" for scope in scopes]  # each, by name
+    staging = next(line for line in checked if line.startswith("(checked now in staging (111111111111) · us-east-1"))
+    assert staging_web(estate_env) in staging  # the stop outside the default account is seen and named there
+    assert not any(staging_web(estate_env) in line for line in checked if line is not staging)
+
+    korean = estate_env.ask("지금 장애 있어?")
+    assert sum("방금" in line and "확인:" in line for line in korean.text.splitlines()) == len(scopes)
+    assert "방금 staging (111111111111) · us-east-1 확인" in korean.text
+
+    assert reply.where is None  # it speaks for the estate, not for the first account
+    narrowed = estate_env.ask("what's broken right now in the staging account?")
+    assert narrowed.where == "Account staging (111111111111) · " + ", ".join(estate.get("staging").regions)
+    assert [line.split(":")[0] for line in narrowed.text.splitlines() if "checked now in" in line] == [
+        f"(checked now in staging (111111111111) · {region}" for region in estate.get("staging").regions]
+
+
 def test_a_name_only_another_account_has_is_found_there(estate_env):
     reply = estate_env.ask("describe artifact-cache", channel=SHARED_CHANNEL)
     assert reply.kind == "run"
@@ -320,6 +356,10 @@ def test_in_slack_the_channel_picks_the_account_and_its_approver_decides(estate_
     assert answer["channel"] == STAGING_CHANNEL
     assert "Account staging (111111111111) · us-east-1" in blocks_text(answer)
     assert staging_web(estate_env) in blocks_text(answer)
+    mention(front, "web-server-1 상세 정보", channel=STAGING_CHANNEL)  # Korean in: the context line too
+    korean = slack_api.wait_for(lambda: slack_api.of("chat.postMessage")[1:])[0]
+    assert korean["blocks"][0]["type"] == "context"
+    assert "계정 staging (111111111111) · us-east-1" in blocks_text(korean) and "Account" not in blocks_text(korean)
 
     mention(front, "stop web-server-1", channel=STAGING_CHANNEL)
     post, buttons = proposal_posted(slack_api, front)

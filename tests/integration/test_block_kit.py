@@ -14,7 +14,7 @@ import pytest
 
 from bot.core.approvals import ApprovalOutcome, Proposal
 from bot.core.pipeline import Reply
-from bot.slack.blocks import decided_message, proposal_message, reply_message
+from bot.slack.blocks import decided_message, proposal_message, reply_message, withdrawn_message
 from bot.slack.home import home_view
 from bot.slack.notifier import incident_root
 from store.engine import utcnow
@@ -89,6 +89,13 @@ def test_every_decided_message(status):
     proposal = a_proposal(decided_by=APPROVER, result="AWS said: " + "z" * 4000 if status == "failed" else None)
     accepted(*decided_message(proposal, ApprovalOutcome(ok=status == "executed", status=status,
                                                         message=HOSTILE, proposal=proposal)), "chat.update")
+
+
+@pytest.mark.parametrize("summary", [None, HOSTILE_LINES, "y" * 5000])
+@pytest.mark.parametrize("resolved", [True, False])
+def test_every_withdrawn_message(summary, resolved):
+    proposal = a_proposal(summary=summary, decided_by=APPROVER, decided_at=utcnow())
+    accepted(*withdrawn_message(proposal, 7, utcnow() if resolved else None), "chat.update")
 
 
 def an_incident(**values) -> Incident:

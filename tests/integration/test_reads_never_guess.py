@@ -53,7 +53,7 @@ def test_a_filter_that_cannot_be_applied_is_named_in_the_reply(make_runtime):
 
 @pytest.mark.parametrize("question, label, total", [
     ("cost yesterday", "Yesterday", ONE_DAY),
-    ("어제 비용", "Yesterday", ONE_DAY),
+    ("어제 비용", "어제", ONE_DAY),  # Korean in, Korean out
     ("cost today", None, None),
 ])
 def test_cost_for_yesterday_is_one_day_not_the_month(make_runtime, question, label, total):

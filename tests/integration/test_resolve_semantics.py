@@ -63,3 +63,36 @@ def test_the_postmortem_separates_resolved_by_hand_from_the_finding_clearing(sto
     assert "| finding cleared |" in text.split("## Timeline (UTC)")[1]
     detail = runtime.router.answer(f"incident {incident.id}", user=ONCALL, front="terminal").text
     assert "has not cleared" not in detail
+
+
+def test_in_slack_the_withdrawn_proposal_message_says_so_and_loses_its_buttons(make_slack, slack_api, demo):
+    """Through the real Bolt app and the fake Slack (which refuses invalid Block Kit): Resolve on the incident's
+    root message redraws the recovery proposal in its thread — withdrawn, why, when, nothing done, no buttons."""
+    from bot.slack.app import make_web_client
+    from bot.slack.notifier import SlackNotifier
+    from tests.conftest import APPROVER, CHANNEL
+    from tests.integration.test_incident_workflow import buttons, click
+    from tests.integration.test_slack_app import blocks_text
+
+    front = make_slack(slack_alert_channel=CHANNEL)
+    runtime = front.runtime
+    runtime.open_runbooks()
+    monitor = runtime.attach_monitor(SlackNotifier(make_web_client("xoxb-test", base_url=slack_api.url), CHANNEL,
+                                                   runtime.recovery))
+    monitor.run_cycle()
+    demo.faults.stop_behind_back("web-server-2")
+    monitor.run_cycle()
+    [incident] = monitor.incidents.open_incidents()
+    proposal = runtime.approvals.get(incident.proposal_id)
+    assert proposal.status == "pending" and proposal.message_ts  # posted with Approve/Reject in the thread
+
+    click(front, "incident_resolve", incident.button_key, user=APPROVER, message_ts=incident.thread_ts)
+    redrawn = slack_api.wait_for(lambda: [u for u in slack_api.of("chat.update") if u["ts"] == proposal.message_ts])
+    shown = blocks_text(redrawn[-1])
+    resolved_at = monitor.incidents.get(incident.id).resolved_at
+    assert (f"Withdrawn: incident #{incident.id} was resolved by hand at {resolved_at:%H:%M} UTC by <@{APPROVER}>; "
+            "nothing was done") in redrawn[-1]["text"]
+    assert f"incident #{incident.id} was resolved by hand" in shown and "nothing was done" in shown
+    assert not [b for b in redrawn[-1]["blocks"] if b["type"] == "actions"] and buttons(redrawn[-1]) == {}
+    assert runtime.approvals.get(proposal.id).status == "expired"
+    assert demo.state_of("web-server-2") == "stopped"  # AWS side: nothing ran

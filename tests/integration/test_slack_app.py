@@ -191,8 +191,8 @@ def test_this_weeks_cost_shows_each_day_and_the_spike(make_slack, slack_api):
     mention(front, "이번 주 비용 보여줘")
     post = slack_api.wait_for(lambda: slack_api.of("chat.postMessage"))[0]
     text = blocks_text(post)
-    assert "Last 7 days" in text and text.count("136.68") >= 5
-    assert "highest day" in text and "425.88" in text
+    assert "최근 7일" in text and text.count("136.68") >= 5  # Korean in, Korean out
+    assert "가장 높은 날" in text and "425.88" in text
 
 
 def test_direct_message_is_answered_in_its_thread(make_slack, slack_api):
