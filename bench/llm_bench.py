@@ -51,6 +51,7 @@ from bot.eval import (  # noqa: E402
     changes_something,
     decide,
     evaluate,
+    fleet_argument,
     load_cases,
     observed,
     passes,
@@ -62,7 +63,7 @@ from planning.keywords import KeywordPlanner  # noqa: E402
 from planning.llm import FEW_SHOT, LlmPlanner, PlanInvalid, PlannerUnavailable, system_prompt  # noqa: E402
 from planning.plan import Plan, PlannerContext  # noqa: E402
 from sandbox.fleet import seed_demo_fleet  # noqa: E402
-from sandbox.fleet_file import FleetFileError, load_fleet_file  # noqa: E402
+from sandbox.fleet_file import FleetFileError  # noqa: E402
 from sandbox.server import MotoSandbox  # noqa: E402
 
 
@@ -188,13 +189,11 @@ def oracle_main(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.ERROR)
     settings = load_settings()
-    fleet = None
-    if args.fleet is not None:
-        try:
-            fleet = load_fleet_file(args.fleet)
-        except FleetFileError as error:
-            print(error, file=sys.stderr)
-            return 2
+    try:
+        fleet = fleet_argument(args.fleet)
+    except FleetFileError as error:
+        print(error, file=sys.stderr)
+        return 2
     rates = [1.0] + ([args.accuracy] if args.accuracy is not None else [] if args.hostile else [0.7])
     server = OracleOllama(Oracle([])).start()
     try:

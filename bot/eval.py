@@ -174,6 +174,12 @@ def report(cases: list[Case], decisions: list[Decision], out=sys.stdout, strict:
     return hits
 
 
+def fleet_argument(path: Path | None) -> FleetFile | None:
+    """`--fleet FILE` of the eval and the benches: the fleet file, or None for the demo fleet (raises
+    FleetFileError with the file's own message)."""
+    return load_fleet_file(path) if path is not None else None
+
+
 def seed(sandbox: MotoSandbox, fleet: FleetFile | None = None) -> AwsClients:
     """The sandbox's fleet: the fleet file's instances, or the demo fleet; its clients."""
     clients = sandbox.clients()
@@ -217,13 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.planner != "keyword" and not settings.ollama_host:
         print(f"--planner {args.planner} needs OLLAMA_HOST (e.g. http://localhost:11434)", file=sys.stderr)
         return 2
-    fleet = None
-    if args.fleet is not None:
-        try:
-            fleet = load_fleet_file(args.fleet)
-        except FleetFileError as error:
-            print(error, file=sys.stderr)
-            return 2
+    try:
+        fleet = fleet_argument(args.fleet)
+    except FleetFileError as error:
+        print(error, file=sys.stderr)
+        return 2
     cases = load_cases(args.dataset)
     if not cases:
         print(f"{args.dataset} has no cases", file=sys.stderr)
