@@ -15,7 +15,6 @@ from planning.intent import normalise_input
 from planning.keywords import KeywordPlanner, english_target_words, fleet_words, name_words
 from planning.plan import PlannerContext
 from planning.transliterate import HANGUL, closest_word
-from tools.models import Instance
 from tools.resolver import resolve, words
 
 FUZZY_CUTOFF = 0.8
@@ -62,8 +61,7 @@ def meant_names(text: str, context: PlannerContext | None) -> set[str]:
         return set()
     planner = KeywordPlanner()
     found = planner.extract_targets(normalise_input(text).lower(), fleet_words(context.instance_names), context)
-    inventory = [Instance(id=f"i-{index:017x}", name=name, state="running", type="?")
-                 for index, name in enumerate(context.instance_names)]
+    inventory = planner.name_instances(context)
     return {match.name.lower() for phrase in found.phrases if phrase != "*"
             for match in resolve(english_target_words(phrase, context), inventory).matches if match.name}
 

@@ -146,7 +146,7 @@ def declared_intents() -> DeclaredIntents:
         intents = INTENTS[:-1] + tuple((spec.intent or spec.name, _compile(spec.phrasings)) for spec in extra) \
             + INTENTS[-1:]
         _DECLARED[key] = DeclaredIntents(intents, {spec.intent or spec.name: spec.name for spec in specs},
-                                         lexicon._declared_words(specs))
+                                         lexicon.declared_words(specs))
     return _DECLARED[key]
 STATE_QUESTION = _compile(lexicon.STATE_QUESTION_PATTERNS)
 WH_QUESTION = _compile(lexicon.WH_QUESTION_PATTERNS)
@@ -485,7 +485,7 @@ class KeywordPlanner:
                 return Plan(outcome="run", tool="list_instances", language=language)
             if len(targets.phrases) > 1:
                 return Plan(outcome="run", tool="list_instances", arguments={}, targets=[], language=language)
-            if resolve(targets.phrases[0], self._name_instances(context)).kind == "ambiguous":
+            if resolve(targets.phrases[0], self.name_instances(context)).kind == "ambiguous":
                 # "mongo status" with mongo-primary and mongo-replica: show them all, a read asks no question
                 return Plan(outcome="run", tool="list_instances", arguments={"name": targets.phrases[0]},
                             language=language)
@@ -523,7 +523,7 @@ class KeywordPlanner:
         spec = REGISTRY[tool]
         fields = spec.args_model.model_fields
         arguments: dict[str, Any] = {argument: value for intent, argument, pattern, value in
-                                     lexicon._declared_words([spec]) if re.search(pattern, lowered)}
+                                     lexicon.declared_words([spec]) if re.search(pattern, lowered)}
         for argument, field_info in fields.items():
             annotation = field_info.annotation
             for candidate in (annotation, *typing.get_args(annotation)):
@@ -580,7 +580,7 @@ class KeywordPlanner:
                 if word not in lexicon.NOISE_WORDS and word not in FILLER_WORDS and word not in named
                 and not first_match(word, lexicon.LOG_FILTER_WORDS) and word not in ("log", "logs", "로그", "lines")]
         if len(phrases) == 1 and symptom and symptom != "rebooted" and len(told) >= 2 and resolve(
-                phrases[0], self._name_instances(context)).resolved:
+                phrases[0], self.name_instances(context)).resolved:
             return "diagnose"  # a sentence about what is wrong ("X keeps failing its jobs"), not "X errors"
         if first_match(lowered, lexicon.LOG_FILTER_WORDS) and any(
                 set(words(group)) & named for group in context.log_groups):
@@ -592,10 +592,10 @@ class KeywordPlanner:
                         transliterate.closest_word(word, vocabulary) for word in said):
             return "list"  # only names ("storefront", "kafka-2"): show them
         if len(phrases) == 1 and symptom and symptom != "rebooted" and resolve(
-                phrases[0], self._name_instances(context)).resolved:
+                phrases[0], self.name_instances(context)).resolved:
             return "diagnose"  # "X keeps returning errors, thoughts?", "X looks dead": what is wrong with X
         if len(phrases) == 1 and WH_QUESTION.search(lowered) and resolve(
-                phrases[0], self._name_instances(context)).resolved:
+                phrases[0], self.name_instances(context)).resolved:
             return "describe"
         if said and re.fullmatch(r"[a-z]{3,}", said[0]) and said[0] not in named and said[0] not in vocabulary \
                 and said[0] not in PLAIN_ENGLISH:
@@ -754,13 +754,13 @@ class KeywordPlanner:
         return []
 
     @staticmethod
-    def _name_instances(context: PlannerContext) -> list[Instance]:
+    def name_instances(context: PlannerContext) -> list[Instance]:
         return [Instance(id=f"i-{index:017x}", name=name, state="running", type="?")
                 for index, name in enumerate(context.instance_names)]
 
     def _expand_plural(self, phrases: list[str], context: PlannerContext) -> list[str]:
         """'web servers' / '웹 서버들' / 'all web servers' mean each match, not 'which one?'."""
-        inventory = self._name_instances(context)
+        inventory = self.name_instances(context)
         expanded: list[str] = []
         for phrase in phrases:
             resolution = resolve(phrase, inventory)
@@ -771,7 +771,7 @@ class KeywordPlanner:
         return list(dict.fromkeys(expanded))
 
     def _names_for(self, phrases: list[str], context: PlannerContext) -> list[str]:
-        inventory = self._name_instances(context)
+        inventory = self.name_instances(context)
         return [m.name or "" for phrase in phrases for m in resolve(phrase, inventory).matches]
 
     def _plan_list(self, text: str, state: str | None, vocabulary: frozenset[str], context: PlannerContext,
@@ -793,13 +793,9 @@ class KeywordPlanner:
             arguments["name"] = next(group for group in said_name.groups() if group)
             return Plan(outcome="run", tool="list_instances", arguments=arguments, language=language,
                         caveat=", ".join(unapplied))
-        keys = {key.lower(): key for key, _ in context.tags}
-        for pair in list(KEY_VALUE.finditer(text)):  # "Team=live": the tag as written, before "live" = prod
-            if pair.group(1) in keys:
-                key = keys[pair.group(1)]
-                value = next((v for k, v in context.tags if k == key and v.lower() == pair.group(2)), pair.group(2))
-                arguments["tags"] = {**arguments.get("tags", {}), key: value}
-                text = text.replace(pair.group(0), " ")
+        written, text = self._written_tags(text, context)  # "Team=live": the tag as written, before "live" = prod
+        if written:
+            arguments["tags"] = written
         env = None
         for pattern, value in lexicon.ENV_WORDS:
             if re.search(pattern, text):
@@ -814,7 +810,7 @@ class KeywordPlanner:
             arguments["tags"] = {**arguments.get("tags", {}), **fleet_tags}
         targets = self.extract_targets(text, vocabulary, context)
         if len(targets.phrases) == 1 and not targets.plural and not targets.wildcard:
-            resolution = resolve(targets.phrases[0], self._name_instances(context))
+            resolution = resolve(targets.phrases[0], self.name_instances(context))
             if resolution.kind in ("exact", "id") or targets.phrases[0].startswith("i-"):
                 return Plan(outcome="run", tool="describe_instance", targets=targets.phrases, language=language)
         if targets.phrases and not targets.wildcard:
@@ -859,18 +855,13 @@ class KeywordPlanner:
             if key in skip or key == "Protected" or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", value):
                 continue
             values.setdefault(value.lower(), (key, value))
-        found: dict[str, str] = {}
-        keys = {key.lower(): key for key, _ in context.tags}
-        for pair in list(KEY_VALUE.finditer(text)):  # "Team=payments", "env: prod": a tag, as written
-            tag_key, tag_value = keys.get(pair.group(1)), pair.group(2)
-            if tag_key and tag_key not in skip and tag_key not in found:
-                found[tag_key] = next((v for k, v in context.tags if k == tag_key and v.lower() == tag_value), tag_value)
-                text = text.replace(pair.group(0), " ")
+        found, text = KeywordPlanner._written_tags(text, context, skip)  # "Team=payments", "env: prod"
         unspoken = unspoken_hangul(text)
+        vocabulary = fleet_words(context.instance_names)
         for token in TOKEN_PATTERN.findall(text):
             word = token
             if transliterate.HANGUL.fullmatch(token) and may_name(token, unspoken):
-                if transliterate.closest_word(token, fleet_words(context.instance_names)):
+                if transliterate.closest_word(token, vocabulary):
                     continue  # "빌더" is the instance builder before it is the tag Role=build
                 word = transliterate.closest_word(token, values) or token
             if word in values and values[word][0] not in found:
@@ -879,11 +870,24 @@ class KeywordPlanner:
                 text = re.sub(rf"(?<![\w-]){re.escape(token)}(?![\w-])", " ", text)
         return found, text
 
+    @staticmethod
+    def _written_tags(text: str, context: PlannerContext, skip: set[str] | None = None) -> tuple[dict[str, str], str]:
+        """Tag pairs written out ("Team=payments", "env: prod") whose key the fleet has, with the fleet's own
+        spelling of the value, and the text without them; the first pair of a key stands."""
+        keys = {key.lower(): key for key, _ in context.tags}
+        found: dict[str, str] = {}
+        for pair in list(KEY_VALUE.finditer(text)):
+            key, value = keys.get(pair.group(1)), pair.group(2)
+            if key and key not in (skip or set()) and key not in found:
+                found[key] = next((v for k, v in context.tags if k == key and v.lower() == value), value)
+                text = text.replace(pair.group(0), " ")
+        return found, text
+
     def _plan_logs(self, original: str, text: str, minutes: int | None, vocabulary: frozenset[str],
                    context: PlannerContext, language: str) -> Plan:
         arguments: dict = {}
         found = self.extract_targets(text, vocabulary, context)
-        inventory = self._name_instances(context)
+        inventory = self.name_instances(context)
         # "web-server-1 logs": that instance's lines only; a word shared by several ("web logs") is the group's
         own = [] if found.plural or found.wildcard else [
             phrase for phrase in found.phrases if resolve(phrase, inventory).kind in ("exact", "id")]

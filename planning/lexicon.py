@@ -70,11 +70,14 @@ def _declared_values(spec: ToolSpec) -> Iterable[tuple[str, str]]:
                         yield name, value
 
 
-# (intent, argument, pattern, value): a declared value written in the message names its argument and,
-# when no phrasing did, the tool ("db-node-2 DiskWriteOps" is a metrics read)
-DECLARED_WORDS: tuple[tuple[str, str, str, str], ...] = tuple(
-    (spec.intent, argument, rf"\b{value.lower()}\b", value)
-    for spec in TOOL_INTENTS if spec.intent for argument, value in _declared_values(spec))
+def declared_words(specs: Iterable[ToolSpec]) -> tuple[tuple[str, str, str, str], ...]:
+    """(intent, argument, pattern, value): a declared value written in the message names its argument and,
+    when no phrasing did, the tool ("db-node-2 DiskWriteOps" is a metrics read)."""
+    return tuple((spec.intent, argument, rf"\b{value.lower()}\b", value)
+                 for spec in specs if spec.intent for argument, value in _declared_values(spec))
+
+
+DECLARED_WORDS = declared_words(TOOL_INTENTS)
 MUTATING_INTENTS = frozenset(spec.intent for spec in TOOL_INTENTS if spec.risk is not Risk.READ)
 
 
@@ -83,10 +86,6 @@ def declared_tools() -> tuple[ToolSpec, ...]:
     (`TOOL_INTENTS`), plus any declared later — a plugin's, a test's throwaway tool."""
     return _tool_intents()
 
-
-def _declared_words(specs: Iterable[ToolSpec]) -> tuple[tuple[str, str, str, str], ...]:
-    return tuple((spec.intent, argument, rf"\b{value.lower()}\b", value)
-                 for spec in specs if spec.intent for argument, value in _declared_values(spec))
 
 # A question about the past or a state ("did it stop?", "멈췄어?") is not a command.
 STATE_QUESTION_PATTERNS = (
