@@ -68,7 +68,7 @@ DEFERRAL = re.compile(r"\b(tomorrow|tonight|later|next (week|month|monday|tuesda
                       r"after (the )?(release|deploy(ment)?|launch|premiere|maintenance|window|standup|meeting)|"
                       r"in the morning|at \d{1,2}(:\d\d)?\s*(am|pm)?\b|(monday|tuesday|wednesday|thursday|friday) (morning|night))"
                       r"|내일|모레|이따|나중에|다음 ?주|[월화수목금토일]요일|(배포|릴리스|점검|회의) ?(끝나고|후에|이후|끝나면)|저녁에|밤에|주말에|\d{1,2}시에")
-RIGHT_NOW = re.compile(r"\b(now|right away|immediately|asap|at once)\b|지금|당장|바로|즉시|얼른|빨리")
+RIGHT_NOW = re.compile(r"\b(?<!not )(now|right away|immediately|asap|at once)\b|지금(?!은? ?(말고|아니|안 ?돼))|당장|바로|즉시|얼른|빨리")
 PARENTHETICAL = re.compile(r"\s*(?:(?:—|–|\s-\s)[^—–]{1,80}(?:—|–|\s-\s)|,[^,—–()]{1,60},|\([^()]{1,60}\))\s*$")
 REMINDER = re.compile(r"\b(don'?t|do not|never) forget to\s*$|\bremember to\s*$|\bmake sure (to|you)\s*$")
 

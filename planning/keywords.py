@@ -13,6 +13,7 @@ import re
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from planning import glossary, lexicon, transliterate
@@ -190,7 +191,7 @@ def english_target_words(phrase: str, context: PlannerContext | None = None) -> 
     if context is not None:
         vocabulary = fleet_words(context.instance_names)
         text = transliterate.HANGUL.sub(
-            lambda match: f" {transliterate.closest_word(match.group(0), vocabulary) or match.group(0)} ", text)
+            lambda match: f" {' '.join(sounded_words(match.group(0), vocabulary, context)) or match.group(0)} ", text)
     return " ".join(re.findall(r"[a-z0-9][a-z0-9\-_.]*", text)) or phrase
 
 
@@ -212,7 +213,7 @@ def unspoken_hangul(text: str) -> set[str]:
 # Syllables that only inflect or attach (verb endings, particles): a Hangul word the lexicon covers up to
 # these is the lexicon's ("재시작하고", "상태는"); one with anything else left ("로그쉽": 로그 + 쉽) may be
 # a name said by sound, whatever lexicon word it happens to contain.
-ENDING_SYLLABLES = frozenset("하해했할함합한시키켜되돼됐된될주줘세요고자래라어아지게니까봐좀중들는은이가을를의에로도만다죠네냐랑과와서며면야습"
+ENDING_SYLLABLES = frozenset("하해했할함합한시키켜되돼됐된될주줘세요고자래라어아지게니까봐좀중들는은이가을를의에로도만다죠네냐랑과와서며면야습예"
                              "져있없싶않줄드려렸놔놨둬뒀봤겠였었았")
 
 
@@ -258,7 +259,7 @@ def shield(text: str, context: PlannerContext) -> tuple[str, list[str]]:
             return chr(NAME_MARK + len(found) - 1)
         if token in names or (transliterate.HANGUL.fullmatch(token) and may_name(token, unspoken)
                               and transliterate.stem(token) not in KOREAN_PLAIN
-                              and not lexical_hangul(token) and transliterate.closest_word(token, vocabulary)):
+                              and not lexical_hangul(token) and sounded_words(token, vocabulary, context)):
             found.append(token)
             return chr(NAME_MARK + len(found) - 1)
         return token
@@ -275,6 +276,26 @@ def shield(text: str, context: PlannerContext) -> tuple[str, list[str]]:
     return re.sub(r"(?<![\w/-])(?:[a-z0-9]+(?:[-_.][a-z0-9]+)+|[a-z]{3,}|[가-힣]+)(?![\w/-])", mark, text), found
 
 
+MARK = "[\ue000-\ue0ff]"
+# "reboot X, sorry I meant Y", "X, make that Y": the names after the correction replace those before it
+CORRECTION = re.compile(r"\b(?:sorry,?\s+)?i meant\b|\bi mean\b|\bmake (?:it|that)\b|\bcorrection\b|정정")
+# "Y, not X", "all web servers except X", "X 말고 Y", "X 빼고": the name said is the one NOT meant
+EXCLUDED = re.compile(r"\b(?:but\s+)?not\s+(?:the\s+)?(" + MARK + r")|\b(?:except(?: for)?|other than|excluding)\s+(?:the\s+)?("
+                      + MARK + r")|(" + MARK + r")\s*(?:은|는|이|가|을|를)?\s*(?:말고|빼고|제외하고|제외|아니라|아니고)")
+
+
+def drop_unmeant(shielded: str) -> str:
+    """The shielded text without the names the message says it does not mean: those before a correction
+    (when names follow it) and those excluded ("not X", "X 말고")."""
+    correction = next(reversed(list(CORRECTION.finditer(shielded))), None)  # the last one stands
+    if correction is not None and re.search(MARK, shielded[correction.end():]):
+        shielded = re.sub(MARK, " ", shielded[:correction.start()]) + shielded[correction.start():]
+    excluded = {mark for match in EXCLUDED.finditer(shielded) for mark in match.groups() if mark}
+    if excluded and re.sub("|".join(excluded), "", "".join(re.findall(MARK, shielded))):
+        shielded = re.sub("|".join(excluded), " ", shielded)  # only while another name is left
+    return shielded
+
+
 def unshield(text: str, names: list[str]) -> str:
     for index, name in enumerate(names):
         text = text.replace(chr(NAME_MARK + index), name)
@@ -285,6 +306,44 @@ def fleet_words(instance_names: Iterable[str]) -> frozenset[str]:
     """The words of the fleet's Name tags ("kafka-1" → kafka), the only words a target can be made of."""
     found = {word for name in instance_names for word in words(name) if not word.isdigit()}
     return frozenset((found | {GENERIC_NOUN}) - lexicon.NOISE_WORDS - FILLER_WORDS)
+
+
+@lru_cache(maxsize=64)
+def name_compounds(instance_names: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Names Korean writes as one word ("카드볼트" for card-vault, "배치워커" for batch-worker): every run of
+    two or more adjacent words of a Name tag, joined ("cardvault" → card, vault)."""
+    compounds: dict[str, tuple[str, ...]] = {}
+    for name in instance_names:
+        parts = [word for word in words(name) if not word.isdigit()]
+        for start in range(len(parts)):
+            for end in range(start + 2, len(parts) + 1):
+                compounds.setdefault("".join(parts[start:end]), tuple(parts[start:end]))
+    return compounds
+
+
+def sounded_words(hangul: str, vocabulary: frozenset[str], context: PlannerContext) -> tuple[str, ...]:
+    """The fleet words a Hangul word sounds like: one word ("레디스" → redis), or the words of a name
+    written as one ("카드볼트" → card, vault); () when it sounds like none."""
+    word = transliterate.closest_word(hangul, vocabulary)
+    if word is not None:
+        return (word,)
+    if LEXICON_WORDS.search(hangul):
+        return ()  # "에러율" (error rate) holds a lexicon word: it is no name written as one word
+    compounds = name_compounds(tuple(context.instance_names))  # only when no single word sounds like it
+    joined = transliterate.closest_word(hangul, compounds.keys() - vocabulary)
+    return compounds[joined] if joined else ()
+
+
+def written_value(tool: str, argument: str, text: str) -> str | None:
+    """A value the tool declares for the argument, written exactly as declared ("ALARM 상태인 알람"): the
+    capitals say it is the value, not the word ("alarm")."""
+    annotation = REGISTRY[tool].args_model.model_fields[argument].annotation
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if typing.get_origin(candidate) is typing.Literal:
+            for value in typing.get_args(candidate):
+                if isinstance(value, str) and re.search(rf"(?<![A-Za-z_]){re.escape(value)}(?![A-Za-z_])", text):
+                    return value
+    return None
 
 
 def extract_minutes(text: str) -> tuple[int | None, str]:
@@ -307,7 +366,7 @@ def first_match(text: str, table: Iterable[tuple[str, str]]) -> str | None:
 
 
 WHY = re.compile(r"\bwhy\b|왜")
-NAME_FILTER = re.compile(r"\bwith [\"'`]?([a-z0-9][\w.-]*)[\"'`]? in (?:the|its|their) names?\b"
+NAME_FILTER = re.compile(r"\b(?:with|ha(?:ve|s|ving)|contain(?:s|ing)?) [\"'`]?([a-z0-9][\w.-]*)[\"'`]? in (?:the|its|their) names?\b"
                          r"|\b(?:named|called) (?:like )?[\"'`]?([a-z0-9][\w.-]*)|이름에 [\"'`]?([a-z0-9][\w.-]*)")
 # Asking what is wrong: with a symptom, a metric or a status word becomes a diagnosis ("anchor is pegged at
 # 100% cpu, what's going on")
@@ -322,7 +381,7 @@ LOG_WORD = re.compile(r"\blogs?\b|로그")
 DECLARED_METRICS = tuple((pattern, value) for intent, argument, pattern, value in lexicon.DECLARED_WORDS
                          if argument == "metric")
 # Reads that answer for every instance when no target is found: an unknown word must not widen them.
-WIDENING_READS = frozenset({"metrics", "changes"})
+WIDENING_READS = frozenset({"metrics", "changes", "describe"})
 TRIAGE_INTENTS = frozenset({"diagnose", "changes", "incidents"})
 
 
@@ -389,7 +448,7 @@ class KeywordPlanner:
             bare = transliterate.stem(token)
             if (transliterate.stem(token) not in unspoken or lexical_hangul(token) or bare in KOREAN_PLAIN
                     or transliterate.is_verb_form(token) or all(syllable in ENDING_SYLLABLES for syllable in bare)
-                    or transliterate.closest_word(token, vocabulary)):
+                    or sounded_words(token, vocabulary, context)):
                 continue
             unexplained.append(bare)
         # a plain word nobody knows counts as a name only where no instance was found ("cpu of frobnicator")
@@ -407,6 +466,8 @@ class KeywordPlanner:
             return Plan(outcome="chat", message="help", language=language)
         minutes, rest = extract_minutes(lowered)
         shielded, names = shield(rest, context)
+        shielded = drop_unmeant(shielded)
+        rest = unshield(shielded, names)
         state, shielded_without_state = self._state_adjective(shielded)
         rest_without_state = unshield(shielded_without_state, names)
         intent = self._intent(shielded_without_state)
@@ -421,6 +482,8 @@ class KeywordPlanner:
             intent = "logs"  # "billing logs errors": /clinic/billing's lines, not the bill
         if intent is None and first_match(shielded, lexicon.METRIC_WORDS):
             intent = "metrics"  # "디스크 읽기 지난 3시간": a metric named in words is a metrics read
+        if intent == "describe" and minutes and first_match(shielded, lexicon.METRIC_WORDS):
+            intent = "metrics"  # "status check 실패 지난 2시간 동안 몇 번?": a window makes it a series
         if intent in ("metrics", "describe") and DIAGNOSTIC_ASK.search(lowered) and first_match(
                 lowered, lexicon.SYMPTOM_WORDS) not in (None, "rebooted", "down"):
             intent = "diagnose"
@@ -447,7 +510,7 @@ class KeywordPlanner:
             return Plan(outcome="run", tool="get_cost", arguments=cost_arguments(lowered, minutes), language=language)
         if intent == "alarms":
             arguments: dict[str, Any] = {}
-            alarm_state = first_match(lowered, lexicon.ALARM_STATE_WORDS)
+            alarm_state = first_match(lowered, lexicon.ALARM_STATE_WORDS) or written_value("list_alarms", "state", text)
             if alarm_state:
                 arguments["state"] = alarm_state
             if prefix := ALARM_PREFIX.search(lowered):
@@ -481,8 +544,8 @@ class KeywordPlanner:
             phrases = [] if targets.wildcard and not targets.phrases else targets.phrases
             return Plan(outcome="run", tool=tool, arguments=arguments, targets=phrases, language=language)
         if intent == "describe":
-            if not targets.phrases:
-                return Plan(outcome="run", tool="list_instances", language=language)
+            if not targets.phrases:  # "t3 타입 인스턴스 상태": no instance named, so a list, with its filters
+                return self._plan_list(rest_without_state, state, vocabulary, context, language)
             if len(targets.phrases) > 1:
                 return Plan(outcome="run", tool="list_instances", arguments={}, targets=[], language=language)
             if resolve(targets.phrases[0], self.name_instances(context)).kind == "ambiguous":
@@ -589,7 +652,7 @@ class KeywordPlanner:
                 and word not in FILLER_WORDS]
         said = [word[:-1] if word.endswith("s") and word[:-1] in vocabulary else word for word in said]  # plurals
         if said and all(word in named or word in vocabulary or transliterate.HANGUL.fullmatch(word) and
-                        transliterate.closest_word(word, vocabulary) for word in said):
+                        sounded_words(word, vocabulary, context) for word in said):
             return "list"  # only names ("storefront", "kafka-2"): show them
         if len(phrases) == 1 and symptom and symptom != "rebooted" and resolve(
                 phrases[0], self.name_instances(context)).resolved:
@@ -689,8 +752,8 @@ class KeywordPlanner:
                     phrase_words.extend(split)  # "webserver" → web server
                 elif transliterate.HANGUL.fullmatch(token) and may_name(token, unspoken) and \
                         transliterate.stem(token) not in KOREAN_PLAIN and (
-                        sounded := transliterate.closest_word(token, vocabulary)):
-                    phrase_words.append(sounded)  # "레디스" → redis: a fleet word, by its sound
+                        sounded := sounded_words(token, vocabulary, context)):
+                    phrase_words.extend(sounded)  # "레디스" → redis: a fleet word, by its sound
                 elif transliterate.HANGUL.fullmatch(token) and transliterate.stem(token) in unspoken and \
                         len(transliterate.stem(token)) >= 3 and not transliterate.is_verb_form(token) and \
                         transliterate.stem(token) not in KOREAN_PLAIN and not lexical_hangul(token):
@@ -861,7 +924,7 @@ class KeywordPlanner:
         for token in TOKEN_PATTERN.findall(text):
             word = token
             if transliterate.HANGUL.fullmatch(token) and may_name(token, unspoken):
-                if transliterate.closest_word(token, vocabulary):
+                if sounded_words(token, vocabulary, context):
                     continue  # "빌더" is the instance builder before it is the tag Role=build
                 word = transliterate.closest_word(token, values) or token
             if word in values and values[word][0] not in found:
@@ -897,6 +960,9 @@ class KeywordPlanner:
         else:
             target_words = {w for phrase in found.phrases for w in words(phrase)}
             groups = [group for group in context.log_groups if set(words(group)) & target_words]
+            if not groups:  # "payments 로그": a word of a group's name that names no instance
+                said = self._group_words(text, context)
+                groups = [group for group in context.log_groups if set(words(group)) & said]
             if len(groups) == 1:
                 arguments["log_group"] = groups[0]
             elif not groups and len(context.log_groups) == 1:

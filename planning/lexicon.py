@@ -98,7 +98,7 @@ STATE_QUESTION_PATTERNS = (
 # State adjectives used as list filters ("stopped instances", "실행 중인 서버").
 STATE_ADJECTIVES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("running", (r"\brunning\b", r"\b(are|is) up\b", r"\bonline\b", r"\bactive\b", r"\blive\b",
-                 r"실행 ?중", r"켜진", r"켜져 ?있", r"돌아가", r"가동 ?중", r"살아 ?있는", r"동작 ?중")),
+                 r"실행 ?중", r"켜진", r"켜져 ?있", r"돌아가", r"돌고 ?있", r"가동 ?중", r"살아 ?있는", r"동작 ?중")),
     ("stopped", (r"\bstopped\b", r"\b(are|is) down\b", r"\boffline\b", r"\bturned off\b", r"\bshut down instances\b",
                  r"중지된", r"정지된", r"꺼진", r"꺼져 ?있", r"멈춘", r"멈춰 ?있", r"중지 ?상태", r"정지 ?상태",
                  r"중지돼 ?있", r"내려가 ?있")),

@@ -48,12 +48,15 @@ def _collapse(skeleton: str) -> str:
 def hangul_skeleton(word: str) -> str:
     """The sound skeleton of a Hangul word: "레디스" → "RaTaS", "젠킨스" → "SaNKaNS"."""
     parts: list[str] = []
-    for character in word:
+    for position, character in enumerate(word):
         code = ord(character)
         if not SYLLABLE_BASE <= code <= SYLLABLE_LAST:
             continue
         index = code - SYLLABLE_BASE
         initial, vowel, final = index // 588, (index % 588) // 28, index % 28
+        if final == 19 and position + 1 < len(word) and SYLLABLE_BASE <= ord(word[position + 1]) <= SYLLABLE_LAST \
+                and (ord(word[position + 1]) - SYLLABLE_BASE) // 588 in (12, 13, 14):
+            final = 0  # a final ㅅ before ㅈ/ㅊ only marks a short vowel: "엣지" is edge, "브릿지" bridge
         parts.append(INITIALS[initial] + VOWELS[vowel] + FINALS[final])
     return _collapse("".join(parts))
 
@@ -119,6 +122,18 @@ def _skeletons(stem: str) -> list[str]:
     return [skeleton]
 
 
+def _consonants(skeleton: str) -> str:
+    return "".join(mark for mark in skeleton if mark.isupper())
+
+
+def _same_short_consonants(first: str, second: str) -> bool:
+    """A short word is known by all its consonants: "최근" (recent: S-K-N) is not "gen" (S-N), nor "좀"
+    (S-M) "jump" (S-M-B). Korean keeps each consonant of a short English word when it writes it; only
+    longer words may differ by one."""
+    one, other = _consonants(first), _consonants(second)
+    return min(len(one), len(other)) > 2 or one == other
+
+
 def _onset(skeleton: str) -> str:
     """The first consonant class: a name is known by how it starts ("중지" never sounds like nginx)."""
     return next((mark for mark in skeleton if mark.isupper()), "")
@@ -148,6 +163,7 @@ def spelled_letters(hangul: str) -> list[str]:
 # and a few open stems (켜, 꺼, 봐 …) with any ending; a loanword rarely has that shape ("코어", core, has
 # an open first syllable and stays a name).
 VERB_ENDING = re.compile(r"(었어|았어|였어|어요|아요|줘요|주세요|어|아|여|줘|요|니|냐|네|까|래)$")
+HA_VERB_ENDS = frozenset("해했하돼됐되")  # the last syllable of a noun + 하다/되다 verb's stem
 OPEN_VERB_STEMS = frozenset("켜 꺼 봐 해 줘 가 와 써 돌려 살려 내려 올려 띄워 꺼져 켜져 멈춰 재워 깨워".split())
 
 
@@ -157,8 +173,8 @@ def is_verb_form(hangul: str) -> bool:
     if not ending or ending.start() == 0:
         return False
     stem_part = hangul[:ending.start()]
-    if stem_part in OPEN_VERB_STEMS:
-        return True
+    if stem_part in OPEN_VERB_STEMS or (len(stem_part) >= 2 and stem_part[-1] in HA_VERB_ENDS):
+        return True  # "부탁해요", "확인했어": a noun + 하다 is a verb, whatever the noun sounds like
     return len(stem_part) == 1 and bool((ord(stem_part) - SYLLABLE_BASE) % 28) if HANGUL.fullmatch(stem_part) else False
 
 
@@ -180,7 +196,8 @@ def closest_word(hangul: str, candidates: Iterable[str]) -> str | None:
             continue
         for word, sounds in words.items():
             for sound in sounds:
-                if len(sound) >= MIN_SKELETON and _onset(sound) == _onset(skeleton):
+                if len(sound) >= MIN_SKELETON and _onset(sound) == _onset(skeleton) and \
+                        _same_short_consonants(sound, skeleton):
                     best[word] = max(best.get(word, 0.0), similarity(skeleton, sound))
     scored = sorted(((score, word) for word, score in best.items()), reverse=True)
     needed = SHORT_MATCH_RATIO if len(stem(hangul)) <= 2 else MATCH_RATIO

@@ -247,7 +247,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         phrasing_rank=130,
         phrasings=(
             r"\blist\b", r"\bshow\b", r"\bdisplay\b", r"\binstances\b", r"\bservers\b", r"\bfleet\b", r"\binventory\b",
-            r"\bwhat('s| is) running\b", r"\bwhich (instances|servers|machines)\b", r"\bmachines\b", r"\bvms\b",
+            r"\bwhat('s| is) running\b", r"\b(which|what) (instances|servers|machines|boxes|hosts|nodes|vms)\b", r"\bmachines\b", r"\bvms\b",
             r"\bhow many\b", r"\benumerate\b",
             r"목록", r"리스트", r"보여", r"조회", r"현황", r"인스턴스", r"서버들", r"알려", r"몇 ?대", r"뭐가? ?있", r"어떤 (서버|인스턴스)",
         ),
@@ -268,7 +268,8 @@ TOOLS: tuple[ToolSpec, ...] = (
             r"\bdescribe\b", r"\bdetails?\b", r"\binfo(rmation)?\b", r"\bstatus\b", r"\bstate of\b", r"\btell me about\b",
             r"\binspect\b", r"\bhealth\b", r"\bhealthy\b", r"\bstatus checks?\b", r"\bis .+ (up|down|running|stopped|ok)\b",
             r"\bwhat('s| is) (up with|wrong with)\b", r"\bip address\b", r"\bwhen was .+ launched\b",
-            r"상세", r"정보", r"상태", r"자세히", r"헬스", r"아이피", r"괜찮", r"살아 ?있",
+            r"\bwhat (instance )?type\b",
+            r"상세", r"정보", r"상태", r"자세히", r"헬스", r"아이피", r"괜찮", r"살아 ?있", r"타입", r"사양", r"스펙",
         ),
     ),
     ToolSpec(
@@ -328,7 +329,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         phrasings=(
             r"\bstop\b", r"\bshut ?down\b", r"\bshut\b.{0,40}\b(off|down)\b", r"\bhalt\b", r"\bpower\b.{0,40}\b(off|down)\b",
             r"\bturn\b.{0,40}\boff\b", r"\bbring\b.{0,40}\bdown\b", r"\btake\b.{0,40}\b(down|offline)\b", r"\bpause\b",
-            r"중지", r"정지", r"멈춰", r"멈추", r"멈춤", r"꺼\s*(줘|주|봐|라|요|$|\.|!)", r"\b끄", r"^끄|\s끄", r"셧다운", r"내려 ?(줘|주|라|$)",
+            r"중지", r"정지", r"멈춰", r"멈추", r"멈춤", r"꺼\s*(줘|주|봐|라|요|버려|버리|놔|둬|$|\.|!)", r"\b끄", r"^끄|\s끄", r"셧다운", r"내려 ?(줘|주|라|$)",
             r"스톱",
         ),
     ),

@@ -190,3 +190,58 @@ def test_cost_for_a_day_or_the_last_n_days(text, arguments):
     lowered = clean(text)
     minutes, _ = extract_minutes(lowered)
     assert cost_arguments(lowered, minutes, today=date(2026, 3, 10)) == arguments
+
+
+FINTECH = PlannerContext(
+    instance_names=("fraud-scorer", "statement-gen", "card-vault", "reconciler", "fx-rates", "ops-jump",
+                    "sepa-gateway"),
+    log_groups=("/bank/ledger", "/bank/payments"),
+    tags=(("Team", "payments"), ("Team", "risk")),
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "tool", "targets"),
+    [
+        # a short Korean word is no fleet word that lacks one of its consonants: 최근 (recent) is not "gen",
+        # 좀 (a little) not "jump"
+        ("fraud-scorer CPU 최근 30분 최대값 보여줘", "get_metrics", ["fraud-scorer"]),
+        ("reconciler 좀 멈춰 줄래?", "stop_instances", ["reconciler"]),
+        # a name Korean writes as one word
+        ("카드볼트 리부트 부탁드려요", "reboot_instances", ["card vault"]),
+        ("카드볼트 인스턴스 타입이 뭐예요?", "describe_instance", ["card vault"]),
+        # the names after a correction replace the ones before; an excluded name is not meant
+        ("reboot fx-rates, sorry i meant reconciler", "reboot_instances", ["reconciler"]),
+        ("reboot reconciler, not fx-rates", "reboot_instances", ["reconciler"]),
+        ("fx-rates 말고 reconciler 재부팅해줘", "reboot_instances", ["reconciler"]),
+    ],
+)
+def test_names_are_what_the_words_mean(text, tool, targets):
+    result = planner.plan(text, FINTECH)
+    assert (result.outcome, result.tool, result.targets) == ("run", tool, targets)
+
+
+@pytest.mark.parametrize(
+    ("text", "tool", "arguments"),
+    [
+        ("ALARM 상태인 알람만 보여줘", "list_alarms", {"state": "ALARM"}),  # the value as declared
+        ("알람 상태 보여줘", "list_alarms", {}),  # the word, not the value
+        ("payments 로그 최근 1시간 에러만", "search_logs",
+         {"log_group": "/bank/payments", "filter_pattern": "ERROR", "minutes": 60}),
+        ("which boxes does team risk own", "list_instances", {"tags": {"Team": "risk"}}),
+        ("지금 돌고 있는 서버 전부 보여줘", "list_instances", {"state": "running"}),
+        ("t3 타입 인스턴스 보여줘", "list_instances", {"instance_type": "t3.*"}),
+        ("which instances have fraud in the name", "list_instances", {"name": "fraud"}),
+        ("reconciler status check 실패 지난 2시간 동안 몇 번?", "get_metrics",
+         {"metric": "StatusCheckFailed", "minutes": 120}),
+    ],
+)
+def test_argument_words_of_round_four(text, tool, arguments):
+    result = planner.plan(text, FINTECH)
+    assert (result.tool, {key: result.arguments[key] for key in arguments}) == (tool, arguments)
+    assert set(result.arguments) - set(arguments) <= {"statistic"}
+
+
+def test_an_unknown_hangul_name_on_a_describe_is_said_not_widened_to_the_fleet():
+    result = planner.plan("콤바인 상태 알려줘", FINTECH)
+    assert (result.tool, result.targets) == ("describe_instance", ["콤바인"])

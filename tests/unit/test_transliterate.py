@@ -27,6 +27,16 @@ def test_words_that_sound_like_no_fleet_word_find_nothing(korean):
     assert closest_word(korean, FLEET_WORDS) is None
 
 
+@pytest.mark.parametrize(("korean", "words"), [("최근", ("gen",)), ("좀", ("jump",)), ("부탁해요", ("butaker",))])
+def test_a_short_or_inflected_korean_word_is_no_fleet_word_missing_one_of_its_sounds(korean, words):
+    """최근 (recent) has a consonant "gen" lacks; 좀 lacks jump's p; 부탁해요 is a 하다 verb."""
+    assert closest_word(korean, words) is None
+
+
+def test_a_final_siot_before_jieut_only_marks_a_short_vowel():
+    assert (closest_word("엣지", ["edge", "eu"]), closest_word("브릿지", ["bridge"])) == ("edge", "bridge")
+
+
 def test_a_word_that_sounds_like_two_fleet_words_equally_finds_neither():
     assert closest_word("레디스", ["redis", "reddis"]) is None
 
