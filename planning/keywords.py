@@ -284,16 +284,17 @@ EXCLUDED = re.compile(r"\b(?:but\s+)?not\s+(?:the\s+)?(" + MARK + r")|\b(?:excep
                       + MARK + r")|(" + MARK + r")\s*(?:은|는|이|가|을|를)?\s*(?:말고|빼고|제외하고|제외|아니라|아니고)")
 
 
-def drop_unmeant(shielded: str) -> str:
-    """The shielded text without the names the message says it does not mean: those before a correction
-    (when names follow it) and those excluded ("not X", "X 말고")."""
+def drop_unmeant(shielded: str, names: list[str]) -> tuple[str, set[str]]:
+    """The shielded text without the names the message says it does not mean, and the excluded names:
+    names before a correction (when names follow it) are dropped; names excluded ("not X", "X 빼고") are
+    dropped and returned, so a plural or "all" that would take them in again leaves them out."""
     correction = next(reversed(list(CORRECTION.finditer(shielded))), None)  # the last one stands
     if correction is not None and re.search(MARK, shielded[correction.end():]):
         shielded = re.sub(MARK, " ", shielded[:correction.start()]) + shielded[correction.start():]
-    excluded = {mark for match in EXCLUDED.finditer(shielded) for mark in match.groups() if mark}
-    if excluded and re.sub("|".join(excluded), "", "".join(re.findall(MARK, shielded))):
-        shielded = re.sub("|".join(excluded), " ", shielded)  # only while another name is left
-    return shielded
+    marks = {mark for match in EXCLUDED.finditer(shielded) for mark in match.groups() if mark}
+    for mark in marks:
+        shielded = shielded.replace(mark, " ")
+    return shielded, {names[ord(mark) - NAME_MARK].lower() for mark in marks}
 
 
 def unshield(text: str, names: list[str]) -> str:
@@ -466,7 +467,7 @@ class KeywordPlanner:
             return Plan(outcome="chat", message="help", language=language)
         minutes, rest = extract_minutes(lowered)
         shielded, names = shield(rest, context)
-        shielded = drop_unmeant(shielded)
+        shielded, excluded = drop_unmeant(shielded, names)
         rest = unshield(shielded, names)
         state, shielded_without_state = self._state_adjective(shielded)
         rest_without_state = unshield(shielded_without_state, names)
@@ -522,6 +523,11 @@ class KeywordPlanner:
         if intent == "incidents":
             return Plan(outcome="run", tool="list_incidents", language=language)
         targets = self.extract_targets(rest, vocabulary, context)
+        if excluded:
+            self._leave_out(targets, excluded, context)
+            if not targets.phrases and not targets.wildcard:
+                return Plan(outcome="clarify", tool=declared_intents().tool_of[intent],
+                            message="which instance? every one named is excluded", language=language)
         if not targets.phrases and targets.unknown and not targets.wildcard:
             targets.phrases = targets.unknown  # the resolver says there is no such instance, and what is close
         if not targets.phrases and targets.strangers and not targets.wildcard and intent in WIDENING_READS:
@@ -570,6 +576,22 @@ class KeywordPlanner:
         if not targets.phrases:
             return Plan(outcome="clarify", tool=tool, arguments=arguments, message="which instance?", language=language)
         return Plan(outcome="run", tool=tool, arguments=arguments, targets=targets.phrases, language=language)
+
+    def _leave_out(self, targets: Targets, excluded: set[str], context: PlannerContext) -> None:
+        """"all web servers except web-server-2": every instance the words take in, less those excluded,
+        by name; "everything but X" becomes the fleet's names without X, so X can never be acted on."""
+        if targets.wildcard and not targets.phrases:
+            targets.phrases = list(context.instance_names)
+            targets.wildcard = False
+        inventory = self.name_instances(context)
+        kept: list[str] = []
+        for phrase in targets.phrases:
+            matches = [instance.name or "" for instance in resolve(phrase, inventory).matches]
+            if any(match.lower() in excluded for match in matches):
+                kept += [match for match in matches if match.lower() not in excluded]
+            elif phrase.lower() not in excluded:
+                kept.append(phrase)
+        targets.phrases = list(dict.fromkeys(kept))
 
     @staticmethod
     def _group_words(text: str, context: PlannerContext) -> set[str]:

@@ -15,6 +15,7 @@ from planning.chain import PlannerChain
 from planning.intent import action_of
 from planning.llm import LlmPlanner
 from sandbox.fleet import launch_instance
+from tests.conftest import APPROVER
 from tests.fakes.ollama_server import FakeOllama
 from tests.fakes.ollama_server import plan_json as plan
 
@@ -252,3 +253,25 @@ def test_full_width_input_is_read_as_what_it_looks_like(attack):
     reply = runtime.pipeline.handle("ｒｅｂｏｏｔ ｗｅｂ－ｓｅｒｖｅｒ－１", user=USER)
     assert reply.kind in ("confirm", "approve") and reply.proposal.instance_names == ["web-server-1"]
     assert reply.proposal.needs == "confirm"
+
+
+EXCLUSIONS = [  # the instance said to be left out, and what the words take in otherwise
+    ("reboot all web servers except web-server-2", "web-server-2", ["web-server-1"]),
+    ("restart the web servers but not staging-web", "staging-web", ["web-server-1", "web-server-2"]),
+    ("웹 서버들 중에 web-server-1 빼고 재시작해줘", "web-server-1", ["web-server-2"]),
+    ("reboot web-server-1, sorry i meant web-server-2", "web-server-1", ["web-server-2"]),
+]
+
+
+@pytest.mark.parametrize(("text", "left_out", "meant"), EXCLUSIONS)
+def test_an_instance_said_to_be_left_out_is_never_acted_on(attack, demo, wire, text, left_out, meant):
+    """"all web servers except web-server-2": confirming reboots the others, and web-server-2 never
+    reaches AWS — counted on the wire."""
+    runtime = attack()
+    reply = runtime.pipeline.handle(text, user=USER)
+    assert reply.proposal is not None and sorted(reply.proposal.instance_names) == meant, reply.text
+    decided = runtime.approvals.approve(reply.proposal.id, APPROVER if reply.kind == "approve" else USER)
+    assert decided.ok, decided
+    touched = {instance_id for mutation in wire.mutations for instance_id in mutation.instance_ids}
+    assert touched == {demo.fleet.ids[name] for name in meant}
+    assert demo.fleet.ids[left_out] not in touched
