@@ -87,7 +87,13 @@ PLAIN_ENGLISH = frozenset("""about after again ago all also and any anything are
     think this those though through time today too under until very want was way week weeks well were what
     when where which while who whole why will with within would yeah yes yesterday yet you your going
     hello thoughts anyone someone idea ideas happening happened seen show showing give given tell team
-    server servers thing whats hows""".split())
+    server servers thing whats hows
+    across along among amongst against inside outside onto into upon via without within throughout toward
+    towards beside besides beyond near during except per plus versus whether either neither nor whose whom
+    its itself ours mine yours his her hers him she he we they it me my myself anybody everybody nobody
+    none nothing everything everyone somewhere anywhere everywhere nowhere there's here's let's that's it's
+    above below behind underneath altogether overall entire total whole lately currently earlier later
+    today's tonight tomorrow morning afternoon evening night hourly daily weekly monthly""".split())
 KNOWN_WORDS = frozenset(_literal_words(pattern for _, patterns in lexicon.INTENT_PATTERNS for pattern in patterns)
                         | _literal_words(pattern for _, patterns in lexicon.STATE_ADJECTIVES for pattern in patterns)
                         | _literal_words(pattern for table in (lexicon.METRIC_WORDS, lexicon.STATISTIC_WORDS,
@@ -273,7 +279,9 @@ def shield(text: str, context: PlannerContext) -> tuple[str, list[str]]:
         return chr(NAME_MARK + len(found) - 1)
 
     text = KEY_VALUE.sub(mark_pair, text)
-    return re.sub(r"(?<![\w/-])(?:[a-z0-9]+(?:[-_.][a-z0-9]+)+|[a-z]{3,}|[가-힣]+)(?![\w/-])", mark, text), found
+    # a Latin name may have a Korean particle right after it ("alarm-relay로")
+    return re.sub(r"(?<![\w/-])(?:[a-z0-9]+(?:[-_.][a-z0-9]+)+(?![a-z0-9_/-])|[a-z]{3,}(?![a-z0-9_/-])|[가-힣]+(?![\w/-]))",
+                  mark, text), found
 
 
 MARK = "[\ue000-\ue0ff]"
@@ -295,6 +303,52 @@ def drop_unmeant(shielded: str, names: list[str]) -> tuple[str, set[str]]:
     for mark in marks:
         shielded = shielded.replace(mark, " ")
     return shielded, {names[ord(mark) - NAME_MARK].lower() for mark in marks}
+
+
+GLUED_TEAM = re.compile(r"([가-힣]{2,})(팀)(?=[\s은는이가을를의도만]|$)")  # "데이터팀" is the data team: 데이터 팀
+
+
+def latin_names(text: str, context: PlannerContext) -> str:
+    """Hangul words that say a Name tag's words in order become that Name ("알람 릴레이" → alarm-relay,
+    "빌링 미디에이터" → billing-mediator, "타워 텔레메트리 5" → tower-telemetry-5), before any word is
+    read for its meaning: a name's word that is also a lexicon word (알람, 빌링, 인시던트) is the name's
+    here. Without the name's number ("타워 텔레메트리 3") the words stay words ("tower telemetry 3")."""
+    if not transliterate.HANGUL.search(text):
+        return text
+    tokens = list(re.finditer(r"\S+", text))
+    shapes = []
+    for name in sorted(context.instance_names, key=len, reverse=True):
+        parts = words(name)
+        alpha = [part for part in parts if not part.isdigit()]
+        if len(alpha) >= 2 and parts[:len(alpha)] == alpha:
+            shapes.append((name, alpha, parts[len(alpha):]))
+    replaced: list[tuple[int, int, str]] = []
+    index = 0
+    while index < len(tokens):
+        for name, alpha, digits in shapes:
+            run = tokens[index:index + len(alpha)]
+            if len(run) < len(alpha) or not any(transliterate.HANGUL.fullmatch(token.group(0)) for token in run) \
+                    or not all(token.group(0) == word or (
+                        transliterate.HANGUL.fullmatch(token.group(0)) is not None and
+                        transliterate.closest_word(transliterate.stem(token.group(0)), (word,), in_name=True) == word)
+                        for token, word in zip(run, alpha, strict=True)):
+                continue
+            end = run[-1].end()
+            last = run[-1].group(0)
+            suffix = last[len(transliterate.stem(last)):] if transliterate.HANGUL.fullmatch(last) else ""
+            said_digits = tokens[index + len(alpha):index + len(alpha) + len(digits)]
+            if digits and [token.group(0) for token in said_digits] == digits:
+                replaced.append((run[0].start(), said_digits[-1].end(), name))
+            elif digits and said_digits and said_digits[0].group(0).isdigit():
+                replaced.append((run[0].start(), end, " ".join(alpha) + suffix))
+            else:  # the particle or plural stays ("웹 서버들" → web server들: every web server)
+                replaced.append((run[0].start(), end, (name if not digits else " ".join(alpha)) + suffix))
+            index += len(alpha) - 1
+            break
+        index += 1
+    for start, end, name in reversed(replaced):
+        text = text[:start] + name + text[end:]
+    return text
 
 
 def unshield(text: str, names: list[str]) -> str:
@@ -347,6 +401,23 @@ def written_value(tool: str, argument: str, text: str) -> str | None:
     return None
 
 
+# "5 minute periods", "1분 간격", "every 5 minutes", "5분마다": the resolution of a series, never its window
+PERIOD_PATTERN = re.compile(NUMBER_START + r"(\d+)\s*-?\s*(seconds?|secs?|s|minutes?|mins?|m|hours?|h|초|분|시간)\s*"
+                            r"(?:periods?|granularity|resolution|intervals?|buckets?|steps?|간격|단위|주기|마다)\b"
+                            r"|\b(?:every|per)\s+(\d+)\s*(seconds?|secs?|minutes?|mins?|hours?)\b")
+PERIOD_UNITS = {"s": 1, "초": 1, "m": 60, "분": 60, "h": 3600, "시간": 3600}
+
+
+def extract_period(text: str) -> tuple[int | None, str]:
+    """The period (seconds) a series is asked at, and the text without it."""
+    match = PERIOD_PATTERN.search(text)
+    if match is None:
+        return None, text
+    number, unit = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    factor = PERIOD_UNITS.get(unit, PERIOD_UNITS.get(unit[0], 60))
+    return int(number) * factor, text[:match.start()] + " " + text[match.end():]
+
+
 def extract_minutes(text: str) -> tuple[int | None, str]:
     for pattern, factor in TIME_PATTERNS:
         match = re.search(pattern, text)
@@ -374,7 +445,7 @@ NAME_FILTER = re.compile(r"\b(?:with|ha(?:ve|s|ving)|contain(?:s|ing)?) [\"'`]?(
 DIAGNOSTIC_ASK = re.compile(r"\b(what'?s (going on|wrong|happening)|why|thoughts|any ideas?|look into|take a look|"
                             r"have a look)\b|왜|무슨 일|원인|살펴")
 ALARM_PREFIX = re.compile(r"\b(?:(?:starting|beginning) with|prefix(?:ed)?(?: with| by)?) [\"'`]?([a-z0-9][\w.-]*)"
-                          r"|([a-z0-9][\w.-]*)\s*(?:으로|로) 시작하는")
+                          r"|([a-z0-9][a-z0-9_.-]*)\s*(?:으로|로) 시작하는")
 # "logs for rejected", "rejected 검색": a word to search for that is none of the lexicon's filters
 SEARCH_WORD = re.compile(r"\b(?:for|containing|matching|grep(?: for)?)\s+[\"'`]?([a-z0-9][\w.-]{2,})"
                          r"|[\"'`]?([a-z0-9][\w.-]{2,})[\"'`]?\s*(?:을|를)?\s*(?:검색|찾아|grep)")
@@ -431,7 +502,7 @@ class KeywordPlanner:
 
     def coverage(self, text: str, context: PlannerContext) -> Coverage:
         """Which words of the message the keyword reading accounts for (see `Coverage`)."""
-        lowered = clean(text)
+        lowered = latin_names(clean(text), context)
         _, rest = extract_minutes(lowered)
         shielded, _ = shield(rest, context)
         state, without_state = self._state_adjective(shielded)
@@ -465,7 +536,9 @@ class KeywordPlanner:
         lowered = clean(text)
         if not lowered:
             return Plan(outcome="chat", message="help", language=language)
-        minutes, rest = extract_minutes(lowered)
+        lowered = latin_names(GLUED_TEAM.sub(r"\1 \2", lowered), context)
+        period, without_period = extract_period(lowered)
+        minutes, rest = extract_minutes(without_period)
         shielded, names = shield(rest, context)
         shielded, excluded = drop_unmeant(shielded, names)
         rest = unshield(shielded, names)
@@ -483,8 +556,8 @@ class KeywordPlanner:
             intent = "logs"  # "billing logs errors": /clinic/billing's lines, not the bill
         if intent is None and first_match(shielded, lexicon.METRIC_WORDS):
             intent = "metrics"  # "디스크 읽기 지난 3시간": a metric named in words is a metrics read
-        if intent == "describe" and minutes and first_match(shielded, lexicon.METRIC_WORDS):
-            intent = "metrics"  # "status check 실패 지난 2시간 동안 몇 번?": a window makes it a series
+        if intent == "describe" and first_match(shielded, lexicon.METRIC_WORDS):
+            intent = "metrics"  # "are status checks failing on X?", "status check 실패 지난 2시간": the metric named
         if intent in ("metrics", "describe") and DIAGNOSTIC_ASK.search(lowered) and first_match(
                 lowered, lexicon.SYMPTOM_WORDS) not in (None, "rebooted", "down"):
             intent = "diagnose"
@@ -502,7 +575,7 @@ class KeywordPlanner:
             intent = self._implicit_intent(lowered, rest_without_state, vocabulary, context)
         if intent in (None, "help", "greeting"):
             return Plan(outcome="chat", message="help" if intent != "greeting" else "greeting", language=language)
-        if intent == "unsupported":
+        if intent == "unsupported" or self._leading_verb(lowered, context):
             return Plan(outcome="refuse", message="unsupported", language=language)
 
         if intent == "list":
@@ -547,12 +620,16 @@ class KeywordPlanner:
                 arguments["statistic"] = statistic
             if minutes:
                 arguments["minutes"] = minutes
+            if period:
+                arguments["period_seconds"] = period
             phrases = [] if targets.wildcard and not targets.phrases else targets.phrases
             return Plan(outcome="run", tool=tool, arguments=arguments, targets=phrases, language=language)
         if intent == "describe":
             if not targets.phrases:  # "t3 타입 인스턴스 상태": no instance named, so a list, with its filters
                 return self._plan_list(rest_without_state, state, vocabulary, context, language)
-            if len(targets.phrases) > 1:
+            if len(targets.phrases) > 1:  # "describe A and B": those side by side; many are a list
+                if len(targets.phrases) <= 5 and not targets.plural and not targets.wildcard:
+                    return Plan(outcome="run", tool=tool, targets=targets.phrases, language=language)
                 return Plan(outcome="run", tool="list_instances", arguments={}, targets=[], language=language)
             if resolve(targets.phrases[0], self.name_instances(context)).kind == "ambiguous":
                 # "mongo status" with mongo-primary and mongo-replica: show them all, a read asks no question
@@ -594,10 +671,25 @@ class KeywordPlanner:
         targets.phrases = list(dict.fromkeys(kept))
 
     @staticmethod
+    def _leading_verb(lowered: str, context: PlannerContext) -> bool:
+        """"archive the old logs" where `archive` is an instance: a fleet word opening the message and
+        followed by an article is an imperative verb this bot does not have, not the instance."""
+        found = re.match(r"([a-z]{3,}) (?:the|a|an|all|every|those|these|our|my|its|their|some)\b", lowered)
+        if found is None:
+            return False
+        word = found.group(1)
+        return word in fleet_words(context.instance_names) and not KeywordPlanner._known(word) \
+            and KeywordPlanner._intent(word) is None
+
+    @staticmethod
     def _group_words(text: str, context: PlannerContext) -> set[str]:
         """Words of the message that are a log group's own words ("billing" of /clinic/billing)."""
         said = set(re.findall(r"[a-z0-9]+", text))
-        group_words = {word for group in context.log_groups for word in words(group)} - {"prod", "app", "aws"}
+        group_words = frozenset({word for group in context.log_groups for word in words(group)} - {"prod", "app", "aws"})
+        for hangul in transliterate.HANGUL.findall(text):  # "시그널링 로그": /telco/signalling by its sound
+            if not lexical_hangul(hangul) and (sounded := transliterate.closest_word(transliterate.stem(hangul),
+                                                                                     group_words)):
+                said.add(sounded)
         return said & group_words
 
     @staticmethod
@@ -619,6 +711,8 @@ class KeywordPlanner:
                         arguments[argument] = said[0]
         if minutes and "minutes" in fields:
             arguments["minutes"] = minutes
+        elif minutes and "days" in fields and "days" not in arguments:
+            arguments["days"] = max(1, round(minutes / 1440))  # "in the past 10 days": a tool that counts days
         phrases = [phrase for phrase in targets.phrases if phrase != WILDCARD] if spec.takes_targets else []
         return Plan(outcome="run", tool=tool, arguments=arguments, targets=phrases, language=language)
 
@@ -982,6 +1076,10 @@ class KeywordPlanner:
         else:
             target_words = {w for phrase in found.phrases for w in words(phrase)}
             groups = [group for group in context.log_groups if set(words(group)) & target_words]
+            owner = [group for group in groups for said in re.findall(r"([a-z0-9][a-z0-9-]*)'s\b", text)
+                     if said in words(group) or said == group.rsplit("/", 1)[-1]]
+            if len(groups) > 1 and len(set(owner)) == 1:
+                groups = owner[:1]  # "stream beacon's logs": the group of the one whose logs they are
             if not groups:  # "payments 로그": a word of a group's name that names no instance
                 said = self._group_words(text, context)
                 groups = [group for group in context.log_groups if set(words(group)) & said]

@@ -170,7 +170,7 @@ METRIC_WORDS: tuple[tuple[str, str], ...] = (
     (r"\bnetwork\b|\bnetwork ?in\b|\binbound\b|\bingress\b|\btraffic\b|네트워크|트래픽|수신|인바운드", "NetworkIn"),
     (r"\bdisk reads?\b|디스크 읽기", "DiskReadOps"),
     (r"\bdisk writes?\b|디스크 쓰기", "DiskWriteOps"),
-    (r"\bstatus ?check|상태 ?검사", "StatusCheckFailed"),
+    (r"\bstatus ?check|상태 ?(검사|체크)|스테이터스 ?체크", "StatusCheckFailed"),
     (r"\bcredits?\b|크레딧", "CPUCreditBalance"),
 )
 STATISTIC_WORDS: tuple[tuple[str, str], ...] = (
@@ -246,7 +246,8 @@ HYPOTHETICAL_PATTERNS = (
     r"(해야|해야 ?할|하는 ?게|해도) ?(할까|될까|돼\?|되나|되나요|될까요|좋을까|괜찮|맞)",
     r"\S*면 ?(어떻게|뭐가|무슨)", r"\bif\b.{0,60}\b(we'?d|we would|i'?d|would|we'?ll|we will|should we)\b",
     r",\s*right\s*\?\s*$", r"(할까|할지|해야 ?할지) ?말(까|지)", r"\bor not\b", r"\bwhether (to|or not)\b",
-    r"\bshould (we|i) or shouldn'?t\b", r"(해도 ?돼|해도 ?되)\s*\?", r"(왜|언제)\s",
+    r"\bshould (we|i) or shouldn'?t\b", r"\bi wish\b", r"\bif only\b", r"\bwish (we|i) could\b",
+    r"\bit would be (nice|great|good) to\b", r"싶다(?![가-힣])", r"(해도 ?돼|해도 ?되)\s*\?", r"(왜|언제)\s",
     r"(하|시키|되)면\s[^?]*\?\s*$", r"해야\s*(하|해|돼|되|할)[^?]*\?\s*$",
 )
 # A question about an action ("do we reboot it?", "재부팅할까요?"); a polite request overrides it.
@@ -272,5 +273,6 @@ REPORTED_PATTERNS = (
     r"\b(says|said|reads|read|states|stated|wrote|writes)\s*:",
     r"\b(wants|wanted|asks|asked|tells|told|expects|expected|needs|needed) (us|me|him|her|them) to\b",
     r"(라고|라구|이라고) ?(했|하더|하던|하는|해서|함|말|적혀)", r"(래요|라는데|라던데|랬어)",
+    r"(했|됐|껐|켰)(다)?(대|대요|다고|다던데|다네|다더라)(?![가-힣])",  # hearsay: "이미 누가 했대" (someone did, they say)
     r"[\"“”'‘’`][^\"“”'‘’`]{0,60}(reboot|restart|stop|start|terminate|재부팅|재시작|중지|종료|시작)[^\"“”'‘’`]{0,60}[\"“”'‘’`]",
 )

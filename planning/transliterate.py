@@ -164,7 +164,7 @@ def spelled_letters(hangul: str) -> list[str]:
 # an open first syllable and stays a name).
 VERB_ENDING = re.compile(r"(었어|았어|였어|어요|아요|줘요|주세요|어|아|여|줘|요|니|냐|네|까|래)$")
 HA_VERB_ENDS = frozenset("해했하돼됐되")  # the last syllable of a noun + 하다/되다 verb's stem
-OPEN_VERB_STEMS = frozenset("켜 꺼 봐 해 줘 가 와 써 돌려 살려 내려 올려 띄워 꺼져 켜져 멈춰 재워 깨워".split())
+OPEN_VERB_STEMS = frozenset("켜 꺼 봐 해 줘 가 와 써 돌려 살려 내려 올려 띄워 꺼져 켜져 멈춰 재워 깨워 도와 알려 보여 찾아".split())
 
 
 def is_verb_form(hangul: str) -> bool:
@@ -178,9 +178,10 @@ def is_verb_form(hangul: str) -> bool:
     return len(stem_part) == 1 and bool((ord(stem_part) - SYLLABLE_BASE) % 28) if HANGUL.fullmatch(stem_part) else False
 
 
-def closest_word(hangul: str, candidates: Iterable[str]) -> str | None:
+def closest_word(hangul: str, candidates: Iterable[str], in_name: bool = False) -> str | None:
     """The one fleet word a Hangul word sounds like (or spells letter by letter), or None when none
-    (or two equally) do — and None for an inflected verb."""
+    (or two equally) do — and None for an inflected verb. `in_name`: the word is one of several said in
+    a name's order ("타워 텔레메트리"), so a short exact sound (타워 = tower) will do."""
     if is_verb_form(hangul):
         return None
     words = {word: english_skeletons(word) for word in set(candidates) if re.fullmatch(r"[a-z][a-z0-9]*", word)}
@@ -188,8 +189,9 @@ def closest_word(hangul: str, candidates: Iterable[str]) -> str | None:
     if len(spelled) == 1:
         return spelled.pop()
     short = [word for word, sounds in words.items() if len(sounds[0]) == 2 and sounds[0] == hangul_skeleton(stem(hangul))]
-    if len(short) == 1 and len(stem(hangul)) == 1 and (ord(stem(hangul)) - SYLLABLE_BASE) % 28:
-        return short[0]  # "웹" = web: one closed syllable, only an exact match and the only one
+    if len(short) == 1 and ((in_name and len(stem(hangul)) >= 2)
+                            or (len(stem(hangul)) == 1 and (ord(stem(hangul)) - SYLLABLE_BASE) % 28)):
+        return short[0]  # "웹" = web (one closed syllable), "타워" = tower in a name: only an exact match
     best: dict[str, float] = {}
     for skeleton in (skeleton for stem in _stems(hangul) for skeleton in _skeletons(stem)):
         if len(skeleton) < MIN_SKELETON:

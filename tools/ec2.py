@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from tools.context import ToolContext
 from tools.errors import ToolError
 from tools.inventory import fetch_instances
 from tools.models import (
     Instance,
-    OneTargetArgs,
     Risk,
     StateChange,
     StateChangeResult,
@@ -90,8 +89,18 @@ def list_instances(ctx: ToolContext, args: ListInstancesArgs, _: list[Instance])
     return InstanceListResult(region=ctx.region(args.region), instances=instances)
 
 
-class DescribeInstanceArgs(OneTargetArgs):
+MAX_DESCRIBED = 5  # "describe A and B": a few side by side; more is a list
+
+
+class DescribeInstanceArgs(TargetedArgs):
     verb: ClassVar[str] = "describe"
+
+    @field_validator("targets")
+    @classmethod
+    def _few_targets(cls, value: list[str]) -> list[str]:
+        if len(value) > MAX_DESCRIBED:
+            raise ValueError(f"describe at most {MAX_DESCRIBED} instances at a time (a list shows more)")
+        return value
 
 
 class StatusCheck(BaseModel):
@@ -118,8 +127,21 @@ class StatusCheck(BaseModel):
 class InstanceDetails(ToolResult):
     instance: Instance
     status_checks: StatusCheck | None = None
+    more: list[InstanceDetails] = Field(default_factory=list)  # the others asked about, in the order named
+
+    def _all(self) -> list[InstanceDetails]:
+        return [self] + [other.model_copy(update={"language": self.language}) for other in self.more]
 
     def to_text(self) -> str:
+        return "\n\n".join(details._one_text() for details in self._all())
+
+    def to_blocks(self) -> list[Block]:
+        blocks: list[Block] = []
+        for index, details in enumerate(self._all()):
+            blocks += ([{"type": "divider"}] if index else []) + details._one_blocks()
+        return blocks
+
+    def _one_text(self) -> str:
         i = self.instance
         say = self.say
         lines = [
@@ -135,7 +157,7 @@ class InstanceDetails(ToolResult):
                              f"상태 검사: 인스턴스 {checks.instance_status}, 시스템 {checks.system_status}") + failing)
         return "\n".join(lines)
 
-    def to_blocks(self) -> list[Block]:
+    def _one_blocks(self) -> list[Block]:
         i = self.instance
         e = escape
         say = self.say
@@ -157,13 +179,12 @@ class InstanceDetails(ToolResult):
 
 
 def describe_instance(ctx: ToolContext, args: DescribeInstanceArgs, instances: list[Instance]) -> InstanceDetails:
-    instance = instances[0]
     ec2 = ctx.clients.client("ec2", args.region)
-    statuses = ec2.describe_instance_status(InstanceIds=[instance.id], IncludeAllInstances=True).get(
-        "InstanceStatuses", []
-    )
-    checks = StatusCheck.from_aws(statuses[0]) if statuses else None
-    return InstanceDetails(instance=instance, status_checks=checks)
+    statuses = ec2.describe_instance_status(InstanceIds=[instance.id for instance in instances],
+                                            IncludeAllInstances=True).get("InstanceStatuses", [])
+    by_id = {status.get("InstanceId"): StatusCheck.from_aws(status) for status in statuses}
+    details = [InstanceDetails(instance=instance, status_checks=by_id.get(instance.id)) for instance in instances]
+    return details[0].model_copy(update={"more": details[1:]})
 
 
 class StartInstancesArgs(TargetedArgs):
@@ -290,7 +311,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             r"\bstart(?!(ing|s) with)", r"(?<!re)\bboot\b", r"\bpower\b.{0,40}\b(on|up)\b", r"\bturn\b.{0,40}\bon\b",
             r"\bbring\b.{0,40}\b(up|back)\b", r"\bspin (it |them )?up\b", r"\bfire (it |them )?up\b", r"\bwake\b",
             r"\bresume\b",
-            r"시작", r"켜(?!져|지(?!\s*(마|말)))", r"기동", r"(?<!재)부팅", r"올려 ?(줘|주|라|$)", r"스타트", r"가동해", r"살려",
+            r"(?<!으로 )(?<!로 )(?<!으로)(?<!로)시작(?!하는)", r"켜(?!져|지(?!\s*(마|말)))", r"기동", r"(?<!재)부팅", r"올려 ?(줘|주|라|$)", r"스타트", r"가동해", r"살려",
         ),
     ),
     ToolSpec(

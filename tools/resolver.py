@@ -201,5 +201,19 @@ def closest_names(phrase: str, instances: Iterable[Instance], limit: int = 3) ->
     return [by_key[key] for key in keys]
 
 
+def closest_ties(phrase: str, suggestions: Sequence[str]) -> list[str]:
+    """The suggestions to offer: a numbered name that does not exist is nearest by its number
+    ("sms-gateway-2" where -1 and -3 exist is either; "jenkins-agent-9" is -2); otherwise the closest."""
+    said = re.fullmatch(r"(.*?)[\s_-]*(\d+)", normalise(phrase))
+    if said and suggestions:
+        numbered = [(name, re.fullmatch(r"(.*?)[\s_-]*(\d+)", normalise(name))) for name in suggestions]
+        siblings = [(name, abs(int(match.group(2)) - int(said.group(2)))) for name, match in numbered
+                    if match and match.group(1) == said.group(1)]
+        if siblings:
+            nearest = min(distance for _, distance in siblings)
+            return [name for name, distance in siblings if distance == nearest]
+    return list(suggestions[:1])
+
+
 def resolve_all(phrases: Sequence[str], inventory: Sequence[Instance]) -> list[Resolution]:
     return [resolve(phrase, inventory) for phrase in phrases]

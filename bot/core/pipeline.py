@@ -34,7 +34,7 @@ from tools.accounts import Estate
 from tools.calls import PreparedCall, ToolOutcome
 from tools.models import Instance, Risk, instances_table
 from tools.registry import REGISTRY
-from tools.resolver import resolve
+from tools.resolver import closest_ties, resolve
 from tools.runner import ToolRunner
 
 log = logging.getLogger(__name__)
@@ -291,7 +291,7 @@ class Pipeline:
             resolution = resolve(str(phrase), inventory)
             for instance in resolution.matches:
                 found.setdefault(instance.id, instance)
-            for name in resolution.suggestions[:1]:
+            for name in closest_ties(str(phrase), resolution.suggestions):
                 if name in by_name:
                     found.setdefault(by_name[name].id, by_name[name])
         return list(found.values())

@@ -34,6 +34,26 @@ def test_describe_instance_by_phrase_includes_status_checks(demo):
     assert outcome.result.status_checks.instance_status == "ok"
 
 
+def test_two_instances_named_are_described_side_by_side_each_with_its_own_checks(demo):
+    from tests.fakes.block_kit import problems
+
+    demo.faults.impair_status_check("api-server")
+    try:
+        outcome = demo.runner.run("describe_instance", {"targets": ["web-server-1", "api-server"]})
+    finally:
+        demo.faults.restore_status_check("api-server")
+    assert outcome.ok, outcome.message
+    shown = [outcome.result.instance, *(other.instance for other in outcome.result.more)]
+    assert [instance.name for instance in shown] == ["web-server-1", "api-server"]
+    assert outcome.result.status_checks.failing == []
+    assert outcome.result.more[0].status_checks.failing == ["instance:reachability=failed"]
+    text = outcome.result.to_text()
+    assert "web-server-1" in text and "api-server" in text and "reachability=failed" in text
+    assert problems("chat.postMessage", {"channel": "C1", "text": "x", "blocks": outcome.result.to_blocks()}) == []
+    too_many = demo.runner.run("describe_instance", {"targets": [d.name for d in DEMO_FLEET[:6]]})
+    assert not too_many.ok and "at most 5" in too_many.message
+
+
 def test_impaired_status_check_is_visible(demo):
     demo.faults.impair_status_check("api-server")
     checks = demo.runner.run("describe_instance", {"targets": ["api-server"]}).result.status_checks

@@ -38,7 +38,7 @@ def test_verbs_in_both_languages_follow_the_aws_console(text, tool):
 
 def test_korean_entity_words_become_name_words():
     """By sound or letter by letter, against the fleet's own words (no fleet: nothing to match)."""
-    assert plan("웹 서버 1 재부팅해줘").targets == ["web server 1"]
+    assert plan("웹 서버 1 재부팅해줘").targets == ["web-server-1"]  # a name's words in its order: the name
     assert plan("디비 CPU 보여줘").targets == ["db"]
     assert english_target_words("웹 서버 2", CONTEXT) == "web server 2"
     assert english_target_words("웹 서버 2") == "server 2"
@@ -69,7 +69,7 @@ def test_triage_questions_in_both_languages():
     assert plan("최근 변경 사항").arguments == {"minutes": 60}
     assert plan("who rebooted web-server-1?").arguments == {"minutes": 1440}  # a named instance looks back a day
     slow = plan("api 서버 왜 느려?")
-    assert slow.tool == "diagnose" and slow.targets == ["api server"] and slow.arguments == {"symptom": "slow"}
+    assert slow.tool == "diagnose" and slow.targets == ["api-server"] and slow.arguments == {"symptom": "slow"}
     assert plan("diagnose").outcome == "clarify"
     assert plan("why is the bill so high this month?").tool == "get_cost"  # money is not an instance problem
 
@@ -245,3 +245,45 @@ def test_argument_words_of_round_four(text, tool, arguments):
 def test_an_unknown_hangul_name_on_a_describe_is_said_not_widened_to_the_fleet():
     result = planner.plan("콤바인 상태 알려줘", FINTECH)
     assert (result.tool, result.targets) == ("describe_instance", ["콤바인"])
+
+
+SIGNALS = PlannerContext(
+    instance_names=("alarm-relay", "eu-relay-3", "incident-bridge", "tower-telemetry-2", "tower-telemetry-5",
+                    "beacon", "stream", "archive", "us-fetch-1", "subscriber-db"),
+    log_groups=("/sig/beacon", "/sig/stream", "/telco/signalling"),
+    tags=(("Team", "data"),),
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "tool", "arguments", "targets"),
+    [
+        # a name's words said in Hangul are the name's, even where one is a lexicon word (알람, 인시던트)
+        ("알람 릴레이 재부팅", "reboot_instances", {}, ["alarm-relay"]),
+        ("인시던트 브리지 재시작해주세요", "reboot_instances", {}, ["incident-bridge"]),
+        ("타워 텔레메트리 5 상태 체크 실패했어?", "get_metrics", {"metric": "StatusCheckFailed"}, ["tower-telemetry-5"]),
+        # a Latin name with a particle is the name; "로 시작하는" is a prefix, not a start
+        ("alarm-relay로 시작하는 알람 보여줘", "list_alarms", {"name_prefix": "alarm-relay"}, []),
+        # a log group's word said by sound; the group of the one whose logs they are
+        ("시그널링 로그 에러", "search_logs", {"log_group": "/telco/signalling", "filter_pattern": "ERROR"}, []),
+        ("stream beacon's logs", "search_logs", {"log_group": "/sig/beacon"}, []),
+        # a window and the period of a series are two things
+        ("disk write ops of subscriber-db, average, last 6 hours, 5 minute periods", "get_metrics",
+         {"metric": "DiskWriteOps", "statistic": "Average", "minutes": 360, "period_seconds": 300}, ["subscriber-db"]),
+        ("cpu across the fleet", "get_metrics", {}, []),
+        ("데이터팀 인스턴스 뭐 있어?", "list_instances", {"tags": {"Team": "data"}}, []),
+        ("describe beacon and stream", "describe_instance", {}, ["beacon", "stream"]),
+        ("any cost anomalies in the past 10 days?", "cost_anomalies", {"days": 10}, []),
+    ],
+)
+def test_round_five_mechanisms(text, tool, arguments, targets):
+    result = planner.plan(text, SIGNALS)
+    assert (result.outcome, result.tool) == ("run", tool), result
+    assert {key: result.arguments.get(key) for key in arguments} == arguments
+    assert sorted(result.targets) == sorted(targets) or [t.replace(" ", "-") for t in result.targets] == targets
+
+
+def test_an_instance_named_like_a_verb_opening_a_sentence_is_the_verb():
+    """"archive the old logs" with an instance called archive: an action the bot does not have."""
+    assert planner.plan("archive the old logs", SIGNALS).outcome == "refuse"
+    assert planner.plan("restart the archive", SIGNALS).targets == ["archive"]

@@ -47,7 +47,7 @@ NAMES = ("redis-cache", "jenkins", "ledger-db", "kafka-1", "kafka-2", "grafana")
 @pytest.mark.parametrize(("text", "tool", "targets"), [
     ("레디스 재부팅해줘", "reboot_instances", ["redis"]),
     ("젠킨스 상태", "describe_instance", ["jenkins"]),
-    ("레저 디비 시작해줘", "start_instances", ["ledger db"]),
+    ("레저 디비 시작해줘", "start_instances", ["ledger-db"]),
     ("카프카들 재부팅해줘", "reboot_instances", ["kafka-1", "kafka-2"]),
     ("그라파나 CPU 보여줘", "get_metrics", ["grafana"]),
 ])
