@@ -12,9 +12,9 @@ import difflib
 
 from planning.glossary import load_glossary
 from planning.intent import normalise_input
-from planning.keywords import KeywordPlanner, english_target_words, fleet_words, name_words
+from planning.keywords import KeywordPlanner, english_target_words, fleet_words, latin_names, name_words, sounded_words
 from planning.plan import PlannerContext
-from planning.transliterate import HANGUL, closest_word
+from planning.transliterate import HANGUL
 from tools.resolver import resolve, words
 
 FUZZY_CUTOFF = 0.8
@@ -32,12 +32,10 @@ def message_words(text: str, context: PlannerContext | None = None) -> set[str]:
     said = (set(words(text)) | set(words(english_target_words(text, context)))
             | set(words(synonyms(text, context))))
     if context is not None:
-        compounds = {"".join(word for word in words(name) if not word.isdigit()): name
-                     for name in context.instance_names if len(words(name)) > 1}
-        for hangul in HANGUL.findall(text):
-            joined = closest_word(hangul, compounds)
-            if joined:
-                said |= {word for word in words(compounds[joined]) if not word.isdigit()}  # a number is said or not
+        said |= set(words(latin_names(text.lower(), context)))  # "알람 릴레이" → alarm-relay, as the planner reads it
+        vocabulary = fleet_words(context.instance_names)
+        for hangul in HANGUL.findall(text):  # a name Korean writes as one word ("배치워커" → batch, worker)
+            said |= set(sounded_words(hangul, vocabulary, context))
     return said
 
 

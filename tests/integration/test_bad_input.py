@@ -25,7 +25,8 @@ from tools.runner import ToolRunner
         ("get_cost", {"period": "fortnight"}, "invalid", "period:"),
         ("get_cost", {"period": "day"}, "invalid", "period=day needs the day"),
         ("delete_everything", {}, "invalid", "unknown tool 'delete_everything'"),
-        ("describe_instance", {"targets": ["api-server", "bastion"]}, "invalid", "one instance at a time"),
+        ("describe_instance", {"targets": ["api-server", "bastion", "web-server-1", "web-server-2", "db-primary",
+                                            "staging-web"]}, "invalid", "at most 5 instances at a time"),
     ],
 )
 def test_bad_arguments_give_a_clear_message(demo, tool, args, status, expected):

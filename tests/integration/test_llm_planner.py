@@ -308,15 +308,15 @@ def test_the_model_can_serve_the_triage_tools_where_the_keywords_read_nothing(ol
     assert "database connection pool exhausted" in reply.text and "it changed nothing" in reply.text
 
 
-def test_a_grounded_model_answers_where_the_keywords_could_only_ask(ollama, make_runtime, demo):
-    """"배치워커 재시작해줘" (the name as one Korean word): the keywords find the reboot but no instance and
-    would ask "which instance?"; the model's batch-worker is in the message's words, so it serves — still a
-    proposal to confirm — and the audit says which reading served and why."""
+def test_a_grounded_model_answers_where_the_keywords_left_a_name_unresolved(ollama, make_runtime, demo):
+    """"배치워커 (bw-01) 재시작해줘": the keywords read the reboot but leave "bw-01" naming nothing, so their
+    reading is weak; the model's batch-worker is in the message's words (the name written as one Korean
+    word), so it serves — still a proposal to confirm — and the audit says which reading served and why."""
     ollama.script(plan_json(tool="reboot_instances", targets=["batch-worker"], language="ko"))
     runtime = llm_runtime(make_runtime, ollama.url)
-    reply = runtime.pipeline.handle("배치워커 재시작해줘", user="U1")
+    reply = runtime.pipeline.handle("배치워커 (bw-01) 재시작해줘", user="U1")
     assert reply.kind == "confirm" and reply.proposal.instance_names == ["batch-worker"], reply.text
-    assert reply.decision.planner == "llm" and "grounded" in reply.decision.planner_why
+    assert reply.decision.planner == "llm" and "bw-01" in reply.decision.planner_why, reply.decision.planner_why
     assert demo.clients.real_mutations() == []
     [row] = [row for row in runtime.audit.recent(limit=5) if row.kind == "proposal"]
     assert row.detail["planner"] == "llm" and row.detail["planner_why"] == reply.decision.planner_why
