@@ -88,7 +88,8 @@ PAST_VERBS = {"reboot": r"\b(bounced|recycled|power.?cycled|cycled|kicked)\b",
               "terminate": r"\b(killed|deleted|destroyed|nuked|removed|decommissioned)\b"}
 PAST_AFTER = re.compile(r"^[^,;.!?]{0,40}\b(ago|earlier|yesterday|last night|this morning|already)\b")
 PAST_KO = re.compile(r"^\s*(?:(?:은|는|을|를)?\s*(?:내가|제가|우리가|저희가|누가)?\s*(?:이미|벌써|방금|아까)\s*)?"
-                     r"(했|시켰|하였|해 ?놨|해 ?뒀|해 ?봤)(어요|어|음|습니다|다|고|는데|지만|더니|거든|으니)?(?!\s*\?)")
+                     r"(했|시켰|하였|해 ?놨|해 ?뒀|해 ?봤|(?:은|는|이|가)?\s*(?:끝났|끝냈|완료(?:했|됐|되었)|마쳤|다 ?됐))"
+                     r"(어요|어|음|습니다|다|고|는데|지만|더니|거든|으니)?(?!\s*\?)")
 
 
 @dataclass

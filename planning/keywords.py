@@ -18,6 +18,7 @@ from typing import Any
 
 from planning import glossary, lexicon, transliterate
 from planning.glossary import load_glossary
+from planning.intent import RETRACTION
 from planning.periods import cost_arguments
 from planning.plan import WILDCARD, Plan, PlannerContext, detect_language
 from planning.scope import REGION_NAME
@@ -118,7 +119,7 @@ KOREAN_PLAIN = frozenset("""어떻게 얼마나 그리고 그런데 하지만 �
     영구 영구히 완전 완전히 전부 정말 진짜 제발 다시 바로 먼저 일단 계속 자꾸 그냥 혹시 지금 오늘 내일 어제 이거 그거
     저거 여기 거기 저기 모두 빨리 천천히 잠깐 잠시 아까 방금 이따 나중 전체 각각 하나 둘 셋 너무 많이 조금
     오래 항상 가끔 자주 요즘 갑자기 아직 벌써 이미 별로 전혀 거의 약간 살짝 엄청 되게 많이들
-    이제 이제는 그럼 그러면 근데 그래도 아마 다들 우리 저희 제가 내가""".split())
+    이제 이제는 그럼 그러면 근데 그래도 아마 다들 우리 저희 제가 내가 어때 어때요 어땠어 어떤가 어떤지 어떻고 좀 또 꼭 더 왜 잘 곧 막 딱 늘 참 꽤 안 못 뭐 누가""".split())
 
 
 INTENTS = tuple((name, _compile(patterns)) for name, patterns in lexicon.INTENT_PATTERNS)
@@ -220,7 +221,7 @@ def unspoken_hangul(text: str) -> set[str]:
 # these is the lexicon's ("재시작하고", "상태는"); one with anything else left ("로그쉽": 로그 + 쉽) may be
 # a name said by sound, whatever lexicon word it happens to contain.
 ENDING_SYLLABLES = frozenset("하해했할함합한시키켜되돼됐된될주줘세요고자래라어아지게니까봐좀중들는은이가을를의에로도만다죠네냐랑과와서며면야습예"
-                             "져있없싶않줄드려렸놔놨둬뒀봤겠였었았")
+                             "져있없싶않줄드려렸놔놨둬뒀봤겠였었았으")
 
 
 def lexical_hangul(word: str) -> bool:
@@ -258,8 +259,17 @@ def shield(text: str, context: PlannerContext) -> tuple[str, list[str]]:
     unspoken = unspoken_hangul(text)
     found: list[str] = []
 
+    single = frozenset(name for name in names if re.fullmatch(r"[a-z]+", name))
+
     def mark(match: re.Match[str]) -> str:
         token = match.group(0)
+        if transliterate.HANGUL.fullmatch(token) and single and LEXICON_WORDS.search(token) and \
+                len(transliterate.stem(token)) >= 2 and transliterate.stem(token) not in KOREAN_PLAIN and \
+                not transliterate.is_verb_form(token) and (named := transliterate.closest_word(transliterate.stem(token), single)) and \
+                KeywordPlanner._intent(token) is not None and KeywordPlanner._intent(text.replace(token, " ")) is not None:
+            # the word would be a verb of its own (스냅샷: a snapshot) but another verb is there: it is the name
+            found.append(named)  # "스냅샷 시작해줘" with an instance named snapshot: the name, and the verb stands
+            return chr(NAME_MARK + len(found) - 1)
         if transliterate.HANGUL.fullmatch(token) and lexicon_prefix_only(token):
             found.append(token)  # "로그인" (login) is no 로그 (log): a lexicon word inside a longer word
             return chr(NAME_MARK + len(found) - 1)
@@ -444,14 +454,15 @@ NAME_FILTER = re.compile(r"\b(?:with|ha(?:ve|s|ving)|contain(?:s|ing)?) [\"'`]?(
 # 100% cpu, what's going on")
 DIAGNOSTIC_ASK = re.compile(r"\b(what'?s (going on|wrong|happening)|why|thoughts|any ideas?|look into|take a look|"
                             r"have a look)\b|왜|무슨 일|원인|살펴")
-ALARM_PREFIX = re.compile(r"\b(?:(?:starting|beginning) with|prefix(?:ed)?(?: with| by)?) [\"'`]?([a-z0-9][\w.-]*)"
+ALARM_PREFIX = re.compile(r"\b(?:(?:start|begin)(?:s|ning|ing)? with|prefix(?:ed)?(?: with| by)?) [\"'`]?([a-z0-9][\w.-]*)"
                           r"|([a-z0-9][a-z0-9_.-]*)\s*(?:으로|로) 시작하는")
 # "logs for rejected", "rejected 검색": a word to search for that is none of the lexicon's filters
-SEARCH_WORD = re.compile(r"\b(?:for|containing|matching|grep(?: for)?)\s+[\"'`]?([a-z0-9][\w.-]{2,})"
+SEARCH_WORD = re.compile(r"\b(?:for|with|containing|matching|grep(?: for)?)\s+[\"'`]?([a-z0-9][\w.-]{2,})"
                          r"|[\"'`]?([a-z0-9][\w.-]{2,})[\"'`]?\s*(?:을|를)?\s*(?:검색|찾아|grep)")
 LOG_WORD = re.compile(r"\blogs?\b|로그")
 DECLARED_METRICS = tuple((pattern, value) for intent, argument, pattern, value in lexicon.DECLARED_WORDS
                          if argument == "metric")
+METRIC_PHRASES = _compile(pattern for pattern, _ in lexicon.METRIC_WORDS)
 # Reads that answer for every instance when no target is found: an unknown word must not widen them.
 WIDENING_READS = frozenset({"metrics", "changes", "describe"})
 TRIAGE_INTENTS = frozenset({"diagnose", "changes", "incidents"})
@@ -545,6 +556,9 @@ class KeywordPlanner:
         state, shielded_without_state = self._state_adjective(shielded)
         rest_without_state = unshield(shielded_without_state, names)
         intent = self._intent(shielded_without_state)
+        takeback = next(reversed(list(RETRACTION.finditer(shielded_without_state))), None)
+        if takeback is not None and (later := self._intent(shielded_without_state[takeback.end():])) is not None:
+            intent = later  # "stop X, 아 아니 재부팅으로" / "…, no wait, reboot it": the later clause's order
         if state is not None and (asked := self._intent(shielded)) in TRIAGE_INTENTS:
             intent = asked  # "who stopped web-server-2?": "stopped" is the question, not a filter
         if intent in (None, "list", "describe") and any(re.search(pattern, shielded)
@@ -595,6 +609,8 @@ class KeywordPlanner:
 
         if intent == "incidents":
             return Plan(outcome="run", tool="list_incidents", language=language)
+        if intent == "metrics":  # "disk write ops on X": the metric's words are no names (names were shielded)
+            rest = unshield(METRIC_PHRASES.sub(" ", shielded), names)
         targets = self.extract_targets(rest, vocabulary, context)
         if excluded:
             self._leave_out(targets, excluded, context)
@@ -684,9 +700,17 @@ class KeywordPlanner:
     @staticmethod
     def _group_words(text: str, context: PlannerContext) -> set[str]:
         """Words of the message that are a log group's own words ("billing" of /clinic/billing)."""
+        text = glossary.apply(text, context.synonyms)  # "감사 로그" is the audit log
         said = set(re.findall(r"[a-z0-9]+", text))
-        group_words = frozenset({word for group in context.log_groups for word in words(group)} - {"prod", "app", "aws"})
+        every = set.intersection(*(set(words(group)) for group in context.log_groups)) \
+            if len(context.log_groups) > 1 else set()  # "/edge/…" on every group tells none apart
+        group_words = frozenset({word for group in context.log_groups for word in words(group)}
+                                - {"prod", "app", "aws"} - every)
         for hangul in transliterate.HANGUL.findall(text):  # "시그널링 로그": /telco/signalling by its sound
+            bare = transliterate.stem(hangul)
+            if all(syllable in ENDING_SYLLABLES for syllable in hangul) or bare in KOREAN_PLAIN \
+                    or transliterate.is_verb_form(hangul):
+                continue
             if not lexical_hangul(hangul) and (sounded := transliterate.closest_word(transliterate.stem(hangul),
                                                                                      group_words)):
                 said.add(sounded)
@@ -835,6 +859,11 @@ class KeywordPlanner:
         found.plural = bool(PLURAL_WORDS.search(text) or any(  # "kafkas", "web servers", "databases": each
             token.endswith("s") and glossary.apply(token[:-1], context.synonyms).strip() in vocabulary
             for token in re.findall(r"[a-z]{3,}", text)))
+        # "the fetchers" are the fetch instances: an agent noun of a fleet word, in the plural
+        text = re.sub(r"\b([a-z]{3,}?)(?:e?rs)\b", lambda m: m.group(1) + "s" if m.group(1) in vocabulary
+                      and m.group(0) not in vocabulary else m.group(0), text)
+        found.plural = found.plural or any(token.endswith("s") and token[:-1] in vocabulary
+                                           for token in re.findall(r"[a-z]{3,}", text))
         text = name_words(text, context.synonyms)
         previous_words: list[str] = []
         unspoken = unspoken_hangul(text)
@@ -1093,10 +1122,12 @@ class KeywordPlanner:
                             message="which log group? " + ", ".join(options[:10]), language=language)
         quoted = QUOTED_PATTERN.search(original)
         filter_pattern = f'"{quoted.group(1)}"' if quoted else first_match(text, lexicon.LOG_FILTER_WORDS)
-        if not filter_pattern and (searched := SEARCH_WORD.search(text)):
+        group_words = {w for g in context.log_groups for w in words(g)}
+        for searched in ([] if filter_pattern else SEARCH_WORD.finditer(text)):
             word = next(group for group in searched.groups() if group)
-            if not self._known(word) and word not in {w for g in context.log_groups for w in words(g)}:
-                filter_pattern = word  # "search customs logs for rejected"
+            if not self._known(word) and word not in group_words:
+                filter_pattern = word  # "search customs logs for rejected"; "grep the … logs for malformed"
+                break
         if filter_pattern == "5xx":
             filter_pattern = '?"500" ?"502" ?"503" ?"504"'
         if filter_pattern:

@@ -167,9 +167,11 @@ NOISE_WORDS = frozenset(
 
 METRIC_WORDS: tuple[tuple[str, str], ...] = (
     (r"\bnetwork ?out\b|\boutbound\b|\begress\b|송신|아웃바운드|네트워크 ?아웃", "NetworkOut"),
-    (r"\bnetwork\b|\bnetwork ?in\b|\binbound\b|\bingress\b|\btraffic\b|네트워크|트래픽|수신|인바운드", "NetworkIn"),
-    (r"\bdisk reads?\b|디스크 읽기", "DiskReadOps"),
-    (r"\bdisk writes?\b|디스크 쓰기", "DiskWriteOps"),
+    (r"\bnetwork ?in\b|네트워크 ?인\b|\bnetwork\b|\binbound\b|\bingress\b|\btraffic\b|네트워크|트래픽|수신|인바운드", "NetworkIn"),
+    (r"\bdisk reads?( ?ops| operations| iops)?\b|디스크 읽기", "DiskReadOps"),
+    (r"\bdisk writes?( ?ops| operations| iops)?\b|디스크 쓰기", "DiskWriteOps"),
+    (r"\bsystem status ?checks?|시스템 상태 ?(검사|체크)", "StatusCheckFailed_System"),
+    (r"\binstance status ?checks?|인스턴스 상태 ?(검사|체크)", "StatusCheckFailed_Instance"),
     (r"\bstatus ?check|상태 ?(검사|체크)|스테이터스 ?체크", "StatusCheckFailed"),
     (r"\bcredits?\b|크레딧", "CPUCreditBalance"),
 )
@@ -245,7 +247,7 @@ HYPOTHETICAL_PATTERNS = (
     r"\b(hypothetically|in theory|just asking|just curious|thinking about|considering)\b",
     r"(해야|해야 ?할|하는 ?게|해도) ?(할까|될까|돼\?|되나|되나요|될까요|좋을까|괜찮|맞)",
     r"\S*면 ?(어떻게|뭐가|무슨)", r"\bif\b.{0,60}\b(we'?d|we would|i'?d|would|we'?ll|we will|should we)\b",
-    r",\s*right\s*\?\s*$", r"(할까|할지|해야 ?할지) ?말(까|지)", r"\bor not\b", r"\bwhether (to|or not)\b",
+    r",\s*right\s*\?\s*$", r"(할까|할지|해야 ?할지)(요)? ?말(까|지)", r"면 좋겠다(?![가-힣])", r"\bor not\b", r"\bwhether (to|or not)\b",
     r"\bshould (we|i) or shouldn'?t\b", r"\bi wish\b", r"\bif only\b", r"\bwish (we|i) could\b",
     r"\bit would be (nice|great|good) to\b", r"싶다(?![가-힣])", r"(해도 ?돼|해도 ?되)\s*\?", r"(왜|언제)\s",
     r"(하|시키|되)면\s[^?]*\?\s*$", r"해야\s*(하|해|돼|되|할)[^?]*\?\s*$",
@@ -267,12 +269,14 @@ POLITE_REQUEST_PATTERNS = (
     r"줄래\s*\??\s*$", r"줄\s*수\s*있",
 )
 # Reported or quoted speech: someone else's words, not this user's order.
+# every syllable that ends in ㄹ (할, 줄, 볼 …): "-ㄹ래요" asks what someone will do, "-래요" reports
+RIEUL_FINAL = "".join(chr(0xAC00 + index) for index in range(11172) if index % 28 == 8)
 REPORTED_PATTERNS = (
     r"\b(said|says|told|wrote|asked|suggested|mentioned|claims?|recommends?)\b.{0,20}\b(to|that|we|you|i)\b",
     r"\bthe (runbook|ticket|log|alarm|email|message) (says|said)\b", r"\baccording to\b",
     r"\b(says|said|reads|read|states|stated|wrote|writes)\s*:",
     r"\b(wants|wanted|asks|asked|tells|told|expects|expected|needs|needed) (us|me|him|her|them) to\b",
-    r"(라고|라구|이라고) ?(했|하더|하던|하는|해서|함|말|적혀)", r"(래요|라는데|라던데|랬어)",
+    r"(라고|라구|이라고) ?(했|하더|하던|하는|해서|함|말|적혀)", r"(?<![" + RIEUL_FINAL + r" ])래요|라는데|라던데|랬어",  # "줄래요" (will you?) asks
     r"(했|됐|껐|켰)(다)?(대|대요|다고|다던데|다네|다더라)(?![가-힣])",  # hearsay: "이미 누가 했대" (someone did, they say)
     r"[\"“”'‘’`][^\"“”'‘’`]{0,60}(reboot|restart|stop|start|terminate|재부팅|재시작|중지|종료|시작)[^\"“”'‘’`]{0,60}[\"“”'‘’`]",
 )

@@ -163,6 +163,9 @@ def spelled_letters(hangul: str) -> list[str]:
 # and a few open stems (켜, 꺼, 봐 …) with any ending; a loanword rarely has that shape ("코어", core, has
 # an open first syllable and stays a name).
 VERB_ENDING = re.compile(r"(었어|았어|였어|어요|아요|줘요|주세요|어|아|여|줘|요|니|냐|네|까|래)$")
+# ㅊ ㅋ ㅌ ㅍ: Korean writes a one-syllable English word with an aspirated initial ("큐" queue, "키" key),
+# which native words of one open syllable rarely start with
+ASPIRATED = frozenset({14, 15, 16, 17})
 HA_VERB_ENDS = frozenset("해했하돼됐되")  # the last syllable of a noun + 하다/되다 verb's stem
 OPEN_VERB_STEMS = frozenset("켜 꺼 봐 해 줘 가 와 써 돌려 살려 내려 올려 띄워 꺼져 켜져 멈춰 재워 깨워 도와 알려 보여 찾아".split())
 
@@ -189,8 +192,8 @@ def closest_word(hangul: str, candidates: Iterable[str], in_name: bool = False) 
     if len(spelled) == 1:
         return spelled.pop()
     short = [word for word, sounds in words.items() if len(sounds[0]) == 2 and sounds[0] == hangul_skeleton(stem(hangul))]
-    if len(short) == 1 and ((in_name and len(stem(hangul)) >= 2)
-                            or (len(stem(hangul)) == 1 and (ord(stem(hangul)) - SYLLABLE_BASE) % 28)):
+    if len(short) == 1 and ((in_name and len(stem(hangul)) >= 2) or (len(stem(hangul)) == 1 and (
+            (ord(stem(hangul)) - SYLLABLE_BASE) % 28 or (ord(stem(hangul)) - SYLLABLE_BASE) // 588 in ASPIRATED))):
         return short[0]  # "웹" = web (one closed syllable), "타워" = tower in a name: only an exact match
     best: dict[str, float] = {}
     for skeleton in (skeleton for stem in _stems(hangul) for skeleton in _skeletons(stem)):

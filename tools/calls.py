@@ -83,5 +83,9 @@ def describe_validation(tool: str, error: ValidationError) -> str:
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "is not an argument of this tool"
+        elif item["type"] in ("less_than_equal", "greater_than_equal") and "ctx" in item:
+            bound = item["ctx"].get("le", item["ctx"].get("ge"))
+            message = f"{item.get('input')} is {'more' if item['type'] == 'less_than_equal' else 'less'} than " \
+                      f"this tool allows ({'at most' if item['type'] == 'less_than_equal' else 'at least'} {bound})"
         problems.append(f"{where}: {message}")
     return f"invalid arguments for {tool}: " + "; ".join(problems)

@@ -308,7 +308,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         intent="start",
         phrasing_rank=70,
         phrasings=(
-            r"\bstart(?!(ing|s) with)", r"(?<!re)\bboot\b", r"\bpower\b.{0,40}\b(on|up)\b", r"\bturn\b.{0,40}\bon\b",
+            r"\bstart(?!(ing|s)? with)", r"(?<!re)\bboot\b", r"\bpower\b.{0,40}\b(on|up)\b", r"\bturn\b.{0,40}\bon\b",
             r"\bbring\b.{0,40}\b(up|back)\b", r"\bspin (it |them )?up\b", r"\bfire (it |them )?up\b", r"\bwake\b",
             r"\bresume\b",
             r"(?<!으로 )(?<!로 )(?<!으로)(?<!로)시작(?!하는)", r"켜(?!져|지(?!\s*(마|말)))", r"기동", r"(?<!재)부팅", r"올려 ?(줘|주|라|$)", r"스타트", r"가동해", r"살려",

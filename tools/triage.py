@@ -587,7 +587,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             r"\bincidents?\b", r"\boutages?\b", r"\b(is|are) (anything|something|anything else) (broken|down|wrong|failing|on fire)\b",
             r"\banything (broken|down|wrong|failing|on fire)\b",
             r"\bwhat('?s| is)( (currently|now|still|actually))? (broken|on fire|failing)\b",
-            r"\bany (problems|issues|fires)\b", r"\bon fire\b",
+            r"\bany (problems|issues|fires)\b", r"\bon fire\b", r"\bwhat'?s (still )?open\b", r"\banything (still )?open\b",
             r"인시던트", r"장애", r"문제 ?(있|생긴|났)", r"이슈 ?있", r"터진 ?(거|것|게)",
         ),
     ),
@@ -611,7 +611,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             r"\bwho (stopped|started|rebooted|restarted|terminated|changed|touched|killed|shut down|turned off|modified|deleted|bounced)\b",
             r"\bwhat did (the bot|you|anyone|someone|somebody) (do|change)\b",
             r"변경 ?(사항|이력|내역|된|한|됐)", r"뭐가? 바뀌", r"바뀐 ?(것|거|게)", r"최근 ?(작업|변경)", r"작업 ?(이력|내역)",
-            r"누가(?=.{0,30}(중지|정지|껐|꺼|재부팅|재시작|종료|시작|켰|바꿨|건드))",
+            r"누가(?=.{0,30}(중지|정지|껐|꺼|재부팅|재시작|종료|시작|켰|바꿨|건드|내렸|내린|멈췄|죽였|날렸|올렸))",
             r"\b(did|has|have) (anyone|someone|somebody|anybody) (touch|change|stop|start|reboot|restart|terminate|modify|"
             r"kill|bounce|shut)",
         ),
