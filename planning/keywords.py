@@ -224,6 +224,10 @@ ENDING_SYLLABLES = frozenset("하해했할함합한시키켜되돼됐된될주�
                              "져있없싶않줄드려렸놔놨둬뒀봤겠였었았으")
 
 
+# a particle standing alone ("audit logs 에서" once the glossary rewrote the word before it): never a name
+BARE_PARTICLE = re.compile(r"들?(에서|으로|이랑|하고|까지|부터|보다|처럼|한테|에게|께서|을|를|이|가|은|는|의|도|에|로|랑|만|와|과|좀)")
+
+
 def lexical_hangul(word: str) -> bool:
     """Whether the lexicon accounts for the whole Hangul word (its phrases, then endings and particles)."""
     rest = LEXICON_WORDS.sub("", word)
@@ -896,6 +900,7 @@ class KeywordPlanner:
                 elif split := self._split_compound(token, vocabulary):
                     phrase_words.extend(split)  # "webserver" → web server
                 elif transliterate.HANGUL.fullmatch(token) and may_name(token, unspoken) and \
+                        not BARE_PARTICLE.fullmatch(token) and \
                         transliterate.stem(token) not in KOREAN_PLAIN and (
                         sounded := sounded_words(token, vocabulary, context)):
                     phrase_words.extend(sounded)  # "레디스" → redis: a fleet word, by its sound

@@ -287,3 +287,38 @@ def test_an_instance_named_like_a_verb_opening_a_sentence_is_the_verb():
     """"archive the old logs" with an instance called archive: an action the bot does not have."""
     assert planner.plan("archive the old logs", SIGNALS).outcome == "refuse"
     assert planner.plan("restart the archive", SIGNALS).targets == ["archive"]
+
+
+EDGE = PlannerContext(
+    instance_names=("queue", "courier", "snapshot", "ap-fetch-1", "ap-fetch-3", "eu-fetch-1", "ops-bastion",
+                    "historian-db", "scada-poller-1", "scada-poller-2", "sprinkler", "weather", "beacon", "metricsd"),
+    log_groups=("/edge/audit", "/edge/courier", "/edge/fetch"),
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "tool", "arguments", "targets"),
+    [
+        ("큐 재부팅 ㄱㄱ", "reboot_instances", {}, ["queue"]),  # one syllable, aspirated: a loanword
+        ("쿠리어랑 큐 꺼줘", "stop_instances", {}, ["courier", "queue"]),
+        ("스냅샷 시작해줘", "start_instances", {}, ["snapshot"]),  # the lexicon's word, but another verb orders it
+        ("cpu on all the fetchers", "get_metrics", {}, ["ap-fetch-1", "ap-fetch-3", "eu-fetch-1"]),
+        ("system status check on queue over the last 3 hours", "get_metrics",
+         {"metric": "StatusCheckFailed_System", "minutes": 180}, ["queue"]),
+        ("disk write ops on historian-db, sum per 5 minutes, last 2 hours", "get_metrics",
+         {"metric": "DiskWriteOps", "statistic": "Sum", "minutes": 120, "period_seconds": 300}, ["historian-db"]),
+        ("grep the fetch logs for malformed over the past 90 minutes", "search_logs",
+         {"log_group": "/edge/fetch", "filter_pattern": "malformed", "minutes": 90}, []),
+        ("감사 로그에서 denied 찾아줘", "search_logs", {"log_group": "/edge/audit", "filter_pattern": "denied"}, []),
+        ("쿠리어 정지, 아 아니 재부팅으로", "reboot_instances", {}, ["courier"]),  # the take-back's later verb
+        ("alarms whose names start with scada", "list_alarms", {"name_prefix": "scada"}, []),
+        ("what's open right now", "list_incidents", {}, []),
+        ("스프링클러 지금 상태 어때?", "describe_instance", {}, ["sprinkler"]),  # 어때 is no "weather"
+        ("메트릭스디 네트워크 인 평균", "get_metrics", {"metric": "NetworkIn", "statistic": "Average"}, ["metricsd"]),
+    ],
+)
+def test_round_six_mechanisms(text, tool, arguments, targets):
+    result = planner.plan(text, EDGE)
+    assert (result.outcome, result.tool) == ("run", tool), result
+    assert {key: result.arguments.get(key) for key in arguments} == arguments
+    assert sorted(result.targets) == sorted(targets), result
