@@ -50,6 +50,7 @@ UNIT_TIME_PATTERNS: tuple[tuple[str, int], ...] = (
     (r"\b(last|past|previous) (hour)\b|한 ?시간", 60),
     (r"\b(last|past|previous) (day|24 ?h(ours)?)\b|\btoday\b|오늘|하루", 1440),
     (r"\b(last|past|previous) week\b|일주일|한 ?주", 10080),
+    (r"한 ?달(치|간|\s?동안)?", 43200),
 )
 NUMBER_NOISE = re.compile(NUMBER_START + r"\d+(\.\d+)?\s*(%|퍼센트|percent|ms|s\b|초)|\b(above|over|below|under|than|>|<)\s*\d+")
 
@@ -119,7 +120,9 @@ KOREAN_PLAIN = frozenset("""어떻게 얼마나 그리고 그런데 하지만 �
     영구 영구히 완전 완전히 전부 정말 진짜 제발 다시 바로 먼저 일단 계속 자꾸 그냥 혹시 지금 오늘 내일 어제 이거 그거
     저거 여기 거기 저기 모두 빨리 천천히 잠깐 잠시 아까 방금 이따 나중 전체 각각 하나 둘 셋 너무 많이 조금
     오래 항상 가끔 자주 요즘 갑자기 아직 벌써 이미 별로 전혀 거의 약간 살짝 엄청 되게 많이들
-    이제 이제는 그럼 그러면 근데 그래도 아마 다들 우리 저희 제가 내가 어때 어때요 어땠어 어떤가 어떤지 어떻고 좀 또 꼭 더 왜 잘 곧 막 딱 늘 참 꽤 안 못 뭐 누가""".split())
+    이제 이제는 그럼 그러면 근데 그래도 아마 다들 우리 저희 제가 내가 어때 어때요 어땠어 어떤가 어떤지 어떻고
+    것 거 게 수 때 데 중 등 건 걸 듯 있는 있어 있어요 있을까요 있을까 있나요 있니 있고 없는 없어 없어요 없고
+    같아 같아요 같은 같다 같네 같고 같습니다 볼 볼까 볼까요 할 할까 할까요 하는 되는 된 될 줄 듯해 듯해요 있 없 같 좀 또 꼭 더 왜 잘 곧 막 딱 늘 참 꽤 안 못 뭐 누가""".split())
 
 
 INTENTS = tuple((name, _compile(patterns)) for name, patterns in lexicon.INTENT_PATTERNS)
@@ -327,8 +330,6 @@ def latin_names(text: str, context: PlannerContext) -> str:
     "빌링 미디에이터" → billing-mediator, "타워 텔레메트리 5" → tower-telemetry-5), before any word is
     read for its meaning: a name's word that is also a lexicon word (알람, 빌링, 인시던트) is the name's
     here. Without the name's number ("타워 텔레메트리 3") the words stay words ("tower telemetry 3")."""
-    if not transliterate.HANGUL.search(text):
-        return text
     tokens = list(re.finditer(r"\S+", text))
     shapes = []
     for name in sorted(context.instance_names, key=len, reverse=True):
@@ -341,7 +342,8 @@ def latin_names(text: str, context: PlannerContext) -> str:
     while index < len(tokens):
         for name, alpha, digits in shapes:
             run = tokens[index:index + len(alpha)]
-            if len(run) < len(alpha) or not any(transliterate.HANGUL.fullmatch(token.group(0)) for token in run) \
+            if len(run) < len(alpha) or not (any(transliterate.HANGUL.fullmatch(token.group(0)) for token in run)
+                                             or LEXICON_WORDS.search(" ".join(alpha))) \
                     or not all(token.group(0) == word or (
                         transliterate.HANGUL.fullmatch(token.group(0)) is not None and
                         transliterate.closest_word(transliterate.stem(token.group(0)), (word,), in_name=True) == word)
@@ -417,7 +419,7 @@ def written_value(tool: str, argument: str, text: str) -> str | None:
 
 # "5 minute periods", "1분 간격", "every 5 minutes", "5분마다": the resolution of a series, never its window
 PERIOD_PATTERN = re.compile(NUMBER_START + r"(\d+)\s*-?\s*(seconds?|secs?|s|minutes?|mins?|m|hours?|h|초|분|시간)\s*"
-                            r"(?:periods?|granularity|resolution|intervals?|buckets?|steps?|간격|단위|주기|마다)\b"
+                            r"(?:periods?\b|granularity\b|resolution\b|intervals?\b|buckets?\b|steps?\b|간격|단위|주기|마다)"
                             r"|\b(?:every|per)\s+(\d+)\s*(seconds?|secs?|minutes?|mins?|hours?)\b")
 PERIOD_UNITS = {"s": 1, "초": 1, "m": 60, "분": 60, "h": 3600, "시간": 3600}
 
@@ -452,6 +454,7 @@ def first_match(text: str, table: Iterable[tuple[str, str]]) -> str | None:
 
 
 WHY = re.compile(r"\bwhy\b|왜")
+ASKED = _compile((r"\?", *lexicon.QUESTION_PATTERNS))
 NAME_FILTER = re.compile(r"\b(?:with|ha(?:ve|s|ving)|contain(?:s|ing)?) [\"'`]?([a-z0-9][\w.-]*)[\"'`]? in (?:the|its|their) names?\b"
                          r"|\b(?:named|called) (?:like )?[\"'`]?([a-z0-9][\w.-]*)|이름에 [\"'`]?([a-z0-9][\w.-]*)")
 # Asking what is wrong: with a symptom, a metric or a status word becomes a diagnosis ("anchor is pegged at
@@ -591,6 +594,9 @@ class KeywordPlanner:
             intent = "diagnose" if WHY.search(clause) else "describe"
         if intent is None:
             intent = self._implicit_intent(lowered, rest_without_state, vocabulary, context)
+        if intent == "describe" and first_match(lowered, lexicon.SYMPTOM_WORDS) not in (None, "rebooted") \
+                and not ASKED.search(lowered):
+            intent = "diagnose"  # "X 다운됐어", "X가 죽은 것 같아요": a report of what is wrong, not a question
         if intent in (None, "help", "greeting"):
             return Plan(outcome="chat", message="help" if intent != "greeting" else "greeting", language=language)
         if intent == "unsupported" or self._leading_verb(lowered, context):
@@ -715,8 +721,7 @@ class KeywordPlanner:
             if all(syllable in ENDING_SYLLABLES for syllable in hangul) or bare in KOREAN_PLAIN \
                     or transliterate.is_verb_form(hangul):
                 continue
-            if not lexical_hangul(hangul) and (sounded := transliterate.closest_word(transliterate.stem(hangul),
-                                                                                     group_words)):
+            if (sounded := transliterate.closest_word(transliterate.stem(hangul), group_words)):
                 said.add(sounded)
         return said & group_words
 
@@ -951,7 +956,7 @@ class KeywordPlanner:
         `lenient`: the other words already match a name, so one wrong letter in four will do ("ehr-synk")."""
         parts = re.split(r"([-_.])", token)
         for index, part in enumerate(parts):
-            if len(part) >= 4 and part.isalpha() and part not in vocabulary:
+            if len(part) >= (3 if lenient else 4) and part.isalpha() and part not in vocabulary:
                 close = difflib.get_close_matches(part, vocabulary, n=1, cutoff=0.75 if lenient else 0.8)
                 if close:
                     return "".join(parts[:index] + close + parts[index + 1:])

@@ -66,15 +66,17 @@ def _declared_values(spec: ToolSpec) -> Iterable[tuple[str, str]]:
         for candidate in (annotation, *typing.get_args(annotation)):
             if typing.get_origin(candidate) is typing.Literal:
                 for value in typing.get_args(candidate):
-                    if isinstance(value, str) and re.fullmatch(r"[A-Z][A-Za-z]{5,}", value):
+                    if isinstance(value, str) and re.fullmatch(r"[A-Z][A-Za-z]{5,}(?:_[A-Za-z]+)*", value):
                         yield name, value
 
 
 def declared_words(specs: Iterable[ToolSpec]) -> tuple[tuple[str, str, str, str], ...]:
     """(intent, argument, pattern, value): a declared value written in the message names its argument and,
     when no phrasing did, the tool ("db-node-2 DiskWriteOps" is a metrics read)."""
+    values = [(spec, argument, value) for spec in specs if spec.intent for argument, value in _declared_values(spec)]
+    # the longest value first: "StatusCheckFailed_System" is not "StatusCheckFailed"
     return tuple((spec.intent, argument, rf"\b{value.lower()}\b", value)
-                 for spec in specs if spec.intent for argument, value in _declared_values(spec))
+                 for spec, argument, value in sorted(values, key=lambda item: -len(item[2])))
 
 
 DECLARED_WORDS = declared_words(TOOL_INTENTS)
@@ -173,7 +175,7 @@ METRIC_WORDS: tuple[tuple[str, str], ...] = (
     (r"\bsystem status ?checks?|시스템 상태 ?(검사|체크)", "StatusCheckFailed_System"),
     (r"\binstance status ?checks?|인스턴스 상태 ?(검사|체크)", "StatusCheckFailed_Instance"),
     (r"\bstatus ?check|상태 ?(검사|체크)|스테이터스 ?체크", "StatusCheckFailed"),
-    (r"\bcredits?\b|크레딧", "CPUCreditBalance"),
+    (r"\b(cpu )?credits?( balance)?\b|크레딧( ?잔액| ?밸런스)?", "CPUCreditBalance"),
 )
 STATISTIC_WORDS: tuple[tuple[str, str], ...] = (
     (r"\b(max|maximum|peak|highest)\b|최대|최고|피크", "Maximum"),
@@ -203,7 +205,7 @@ SYMPTOM_WORDS: tuple[tuple[str, str], ...] = (
     (r"\b5\d\ds?\b|\b(errors?|erroring|failing|fail(ed|ures?)?|throwing|exceptions?)\b|에러|오류", "errors"),
     (r"\btim(ing|e) ?outs?\b|\btimeout|타임아웃", "timeouts"),
     (r"\b(unresponsive|unreachable|hanging|stuck|not responding|can'?t (reach|connect))\b|먹통|응답(이|을|도)? ?(없|안)|접속(이)? ?안", "unresponsive"),
-    (r"\b(crash(ed|ing)?|dead)\b|죽었|죽어|터졌", "crashed"),
+    (r"\b(crash(ed|ing)?|dead)\b|죽었|죽어|죽은|터졌", "crashed"),
     (r"\bhigh cpu\b|\b(hot|spiking|spiky)\b|cpu.{0,10}(높|high)|튀어|튀고|튄다|튀네", "high CPU"),
     (r"\bstop(ped)?\b|\bdown\b|\bterminated\b|다운|멈췄|멈춰|꺼졌|중지됐|종료됐", "down"),
     (r"\breboot(ed)?\b|\brestart(ed)?\b|재부팅됐", "rebooted"),
@@ -247,7 +249,7 @@ HYPOTHETICAL_PATTERNS = (
     r"\b(hypothetically|in theory|just asking|just curious|thinking about|considering)\b",
     r"(해야|해야 ?할|하는 ?게|해도) ?(할까|될까|돼\?|되나|되나요|될까요|좋을까|괜찮|맞)",
     r"\S*면 ?(어떻게|뭐가|무슨)", r"\bif\b.{0,60}\b(we'?d|we would|i'?d|would|we'?ll|we will|should we)\b",
-    r",\s*right\s*\?\s*$", r"(할까|할지|해야 ?할지)(요)? ?말(까|지)", r"면 좋겠다(?![가-힣])", r"\bor not\b", r"\bwhether (to|or not)\b",
+    r",\s*right\s*\?\s*$", r"(할까|할지|해야 ?할지)(요)? ?말(까|지)", r"면 좋겠다(?![가-힣])", r"면 (될 ?듯|되겠|될 ?(것|거) ?같)", r"\bor not\b", r"\bwhether (to|or not)\b",
     r"\bshould (we|i) or shouldn'?t\b", r"\bi wish\b", r"\bif only\b", r"\bwish (we|i) could\b",
     r"\bit would be (nice|great|good) to\b", r"싶다(?![가-힣])", r"(해도 ?돼|해도 ?되)\s*\?", r"(왜|언제)\s",
     r"(하|시키|되)면\s[^?]*\?\s*$", r"해야\s*(하|해|돼|되|할)[^?]*\?\s*$",

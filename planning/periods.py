@@ -39,7 +39,8 @@ TODAY = re.compile(r"\btoday\b|오늘")
 ISO_DAY = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
 MONTH_DAY = re.compile(r"\b(" + "|".join(MONTHS) + r")[a-z]*\.? (\d{1,2})(?:st|nd|rd|th)?\b|\b(\d{1,2})(?:st|nd|rd|th)? (?:of )?("
                        + "|".join(MONTHS) + r")[a-z]*\b")
-KOREAN_DAY = re.compile(r"(\d{1,2})\s*월\s*(\d{1,2})\s*일")
+KOREAN_DAY = re.compile(r"(?:(\d{4})\s*년\s*)?(\d{1,2})\s*월\s*(\d{1,2})\s*일")
+YEAR_AFTER = re.compile(r"^(?:st|nd|rd|th)?,?\s+(\d{4})\b")  # "may 3, 2024", "3rd of may 2024"
 SLASH_DAY = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])")
 
 
@@ -68,15 +69,21 @@ def _named_day(text: str, today: date) -> date | None:
         return _date_or_none(year, numbered_month, numbered_day)
     month: int | None = None
     day: int | None = None
+    said: int | None = None  # a year said with the day: that year, not the latest such day
     if found := MONTH_DAY.search(text):
         name = found.group(1) or found.group(4)
         month, day = MONTHS.index(name[:3]) + 1, int(found.group(2) or found.group(3))
+        if after := YEAR_AFTER.match(text[found.end():]):
+            said = int(after.group(1))
     elif found := KOREAN_DAY.search(text):
-        month, day = int(found.group(1)), int(found.group(2))
+        said = int(found.group(1)) if found.group(1) else None
+        month, day = int(found.group(2)), int(found.group(3))
     elif found := SLASH_DAY.search(text):
         month, day = int(found.group(1)), int(found.group(2))
     if month is None or day is None:
         return None
+    if said is not None:
+        return _date_or_none(said, month, day)
     candidate = _date_or_none(today.year, month, day)
     if candidate is not None and candidate > today:
         candidate = _date_or_none(today.year - 1, month, day)
