@@ -56,7 +56,9 @@ class MotoSandbox:
         if not self.endpoint_url.startswith(("http://127.0.0.1:", "http://localhost:")):
             return False  # the sandbox is local only: never point it (and its faults) at a real endpoint
         try:
-            with urllib.request.urlopen(self.endpoint_url + "/moto-api/data.json", timeout=timeout):
+            # a cheap page: data.json serialises the whole emulator (every seeded datapoint) and can take
+            # longer than the timeout on a busy machine, which read as "no emulator answers"
+            with urllib.request.urlopen(self.endpoint_url + "/moto-api/", timeout=timeout):
                 return True
         except urllib.error.HTTPError:
             return True
