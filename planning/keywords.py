@@ -325,35 +325,48 @@ def drop_unmeant(shielded: str, names: list[str]) -> tuple[str, set[str]]:
 GLUED_TEAM = re.compile(r"([가-힣]{2,})(팀)(?=[\s은는이가을를의도만]|$)")  # "데이터팀" is the data team: 데이터 팀
 
 
+@lru_cache(maxsize=64)
+def name_shapes(instance_names: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...], bool], ...]:
+    """Each Name of two or more words: (name, its words, its trailing numbers, whether its words hold a
+    lexicon word — then even Latin words spaced out are the name, "cpu meter"), longest name first."""
+    shapes = []
+    for name in sorted(instance_names, key=len, reverse=True):
+        parts = words(name)
+        alpha = [part for part in parts if not part.isdigit()]
+        if len(alpha) >= 2 and parts[:len(alpha)] == alpha:
+            shapes.append((name, tuple(alpha), tuple(parts[len(alpha):]), bool(LEXICON_WORDS.search(" ".join(alpha)))))
+    return tuple(shapes)
+
+
 def latin_names(text: str, context: PlannerContext) -> str:
     """Hangul words that say a Name tag's words in order become that Name ("알람 릴레이" → alarm-relay,
     "빌링 미디에이터" → billing-mediator, "타워 텔레메트리 5" → tower-telemetry-5), before any word is
     read for its meaning: a name's word that is also a lexicon word (알람, 빌링, 인시던트) is the name's
     here. Without the name's number ("타워 텔레메트리 3") the words stay words ("tower telemetry 3")."""
     tokens = list(re.finditer(r"\S+", text))
-    shapes = []
-    for name in sorted(context.instance_names, key=len, reverse=True):
-        parts = words(name)
-        alpha = [part for part in parts if not part.isdigit()]
-        if len(alpha) >= 2 and parts[:len(alpha)] == alpha:
-            shapes.append((name, alpha, parts[len(alpha):]))
+    heard: dict[tuple[str, str], bool] = {}  # (token, word): a fleet of web-server-1…N asks each pair once
+
+    def says(token: str, word: str) -> bool:
+        if (token, word) not in heard:
+            heard[token, word] = token == word or (transliterate.HANGUL.fullmatch(token) is not None and
+                                                   transliterate.closest_word(transliterate.stem(token), (word,),
+                                                                              in_name=True) == word)
+        return heard[token, word]
+
     replaced: list[tuple[int, int, str]] = []
     index = 0
     while index < len(tokens):
-        for name, alpha, digits in shapes:
+        for name, alpha, digits, lexical in name_shapes(tuple(context.instance_names)):
             run = tokens[index:index + len(alpha)]
-            if len(run) < len(alpha) or not (any(transliterate.HANGUL.fullmatch(token.group(0)) for token in run)
-                                             or LEXICON_WORDS.search(" ".join(alpha))) \
-                    or not all(token.group(0) == word or (
-                        transliterate.HANGUL.fullmatch(token.group(0)) is not None and
-                        transliterate.closest_word(transliterate.stem(token.group(0)), (word,), in_name=True) == word)
-                        for token, word in zip(run, alpha, strict=True)):
+            if len(run) < len(alpha) or not (lexical or any(transliterate.HANGUL.fullmatch(token.group(0))
+                                                            for token in run)) \
+                    or not all(says(token.group(0), word) for token, word in zip(run, alpha, strict=True)):
                 continue
             end = run[-1].end()
             last = run[-1].group(0)
             suffix = last[len(transliterate.stem(last)):] if transliterate.HANGUL.fullmatch(last) else ""
             said_digits = tokens[index + len(alpha):index + len(alpha) + len(digits)]
-            if digits and [token.group(0) for token in said_digits] == digits:
+            if digits and tuple(token.group(0) for token in said_digits) == digits:
                 replaced.append((run[0].start(), said_digits[-1].end(), name))
             elif digits and said_digits and said_digits[0].group(0).isdigit():
                 replaced.append((run[0].start(), end, " ".join(alpha) + suffix))
